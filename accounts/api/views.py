@@ -1,0 +1,121 @@
+from django.middleware.csrf import get_token
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.api.serializers import (
+    AgentOutputSerializer,
+    LoginInputSerializer,
+    RegisterInputSerializer,
+    StatusInputSerializer,
+    UserOutputSerializer,
+)
+from chat_project.errors import PermissionDenied
+
+
+class IsAdminRole(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_admin)
+
+
+def client_ip(request: Request) -> str:
+    # DRF's ident honours NUM_PROXIES (X-Forwarded-For behind that many proxies).
+    return BaseThrottle().get_ident(request)
+
+
+@method_decorator(ensure_csrf_cookie, name="get")
+class CsrfApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=inline_serializer("Csrf", {"csrfToken": serializers.CharField()}))
+    def get(self, request: Request) -> Response:
+        return Response({"csrfToken": get_token(request)})
+
+
+class RegisterApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RegisterInputSerializer, responses={201: UserOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = RegisterInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        creator = request.user if request.user.is_authenticated else None
+        role = data.validated_data.pop("role")
+        if creator is None and role != "user":
+            raise PermissionDenied("Only an admin can create agents and admins.")
+        user = services.user_create(**data.validated_data, role=role, created_by=creator)
+        return Response(UserOutputSerializer(user).data, status=201)
+
+
+class LoginApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=LoginInputSerializer, responses=UserOutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = LoginInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_login(
+            request=request._request, ip=client_ip(request), **data.validated_data
+        )
+        return Response(UserOutputSerializer(user).data)
+
+
+class LogoutApi(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        services.user_logout(request=request._request)
+        return Response(status=204)
+
+
+class ValidateSessionApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={200: UserOutputSerializer, 401: None})
+    def post(self, request: Request) -> Response:
+        if not request.user.is_authenticated:
+            return Response({"valid": False}, status=401)
+        return Response({"valid": True, "user": UserOutputSerializer(request.user).data})
+
+
+class ProfileApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=UserOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(UserOutputSerializer(request.user).data)
+
+
+class StatusApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=StatusInputSerializer, responses=UserOutputSerializer)
+    def put(self, request: Request) -> Response:
+        data = StatusInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_set_status(user=request.user, **data.validated_data)
+        return Response(UserOutputSerializer(user).data)
+
+
+class AgentsOnlineApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=AgentOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        agents = selectors.agent_list(online_only=True)
+        return Response({"results": AgentOutputSerializer(agents, many=True).data, "next": None})
+
+
+class AgentsAllApi(APIView):
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(responses=AgentOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        agents = selectors.agent_list(online_only=False)
+        return Response({"results": AgentOutputSerializer(agents, many=True).data, "next": None})

@@ -1,0 +1,51 @@
+"""What the accounts app tells connected sockets. Publishing only wakes clients up;
+the database is the record. Group names: ``user.<id>`` for every socket of a user,
+``session.<digest>`` for the sockets of one login session."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+
+def user_group(user_id: object) -> str:
+    return f"user.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def publish(group: str, message: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # fan-out is best effort; the write already happened
+        logger.warning("group_send to %s failed", group, exc_info=True)
+
+
+def session_ended(session_key: str) -> None:
+    publish(session_group(session_key), {"type": "auth.revoked", "reason": "logout"})
+
+
+def user_credentials_changed(user_id: object) -> None:
+    publish(user_group(user_id), {"type": "auth.revoked", "reason": "password_changed"})
+
+
+def user_status_changed(*, user_id: object, status: str, accepting_chats: bool | None) -> None:
+    publish(
+        "presence",
+        {
+            "type": "presence.changed",
+            "user_id": str(user_id),
+            "status": status,
+            "accepting_chats": accepting_chats,
+        },
+    )

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+
+class Role(models.TextChoices):
+    USER = "user", "Customer"
+    AGENT = "agent", "Agent"
+    ADMIN = "admin", "Admin"
+
+
+class Status(models.TextChoices):
+    """The status a person chose. Whether they are connected is presence (Redis
+    leases, ``accounts.presence``): an ``online`` agent with no live socket is offline."""
+
+    ONLINE = "online", "Online"
+    AWAY = "away", "Away"
+    BUSY = "busy", "Busy"
+    OFFLINE = "offline", "Offline"
+
+
+class SupportUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.USER)
+    display_name = models.CharField(max_length=80, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ONLINE)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Agents only. ``active_chats`` is the routing counter: reserved and released with
+    # conditional single-document updates (agents.services); ``reconcile`` repairs it
+    # from the rooms if a crash leaves it off.
+    max_chats = models.PositiveIntegerField(default=5)
+    accepting_chats = models.BooleanField(default=True)
+    active_chats = models.IntegerField(default=0)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SupportUserManager()
+
+    class Meta:
+        ordering = ["username"]
+        indexes = [models.Index(fields=["role", "username"], name="user_role_username")]
+
+    def save(self, *args, **kwargs):
+        # Admin role implies staff: support managers work in the Django admin.
+        self.is_staff = self.is_superuser = self.role == Role.ADMIN
+        super().save(*args, **kwargs)
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role == Role.AGENT
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    def __str__(self) -> str:
+        return self.username

@@ -1,0 +1,103 @@
+"""Accounts: registration, sign-in and sign-out, status. Views and consumers call
+these; nothing else writes users."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts import events, login_throttle
+from accounts.exceptions import InvalidCredentials, UsernameTaken
+from accounts.models import Role, Status, User
+from chat_project.errors import PermissionDenied, ValidationFailed
+
+
+def user_create(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    display_name: str = "",
+    role: str = Role.USER,
+    max_chats: int | None = None,
+    created_by: User | None = None,
+) -> User:
+    """Self-registration creates customers; only an admin creates agents and admins.
+    ``created_by=None`` with another role is for trusted callers (commands, demo data)."""
+    if role != Role.USER and created_by is not None and not created_by.is_admin:
+        raise PermissionDenied("Only an admin can create agents and admins.")
+    user = User(username=username, email=email, display_name=display_name, role=role)
+    if max_chats is not None:
+        user.max_chats = max_chats
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            "The password is too weak.", details={"fields": {"password": exc.messages}}
+        ) from None
+    user.set_password(password)
+    # The unique index on username decides races between two registrations.
+    if User.objects.filter(username__iexact=username).exists():
+        raise UsernameTaken(details={"fields": {"username": ["That username is taken."]}})
+    try:
+        user.save()
+    except IntegrityError:
+        raise UsernameTaken(details={"fields": {"username": ["That username is taken."]}}) from None
+    return user
+
+
+def user_login(*, request: HttpRequest, username: str, password: str, ip: str) -> User:
+    """Check the throttle, then the password; on success start a new session (Django's
+    ``login`` rotates the session key and the CSRF token)."""
+    login_throttle.login_attempt_reserve(username=username, ip=ip)
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        raise InvalidCredentials()
+    login_throttle.login_attempt_succeeded(username=username, ip=ip)
+    login(request, user)
+    User.objects.filter(pk=user.pk).update(last_seen_at=timezone.now())
+    return user
+
+
+def user_logout(*, request: HttpRequest) -> None:
+    """End the session; that session's sockets are closed (``auth.revoked``)."""
+    session_key = request.session.session_key
+    logout(request)  # flushes the session: its key no longer authenticates anything
+    if session_key:
+        events.session_ended(session_key)
+
+
+def user_set_status(*, user: User, status: str, accepting_chats: bool | None = None) -> User:
+    if status not in Status.values:
+        raise ValidationFailed(details={"fields": {"status": [f"One of {Status.values}."]}})
+    if accepting_chats is not None and not user.is_agent:
+        raise PermissionDenied("Only agents have an accepting-chats switch.")
+    changes: dict = {"status": status, "last_seen_at": timezone.now()}
+    if accepting_chats is not None:
+        changes["accepting_chats"] = accepting_chats
+    User.objects.filter(pk=user.pk).update(**changes)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    events.user_status_changed(
+        user_id=user.pk,
+        status=user.status,
+        accepting_chats=user.accepting_chats if user.is_agent else None,
+    )
+    return user
+
+
+def user_set_password(*, user: User, password: str) -> None:
+    """Change a password; every socket of the user closes (``auth.revoked``)."""
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            "The password is too weak.", details={"fields": {"password": exc.messages}}
+        ) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    events.user_credentials_changed(user.pk)

@@ -1,0 +1,312 @@
+"""The /api/auth/ endpoints over HTTP with CSRF, against the embedded servers."""
+
+import pytest
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STRONG = "correct-horse-battery-7"
+
+
+def error_code(response) -> str:
+    return response.json()["error"]["code"]
+
+
+def test_register_login_profile_status_logout(api):
+    # given a new visitor with a CSRF token
+    csrf = api.get("/api/auth/csrf")
+    assert csrf.status_code == 200
+    assert csrf.json()["csrfToken"]
+
+    # when they register, sign in, read their profile, set a status and sign out
+    registered = api.post(
+        "/api/auth/register",
+        {
+            "username": "carol",
+            "email": "carol@example.com",
+            "password": STRONG,
+            "display_name": "Carol",
+        },
+    )
+    assert registered.status_code == 201, registered.content
+    assert registered.json()["role"] == "user"
+    assert "password" not in registered.json()
+
+    token_before = api.client.cookies["csrftoken"].value
+    logged_in = api.post("/api/auth/login", {"username": "carol", "password": STRONG})
+    assert logged_in.status_code == 200
+    assert logged_in.json()["username"] == "carol"
+    session_key = api.client.cookies["sessionid"].value
+    # login rotates the CSRF token
+    assert api.client.cookies["csrftoken"].value != token_before
+
+    profile = api.get("/api/auth/profile")
+    assert profile.status_code == 200
+    assert profile.json()["display_name"] == "Carol"
+
+    status = api.put("/api/auth/status", {"status": "away"})
+    assert status.status_code == 200
+    assert status.json()["status"] == "away"
+    assert User.objects.get(username="carol").status == "away"
+
+    logged_out = api.post("/api/auth/logout")
+    assert logged_out.status_code == 204
+
+    # then the old session no longer authenticates
+    assert api.get("/api/auth/profile").status_code == 401
+    from rest_framework.test import APIClient
+
+    replay = APIClient()
+    replay.cookies["sessionid"] = session_key
+    assert replay.get("/api/auth/profile").status_code == 401
+
+
+def test_login_rotates_session_key(api, customer):
+    api.client.cookies["sessionid"] = "attacker-fixed-session-key-000000"
+    api.login("alice")
+    assert api.client.cookies["sessionid"].value != "attacker-fixed-session-key-000000"
+
+
+def test_login_without_csrf_token_is_403(api, customer):
+    response = api.post(
+        "/api/auth/login", {"username": "alice", "password": "chat-demo-2026"}, csrf=False
+    )
+    assert response.status_code == 403
+    assert error_code(response) == "csrf_failed"
+
+
+def test_register_without_csrf_token_is_403(api):
+    response = api.post(
+        "/api/auth/register",
+        {"username": "dave", "email": "d@example.com", "password": STRONG},
+        csrf=False,
+    )
+    assert response.status_code == 403
+    assert not User.objects.filter(username="dave").exists()
+
+
+def test_wrong_password_is_401_invalid_credentials(api, customer):
+    response = api.post("/api/auth/login", {"username": "alice", "password": "nope-nope-nope"})
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_credentials"
+
+
+def test_unknown_user_is_the_same_401(api):
+    response = api.post("/api/auth/login", {"username": "ghost", "password": "whatever-123"})
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_credentials"
+
+
+def test_sixth_failed_login_is_rate_limited_even_with_right_password(api, customer):
+    for _ in range(5):
+        response = api.post("/api/auth/login", {"username": "alice", "password": "wrong-pass-1"})
+        assert response.status_code == 401
+    sixth = api.post("/api/auth/login", {"username": "alice", "password": "chat-demo-2026"})
+    assert sixth.status_code == 429
+    assert error_code(sixth) == "rate_limited"
+    assert int(sixth["Retry-After"]) > 0
+
+
+def test_account_limit_holds_across_ips(api_factory, customer):
+    for n in range(5):
+        client = api_factory()
+        response = client.post(
+            "/api/auth/login",
+            {"username": "alice", "password": "bad-pass-1"},
+            REMOTE_ADDR=f"10.0.0.{n}",
+        )
+        assert response.status_code == 401
+    fresh_ip = api_factory().post(
+        "/api/auth/login",
+        {"username": "alice", "password": "chat-demo-2026"},
+        REMOTE_ADDR="10.9.9.9",
+    )
+    assert error_code(fresh_ip) == "rate_limited"
+
+
+def test_ip_limit_holds_across_accounts(api, settings, make_user):
+    settings.LOGIN_MAX_FAILURES_PER_IP = 3
+    for n in range(3):
+        response = api.post("/api/auth/login", {"username": f"victim{n}", "password": "x-y-z-1"})
+        assert response.status_code == 401
+    make_user(username="victim9")
+    response = api.post("/api/auth/login", {"username": "victim9", "password": "chat-demo-2026"})
+    assert error_code(response) == "rate_limited"
+
+
+def test_successful_login_clears_account_failures(api, customer):
+    for _ in range(4):
+        api.post("/api/auth/login", {"username": "alice", "password": "wrong-pass-1"})
+    api.login("alice")
+    api.post("/api/auth/logout")
+    for _ in range(5):
+        response = api.post("/api/auth/login", {"username": "alice", "password": "wrong-pass-1"})
+        assert response.status_code == 401
+
+
+def test_weak_password_is_rejected_by_validators(api):
+    response = api.post(
+        "/api/auth/register", {"username": "erin", "email": "e@example.com", "password": "123"}
+    )
+    assert response.status_code == 400
+    assert error_code(response) == "validation_error"
+    assert "password" in response.json()["error"]["details"]["fields"]
+
+
+def test_duplicate_username_is_400(api, customer):
+    response = api.post(
+        "/api/auth/register", {"username": "alice", "email": "a2@example.com", "password": STRONG}
+    )
+    assert response.status_code == 400
+    assert error_code(response) == "validation_error"
+
+
+def test_self_registration_cannot_create_agents(api):
+    response = api.post(
+        "/api/auth/register",
+        {"username": "sneaky", "email": "s@example.com", "password": STRONG, "role": "agent"},
+    )
+    assert response.status_code == 403
+    assert error_code(response) == "permission_denied"
+    assert not User.objects.filter(username="sneaky").exists()
+
+
+def test_customer_session_cannot_create_agents(api, customer):
+    api.login("alice")
+    response = api.post(
+        "/api/auth/register",
+        {"username": "sneaky", "email": "s@example.com", "password": STRONG, "role": "admin"},
+    )
+    assert response.status_code == 403
+    assert not User.objects.filter(username="sneaky").exists()
+
+
+def test_admin_creates_agent(api, support_admin):
+    api.login("admin")
+    response = api.post(
+        "/api/auth/register",
+        {
+            "username": "agent7",
+            "email": "a7@example.com",
+            "password": STRONG,
+            "role": "agent",
+            "max_chats": 3,
+        },
+    )
+    assert response.status_code == 201
+    assert response.json()["role"] == "agent"
+    assert response.json()["max_chats"] == 3
+
+
+def test_admin_role_implies_staff(make_user):
+    manager = make_user(username="boss", role="admin")
+    assert manager.is_staff
+    assert manager.is_superuser
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        (None, 401),
+        ("alice", 403),
+        ("agent1", 403),
+        ("admin", 200),
+    ],
+)
+def test_agents_all_is_admin_only(api, customer, agent, support_admin, who, expected):
+    if who:
+        api.login(who)
+    response = api.get("/api/auth/agents/all")
+    assert response.status_code == expected
+    if expected == 200:
+        names = [a["username"] for a in response.json()["results"]]
+        assert names == ["agent1"]
+        assert response.json()["results"][0]["max_chats"] == 5
+
+
+def test_agents_online_lists_only_agents_with_a_live_lease(api, customer, agent, other_agent):
+    from accounts import presence
+
+    presence.lease_touch(user_id=str(agent.pk), conn_id="c1", ttl_seconds=30)
+    presence.lease_touch(user_id=str(customer.pk), conn_id="c2", ttl_seconds=30)
+    api.login("alice")
+    response = api.get("/api/auth/agents/online")
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [a["username"] for a in rows] == ["agent1"]
+    assert rows[0]["active_chats"] == 0
+    assert rows[0]["max_chats"] == 5
+
+
+def test_validate_session_both_ways(api, customer):
+    anonymous = api.post("/api/auth/validate-session")
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {"valid": False}
+    api.login("alice")
+    signed_in = api.post("/api/auth/validate-session")
+    assert signed_in.status_code == 200
+    assert signed_in.json()["valid"] is True
+    assert signed_in.json()["user"]["username"] == "alice"
+
+
+def test_profile_requires_sign_in(api):
+    response = api.get("/api/auth/profile")
+    assert response.status_code == 401
+    assert error_code(response) == "not_authenticated"
+
+
+def test_bad_json_is_400_validation_error(api, customer):
+    api.login("alice")
+    response = api.client.put(
+        "/api/auth/status",
+        data="{not json",
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=api._token(),
+    )
+    assert response.status_code == 400
+    assert error_code(response) == "validation_error"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": 7},
+        {"status": "sleeping"},
+        {"status": "away", "accepting_chats": "maybe"},
+        [],
+        {},
+    ],
+)
+def test_wrong_types_are_400_validation_error(api, customer, body):
+    api.login("alice")
+    response = api.put("/api/auth/status", body)
+    assert response.status_code == 400
+    assert error_code(response) == "validation_error"
+    assert User.objects.get(username="alice").status == "online"
+
+
+def test_customer_has_no_accepting_switch(api, customer):
+    api.login("alice")
+    response = api.put("/api/auth/status", {"status": "online", "accepting_chats": False})
+    assert response.status_code == 403
+
+
+def test_agent_sets_accepting_chats(api, agent):
+    api.login("agent1")
+    response = api.put("/api/auth/status", {"status": "busy", "accepting_chats": False})
+    assert response.status_code == 200
+    assert response.json()["accepting_chats"] is False
+    assert User.objects.get(username="agent1").accepting_chats is False
+
+
+def test_unknown_api_path_is_json_404(api):
+    response = api.get("/api/nope/000000000000000000000000")
+    assert response.status_code == 404
+    assert error_code(response) == "not_found"
+
+
+def test_wrong_method_is_405_with_code(api):
+    response = api.get("/api/auth/login")
+    assert response.status_code == 405
+    assert error_code(response) == "method_not_allowed"

@@ -1,0 +1,56 @@
+from io import StringIO
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts import presence
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_create_agent_is_idempotent():
+    first = run("create_agent", "agent9", "--password", "long-enough-pass-9", "--max-chats", "3")
+    assert "created agent agent9" in first
+    again = run("create_agent", "agent9", "--password", "long-enough-pass-9")
+    assert "exists; unchanged" in again
+    agent = User.objects.get(username="agent9")
+    assert agent.role == "agent"
+    assert agent.max_chats == 3
+    assert agent.check_password("long-enough-pass-9")
+
+
+def test_cleanup_sessions_removes_expired_sessions_and_stale_presence(customer):
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    live = SessionStore()
+    live["k"] = 1
+    live.create()
+    dead = SessionStore()
+    dead["k"] = 2
+    dead.create()
+    Session.objects.filter(session_key=dead.session_key).update(
+        expire_date=timezone.now() - timezone.timedelta(days=1)
+    )
+    presence.lease_touch(user_id="u-stale", conn_id="c", ttl_seconds=0.001)
+    presence.lease_touch(user_id="u-live", conn_id="c", ttl_seconds=60)
+    import time
+
+    time.sleep(0.01)
+
+    output = run("cleanup_sessions")
+
+    assert "expired sessions removed: 1" in output
+    assert "stale presence entries removed: 1" in output
+    assert Session.objects.filter(session_key=live.session_key).exists()
+    assert not Session.objects.filter(session_key=dead.session_key).exists()
+    assert presence.online_user_ids() == {"u-live"}
+    assert "removed: 0" in run("cleanup_sessions").splitlines()[0]

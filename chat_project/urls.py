@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from chat_project.converters import ObjectIdConverter
+from chat_project.health import HealthApi
+
+register_converter(ObjectIdConverter, "oid")
+
+urlpatterns = [
+    path("api/auth/", include("accounts.api.urls")),
+    path("api/health", HealthApi.as_view(), name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "chat_project.api.json_bad_request"
+handler403 = "chat_project.api.json_permission_denied"
+handler404 = "chat_project.api.json_not_found"
+handler500 = "chat_project.api.json_server_error"
