@@ -9,6 +9,9 @@ register_converter(ObjectIdConverter, "oid")
 
 urlpatterns = [
     path("api/auth/", include("accounts.api.urls")),
+    path("api/chat/", include("chat.api.urls")),
+    path("api/chat/", include("agents.api.urls")),
+    path("api/admin/", include("adminstats.api.urls")),
     path("api/health", HealthApi.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
