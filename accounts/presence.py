@@ -5,16 +5,29 @@ expiry time) in ``presence:leases:<user>``; ``presence:online`` scores each user
 their latest lease expiry. A process that dies stops refreshing and its leases run
 out by themselves; whoever removes an expired user from ``presence:online`` (one
 atomic script, so exactly one caller) reports the online→offline transition.
+
+The sync functions serve views, selectors and commands; the ``a``-prefixed ones serve the
+WebSocket gateway from its event loop without a thread hop (redis.asyncio, the same Lua
+scripts). The gateway also keeps ``presence:conns:<user>`` (live sockets, without the
+grace period, for the per-user socket cap) and ``presence:roles`` (who is an agent, so a
+process that reports someone offline knows who may see it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
+from collections.abc import Iterable
 
+from django.conf import settings
 from django_redis import get_redis_connection
+from redis import asyncio as aioredis
 
 ONLINE_KEY = "presence:online"
 LEASES_KEY = "presence:leases:{user_id}"
+CONNS_KEY = "presence:conns:{user_id}"
+ROLES_KEY = "presence:roles"
 
 # KEYS: leases, online. ARGV: user_id, conn_id, expiry_ms, now_ms.
 # Returns 1 when the user was offline before this lease (a real transition).
@@ -101,3 +114,143 @@ def expire_stale() -> list[str]:
         if client.eval(_EXPIRE, 2, *keys, user_id, now):
             gone.append(user_id)
     return gone
+
+
+# --- Sockets per user (the gateway's cap) ---------------------------------------------------
+
+# KEYS: conns. ARGV: conn_id, expiry_ms, now_ms, limit, ttl_ms.
+# Returns 1 when the socket is admitted (already known, or under the limit).
+_ADMIT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if (not redis.call('ZSCORE', KEYS[1], ARGV[1]))
+   and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+# --- Async side (the gateway's event loop) --------------------------------------------------
+
+
+class _AsyncPresence:
+    """One redis.asyncio client and its registered scripts per event loop: asyncio
+    connections belong to the loop that opened them."""
+
+    def __init__(self) -> None:
+        self.client = aioredis.Redis.from_url(
+            settings.REDIS_URL,
+            max_connections=settings.REDIS_MAX_CONNECTIONS,
+            socket_timeout=settings.REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=settings.REDIS_TIMEOUT_SECONDS,
+        )
+        self.touch = self.client.register_script(_TOUCH)
+        self.release = self.client.register_script(_RELEASE)
+        self.expire = self.client.register_script(_EXPIRE)
+        self.admit = self.client.register_script(_ADMIT)
+
+
+_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncPresence] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _async() -> _AsyncPresence:
+    loop = asyncio.get_running_loop()
+    state = _per_loop.get(loop)
+    if state is None:
+        state = _per_loop[loop] = _AsyncPresence()
+    return state
+
+
+def aredis() -> aioredis.Redis:
+    """The raw redis.asyncio client of the running loop (typing state shares it)."""
+    return _async().client
+
+
+async def alease_touch(*, user_id: str, conn_id: str, ttl_seconds: float) -> bool:
+    """Async :func:`lease_touch`. True when the user just came online."""
+    now = _now_ms()
+    keys = [LEASES_KEY.format(user_id=user_id), ONLINE_KEY]
+    args = [user_id, conn_id, now + int(ttl_seconds * 1000), now]
+    return bool(await _async().touch(keys=keys, args=args))
+
+
+async def aleases_touch(*, leases: Iterable[tuple[str, str]], ttl_seconds: float) -> list[str]:
+    """Refresh many ``(user_id, conn_id)`` leases and their socket entries in one round
+    trip (the heartbeat). Returns the users who came online again (a lease had run out)."""
+    state = _async()
+    now = _now_ms()
+    expiry = now + int(ttl_seconds * 1000)
+    ttl_ms = int(ttl_seconds * 1000)
+    leases = list(leases)
+    if not leases:
+        return []
+    pipe = state.client.pipeline(transaction=False)
+    for user_id, conn_id in leases:
+        keys = [LEASES_KEY.format(user_id=user_id), ONLINE_KEY]
+        await state.touch(keys=keys, args=[user_id, conn_id, expiry, now], client=pipe)
+        conns = CONNS_KEY.format(user_id=user_id)
+        pipe.zadd(conns, {conn_id: expiry})
+        pipe.pexpire(conns, ttl_ms)
+    results = await pipe.execute()
+    came = {user_id for (user_id, _), result in zip(leases, results[::3], strict=True) if result}
+    return sorted(came)
+
+
+async def alease_release(*, user_id: str, conn_id: str, grace_seconds: float) -> None:
+    """Async :func:`lease_release`; also frees the socket's place under the cap."""
+    state = _async()
+    now = _now_ms()
+    keys = [LEASES_KEY.format(user_id=user_id), ONLINE_KEY]
+    await state.release(keys=keys, args=[user_id, conn_id, now + int(grace_seconds * 1000), now])
+    await state.client.zrem(CONNS_KEY.format(user_id=user_id), conn_id)
+
+
+async def aonline_user_ids() -> set[str]:
+    raw = await _async().client.zrangebyscore(ONLINE_KEY, _now_ms(), "+inf")
+    return {member.decode() for member in raw}
+
+
+async def ais_online(user_id: str) -> bool:
+    score = await _async().client.zscore(ONLINE_KEY, str(user_id))
+    return score is not None and score > _now_ms()
+
+
+async def aexpire_stale() -> list[str]:
+    """Async :func:`expire_stale`: exactly the users this call took offline."""
+    state = _async()
+    now = _now_ms()
+    gone = []
+    for member in await state.client.zrangebyscore(ONLINE_KEY, "-inf", now):
+        user_id = member.decode()
+        keys = [LEASES_KEY.format(user_id=user_id), ONLINE_KEY]
+        if await state.expire(keys=keys, args=[user_id, now]):
+            gone.append(user_id)
+    return gone
+
+
+async def aconnection_admit(*, user_id: str, conn_id: str, ttl_seconds: float, limit: int) -> bool:
+    """Count a new socket against the per-user cap (live sockets only, across processes).
+    False when the user already has ``limit`` live sockets."""
+    now = _now_ms()
+    ttl_ms = int(ttl_seconds * 1000)
+    keys = [CONNS_KEY.format(user_id=user_id)]
+    return bool(await _async().admit(keys=keys, args=[conn_id, now + ttl_ms, now, limit, ttl_ms]))
+
+
+async def arole_remember(*, user_id: str, role: str) -> None:
+    await _async().client.hset(ROLES_KEY, user_id, role)
+
+
+async def aroles_of(user_ids: list[str]) -> dict[str, str]:
+    if not user_ids:
+        return {}
+    values = await _async().client.hmget(ROLES_KEY, user_ids)
+    return {
+        user_id: value.decode()
+        for user_id, value in zip(user_ids, values, strict=True)
+        if value is not None
+    }

@@ -49,6 +49,11 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _command_preexec() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # the launcher ignores it; the command must not
+    _die_with_parent()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -353,9 +358,7 @@ def _exec(args: argparse.Namespace) -> int:
         for server in servers.started:
             print(f"devservers: embedded {server.name} at {server.url}", file=sys.stderr)
         env = {**os.environ, **servers.environ()}
-        child = subprocess.Popen(
-            command, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
-        )
+        child = subprocess.Popen(command, env=env, preexec_fn=_command_preexec)
         return child.wait()
     finally:
         if child is not None and child.poll() is None:
@@ -364,8 +367,9 @@ def _exec(args: argparse.Namespace) -> int:
                 child.wait(timeout=10)
             if child.poll() is None:
                 child.kill()
+        owned = bool(servers.started)
         servers.stop()
-        if data_dir is not None and servers.started:
+        if data_dir is not None and owned:
             _state_path(data_dir).unlink(missing_ok=True)
 
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import Role, Status, User
+from chat_project.timefmt import IsoMsDateTimeField
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -10,8 +11,8 @@ class UserOutputSerializer(serializers.Serializer):
     display_name = serializers.CharField()
     role = serializers.CharField()
     status = serializers.CharField()
-    last_seen_at = serializers.DateTimeField(allow_null=True)
-    date_joined = serializers.DateTimeField()
+    last_seen_at = IsoMsDateTimeField(allow_null=True)
+    date_joined = IsoMsDateTimeField()
 
     def to_representation(self, instance: User) -> dict:
         data = super().to_representation(instance)

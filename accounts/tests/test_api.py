@@ -1,5 +1,7 @@
 """The /api/auth/ endpoints over HTTP with CSRF, against the embedded servers."""
 
+import re
+
 import pytest
 
 from accounts.models import User
@@ -310,3 +312,9 @@ def test_wrong_method_is_405_with_code(api):
     response = api.get("/api/auth/login")
     assert response.status_code == 405
     assert error_code(response) == "method_not_allowed"
+
+
+def test_times_are_iso_utc_with_milliseconds(api, customer):
+    api.login("alice")
+    joined = api.get("/api/auth/profile").json()["date_joined"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", joined), joined

@@ -54,3 +54,19 @@ def test_cleanup_sessions_removes_expired_sessions_and_stale_presence(customer):
     assert not Session.objects.filter(session_key=dead.session_key).exists()
     assert presence.online_user_ids() == {"u-live"}
     assert "removed: 0" in run("cleanup_sessions").splitlines()[0]
+
+
+def test_demo_data_is_idempotent():
+    first = run("demo_data")
+    assert "created agent1" in first
+    assert User.objects.get(username="admin").is_staff
+    assert User.objects.get(username="agent3").role == "agent"
+    assert User.objects.get(username="alice").check_password("chat-demo-2026")
+    second = run("demo_data")
+    assert "created" not in second
+    assert (
+        User.objects.filter(
+            username__in=["admin", "agent1", "agent2", "agent3", "alice", "bob"]
+        ).count()
+        == 6
+    )
