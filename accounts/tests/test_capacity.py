@@ -1,0 +1,61 @@
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts import capacity
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_reserve_stops_at_max_chats(make_user):
+    agent = make_user(username="agent5", role="agent", max_chats=2)
+    assert capacity.capacity_reserve(agent_id=agent.pk)
+    assert capacity.capacity_reserve(agent_id=agent.pk)
+    assert not capacity.capacity_reserve(agent_id=agent.pk)
+    agent.refresh_from_db()
+    assert agent.active_chats == 2
+    assert agent.last_assigned_at is not None
+
+
+def test_force_passes_the_cap(make_user):
+    agent = make_user(username="agent5", role="agent", max_chats=1, accepting_chats=False)
+    assert not capacity.capacity_reserve(agent_id=agent.pk)
+    assert capacity.capacity_reserve(agent_id=agent.pk, force=True)
+
+
+def test_customers_have_no_capacity(customer):
+    assert not capacity.capacity_reserve(agent_id=customer.pk)
+
+
+def test_release_never_goes_below_zero(agent):
+    assert not capacity.capacity_release(agent_id=agent.pk)
+    assert capacity.capacity_reserve(agent_id=agent.pk)
+    assert capacity.capacity_release(agent_id=agent.pk)
+    agent.refresh_from_db()
+    assert agent.active_chats == 0
+
+
+def test_concurrent_reservations_never_exceed_the_cap(make_user):
+    agent = make_user(username="agent5", role="agent", max_chats=5)
+    wins = []
+
+    def reserve():
+        try:
+            wins.append(capacity.capacity_reserve(agent_id=agent.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reserve) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wins.count(True) == 5
+    assert User.objects.get(pk=agent.pk).active_chats == 5
+
+
+def test_capacity_set_reports_drift(agent):
+    assert capacity.capacity_set(agent_id=agent.pk, active_chats=3)
+    assert not capacity.capacity_set(agent_id=agent.pk, active_chats=3)
