@@ -1,0 +1,465 @@
+// Load generator for the support-chat benchmarks (driven by bench/run.py).
+//
+//   node bench/loadgen.mjs CONFIG.json
+//
+// One Node process, the npm `ws` client (permessage-deflate offered, as browsers do),
+// real session cookies. Modes (config.mode):
+//   idle  connect N sockets at a fixed rate, hold, close: handshake latency, failures
+//   chat  1:1 rooms, open-loop Poisson send-message at config.rate msg/s total, latency
+//         measured from the SCHEDULED send time (queueing cannot hide), typing (2 per
+//         message) and delivered/read receipts (2 per message) from the peer; ack and
+//         fan-out latency, loss / duplicates / out-of-order keyed by
+//         (sender, client_msg_id, seq), an event-loop probe (an unknown event with an
+//         ack: the server answers `error` without touching a store)
+//   http  GET a list of paths at a fixed concurrency: latency percentiles
+//   sync  reconnect and `sync` from N events behind: time until the last replayed event
+// Progress lines go to stdout ("MEASURE_START", "MEASURE_END", "HOLD_START", ...) so the
+// runner can sample server CPU and memory at the right moments; the last line is
+// "RESULT {json}". The generator reports its own CPU and marks the run client-bound
+// above 80% of a core. Every loop is bounded by counts and config.deadline_s.
+
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import WebSocket from "ws";
+
+const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const now = () => performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const say = (line) => process.stdout.write(line + "\n");
+const hardDeadline = setTimeout(() => {
+  say("RESULT " + JSON.stringify({ error: "deadline exceeded" }));
+  process.exit(3);
+}, (cfg.deadline_s ?? 600) * 1000);
+
+function pct(values) {
+  if (!values.length) return { n: 0, p50: null, p95: null, p99: null, max: null };
+  const s = Float64Array.from(values).sort();
+  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  const r = (x) => Math.round(x * 100) / 100;
+  return { n: s.length, p50: r(at(0.5)), p95: r(at(0.95)), p99: r(at(0.99)), max: r(s[s.length - 1]) };
+}
+
+function cpuMeter() {
+  const c0 = process.cpuUsage();
+  const t0 = now();
+  return () => {
+    const c = process.cpuUsage(c0);
+    const pctCore = ((c.user + c.system) / 1000 / (now() - t0)) * 100;
+    return { client_cpu_pct: Math.round(pctCore * 10) / 10, client_bound: pctCore > 80 };
+  };
+}
+
+function expo(rate) {
+  return (-Math.log(1 - Math.random()) / rate) * 1000; // ms
+}
+
+// Open one socket; resolves {ws, ms} or {error}.
+function open(url, cookie, onFrame, timeoutMs = 15000) {
+  return new Promise((resolve) => {
+    const t0 = now();
+    const ws = new WebSocket(url, {
+      headers: cookie ? { Cookie: cookie } : {},
+      origin: cfg.origin,
+      perMessageDeflate: cfg.deflate ?? true,
+      handshakeTimeout: timeoutMs,
+    });
+    let done = false;
+    ws.on("open", () => {
+      done = true;
+      resolve({ ws, ms: now() - t0 });
+    });
+    ws.on("unexpected-response", (_req, res) => {
+      if (!done) (done = true), resolve({ error: `http ${res.statusCode}` });
+    });
+    ws.on("error", (e) => {
+      if (!done) (done = true), resolve({ error: e.code || e.message });
+    });
+    ws.on("close", (code) => {
+      if (!done) (done = true), resolve({ error: `close ${code}` });
+      else if (ws._onClose) ws._onClose(code);
+    });
+    ws.on("message", (raw) => {
+      let frame;
+      try {
+        frame = JSON.parse(raw.toString());
+      } catch {
+        return;
+      }
+      onFrame(ws, frame);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------- idle
+async function idleMode() {
+  const n = cfg.sockets;
+  const rate = cfg.connect_rate;
+  const sockets = [];
+  const handshake = [];
+  const failures = {};
+  let closedDuringHold = 0;
+  let holding = false;
+  const t0 = now();
+  const pending = [];
+  for (let i = 0; i < n; i++) {
+    const at = t0 + (i * 1000) / rate;
+    const wait = at - now();
+    if (wait > 0) await sleep(wait);
+    const url = cfg.urls[i % cfg.urls.length];
+    const user = cfg.users[i % cfg.users.length];
+    pending.push(
+      open(url, user.cookie, () => {}).then((r) => {
+        if (r.error) failures[r.error] = (failures[r.error] || 0) + 1;
+        else {
+          handshake.push(now() - at); // from the scheduled connect time
+          r.ws._onClose = () => {
+            if (holding) closedDuringHold++;
+          };
+          sockets.push(r.ws);
+        }
+      }),
+    );
+  }
+  await Promise.all(pending);
+  const connectSeconds = (now() - t0) / 1000;
+  holding = true;
+  say("HOLD_START");
+  const cpu = cpuMeter();
+  await sleep(cfg.hold_s * 1000);
+  const c = cpu();
+  say("HOLD_END");
+  holding = false;
+  for (const ws of sockets) ws.terminate();
+  return {
+    mode: "idle",
+    sockets: n,
+    connected: sockets.length,
+    failures,
+    failed: Object.values(failures).reduce((a, b) => a + b, 0),
+    closed_during_hold: closedDuringHold,
+    connect_seconds: Math.round(connectSeconds * 100) / 100,
+    connect_rate: Math.round((sockets.length / connectSeconds) * 10) / 10,
+    handshake_ms: pct(handshake),
+    ...c,
+  };
+}
+
+// ---------------------------------------------------------------------------- chat
+async function chatMode() {
+  const users = cfg.users; // socket i belongs to users[i]
+  const rooms = cfg.rooms; // {id, customer, agent}: indexes into users/sockets
+  const socks = new Array(users.length);
+  const lastSeq = users.map(() => new Map()); // per socket: room -> last seq seen
+  const acks = new Map(); // ack id -> {scheduled, kind, resolve}
+  const expected = new Map(); // client_msg_id -> {scheduled, peer, got}
+  const ackLat = [];
+  const fanLat = [];
+  const probeLat = [];
+  const schedLag = [];
+  const errors = {};
+  const c = { sent: 0, acked: 0, delivered: 0, dup: 0, out_of_order: 0, echo: 0, foreign: 0, frames_out: 0, frames_in: 0, closed: 0 };
+  let measuring = false;
+  let ackSeq = 0;
+
+  const send = (i, event, data, ack) => {
+    const ws = socks[i];
+    if (!ws || ws.readyState !== 1) return false;
+    const f = { event, data };
+    if (ack) f.ack = ack;
+    ws.send(JSON.stringify(f));
+    c.frames_out++;
+    return true;
+  };
+
+  const onFrame = (idx) => (ws, f) => {
+    c.frames_in++;
+    const t = now();
+    if (f.event === "ack" || (f.event === "error" && f.ack)) {
+      const p = acks.get(f.ack);
+      if (p) {
+        acks.delete(f.ack);
+        if (f.event === "error" && p.kind !== "probe") {
+          const code = f.data?.code || "?";
+          errors[code] = (errors[code] || 0) + 1;
+        }
+        if (p.kind === "send" && f.event === "ack") {
+          c.acked += p.measured ? 1 : 0;
+          if (p.measured) ackLat.push(t - p.scheduled);
+        } else if (p.kind === "probe" && p.measured) probeLat.push(t - p.sentAt);
+        if (p.resolve) p.resolve(f);
+      }
+      return;
+    }
+    if (f.event === "error") {
+      const code = f.data?.code || "?";
+      errors[code] = (errors[code] || 0) + 1;
+      return;
+    }
+    if (f.event !== "new-message") return;
+    const d = f.data || {};
+    const m = d.message || d;
+    const cmid = m.client_msg_id;
+    const seq = d.seq ?? m.seq;
+    const room = d.room_id ?? m.room_id;
+    const e = cmid && expected.get(cmid);
+    if (!e) {
+      c.foreign++;
+      return;
+    }
+    if (idx === e.sender) {
+      c.echo++; // the sender's own socket is in the room too
+      return;
+    }
+    if (idx !== e.peer) {
+      c.foreign++;
+      return;
+    }
+    if (e.got) {
+      c.dup++;
+      return;
+    }
+    e.got = true;
+    e.seq = seq;
+    const last = lastSeq[idx].get(room) ?? 0;
+    if (seq <= last) c.out_of_order++;
+    else lastSeq[idx].set(room, seq);
+    if (e.measured) {
+      c.delivered++;
+      fanLat.push(t - e.scheduled);
+    }
+    if (cfg.receipts !== false) {
+      send(idx, "message-delivered", { room_id: room, up_to_seq: seq });
+      setTimeout(() => send(idx, "message-read", { room_id: room, up_to_seq: seq }), cfg.read_delay_ms ?? 100);
+    }
+  };
+
+  // Connect every socket (bounded rate), then join the rooms and wait for the acks.
+  const t0 = now();
+  const connectRate = cfg.connect_rate ?? 400;
+  const conns = [];
+  const connectFailures = {};
+  for (let i = 0; i < users.length; i++) {
+    const wait = t0 + (i * 1000) / connectRate - now();
+    if (wait > 0) await sleep(wait);
+    conns.push(
+      open(cfg.urls[i % cfg.urls.length], users[i].cookie, onFrame(i)).then((r) => {
+        if (r.error) connectFailures[r.error] = (connectFailures[r.error] || 0) + 1;
+        else {
+          socks[i] = r.ws;
+          r.ws._onClose = () => c.closed++;
+        }
+      }),
+    );
+  }
+  await Promise.all(conns);
+  const request = (i, event, data, timeoutMs = 20000) =>
+    new Promise((resolve) => {
+      const id = `j${++ackSeq}`;
+      const timer = setTimeout(() => {
+        acks.delete(id);
+        resolve({ event: "timeout" });
+      }, timeoutMs);
+      acks.set(id, { kind: "join", resolve: (f) => (clearTimeout(timer), resolve(f)) });
+      if (!send(i, event, data, id)) (clearTimeout(timer), acks.delete(id), resolve({ event: "closed" }));
+    });
+  const joinFailures = {};
+  const joins = [];
+  for (const r of rooms) {
+    for (const i of [r.customer, r.agent]) {
+      joins.push(
+        request(i, "join-room", { room_id: r.id }).then((f) => {
+          if (f.event !== "ack") {
+            const k = f.event === "error" ? f.data?.code : f.event;
+            joinFailures[k] = (joinFailures[k] || 0) + 1;
+          }
+        }),
+      );
+    }
+    if (joins.length >= 200) await Promise.all(joins.splice(0)); // bounded in flight
+  }
+  await Promise.all(joins);
+  const setupSeconds = (now() - t0) / 1000;
+  const setupFailed =
+    Object.keys(connectFailures).length + Object.keys(joinFailures).length > 0;
+  if (setupFailed && !cfg.continue_on_setup_failure) {
+    for (const ws of socks) if (ws) ws.terminate();
+    return { mode: "chat", setup_failed: true, connect_failures: connectFailures, join_failures: joinFailures };
+  }
+
+  // Open loop: Poisson arrivals at cfg.rate msg/s total over every room.
+  const rate = cfg.rate;
+  const warmupMs = (cfg.warmup_s ?? 2) * 1000;
+  const durMs = cfg.duration_s * 1000;
+  const start = now();
+  const measureFrom = start + warmupMs;
+  const stopAt = measureFrom + durMs;
+  let next = start + expo(rate);
+  let msgN = 0;
+  let cpu = null;
+  let probeN = 0;
+  const fire = (scheduled) => {
+    const r = rooms[(Math.random() * rooms.length) | 0];
+    const fromAgent = Math.random() < 0.5;
+    const sender = fromAgent ? r.agent : r.customer;
+    const peer = fromAgent ? r.customer : r.agent;
+    const measured = scheduled >= measureFrom;
+    const cmid = `b${cfg.tag}-${sender}-${++msgN}`;
+    const ack = `s${msgN}`;
+    schedLag.push(now() - scheduled);
+    expected.set(cmid, { scheduled, sender, peer, got: false, measured });
+    acks.set(ack, { kind: "send", scheduled, measured });
+    if (cfg.typing !== false) send(sender, "typing", { room_id: r.id, is_typing: true });
+    if (send(sender, "send-message", { room_id: r.id, client_msg_id: cmid, text: `bench message ${msgN} from ${sender}` }, ack)) {
+      if (measured) c.sent++;
+    }
+    if (cfg.typing !== false) send(sender, "typing", { room_id: r.id, is_typing: false });
+  };
+  await new Promise((resolve) => {
+    const tick = () => {
+      const t = now();
+      if (!measuring && t >= measureFrom) {
+        measuring = true;
+        cpu = cpuMeter();
+        say("MEASURE_START");
+      }
+      while (next <= t && next < stopAt) {
+        fire(next);
+        next += expo(rate);
+      }
+      if (next >= stopAt) return resolve();
+      setTimeout(tick, Math.max(0, next - now()));
+    };
+    tick();
+    const probe = setInterval(() => {
+      if (now() >= stopAt) return clearInterval(probe);
+      const id = `p${++probeN}`;
+      acks.set(id, { kind: "probe", sentAt: now(), measured: now() >= measureFrom });
+      send(0, "bench-ping", {}, id);
+    }, cfg.probe_interval_ms ?? 100);
+  });
+  const cpuResult = cpu ? cpu() : cpuMeter()();
+  say("MEASURE_END");
+  // Drain: wait (bounded) for outstanding acks and deliveries.
+  const drainUntil = now() + (cfg.drain_s ?? 5) * 1000;
+  const outstanding = () => {
+    let n = 0;
+    for (const e of expected.values()) if (e.measured && !e.got) n++;
+    for (const p of acks.values()) if (p.kind === "send" && p.measured) n++;
+    return n;
+  };
+  while (now() < drainUntil && outstanding() > 0) await sleep(50);
+  let lost = 0;
+  let unacked = 0;
+  for (const e of expected.values()) if (e.measured && !e.got) lost++;
+  for (const p of acks.values()) if (p.kind === "send" && p.measured) unacked++;
+  for (const ws of socks) if (ws) ws.terminate();
+  const secs = durMs / 1000;
+  return {
+    mode: "chat",
+    rooms: rooms.length,
+    sockets: users.length,
+    offered_rate: rate,
+    duration_s: secs,
+    setup_seconds: Math.round(setupSeconds * 10) / 10,
+    connect_failures: connectFailures,
+    join_failures: joinFailures,
+    sent: c.sent,
+    acked: c.acked,
+    achieved_rate: Math.round((c.acked / secs) * 10) / 10,
+    delivered: c.delivered,
+    lost,
+    unacked,
+    duplicated: c.dup,
+    out_of_order: c.out_of_order,
+    echo_to_sender: c.echo,
+    sockets_closed: c.closed,
+    errors,
+    frames_out_per_s: Math.round(c.frames_out / ((now() - start) / 1000)),
+    frames_in_per_s: Math.round(c.frames_in / ((now() - start) / 1000)),
+    ack_ms: pct(ackLat),
+    fanout_ms: pct(fanLat),
+    probe_ms: pct(probeLat),
+    client_sched_lag_ms: pct(schedLag),
+    ...cpuResult,
+  };
+}
+
+// ---------------------------------------------------------------------------- http
+async function httpMode() {
+  const lat = [];
+  const statuses = {};
+  let i = 0;
+  let bytes = 0;
+  const cpu = cpuMeter();
+  const t0 = now();
+  const worker = async () => {
+    while (i < cfg.count) {
+      const path = cfg.paths[i++ % cfg.paths.length];
+      const t = now();
+      try {
+        const res = await fetch(cfg.base + path, { headers: { Cookie: cfg.cookie, Origin: cfg.origin } });
+        const body = await res.arrayBuffer();
+        bytes += body.byteLength;
+        statuses[res.status] = (statuses[res.status] || 0) + 1;
+      } catch (e) {
+        statuses[e.code || "fetch_error"] = (statuses[e.code || "fetch_error"] || 0) + 1;
+      }
+      lat.push(now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: cfg.concurrency }, worker));
+  const secs = (now() - t0) / 1000;
+  return {
+    mode: "http",
+    concurrency: cfg.concurrency,
+    requests: lat.length,
+    per_s: Math.round((lat.length / secs) * 10) / 10,
+    statuses,
+    mean_bytes: Math.round(bytes / Math.max(1, lat.length)),
+    latency_ms: pct(lat),
+    ...cpu(),
+  };
+}
+
+// ---------------------------------------------------------------------------- sync
+async function syncMode() {
+  const lat = [];
+  const counts = [];
+  const failures = {};
+  for (let k = 0; k < cfg.repeat; k++) {
+    let seen = 0;
+    let resolveDone;
+    const done = new Promise((r) => (resolveDone = r));
+    let err = null;
+    const r = await open(cfg.urls[0], cfg.cookie, (_ws, f) => {
+      if (f.event === "error") err = f.data?.code || "error";
+      const d = f.data || {};
+      if (d.room_id !== cfg.room_id) return;
+      const seq = d.seq ?? d.message?.seq;
+      if (typeof seq === "number" && seq > cfg.after_seq) seen++;
+      if (typeof seq === "number" && seq >= cfg.last_seq) resolveDone();
+      if (f.event === "error") resolveDone();
+    });
+    if (r.error) {
+      failures[r.error] = (failures[r.error] || 0) + 1;
+      continue;
+    }
+    const t = now();
+    r.ws.send(JSON.stringify({ event: "sync", data: { rooms: { [cfg.room_id]: cfg.after_seq } }, ack: "sync" }));
+    const timeout = sleep(10000).then(() => "timeout");
+    const outcome = await Promise.race([done, timeout]);
+    if (outcome === "timeout" || err) failures[err || "timeout"] = (failures[err || "timeout"] || 0) + 1;
+    else {
+      lat.push(now() - t);
+      counts.push(seen);
+    }
+    r.ws.terminate();
+  }
+  return { mode: "sync", behind: cfg.last_seq - cfg.after_seq, runs: lat.length, events_received: counts, failures, latency_ms: pct(lat) };
+}
+
+const modes = { idle: idleMode, chat: chatMode, http: httpMode, sync: syncMode };
+const result = await modes[cfg.mode]();
+clearTimeout(hardDeadline);
+say("RESULT " + JSON.stringify(result));
+process.exit(0);

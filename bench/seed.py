@@ -1,0 +1,233 @@
+"""Seed benchmark data directly in the database (no HTTP, no login): users with ready
+session cookies, 1:1 rooms, and large message histories.
+
+Run with the project's settings and the servers' URLs in the environment (bench/run.py
+does this); each command writes one JSON document to --out:
+
+    python bench/seed.py chat --tag T --customers N --per-agent 5 --out F
+        N customers, ceil(N/5) agents, N active rooms (customer i with agent i//5)
+    python bench/seed.py users --tag T --count N --out F
+        N customers (idle-socket scenario)
+    python bench/seed.py history --tag T --rooms R --messages K --out F
+        one customer and one agent, R rooms of K messages each (raw insert_many in
+        batches into the product's own collection, with the field names of its model)
+
+Sessions are written the way ``login()`` leaves them (database row + cache entry), so
+the server authenticates the cookie without a password check: the run is not a login
+benchmark. Users get an unusable password; FAST_PASSWORD_HASHER keeps anything else cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat_project.settings")
+os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
+from django.contrib.sessions.backends.cached_db import KEY_PREFIX, SessionStore  # noqa: E402
+from django.contrib.sessions.models import Session  # noqa: E402
+from django.core.cache import caches  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django.utils.crypto import get_random_string  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+
+BATCH = 1000
+_VOCABULARY = """order refund shipping invoice account password delivery payment card address
+return exchange warranty discount coupon subscription cancel upgrade login email tracking
+package damaged missing late broken charge receipt billing plan support"""
+WORDS = _VOCABULARY.split()
+
+
+def make_users(tag: str, role: str, count: int, **extra) -> list[User]:
+    users = [
+        User(
+            username=f"b{tag}{role[0]}{i}",
+            email=f"b{tag}{role[0]}{i}@bench.invalid",
+            role=role,
+            display_name=f"{role} {i}",
+            **extra,
+        )
+        for i in range(count)
+    ]
+    for user in users:
+        user.set_unusable_password()
+        user.is_staff = user.is_superuser = False
+    for start in range(0, len(users), BATCH):
+        User.objects.bulk_create(users[start : start + BATCH])
+    if any(u.pk is None for u in users):  # a backend that does not return ids
+        by_name = {u.username: u for u in User.objects.filter(username__startswith=f"b{tag}")}
+        users = [by_name[u.username] for u in users]
+    return users
+
+
+def make_sessions(users: list[User]) -> list[str]:
+    """One session per user, as ``login()`` stores it: the row and the cache entry."""
+    store = SessionStore()
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    expire = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    rows, cached, keys = [], {}, []
+    for user in users:
+        key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+        data = {
+            SESSION_KEY: user._meta.pk.value_to_string(user),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expire))
+        cached[KEY_PREFIX + key] = data
+        keys.append(key)
+    for start in range(0, len(rows), BATCH):
+        Session.objects.bulk_create(rows[start : start + BATCH])
+    items = list(cached.items())
+    for start in range(0, len(items), BATCH):
+        cache.set_many(dict(items[start : start + BATCH]), settings.SESSION_COOKIE_AGE)
+    return keys
+
+
+def cookie(key: str) -> str:
+    return f"{settings.SESSION_COOKIE_NAME}={key}"
+
+
+def user_json(user: User, key: str) -> dict:
+    return {"id": str(user.pk), "username": user.username, "role": user.role, "cookie": cookie(key)}
+
+
+def make_rooms(pairs: list[tuple[User, User]]) -> list:
+    from chat.models import Room, RoomStatus
+
+    now = timezone.now()
+    rooms = [
+        Room(
+            customer=c,
+            agent=a,
+            status=RoomStatus.ACTIVE,
+            created_at=now,
+            queued_at=now,
+            assigned_at=now,
+            subject="bench",
+        )
+        for c, a in pairs
+    ]
+    for start in range(0, len(rooms), BATCH):
+        Room.objects.bulk_create(rooms[start : start + BATCH])
+    return rooms
+
+
+def seed_chat(args) -> dict:
+    per_agent = args.per_agent
+    n_agents = -(-args.customers // per_agent)
+    agents = make_users(args.tag, "agent", n_agents, max_chats=per_agent)
+    customers = make_users(args.tag, "user", args.customers)
+    users = agents + customers
+    keys = make_sessions(users)
+    rooms = make_rooms([(c, agents[i // per_agent]) for i, c in enumerate(customers)])
+    User.objects.filter(pk__in=[a.pk for a in agents]).update(active_chats=per_agent)
+    return {
+        "users": [user_json(u, k) for u, k in zip(users, keys, strict=True)],
+        "rooms": [
+            {"id": str(r.pk), "agent": i // per_agent, "customer": n_agents + i}
+            for i, r in enumerate(rooms)
+        ],
+    }
+
+
+def seed_users(args) -> dict:
+    users = make_users(args.tag, "user", args.count)
+    keys = make_sessions(users)
+    return {"users": [user_json(u, k) for u, k in zip(users, keys, strict=True)]}
+
+
+def seed_history(args) -> dict:
+    from django.db import connections
+
+    from chat.models import EventKind, Room, RoomEvent
+
+    customer = make_users(args.tag, "user", 1)[0]
+    agent = make_users(args.tag, "agent", 1)[0]
+    keys = make_sessions([customer, agent])
+    collection = connections["default"].get_collection(RoomEvent._meta.db_table)
+    rng = random.Random(args.tag)
+    field = {f.name: f.column for f in RoomEvent._meta.concrete_fields}
+    started = time.monotonic()
+    rooms = []
+    for _ in range(args.rooms):
+        room = make_rooms([(customer, agent)])[0]
+        base = timezone.now() - timedelta(seconds=args.messages)
+        batch = []
+        for seq in range(1, args.messages + 1):
+            sender = customer if seq % 2 else agent
+            words = rng.choices(WORDS, k=rng.randint(4, 14))
+            if seq % 100 == 0:
+                words.append("zebracorn")  # rare: 1% of messages
+            batch.append(
+                {
+                    field["room"]: room.pk,
+                    field["seq"]: seq,
+                    field["kind"]: EventKind.MESSAGE.value,
+                    field["created_at"]: base + timedelta(seconds=seq),
+                    field["actor"]: sender.pk,
+                    field["client_msg_id"]: f"seed-{room.pk}-{seq}",
+                    field["text"]: " ".join(words),
+                    field["original_text"]: None,
+                    field["text_seq"]: None,
+                    field["attachments"]: None,
+                    field["edited_at"]: None,
+                    field["deleted"]: False,
+                    field["deleted_at"]: None,
+                    field["deleted_seq"]: None,
+                    field["target"]: None,
+                    field["data"]: None,
+                }
+            )
+            if len(batch) >= BATCH:
+                collection.insert_many(batch, ordered=False)
+                batch = []
+        if batch:
+            collection.insert_many(batch, ordered=False)
+        Room.objects.filter(pk=room.pk).update(last_seq=args.messages)
+        rooms.append(str(room.pk))
+    return {
+        "customer": user_json(customer, keys[0]),
+        "agent": user_json(agent, keys[1]),
+        "rooms": rooms,
+        "messages_per_room": args.messages,
+        "seed_seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench/seed.py")
+    sub = parser.add_subparsers(dest="command", required=True)
+    chat = sub.add_parser("chat")
+    chat.add_argument("--customers", type=int, required=True)
+    chat.add_argument("--per-agent", type=int, default=5)
+    users = sub.add_parser("users")
+    users.add_argument("--count", type=int, required=True)
+    history = sub.add_parser("history")
+    history.add_argument("--rooms", type=int, default=1)
+    history.add_argument("--messages", type=int, default=10_000)
+    for p in (chat, users, history):
+        p.add_argument("--tag", required=True)
+        p.add_argument("--out", required=True)
+    args = parser.parse_args()
+    result = {"chat": seed_chat, "users": seed_users, "history": seed_history}[args.command](args)
+    Path(args.out).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
