@@ -208,3 +208,42 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- WebSocket gateway ---------------------------------------------------------------------
+# Frames above WS_MAX_FRAME_BYTES get ``frame_too_large`` and the socket closes (1009).
+# The transport (Autobahn, via daphne) cuts anything above WS_TRANSPORT_MAX_BYTES while it
+# arrives, before it is buffered whole: daphne's runserver reads DAPHNE_WEBSOCKET_*; the
+# daphne CLI needs --websocket-max-message-size / --websocket-max-frame-size.
+WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 64 * 1024)
+WS_TRANSPORT_MAX_BYTES = env_int("WS_TRANSPORT_MAX_BYTES", 2 * WS_MAX_FRAME_BYTES)
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = WS_TRANSPORT_MAX_BYTES
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = WS_TRANSPORT_MAX_BYTES
+WS_RATE_PER_SECOND = float(env_str("WS_RATE_PER_SECOND", "10"))  # token bucket refill
+WS_RATE_BURST = env_int("WS_RATE_BURST", 20)  # token bucket size
+WS_RATE_STRIKES = env_int("WS_RATE_STRIKES", 20)  # rate_limited answers in a row, then close
+WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", 10)
+WS_PRESENCE_TTL_SECONDS = float(env_str("WS_PRESENCE_TTL_SECONDS", "30"))
+WS_HEARTBEAT_SECONDS = float(env_str("WS_HEARTBEAT_SECONDS", "10"))
+WS_PRESENCE_GRACE_SECONDS = float(env_str("WS_PRESENCE_GRACE_SECONDS", "5"))
+WS_PRESENCE_SWEEP_SECONDS = float(env_str("WS_PRESENCE_SWEEP_SECONDS", "1"))
+WS_TYPING_TTL_SECONDS = float(env_str("WS_TYPING_TTL_SECONDS", "5"))
+WS_TYPING_THROTTLE_SECONDS = float(env_str("WS_TYPING_THROTTLE_SECONDS", "2"))
+WS_REPLAY_MAX_EVENTS = env_int("WS_REPLAY_MAX_EVENTS", 5000)  # more missed: resync_required
+WS_MAX_ROOMS_PER_SOCKET = env_int("WS_MAX_ROOMS_PER_SOCKET", 200)
+WS_GAP_REPAIR_SECONDS = float(env_str("WS_GAP_REPAIR_SECONDS", "0.5"))  # then read the gap
+
+# --- Chat ----------------------------------------------------------------------------------
+# Read through chat/conf.py (defaults there too); the README lists them.
+CHAT_ONE_OPEN_ROOM_PER_CUSTOMER = env_bool("CHAT_ONE_OPEN_ROOM_PER_CUSTOMER", True)
+CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 5000)  # after trimming
+CHAT_MESSAGE_MAX_ATTACHMENTS = env_int("CHAT_MESSAGE_MAX_ATTACHMENTS", 10)
+CHAT_EDIT_WINDOW_SECONDS = env_int("CHAT_EDIT_WINDOW_SECONDS", 900)  # authors; admins always
+CHAT_AUDIT_RETENTION_DAYS = env_int("CHAT_AUDIT_RETENTION_DAYS", 365)  # purge_chat_audit
+CHAT_REPLAY_MAX_EVENTS = env_int("CHAT_REPLAY_MAX_EVENTS", 10000)  # further: resync_required
+CHAT_HISTORY_CACHE_SECONDS = env_int("CHAT_HISTORY_CACHE_SECONDS", 300)
+CHAT_ATTACHMENT_MAX_BYTES = env_int("CHAT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+CHAT_ATTACHMENT_TYPES = env_list(
+    "CHAT_ATTACHMENT_TYPES",
+    "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain",
+)
+CHAT_ATTACHMENT_STORAGE = env_str("CHAT_ATTACHMENT_STORAGE", "default")  # a STORAGES alias

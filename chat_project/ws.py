@@ -1,0 +1,377 @@
+"""The base WebSocket consumer: parse, rate-limit, validate, dispatch, answer.
+
+Every socket consumer of the project subclasses :class:`EventConsumer`. It turns the
+contract's client frames (``{"event", "data", "ack"}``, see the README / protocol.md)
+into calls of the handlers listed in the subclass's ``events`` dict, and every failure
+into the contract's ``error`` frame, keeping the socket open:
+
+- a frame above ``WS_MAX_FRAME_BYTES``: ``frame_too_large``, then close 1009 (the
+  transport cuts anything above ``WS_TRANSPORT_MAX_BYTES`` before buffering it whole);
+- over the per-connection token bucket: ``rate_limited``; ``WS_RATE_STRIKES`` of those in
+  a row close the socket (4429);
+- binary frames and text that is not JSON: ``bad_json``; JSON that is not an object,
+  a missing or wrongly typed field: ``validation_error``; an unknown event:
+  ``unknown_event``;
+- a :class:`~chat_project.errors.DomainError` raised by a handler: its own code;
+- anything else: ``server_error``, logged with its traceback.
+
+Dispatch goes through explicit dicts (client events: ``events``; channel-layer and ASGI
+messages: ``message_handlers``), never ``getattr`` on a name from the wire.
+
+Channels 4.2+ runs ``aclose_old_connections()`` (a hop onto the single thread-sensitive
+executor) before every handler; :meth:`EventConsumer.dispatch` skips it, which doubled
+throughput in measurements (docs/benchmarks.md). That is safe only because handlers never
+touch the ORM themselves: every database use crosses a ``database_sync_to_async``
+boundary in ``<app>/async_services.py``, which closes stale connections on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from bson import ObjectId
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+from chat_project.errors import DomainError, ErrorCode, RateLimited, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are the application's; RFC 6455 §7.4.2).
+CLOSE_NOT_AUTHENTICATED = 4401  # no session at the handshake, or the session ended
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_MANY_SOCKETS = 4409  # the user already has WS_MAX_SOCKETS_PER_USER sockets
+CLOSE_RATE_LIMITED = 4429  # WS_RATE_STRIKES rate_limited answers in a row
+CLOSE_MESSAGE_TOO_BIG = 1009  # RFC 6455: a frame above WS_MAX_FRAME_BYTES
+
+MAX_ACK_LENGTH = 128
+_NOT_JSON = object()
+MAX_INT = 2**53  # fits a BSON int64 and a JavaScript number
+
+
+class BadJson(DomainError):
+    code = ErrorCode.BAD_JSON
+    default_message = "The frame is not valid JSON text."
+
+
+class UnknownEvent(DomainError):
+    code = ErrorCode.UNKNOWN_EVENT
+    default_message = "Unknown event."
+
+
+class FrameTooLarge(DomainError):
+    code = ErrorCode.FRAME_TOO_LARGE
+    http_status = 413
+    default_message = "The frame is too large."
+
+
+class ServerError(DomainError):
+    code = ErrorCode.SERVER_ERROR
+    http_status = 500
+    default_message = "Something went wrong on our side; try again."
+
+
+# --- Field validation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an event's ``data``. ``kind``: str, int, bool, str_list, seq_map."""
+
+    kind: str
+    required: bool = True
+    max_length: int = 200  # characters for str, items for str_list / seq_map
+    min_value: int = 0  # int only
+    allow_blank: bool = False  # str only
+
+
+def _clean_str(value: Any, spec: Field) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Must be a string.")
+    if len(value) > spec.max_length:
+        raise ValueError(f"At most {spec.max_length} characters.")
+    if not spec.allow_blank and not value.strip():
+        raise ValueError("May not be blank.")
+    try:  # JSON's \ud800 escapes give lone surrogates that no store can encode
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("Must be valid Unicode text.") from None
+    return value
+
+
+def _clean_int(value: Any, spec: Field) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("Must be an integer.")
+    if not spec.min_value <= value <= MAX_INT:
+        raise ValueError(f"Must be between {spec.min_value} and {MAX_INT}.")
+    return value
+
+
+def _clean_value(value: Any, spec: Field) -> Any:
+    if spec.kind == "str":
+        return _clean_str(value, spec)
+    if spec.kind == "int":
+        return _clean_int(value, spec)
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError("Must be true or false.")
+        return value
+    item = Field("str", max_length=100)
+    if spec.kind == "str_list":
+        if not isinstance(value, list) or len(value) > spec.max_length:
+            raise ValueError(f"Must be a list of at most {spec.max_length} strings.")
+        return [_clean_str(v, item) for v in value]
+    if spec.kind == "seq_map":  # {"<id>": <seq>}
+        if not isinstance(value, dict) or len(value) > spec.max_length:
+            raise ValueError(f"Must be an object of at most {spec.max_length} entries.")
+        seq = Field("int")
+        return {_clean_str(k, item): _clean_int(v, seq) for k, v in value.items()}
+    raise AssertionError(f"unknown field kind {spec.kind}")
+
+
+def clean_data(fields: Mapping[str, Field], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``data`` against ``fields``; unknown keys are ignored (forward compatible).
+    Raises ``validation_error`` with ``details.fields`` like the REST API."""
+    clean: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name, spec in fields.items():
+        value = data.get(name)
+        if value is None:
+            if spec.required:
+                errors[name] = ["This field is required."]
+            continue
+        try:
+            clean[name] = _clean_value(value, spec)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise ValidationFailed(details={"fields": errors})
+    return clean
+
+
+# --- Token bucket --------------------------------------------------------------------------
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` saved up; one token per frame."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def retry_after(self) -> float:
+        return max(0.0, (1 - self.tokens) / self.rate) if self.rate > 0 else math.inf
+
+
+# --- The consumer --------------------------------------------------------------------------
+
+Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+MessageHandler = Callable[[Any, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """A client event: its handler (an async function of the consumer and the cleaned
+    ``data``, returning the ``ack`` data) and the fields of its ``data``."""
+
+    handler: Handler
+    fields: Mapping[str, Field] = field(default_factory=dict)
+
+
+class _Encoder(DjangoJSONEncoder):
+    def default(self, o: Any) -> Any:
+        if isinstance(o, ObjectId):
+            return str(o)
+        return super().default(o)
+
+
+class EventConsumer(AsyncJsonWebsocketConsumer):
+    """Subclasses fill ``events`` (client event name -> :class:`EventSpec`) and extend
+    ``message_handlers`` (channel-layer ``type`` -> async function of the consumer and
+    the message), and implement :meth:`connect` / :meth:`disconnect`."""
+
+    events: ClassVar[Mapping[str, EventSpec]] = {}
+    message_handlers: ClassVar[Mapping[str, MessageHandler]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+        self.strikes = 0
+        self.closing = False
+
+    # -- ASGI / channel-layer messages
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # No aclose_old_connections() here: see the module docstring.
+        handler = self.message_handlers.get(message.get("type", ""))
+        if handler is None:
+            logger.warning("no handler for message type %r", message.get("type"))
+            return
+        try:
+            await handler(self, message)
+        except StopConsumer:
+            raise
+        except Exception:  # one bad message must not take the socket down
+            if message.get("type") in ("websocket.connect", "websocket.disconnect"):
+                raise
+            logger.exception("handling %r failed", message.get("type"))
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        await self.connect()
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if self.closing:
+            return
+        text = message.get("text")
+        await self.receive(text_data=text, bytes_data=None if text is not None else b"")
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self.closing = True
+        try:
+            await self.disconnect(message.get("code", 1005))
+        finally:
+            raise StopConsumer()
+
+    message_handlers = {
+        "websocket.connect": websocket_connect,
+        "websocket.receive": websocket_receive,
+        "websocket.disconnect": websocket_disconnect,
+    }
+
+    async def reject(self, code: int, reason: str = "") -> None:
+        """Refuse after the upgrade, so that a browser sees the close code (a refusal
+        before ``accept`` is an HTTP 403 that scripts cannot read)."""
+        await self.accept()
+        await self.close_socket(code, reason)
+
+    async def close_socket(self, code: int, reason: str = "") -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code, reason=reason or None)
+
+    # -- client frames
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
+        if text_data is None:
+            await self.send_error(None, None, BadJson("Binary frames are not accepted."))
+            return
+        if self._too_large(text_data):
+            await self.send_error(
+                None,
+                None,
+                FrameTooLarge(details={"max_bytes": settings.WS_MAX_FRAME_BYTES}),
+            )
+            await self.close_socket(CLOSE_MESSAGE_TOO_BIG, "frame too large")
+            return
+        allowed = self.bucket.take()
+        try:
+            frame = json.loads(text_data)
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
+            frame = _NOT_JSON
+        ack = frame.get("ack") if isinstance(frame, dict) else None
+        ack_ok = ack is None or (isinstance(ack, str) and len(ack) <= MAX_ACK_LENGTH)
+        if not ack_ok:
+            ack = None  # not echoed: the client gets validation_error without it
+        if not allowed:
+            await self._rate_limited(ack, _event_name(frame))
+            return
+        self.strikes = 0
+        if frame is _NOT_JSON:
+            await self.send_error(None, None, BadJson())
+        elif not ack_ok:
+            problem = f"A string of at most {MAX_ACK_LENGTH} characters."
+            await self.send_error(
+                None, _event_name(frame), ValidationFailed(details={"fields": {"ack": [problem]}})
+            )
+        else:
+            await self.receive_frame(frame, ack)
+
+    async def receive_frame(self, frame: Any, ack: str | None) -> None:
+        if not isinstance(frame, dict):
+            await self.send_error(ack, None, ValidationFailed("A frame is a JSON object."))
+            return
+        event = frame.get("event")
+        if not isinstance(event, str):
+            await self.send_error(
+                ack, None, ValidationFailed(details={"fields": {"event": ["Must be a string."]}})
+            )
+            return
+        spec = self.events.get(event)
+        if spec is None:
+            await self.send_error(ack, event[:64], UnknownEvent(f"Unknown event {event[:64]!r}."))
+            return
+        data = frame.get("data")
+        if data is None:
+            data = {}
+        try:
+            if not isinstance(data, dict):
+                raise ValidationFailed(details={"fields": {"data": ["Must be an object."]}})
+            result = await spec.handler(self, clean_data(spec.fields, data))
+        except DomainError as exc:
+            await self.send_error(ack, event, exc)
+            return
+        except Exception:
+            logger.exception("event %s failed", event)
+            await self.send_error(ack, event, ServerError())
+            return
+        if ack is not None:
+            await self.send_json({"event": "ack", "ack": ack, "data": result or {}})
+
+    def _too_large(self, text: str) -> bool:
+        limit = settings.WS_MAX_FRAME_BYTES
+        if len(text) * 4 <= limit:  # UTF-8 is at most 4 bytes a character
+            return False
+        return len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit
+
+    async def _rate_limited(self, ack: str | None, event: str | None) -> None:
+        self.strikes += 1
+        await self.send_error(
+            ack,
+            event,
+            RateLimited(retry_after=math.ceil(self.bucket.retry_after()) or 1),
+        )
+        if self.strikes >= settings.WS_RATE_STRIKES:
+            await self.close_socket(CLOSE_RATE_LIMITED, "rate limited")
+
+    # -- server frames
+
+    async def send_event(self, event: str, data: dict[str, Any]) -> None:
+        if not self.closing:
+            await self.send_json({"event": event, "data": data})
+
+    async def send_error(self, ack: str | None, event: str | None, exc: DomainError) -> None:
+        if self.closing:
+            return
+        data: dict[str, Any] = {"code": str(exc.code), "message": exc.message, "event": event}
+        if exc.details:
+            data["details"] = exc.details
+        await self.send_json({"event": "error", "ack": ack, "data": data})
+
+    @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        # ASCII output: a lone surrogate echoed back could not be encoded as UTF-8.
+        return json.dumps(content, cls=_Encoder, separators=(",", ":"))
+
+
+def _event_name(frame: Any) -> str | None:
+    event = frame.get("event") if isinstance(frame, dict) else None
+    return event[:64] if isinstance(event, str) else None
