@@ -1,0 +1,264 @@
+"""The chat REST API: each view parses, calls one service or selector, and answers.
+Authorisation lives in the selectors (visibility: a room the caller may not see is a
+404) and services (what a visible room's caller may do: 403)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chat import selectors, services
+from chat.api.serializers import (
+    AttachmentUploadInputSerializer,
+    HistoryQuerySerializer,
+    MessageEditInputSerializer,
+    MessageSendInputSerializer,
+    ReceiptInputSerializer,
+    ReplayQuerySerializer,
+    RoomCreateInputSerializer,
+    RoomListQuerySerializer,
+    SearchQuerySerializer,
+)
+from chat.attachments import CappedUploadHandler
+
+
+def _next_url(request: Request, params: dict | None, **keep) -> str | None:
+    """``next`` as a link to the following page (path and query, no host)."""
+    if params is None:
+        return None
+    query = {k: v for k, v in keep.items() if v not in (None, "")} | params
+    return f"{request.path}?{urlencode(query)}"
+
+
+def _parsed(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class RoomListCreateApi(APIView):
+    @extend_schema(parameters=[RoomListQuerySerializer])
+    def get(self, request: Request) -> Response:
+        query = _parsed(RoomListQuerySerializer, request.query_params)
+        page = selectors.room_list(
+            user=request.user,
+            status=query.get("status"),
+            cursor=query.get("cursor"),
+            limit=query["limit"],
+        )
+        next_params = {"cursor": page["next"]} if page["next"] else None
+        return Response(
+            {
+                "results": page["results"],
+                "next": _next_url(
+                    request, next_params, status=query.get("status"), limit=query["limit"]
+                ),
+            }
+        )
+
+    @extend_schema(
+        request=RoomCreateInputSerializer,
+        responses={201: OpenApiResponse(description="room"), 200: None},
+    )
+    def post(self, request: Request) -> Response:
+        data = _parsed(RoomCreateInputSerializer, request.data)
+        room, created = services.room_create(
+            customer=request.user, subject=data["subject"], message=data.get("message")
+        )
+        return Response(room, status=201 if created else 200)
+
+
+class AgentRoomListApi(APIView):
+    @extend_schema(parameters=[RoomListQuerySerializer])
+    def get(self, request: Request) -> Response:
+        query = _parsed(RoomListQuerySerializer, request.query_params)
+        page = selectors.room_list(
+            user=request.user,
+            status=query.get("status"),
+            cursor=query.get("cursor"),
+            limit=query["limit"],
+            assigned_only=True,
+        )
+        next_params = {"cursor": page["next"]} if page["next"] else None
+        return Response(
+            {
+                "results": page["results"],
+                "next": _next_url(
+                    request, next_params, status=query.get("status"), limit=query["limit"]
+                ),
+            }
+        )
+
+
+class RoomDetailApi(APIView):
+    def get(self, request: Request, room_id) -> Response:
+        return Response(selectors.room_detail(room_id=room_id, user=request.user))
+
+    def delete(self, request: Request, room_id) -> Response:
+        return Response(services.room_close(room_id=str(room_id), actor=request.user))
+
+
+class RoomMessagesApi(APIView):
+    @extend_schema(parameters=[HistoryQuerySerializer])
+    def get(self, request: Request, room_id) -> Response:
+        query = _parsed(HistoryQuerySerializer, request.query_params)
+        page = selectors.room_history_page(
+            room_id=room_id,
+            user=request.user,
+            before_seq=query.get("before_seq"),
+            after_seq=query.get("after_seq"),
+            limit=query["limit"],
+        )
+        return Response(
+            {
+                "results": page["results"],
+                "next": _next_url(request, page["next"], limit=query["limit"]),
+                "last_seq": page["last_seq"],
+                "watermarks": page["watermarks"],
+            }
+        )
+
+    @extend_schema(request=MessageSendInputSerializer)
+    def post(self, request: Request, room_id) -> Response:
+        data = _parsed(MessageSendInputSerializer, request.data)
+        message, created = services.message_send_or_replay(
+            room_id=str(room_id),
+            sender=request.user,
+            client_msg_id=data["client_msg_id"],
+            text=data["text"],
+            attachment_ids=data["attachment_ids"],
+        )
+        return Response(message, status=201 if created else 200)
+
+
+class MessageDetailApi(APIView):
+    @extend_schema(request=MessageEditInputSerializer)
+    def patch(self, request: Request, room_id, message_id) -> Response:
+        data = _parsed(MessageEditInputSerializer, request.data)
+        result = services.message_edit(
+            room_id=str(room_id), message_id=str(message_id), actor=request.user, text=data["text"]
+        )
+        return Response({**result["message"], "event_seq": result["seq"]})
+
+    def delete(self, request: Request, room_id, message_id) -> Response:
+        return Response(
+            services.message_delete(
+                room_id=str(room_id), message_id=str(message_id), actor=request.user
+            )
+        )
+
+
+class MessageEditsApi(APIView):
+    def get(self, request: Request, room_id, message_id) -> Response:
+        return Response(
+            selectors.message_audit(room_id=room_id, message_id=message_id, user=request.user)
+        )
+
+
+class RoomEventsApi(APIView):
+    """Replay for clients without a socket: the ``sync`` answer of one room."""
+
+    @extend_schema(parameters=[ReplayQuerySerializer])
+    def get(self, request: Request, room_id) -> Response:
+        query = _parsed(ReplayQuerySerializer, request.query_params)
+        return Response(
+            selectors.room_events_after(
+                room_id=room_id,
+                user=request.user,
+                after_seq=query["after_seq"],
+                limit=query["limit"],
+            )
+        )
+
+
+class RoomReceiptsApi(APIView):
+    """``message-delivered`` / ``message-read`` for clients without a socket."""
+
+    @extend_schema(request=ReceiptInputSerializer)
+    def post(self, request: Request, room_id) -> Response:
+        data = _parsed(ReceiptInputSerializer, request.data)
+        return Response(
+            services.receipt_advance(
+                room_id=str(room_id),
+                user=request.user,
+                kind=data["kind"],
+                up_to_seq=data.get("up_to_seq"),
+                message_id=data.get("message_id"),
+            )
+        )
+
+
+class RoomSearchApi(APIView):
+    @extend_schema(parameters=[SearchQuerySerializer])
+    def get(self, request: Request, room_id) -> Response:
+        query = _parsed(SearchQuerySerializer, request.query_params)
+        page = selectors.message_search(
+            room_id=room_id,
+            user=request.user,
+            q=query["q"],
+            before_seq=query.get("before_seq"),
+            limit=query["limit"],
+        )
+        return Response(
+            {
+                "results": page["results"],
+                "next": _next_url(request, page["next"], q=query["q"], limit=query["limit"]),
+            }
+        )
+
+
+class AttachmentUploadApi(APIView):
+    """Multipart field ``file``. The capped handler is installed before anything reads
+    the body (authentication reads it for the CSRF check), so an oversized upload
+    stops at the cap instead of being spooled whole."""
+
+    parser_classes = [MultiPartParser]
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        django_request = request._request
+        django_request.upload_handlers = [
+            CappedUploadHandler(django_request),
+            MemoryFileUploadHandler(django_request),
+            TemporaryFileUploadHandler(django_request),
+        ]
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentUploadInputSerializer},
+        responses={201: OpenApiResponse(description="attachment")},
+    )
+    def post(self, request: Request, room_id) -> Response:
+        attachment = services.attachment_upload(
+            room_id=str(room_id), uploader=request.user, file=request.FILES.get("file")
+        )
+        return Response(attachment, status=201)
+
+
+class AttachmentDownloadApi(APIView):
+    @extend_schema(responses={200: OpenApiResponse(description="the file")})
+    def get(self, request: Request, attachment_id) -> FileResponse:
+        attachment, handle = services.attachment_open(
+            attachment_id=str(attachment_id), user=request.user
+        )
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class UnreadCountApi(APIView):
+    def get(self, request: Request) -> Response:
+        return Response(selectors.unread_counts(user=request.user))

@@ -1,0 +1,171 @@
+"""Wire shapes of rooms, messages and attachments (plain dicts, shared by REST, the
+gateway and the published events).
+
+A message is built in two steps: :func:`message_base` is the same for every viewer
+(it is what the recent-history cache stores), :func:`message_for_viewer` then hides
+a deleted message's text from non-admins and adds the receipt ``status``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+
+from accounts.models import User
+from chat.models import Attachment, Room, RoomEvent
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 UTC with milliseconds, e.g. ``2026-01-02T03:04:05.678Z``."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def users_by_id(ids: Iterable[object], *, known: Iterable[User] = ()) -> dict[str, User]:
+    """One query for the users not already in hand. (``select_related`` is avoided on
+    purpose: the backend puts its ``$lookup`` before the ``$match``.)"""
+    found = {str(user.pk): user for user in known if user is not None}
+    missing = {str(i) for i in ids if i is not None} - set(found)
+    if missing:
+        for user in User.objects.filter(pk__in=[ObjectId(i) for i in missing]):
+            found[str(user.pk)] = user
+    return found
+
+
+def user_brief(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {
+        "id": str(user.pk),
+        "username": user.username,
+        "display_name": user.name,
+        "role": user.role,
+    }
+
+
+def attachment_dto(attachment: Attachment | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(attachment, Attachment):
+        attachment = {
+            "id": str(attachment.pk),
+            "filename": attachment.filename,
+            "content_type": attachment.content_type,
+            "size": attachment.size,
+        }
+    return {**attachment, "url": f"/api/chat/attachments/{attachment['id']}"}
+
+
+def attachment_snapshot(attachment: Attachment) -> dict[str, Any]:
+    """What a message document keeps of each attachment (no query to render it)."""
+    return {
+        "id": str(attachment.pk),
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+    }
+
+
+def room_dto(room: Room, users: dict[str, User]) -> dict[str, Any]:
+    return {
+        "id": str(room.pk),
+        "customer": user_brief(users.get(str(room.customer_id))),
+        "agent": user_brief(users.get(str(room.agent_id))) if room.agent_id else None,
+        "status": str(room.status),
+        "subject": room.subject,
+        "created_at": iso(room.created_at),
+        "queued_at": iso(room.queued_at),
+        "assigned_at": iso(room.assigned_at),
+        "first_agent_reply_at": iso(room.first_agent_reply_at),
+        "closed_at": iso(room.closed_at),
+        "last_seq": room.last_seq,
+    }
+
+
+def rooms_dto(rooms: list[Room], *, known: Iterable[User] = ()) -> list[dict[str, Any]]:
+    ids = {room.customer_id for room in rooms} | {room.agent_id for room in rooms}
+    users = users_by_id(ids, known=known)
+    return [room_dto(room, users) for room in rooms]
+
+
+def room_dto_one(room: Room, *, known: Iterable[User] = ()) -> dict[str, Any]:
+    return rooms_dto([room], known=known)[0]
+
+
+def message_base(message: RoomEvent, users: dict[str, User]) -> dict[str, Any]:
+    """Viewer-independent: the raw text even when deleted, and the original text."""
+    return {
+        "id": str(message.pk),
+        "room_id": str(message.room_id),
+        "seq": message.seq,
+        "sender": user_brief(users.get(str(message.actor_id))),
+        "client_msg_id": message.client_msg_id,
+        "text": message.text,
+        "original_text": message.original_text,
+        "attachments": [attachment_dto(a) for a in (message.attachments or [])],
+        "created_at": iso(message.created_at),
+        "edited_at": iso(message.edited_at),
+        "deleted": message.deleted,
+    }
+
+
+def messages_base(messages: list[RoomEvent], *, known: Iterable[User] = ()) -> list[dict[str, Any]]:
+    users = users_by_id({m.actor_id for m in messages}, known=known)
+    return [message_base(m, users) for m in messages]
+
+
+def message_status(room: Room, *, sender_id: str | None, seq: int) -> str:
+    """``read`` / ``delivered`` / ``sent`` from the watermarks of the room's current
+    participants other than the sender (all of them must have reached ``seq``). With
+    nobody else in the room yet (a queued room) the message is ``sent``."""
+    others = [
+        str(uid)
+        for uid in (room.customer_id, room.agent_id)
+        if uid is not None and str(uid) != sender_id
+    ]
+    if not others:
+        return "sent"
+    marks = [room.watermark(uid) for uid in others]
+    if min(read for _, read in marks) >= seq:
+        return "read"
+    if min(delivered for delivered, _ in marks) >= seq:
+        return "delivered"
+    return "sent"
+
+
+def message_for_viewer(base: dict[str, Any], *, room: Room | None, viewer: User) -> dict[str, Any]:
+    """Hide what the viewer may not see and add ``status`` (when the room is known)."""
+    data = dict(base)
+    original = data.pop("original_text", None)
+    if viewer.is_admin:
+        if original is not None:
+            data["original_text"] = original
+    elif data["deleted"]:
+        data["text"] = ""
+        data["attachments"] = []
+    if room is not None:
+        sender_id = data["sender"]["id"] if data["sender"] else None
+        data["status"] = message_status(room, sender_id=sender_id, seq=data["seq"])
+    return data
+
+
+def message_public(base: dict[str, Any], *, status: str | None = None) -> dict[str, Any]:
+    """The shape published to a room's group: nobody's private view (a deleted
+    message's text and the original text are dropped)."""
+    data = dict(base)
+    data.pop("original_text", None)
+    if data["deleted"]:
+        data["text"] = ""
+        data["attachments"] = []
+    if status is not None:
+        data["status"] = status
+    return data
+
+
+def watermarks_dto(room: Room) -> dict[str, dict[str, int]]:
+    return {
+        uid: dict(zip(("last_delivered_seq", "last_read_seq"), room.watermark(uid), strict=True))
+        for uid in (room.watermarks or {})
+    }

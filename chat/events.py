@@ -1,0 +1,127 @@
+"""What the chat services tell connected sockets, after the durable write.
+
+Every message goes to the group ``room.<room_id>`` (the gateway subscribes each
+socket to the rooms it may see) in one of two shapes:
+
+``{"type": "room.event", "room_id", "seq", "event", "data"}``
+    ``event`` is the server event name of the contract; ``data`` always carries
+    ``room_id`` and, for history-changing events, ``seq`` (``seq`` is None for
+    receipts, which are not timeline events).
+
+``{"type": "room.access", "room_id", "revoked_user_ids"}``
+    those users lost access to the room (transfer): the gateway drops their sockets
+    from the group.
+
+Publishing only wakes clients up; the store is the record, and a client that missed
+a message catches up by replaying after its last ``seq``. Failures are logged, not
+raised: the write already happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+NEW_MESSAGE = "new-message"
+MESSAGE_UPDATED = "message-updated"
+MESSAGE_DELETED = "message-deleted"
+MESSAGE_STATUS_UPDATED = "message-status-updated"
+ROOM_CLOSED = "room-closed"
+ROOM_ASSIGNED = "room-assigned"
+ROOM_TRANSFERRED = "room-transferred"
+SYSTEM_MESSAGE = "system-message"
+
+
+def room_group(room_id: object) -> str:
+    return f"room.{room_id}"
+
+
+def publish(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # fan-out is best effort; the write already happened
+        logger.warning("group_send to %s failed", group, exc_info=True)
+
+
+def room_event(*, room_id: object, seq: int | None, event: str, data: dict[str, Any]) -> None:
+    publish(
+        room_group(room_id),
+        {
+            "type": "room.event",
+            "room_id": str(room_id),
+            "seq": seq,
+            "event": event,
+            "data": data,
+        },
+    )
+
+
+def room_access_revoked(*, room_id: object, user_ids: list[object]) -> None:
+    publish(
+        room_group(room_id),
+        {
+            "type": "room.access",
+            "room_id": str(room_id),
+            "revoked_user_ids": [str(uid) for uid in user_ids],
+        },
+    )
+
+
+def new_message(*, room_id: object, seq: int, message: dict[str, Any]) -> None:
+    room_event(
+        room_id=room_id,
+        seq=seq,
+        event=NEW_MESSAGE,
+        data={"room_id": str(room_id), "seq": seq, "message": message},
+    )
+
+
+def message_updated(*, room_id: object, seq: int, message: dict[str, Any]) -> None:
+    room_event(
+        room_id=room_id,
+        seq=seq,
+        event=MESSAGE_UPDATED,
+        data={"room_id": str(room_id), "seq": seq, "message": message},
+    )
+
+
+def message_deleted(*, room_id: object, seq: int, message_id: object) -> None:
+    room_event(
+        room_id=room_id,
+        seq=seq,
+        event=MESSAGE_DELETED,
+        data={"room_id": str(room_id), "seq": seq, "message_id": str(message_id)},
+    )
+
+
+def message_status_updated(
+    *, room_id: object, user_id: object, last_delivered_seq: int, last_read_seq: int
+) -> None:
+    room_event(
+        room_id=room_id,
+        seq=None,
+        event=MESSAGE_STATUS_UPDATED,
+        data={
+            "room_id": str(room_id),
+            "user_id": str(user_id),
+            "last_delivered_seq": last_delivered_seq,
+            "last_read_seq": last_read_seq,
+        },
+    )
+
+
+def room_closed(*, room_id: object, seq: int, room: dict[str, Any]) -> None:
+    room_event(
+        room_id=room_id,
+        seq=seq,
+        event=ROOM_CLOSED,
+        data={"room_id": str(room_id), "seq": seq, "room": room},
+    )

@@ -1,0 +1,177 @@
+"""Rooms, the per-room timeline, and attachments.
+
+A room's history is one collection, ``RoomEvent``: every change (a message, an
+edit, a delete, an assignment, a close, a system note) is a document with the
+room's next ``seq``. Messages ARE the ``message``-kind events, so history is
+``kind=message`` ordered by ``seq`` and a replay after a cursor is the one indexed
+query ``room=X, seq>N order by seq`` over the unique (room, seq) index.
+
+Writes to these collections go through ``chat.services`` only: ``Room.last_seq``
+and ``Room.watermarks`` are changed by single-document operators (``$inc``,
+``$max``), so never ``save()`` an existing ``Room`` (it would write back stale
+copies of both); use ``QuerySet.update()`` for other fields.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_mongodb_backend.fields import ObjectIdField
+
+
+class RoomStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    ACTIVE = "active", "Active"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = (RoomStatus.QUEUED, RoomStatus.ACTIVE)
+
+
+class Room(models.Model):
+    """A support conversation between one customer and (once routed) one agent.
+
+    ``open_key`` is the customer's id while the room is open (and the one-open-room
+    rule is on) and null otherwise: its unique index, partial on the value being an
+    ObjectId, lets at most one open room exist per customer without check-then-insert.
+
+    ``watermarks`` holds the receipts: ``{"<user id>": {"delivered": n, "read": n}}``,
+    moved forward only by ``$max`` in one single-document update (services).
+    """
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_rooms"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_rooms",
+    )
+    status = models.CharField(max_length=8, choices=RoomStatus.choices, default=RoomStatus.QUEUED)
+    subject = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_agent_reply_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    last_seq = models.IntegerField(default=0)
+    open_key = ObjectIdField(null=True, blank=True, editable=False)
+    watermarks = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["open_key"], name="chat_room_one_open_per_customer"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="chat_room_customer_status"),
+            models.Index(fields=["agent", "status"], name="chat_room_agent_status"),
+            models.Index(fields=["status", "queued_at"], name="chat_room_status_queued_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"room {self.pk} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != RoomStatus.CLOSED
+
+    def watermark(self, user_id: object) -> tuple[int, int]:
+        """(last_delivered_seq, last_read_seq) of one user; read implies delivered."""
+        mark = (self.watermarks or {}).get(str(user_id)) or {}
+        read = int(mark.get("read", 0))
+        return max(int(mark.get("delivered", 0)), read), read
+
+
+class EventKind(models.TextChoices):
+    MESSAGE = "message", "Message"
+    MESSAGE_EDITED = "message_edited", "Message edited"
+    MESSAGE_DELETED = "message_deleted", "Message deleted"
+    ASSIGNED = "assigned", "Assigned"
+    TRANSFERRED = "transferred", "Transferred"
+    CLOSED = "closed", "Closed"
+    SYSTEM = "system", "System note"
+    # Fills a seq that an idempotent-send race consumed, so a room's seq has no gaps.
+    NOOP = "noop", "Filler"
+
+
+class RoomEvent(models.Model):
+    """One entry of a room's timeline.
+
+    ``message``: ``actor`` is the sender, ``text`` the CURRENT text (edits update it
+    in place), ``original_text`` the text as first sent (set by the first edit, kept
+    for admins), ``text_seq`` the seq of the edit that set ``text``, ``deleted`` the
+    tombstone (the text stays for admins), ``attachments`` a snapshot list of
+    ``{"id", "filename", "content_type", "size"}``.
+
+    ``message_edited`` / ``message_deleted``: ``target`` is the message; an edit
+    carries its new ``text`` (with the original on the message, the audit trail).
+    Other kinds put their payload in ``data``.
+    """
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="events")
+    seq = models.IntegerField()
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Idempotency key of a send; null on every other kind, which keeps those out of
+    # the partial unique index below.
+    client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    text = models.TextField(blank=True, default="")
+    original_text = models.TextField(null=True, blank=True)  # noqa: DJ001 (None: never edited)
+    text_seq = models.IntegerField(null=True, blank=True)
+    attachments = models.JSONField(null=True, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_seq = models.IntegerField(null=True, blank=True)
+    target = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            # The timeline's index: replay, history pages, search and unread counts
+            # all start with room=X and a seq range.
+            models.UniqueConstraint(fields=["room", "seq"], name="chat_event_room_seq"),
+            # Exactly-once send. The backend makes a unique constraint partial on every
+            # field having its type, so rows with a null client_msg_id are not indexed.
+            models.UniqueConstraint(
+                fields=["room", "actor", "client_msg_id"], name="chat_message_idempotency"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.seq} in {self.room_id}"
+
+
+class Attachment(models.Model):
+    """An uploaded file. ``storage_name`` is server-generated; ``filename`` is the
+    client's name made safe, with the extension of the type detected from the bytes."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="attachments")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    storage_name = models.CharField(max_length=255)
+    filename = models.CharField(max_length=120)
+    content_type = models.CharField(max_length=100)
+    size = models.IntegerField()
+    message = models.ForeignKey(
+        RoomEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["room", "uploader"], name="chat_attachment_room_uploader")]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -1,0 +1,630 @@
+"""Chat writes: rooms, messages, edits, deletes, receipts, attachments.
+
+How a room's history stays consistent without transactions
+-----------------------------------------------------------
+Every timeline change first takes the room's next ``seq`` with ONE atomic
+single-document ``find_one_and_update({_id, status: {$ne: closed}}, {$inc: {last_seq:
+1}})`` (:func:`_reserve_seq`), then inserts one ``RoomEvent`` with it; the unique
+(room, seq) index makes a seq impossible to use twice. A send is exactly these two
+writes. Events are published only after the insert.
+
+Crash points (process dies between two writes) and why each is safe:
+
+1. Send, after the ``$inc``, before the insert: the seq is a hole. Nothing refers to
+   it; replay skips it and reports the room's ``last_seq`` so cursors move past it;
+   the client got no ack and retries with the same ``client_msg_id``, which stores
+   the message under a new seq.
+2. Send, after the insert, before linking attachments (a third write, only for
+   messages with attachments): the message carries its attachment snapshot and
+   downloads are authorised by room, so nothing is lost; the file only stays
+   "unsent" for the link check.
+3. Idempotent-send race: two requests with one ``client_msg_id`` both take a seq;
+   the unique (room, sender, client_msg_id) index lets one insert win; the loser
+   re-reads the winner's message and fills its own seq with a ``noop`` event so the
+   seq stays gap-free. A crash before the filler leaves a hole as in 1.
+4. Edit: ``$inc``, then a compare-and-set update of the message (current text,
+   ``text_seq``), then the ``message_edited`` event. A crash after the ``$inc`` is
+   a hole (1). A crash after the message update leaves the new text stored and a
+   hole at its seq: replay finds the message by ``text_seq`` and emits the
+   ``message-updated`` it would have had (``selectors.room_events_after``).
+5. Delete: the same with the tombstone and ``deleted_seq``.
+6. Close: one update sets ``status=closed``, clears ``open_key`` and takes the seq;
+   a crash before the ``closed`` event leaves a hole; the room is closed all the same.
+7. Create: one insert guarded by the unique ``open_key`` index; the optional first
+   message is a normal send afterwards (crash: an open room without it, the client
+   sends it again).
+8. Receipts: one ``$max`` update; nothing to pair.
+
+Redis (cache, channel layer) is written only after MongoDB, and only as an
+optimisation: a lost publish is caught up by replay, a cached page is keyed by
+``last_seq`` so it can never shadow a newer write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from bson import Int64, ObjectId
+from django.core.files.storage import storages
+from django.db import IntegrityError, connections
+from django.utils import timezone
+from pymongo import ReturnDocument
+
+from accounts.models import Role, User
+from chat import dtos, events, selectors
+from chat.attachments import EXTENSIONS, safe_filename, sniff_file
+from chat.conf import chat_setting
+from chat.exceptions import IdempotencyConflict, RoomClosed
+from chat.models import Attachment, EventKind, Room, RoomEvent, RoomStatus
+from chat_project.errors import Conflict, PermissionDenied, ValidationFailed
+
+CLIENT_MSG_ID_MAX = 64
+SUBJECT_MAX = 200
+FIRST_MESSAGE_CLIENT_ID = "room-create"
+
+
+def _rooms():
+    return connections["default"].get_collection(Room._meta.db_table)
+
+
+def _events():
+    return connections["default"].get_collection(RoomEvent._meta.db_table)
+
+
+def _reserve_seq(room_id: ObjectId, *, also_set: dict[str, Any] | None = None) -> int:
+    """The room's next seq: the only place a seq comes from. Refused once closed."""
+    update: dict[str, Any] = {"$inc": {"last_seq": 1}}
+    if also_set:
+        update["$set"] = also_set
+    doc = _rooms().find_one_and_update(
+        {"_id": room_id, "status": {"$ne": RoomStatus.CLOSED.value}},
+        update,
+        projection={"last_seq": 1},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:
+        raise RoomClosed()
+    return int(doc["last_seq"])
+
+
+def _fill_noop(room_id: ObjectId, seq: int) -> None:
+    """Give a consumed seq a filler event so the timeline stays gap-free."""
+    with contextlib.suppress(IntegrityError):  # already filled: nothing to do
+        RoomEvent.objects.create(room_id=room_id, seq=seq, kind=EventKind.NOOP)
+
+
+def _clean_text(text: object, *, allow_empty: bool = False, field: str = "text") -> str:
+    """Raw text (stored and returned as given) whose trimmed length is 1..max."""
+    limit = chat_setting("CHAT_MESSAGE_MAX_CHARS")
+    if not isinstance(text, str):
+        raise ValidationFailed(details={"fields": {field: ["A string."]}})
+    trimmed = len(text.strip())
+    if (trimmed == 0 and not allow_empty) or trimmed > limit or len(text) > 2 * limit:
+        raise ValidationFailed(
+            f"Text must be 1 to {limit} characters.",
+            details={"fields": {field: [f"1 to {limit} characters after trimming."]}},
+        )
+    return text
+
+
+def _clean_client_msg_id(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > CLIENT_MSG_ID_MAX
+        or not value.isprintable()
+    ):
+        raise ValidationFailed(
+            details={"fields": {"client_msg_id": [f"1 to {CLIENT_MSG_ID_MAX} characters."]}}
+        )
+    return value
+
+
+def _clean_attachment_ids(values: Iterable[object]) -> list[str]:
+    if isinstance(values, str | bytes) or not isinstance(values, list | tuple):
+        raise ValidationFailed(details={"fields": {"attachment_ids": ["A list of ids."]}})
+    if len(values) > chat_setting("CHAT_MESSAGE_MAX_ATTACHMENTS"):
+        raise ValidationFailed(details={"fields": {"attachment_ids": ["Too many attachments."]}})
+    ids: list[str] = []
+    for value in values:
+        if not isinstance(value, str) or not ObjectId.is_valid(value):
+            raise ValidationFailed(details={"fields": {"attachment_ids": ["Unknown attachment."]}})
+        if value.lower() not in ids:
+            ids.append(value.lower())
+    return ids
+
+
+def _require_participant(room: Room, user: User) -> None:
+    if not selectors.is_participant(room, user):
+        raise PermissionDenied("Only the room's customer and its agent can post here.")
+
+
+# --- Rooms ---------------------------------------------------------------------------------
+
+
+def _route_new_room(room: Room) -> None:
+    """Routing hook: the agents issue assigns an agent here. Until then rooms stay
+    ``queued`` (FIFO by ``queued_at``)."""
+    return
+
+
+def _on_room_closed(room: Room) -> None:
+    """Routing hook: the agents issue releases the agent's capacity here."""
+    return
+
+
+def room_create(
+    *, customer: User, subject: str = "", message: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Open a room for a customer: ``(room, True)``; or, while the one-open-room rule
+    is on and the customer already has a queued/active room, ``(that room, False)``
+    (the ``message`` is then not posted). The unique ``open_key`` index decides races
+    between two creates; nothing is checked first."""
+    if customer.role != Role.USER:
+        raise PermissionDenied("Only customers open support rooms.")
+    if not isinstance(subject, str) or len(subject.strip()) > SUBJECT_MAX:
+        raise ValidationFailed(details={"fields": {"subject": [f"At most {SUBJECT_MAX}."]}})
+    if message is not None and message != "":
+        _clean_text(message, field="message")
+    one_open = bool(chat_setting("CHAT_ONE_OPEN_ROOM_PER_CUSTOMER"))
+    for _attempt in range(3):
+        now = timezone.now()
+        room = Room(
+            customer=customer,
+            status=RoomStatus.QUEUED,
+            subject=subject.strip(),
+            created_at=now,
+            queued_at=now,
+            open_key=customer.pk if one_open else None,
+        )
+        try:
+            room.save(force_insert=True)
+            break
+        except IntegrityError:
+            existing = Room.objects.filter(open_key=customer.pk).first()
+            if existing is not None:
+                return _room_with_position(existing, customer), False
+            # closed between our insert and the lookup: try again
+    else:
+        raise Conflict("Could not open a room; try again.")
+    if message:
+        message_send(
+            room_id=str(room.pk),
+            sender=customer,
+            client_msg_id=FIRST_MESSAGE_CLIENT_ID,
+            text=message,
+        )
+    _route_new_room(room)
+    room = Room.objects.get(pk=room.pk)
+    return _room_with_position(room, customer), True
+
+
+def _room_with_position(room: Room, viewer: User) -> dict[str, Any]:
+    return {
+        **dtos.room_dto_one(room, known=[viewer]),
+        "queue_position": selectors.room_queue_position(room),
+    }
+
+
+def room_close(*, room_id: str, actor: User) -> dict[str, Any]:
+    """Close a room (its customer, its agent or an admin). History is kept; sends
+    after this get ``room_closed``. Closing a closed room returns it unchanged."""
+    room = selectors.room_get_for_user(room_id=room_id, user=actor)
+    if not (actor.is_admin or selectors.is_participant(room, actor)):
+        raise PermissionDenied()
+    now = timezone.now()
+    doc = _rooms().find_one_and_update(
+        {"_id": room.pk, "status": {"$ne": RoomStatus.CLOSED.value}},
+        {
+            "$inc": {"last_seq": 1},
+            "$set": {"status": RoomStatus.CLOSED.value, "closed_at": now, "open_key": None},
+        },
+        projection={"last_seq": 1},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:
+        return dtos.room_dto_one(Room.objects.get(pk=room.pk), known=[actor])
+    seq = int(doc["last_seq"])
+    RoomEvent.objects.create(
+        room_id=room.pk,
+        seq=seq,
+        kind=EventKind.CLOSED,
+        actor=actor,
+        data={"closed_by": str(actor.pk)},
+    )
+    room.status, room.closed_at, room.open_key, room.last_seq = (
+        RoomStatus.CLOSED,
+        now,
+        None,
+        seq,
+    )
+    room_data = dtos.room_dto_one(room, known=[actor])
+    _on_room_closed(room)
+    events.room_closed(room_id=room.pk, seq=seq, room=room_data)
+    return room_data
+
+
+def room_event_append(
+    *,
+    room_id: object,
+    kind: str,
+    actor: User | None = None,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+    also_set: dict[str, Any] | None = None,
+) -> RoomEvent:
+    """Append an ``assigned`` / ``transferred`` / ``system`` event (for routing and
+    transfers). ``also_set`` are room fields changed atomically with the seq (raw
+    MongoDB field names, e.g. ``{"agent_id": oid, "status": "active"}``). The caller
+    publishes (``events.room_event``) after this returns."""
+    if kind not in (EventKind.ASSIGNED, EventKind.TRANSFERRED, EventKind.SYSTEM):
+        raise ValueError(f"room_event_append does not write {kind!r} events")
+    oid = selectors.object_id(room_id)
+    seq = _reserve_seq(oid, also_set=also_set)
+    return RoomEvent.objects.create(
+        room_id=oid, seq=seq, kind=kind, actor=actor, text=text, data=data or {}
+    )
+
+
+# --- Messages ------------------------------------------------------------------------------
+
+
+def _find_sent(room_id: ObjectId, sender: User, client_msg_id: str) -> RoomEvent | None:
+    return RoomEvent.objects.filter(
+        room_id=room_id, actor=sender, client_msg_id=client_msg_id, kind=EventKind.MESSAGE
+    ).first()
+
+
+def _replayed(
+    message: RoomEvent, *, room: Room, sender: User, text: str, attachment_ids: list[str]
+) -> dict[str, Any]:
+    """The stored answer to a retried send, or ``idempotency_conflict`` if the retry
+    is not the same message."""
+    stored_ids = sorted(a["id"] for a in (message.attachments or []))
+    original = message.original_text
+    stored_text = original if original is not None else message.text
+    if stored_text != text or stored_ids != sorted(attachment_ids):
+        raise IdempotencyConflict(details={"message_id": str(message.pk), "seq": message.seq})
+    base = dtos.message_base(message, {str(sender.pk): sender})
+    return dtos.message_for_viewer(base, room=room, viewer=sender)
+
+
+def message_send(
+    *,
+    room_id: str,
+    sender: User,
+    client_msg_id: str,
+    text: str,
+    attachment_ids: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Store a message once per (room, sender, client_msg_id) and return it after the
+    write is durable. A retry returns the stored message (same ``seq``); the same id
+    with other text or attachments is ``idempotency_conflict``.
+
+    Writes: the ``$inc`` and one insert (a third only to link attachments)."""
+    message, _created = message_send_or_replay(
+        room_id=room_id,
+        sender=sender,
+        client_msg_id=client_msg_id,
+        text=text,
+        attachment_ids=attachment_ids,
+    )
+    return message
+
+
+def message_send_or_replay(
+    *,
+    room_id: str,
+    sender: User,
+    client_msg_id: str,
+    text: str,
+    attachment_ids: Iterable[str] = (),
+) -> tuple[dict[str, Any], bool]:
+    """:func:`message_send`, also telling whether this call stored the message (REST
+    answers 201 for a new message, 200 for a replayed retry)."""
+    room = selectors.room_get_for_user(room_id=room_id, user=sender)
+    _require_participant(room, sender)
+    client_msg_id = _clean_client_msg_id(client_msg_id)
+    attachment_ids = _clean_attachment_ids(attachment_ids)
+    text = _clean_text(text, allow_empty=bool(attachment_ids))
+    existing = _find_sent(room.pk, sender, client_msg_id)
+    if existing is not None:
+        replayed = _replayed(
+            existing, room=room, sender=sender, text=text, attachment_ids=attachment_ids
+        )
+        return replayed, False
+    if not room.is_open:
+        raise RoomClosed()
+    attachments: list[Attachment] = []
+    if attachment_ids:
+        found = {
+            str(a.pk): a
+            for a in Attachment.objects.filter(
+                pk__in=[ObjectId(i) for i in attachment_ids],
+                room=room,
+                uploader=sender,
+                message__isnull=True,
+            )
+        }
+        if len(found) != len(attachment_ids):
+            raise ValidationFailed(details={"fields": {"attachment_ids": ["Unknown attachment."]}})
+        attachments = [found[i] for i in attachment_ids]
+    now = timezone.now()
+    first_reply = sender.pk == room.agent_id and room.first_agent_reply_at is None
+    seq = _reserve_seq(room.pk, also_set={"first_agent_reply_at": now} if first_reply else None)
+    message = RoomEvent(
+        room_id=room.pk,
+        seq=seq,
+        kind=EventKind.MESSAGE,
+        created_at=now,
+        actor=sender,
+        client_msg_id=client_msg_id,
+        text=text,
+        attachments=[dtos.attachment_snapshot(a) for a in attachments] or None,
+    )
+    try:
+        message.save(force_insert=True)
+    except IntegrityError:
+        # Lost an idempotency race (crash point 3): answer with the winner's message.
+        _fill_noop(room.pk, seq)
+        winner = _find_sent(room.pk, sender, client_msg_id)
+        if winner is None:
+            raise
+        replayed = _replayed(
+            winner, room=room, sender=sender, text=text, attachment_ids=attachment_ids
+        )
+        return replayed, False
+    if attachments:
+        Attachment.objects.filter(pk__in=[a.pk for a in attachments], message=None).update(
+            message=message
+        )
+    base = dtos.message_base(message, {str(sender.pk): sender})
+    events.new_message(room_id=room.pk, seq=seq, message=dtos.message_public(base, status="sent"))
+    return dtos.message_for_viewer(base, room=room, viewer=sender), True
+
+
+def _require_can_modify(message: RoomEvent, actor: User) -> None:
+    """Admins at any time; the author within the edit window; nobody else."""
+    if actor.is_admin:
+        return
+    if message.actor_id != actor.pk:
+        raise PermissionDenied("Only the author or an admin can change a message.")
+    window = timedelta(seconds=chat_setting("CHAT_EDIT_WINDOW_SECONDS"))
+    if timezone.now() - message.created_at > window:
+        raise PermissionDenied("The edit window for this message has passed.")
+
+
+def message_edit(*, room_id: str, message_id: str, actor: User, text: str) -> dict[str, Any]:
+    """Replace a message's text. Returns ``{"room_id", "seq", "message"}``: the seq of
+    the ``message_edited`` event and the message's current state.
+
+    Concurrent edits of one message: each takes a seq; the message keeps the text of
+    the highest seq (compare-and-set on ``text_seq``); every edit's text is kept in
+    its event for admins (``selectors.message_audit``)."""
+    room = selectors.room_get_for_user(room_id=room_id, user=actor)
+    message = selectors.message_get_in_room(room=room, message_id=message_id)
+    _require_can_modify(message, actor)
+    text = _clean_text(text, allow_empty=bool(message.attachments))
+    if message.deleted:
+        raise Conflict("The message was deleted.")
+    if not room.is_open:
+        raise RoomClosed()
+    now = timezone.now()
+    seq = _reserve_seq(room.pk)
+    current = message
+    for _attempt in range(5):
+        if current.deleted:
+            _fill_noop(room.pk, seq)
+            raise Conflict("The message was deleted.")
+        if (current.text_seq or 0) > seq:
+            break  # a later edit already won; ours is kept in its event only
+        changes: dict[str, Any] = {"text": text, "edited_at": now, "text_seq": Int64(seq)}
+        if current.original_text is None:
+            changes["original_text"] = current.text
+        result = _events().update_one(
+            {"_id": message.pk, "deleted": False, "text_seq": current.text_seq},
+            {"$set": changes},
+        )
+        if result.matched_count:
+            current.text, current.edited_at, current.text_seq = text, now, seq
+            if current.original_text is None:
+                current.original_text = changes["original_text"]
+            break
+        current = RoomEvent.objects.get(pk=message.pk)
+    else:
+        _fill_noop(room.pk, seq)
+        raise Conflict("The message kept changing; try again.")
+    RoomEvent.objects.create(
+        room_id=room.pk,
+        seq=seq,
+        kind=EventKind.MESSAGE_EDITED,
+        created_at=now,
+        actor=actor,
+        target_id=message.pk,
+        text=text,
+    )
+    base = dtos.messages_base([current], known=[actor])[0]
+    events.message_updated(room_id=room.pk, seq=seq, message=dtos.message_public(base))
+    return {
+        "room_id": str(room.pk),
+        "seq": seq,
+        "message": dtos.message_for_viewer(base, room=room, viewer=actor),
+    }
+
+
+def message_delete(*, room_id: str, message_id: str, actor: User) -> dict[str, Any]:
+    """Tombstone a message: its text stays for admins, others see ``deleted`` with an
+    empty text. Deleting a deleted message returns the first delete's seq."""
+    room = selectors.room_get_for_user(room_id=room_id, user=actor)
+    message = selectors.message_get_in_room(room=room, message_id=message_id)
+    _require_can_modify(message, actor)
+    answer = {"room_id": str(room.pk), "message_id": str(message.pk)}
+    if message.deleted:
+        return {**answer, "seq": message.deleted_seq}
+    if not room.is_open:
+        raise RoomClosed()
+    now = timezone.now()
+    seq = _reserve_seq(room.pk)
+    result = _events().update_one(
+        {"_id": message.pk, "deleted": False},
+        {"$set": {"deleted": True, "deleted_at": now, "deleted_seq": Int64(seq)}},
+    )
+    if not result.matched_count:  # a concurrent delete won
+        _fill_noop(room.pk, seq)
+        winner = RoomEvent.objects.get(pk=message.pk)
+        return {**answer, "seq": winner.deleted_seq}
+    RoomEvent.objects.create(
+        room_id=room.pk,
+        seq=seq,
+        kind=EventKind.MESSAGE_DELETED,
+        created_at=now,
+        actor=actor,
+        target_id=message.pk,
+    )
+    events.message_deleted(room_id=room.pk, seq=seq, message_id=message.pk)
+    return {**answer, "seq": seq}
+
+
+# --- Receipts ------------------------------------------------------------------------------
+
+RECEIPT_KINDS = ("delivered", "read")
+
+
+def receipt_advance(
+    *,
+    room_id: str,
+    user: User,
+    kind: str,
+    up_to_seq: int | None = None,
+    message_id: str | None = None,
+) -> dict[str, Any]:
+    """Move the user's delivered (or read, which implies delivered) watermark forward
+    to ``up_to_seq`` or to the seq of ``message_id``; capped at the room's
+    ``last_seq``. One ``$max`` update on the room document, so a stale or replayed
+    receipt never moves a watermark back (and costs no write at all)."""
+    if kind not in RECEIPT_KINDS:
+        raise ValidationFailed(details={"fields": {"kind": [f"One of {RECEIPT_KINDS}."]}})
+    room = selectors.room_get_for_user(room_id=room_id, user=user)
+    if message_id is not None:
+        target = selectors.message_get_in_room(room=room, message_id=message_id).seq
+    elif up_to_seq is not None:
+        target = selectors.seq_value(up_to_seq, field="up_to_seq")
+    else:
+        raise ValidationFailed("Give up_to_seq or message_id.")
+    target = min(target, room.last_seq)
+    delivered, read = room.watermark(user.pk)
+    uid = str(user.pk)
+    answer = {"room_id": str(room.pk), "user_id": uid}
+    wants_read = kind == "read" and target > read
+    if target <= delivered and not wants_read:
+        return {**answer, "last_delivered_seq": delivered, "last_read_seq": read, "moved": False}
+    update = {f"watermarks.{uid}.delivered": target}
+    if kind == "read":
+        update[f"watermarks.{uid}.read"] = target
+    doc = _rooms().find_one_and_update(
+        {"_id": room.pk},
+        {"$max": update},
+        projection={f"watermarks.{uid}": 1},
+        return_document=ReturnDocument.AFTER,
+    )
+    mark = ((doc or {}).get("watermarks") or {}).get(uid) or {}
+    new_read = int(mark.get("read", read))
+    new_delivered = max(int(mark.get("delivered", delivered)), new_read)
+    moved = (new_delivered, new_read) != (delivered, read)
+    if moved:
+        events.message_status_updated(
+            room_id=room.pk,
+            user_id=uid,
+            last_delivered_seq=new_delivered,
+            last_read_seq=new_read,
+        )
+    return {
+        **answer,
+        "last_delivered_seq": new_delivered,
+        "last_read_seq": new_read,
+        "moved": moved,
+    }
+
+
+# --- Attachments ---------------------------------------------------------------------------
+
+
+def attachment_upload(*, room_id: str, uploader: User, file) -> dict[str, Any]:
+    """Store an uploaded file for a later send. The size cap was enforced while the
+    body streamed in (``attachments.CappedUploadHandler``); here the type comes from
+    the bytes and the storage name from the server."""
+    room = selectors.room_get_for_user(room_id=room_id, user=uploader)
+    _require_participant(room, uploader)
+    if not room.is_open:
+        raise RoomClosed()
+    if file is None:
+        raise ValidationFailed(details={"fields": {"file": ["A file is required."]}})
+    size = int(file.size or 0)
+    if size == 0:
+        raise ValidationFailed(details={"fields": {"file": ["The file is empty."]}})
+    content_type = sniff_file(file)
+    filename = safe_filename(getattr(file, "name", ""), content_type)
+    storage = storages[chat_setting("CHAT_ATTACHMENT_STORAGE")]
+    name = f"chat/{room.pk}/{uuid.uuid4().hex}{EXTENSIONS.get(content_type, '')}"
+    stored_name = storage.save(name, file)
+    attachment = Attachment.objects.create(
+        room=room,
+        uploader=uploader,
+        storage_name=stored_name,
+        filename=filename,
+        content_type=content_type,
+        size=size,
+    )
+    return dtos.attachment_dto(attachment)
+
+
+def attachment_open(*, attachment_id: str, user: User) -> tuple[Attachment, Any]:
+    """The attachment and an open file for a download (see the selector's rule)."""
+    attachment = selectors.attachment_get_for_user(attachment_id=attachment_id, user=user)
+    storage = storages[chat_setting("CHAT_ATTACHMENT_STORAGE")]
+    return attachment, storage.open(attachment.storage_name, "rb")
+
+
+# --- Audit retention -----------------------------------------------------------------------
+
+
+def message_audit_purge(*, now=None) -> dict[str, int]:
+    """Forget what only admins could see once it is older than
+    CHAT_AUDIT_RETENTION_DAYS: originals of edited messages, the texts of edit events
+    and the texts of deleted messages. Run daily (``manage.py purge_chat_audit``)."""
+    cutoff = (now or timezone.now()) - timedelta(days=chat_setting("CHAT_AUDIT_RETENTION_DAYS"))
+    collection = _events()
+    edits = collection.update_many(
+        {
+            "kind": EventKind.MESSAGE_EDITED.value,
+            "created_at": {"$lt": cutoff},
+            "text": {"$ne": ""},
+        },
+        {"$set": {"text": ""}},
+    )
+    originals = collection.update_many(
+        {
+            "kind": EventKind.MESSAGE.value,
+            "edited_at": {"$lt": cutoff},
+            "original_text": {"$ne": None},
+        },
+        {"$set": {"original_text": None}},
+    )
+    deleted = collection.update_many(
+        {
+            "kind": EventKind.MESSAGE.value,
+            "deleted": True,
+            "deleted_at": {"$lt": cutoff},
+            "text": {"$ne": ""},
+        },
+        {"$set": {"text": "", "original_text": None, "attachments": None}},
+    )
+    return {
+        "edit_texts": edits.modified_count,
+        "originals": originals.modified_count,
+        "deleted_texts": deleted.modified_count,
+    }

@@ -1,0 +1,37 @@
+"""Chat test helpers. Routing is a later issue, so tests assign agents directly."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.utils import timezone
+
+from chat import services
+from chat.models import Room, RoomStatus
+
+
+def room_open(customer, *, subject: str = "Help") -> Room:
+    room, _created = services.room_create(customer=customer, subject=subject)
+    return Room.objects.get(pk=room["id"])
+
+
+def room_assign(room: Room, agent) -> Room:
+    """What routing will do: set the agent and make the room active."""
+    Room.objects.filter(pk=room.pk).update(
+        agent=agent, status=RoomStatus.ACTIVE, assigned_at=timezone.now()
+    )
+    return Room.objects.get(pk=room.pk)
+
+
+def room_with_agent(customer, agent, *, subject: str = "Help") -> Room:
+    return room_assign(room_open(customer, subject=subject), agent)
+
+
+def send(room: Room, sender, text: str = "hello", *, client_msg_id: str | None = None, **kw):
+    return services.message_send(
+        room_id=str(room.pk),
+        sender=sender,
+        client_msg_id=client_msg_id or uuid.uuid4().hex,
+        text=text,
+        **kw,
+    )
