@@ -155,9 +155,7 @@ def test_history_page_query_count_does_not_grow_with_rows(
         send(room, customer if n % 2 else agent, f"m{n}")
     # room + messages + users (the viewer is known; the other sender is fetched)
     with django_assert_num_queries(3):
-        page = selectors.room_history_page(
-            room_id=str(room.pk), user=customer, before_seq=rows + 1
-        )
+        page = selectors.room_history_page(room_id=str(room.pk), user=customer, before_seq=rows + 1)
     assert len(page["results"]) == rows
     # the newest page on a cache miss also counts the timeline once to prove completeness
     with django_assert_num_queries(4):
