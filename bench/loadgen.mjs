@@ -12,7 +12,7 @@
 //         (sender, client_msg_id, seq), an event-loop probe (an unknown event with an
 //         ack: the server answers `error` without touching a store)
 //   http  GET a list of paths at a fixed concurrency: latency percentiles
-//   sync  reconnect and `sync` from N events behind: time until the last replayed event
+//   sync  reconnect and `sync` from N events behind: time until the ack (after the replay)
 // Progress lines go to stdout ("MEASURE_START", "MEASURE_END", "HOLD_START", ...) so the
 // runner can sample server CPU and memory at the right moments; the last line is
 // "RESULT {json}". The generator reports its own CPU and marks the run client-bound
@@ -334,7 +334,7 @@ async function chatMode() {
       if (now() >= stopAt) return clearInterval(probe);
       const id = `p${++probeN}`;
       acks.set(id, { kind: "probe", sentAt: now(), measured: now() >= measureFrom });
-      send(0, "bench-ping", {}, id);
+      send(cfg.probe ?? 0, "bench-ping", {}, id);
     }, cfg.probe_interval_ms ?? 100);
   });
   const cpuResult = cpu ? cpu() : cpuMeter()();
@@ -392,8 +392,10 @@ async function httpMode() {
   let bytes = 0;
   const cpu = cpuMeter();
   const t0 = now();
+  const stopAt = t0 + (cfg.max_seconds ?? 60) * 1000;
+  say("MEASURE_START");
   const worker = async () => {
-    while (i < cfg.count) {
+    while (i < cfg.count && now() < stopAt) {
       const path = cfg.paths[i++ % cfg.paths.length];
       const t = now();
       try {
@@ -408,6 +410,7 @@ async function httpMode() {
     }
   };
   await Promise.all(Array.from({ length: cfg.concurrency }, worker));
+  say("MEASURE_END");
   const secs = (now() - t0) / 1000;
   return {
     mode: "http",
@@ -432,13 +435,15 @@ async function syncMode() {
     const done = new Promise((r) => (resolveDone = r));
     let err = null;
     const r = await open(cfg.urls[0], cfg.cookie, (_ws, f) => {
+      // The replay is a `chat-history` with `events` (or single events), then the ack.
       if (f.event === "error") err = f.data?.code || "error";
       const d = f.data || {};
-      if (d.room_id !== cfg.room_id) return;
-      const seq = d.seq ?? d.message?.seq;
-      if (typeof seq === "number" && seq > cfg.after_seq) seen++;
-      if (typeof seq === "number" && seq >= cfg.last_seq) resolveDone();
-      if (f.event === "error") resolveDone();
+      if (f.event === "chat-history" && d.room_id === cfg.room_id) {
+        seen += (d.events || d.messages || []).length;
+      } else if (d.room_id === cfg.room_id && typeof (d.seq ?? d.message?.seq) === "number") {
+        seen++;
+      }
+      if ((f.event === "ack" && f.ack === "sync") || f.event === "error") resolveDone();
     });
     if (r.error) {
       failures[r.error] = (failures[r.error] || 0) + 1;

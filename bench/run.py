@@ -190,7 +190,7 @@ class Bench:
             cmd = [str(Path(PY).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
             procs.append(
                 subprocess.Popen(
-                    [*cmd, "chat_project.asgi:application"],
+                    [*cmd, self.args.asgi],
                     cwd=ROOT,
                     env=self.env,
                     stdout=log,
@@ -295,10 +295,11 @@ class Bench:
         return result
 
     def record(self, scenario: str, target: Target, result: dict, **extra) -> dict:
-        row = {"scenario": scenario, "target": target.name, **extra, **result}
+        load = ",".join(f"{x:.1f}" for x in os.getloadavg())  # the machine is shared
+        row = {"scenario": scenario, "target": target.name, **extra, **result, "loadavg": load}
         self.results.append(row)
         self.out.write_text(json.dumps(self.results, indent=1))
-        print(f"[{scenario}] {target.name}: {summarize(row)}", flush=True)
+        print(f"[{scenario}] {target.name}: {summarize(row)} load={load}", flush=True)
         return row
 
     # -- scenarios
@@ -338,6 +339,7 @@ class Bench:
             "mode": "chat",
             "users": seeded["users"],
             "rooms": seeded["rooms"],
+            "probe": seeded["probe"],
             "rate": rate,
             "duration_s": duration,
             "warmup_s": 2 if self.quick else 3,
@@ -352,7 +354,8 @@ class Bench:
             per_agent = 5
             agents = -(-chats // per_agent)
             seeded = {
-                "users": [{"cookie": f"sessionid=r{tag}-{i}"} for i in range(agents + chats)],
+                "users": [{"cookie": f"sessionid=r{tag}-{i}"} for i in range(agents + chats + 1)],
+                "probe": agents + chats,
                 "rooms": [
                     {"id": f"r{tag}-{i}", "agent": i // per_agent, "customer": agents + i}
                     for i in range(chats)
@@ -404,13 +407,13 @@ class Bench:
         return best
 
     def scenario_knee(self, product: Target, reference: Target) -> None:
-        steps = [100, 200, 300, 400, 500, 600, 800, 1000, 1200, 1600, 2000]
+        steps = [25, 50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1600, 2000]
         ref_steps = [1000, 2000, 3000, 4000] if not self.quick else [1000, 2000]
         self.knee(reference, "knee", ref_steps)
         self.knee(product, "knee", steps[:4] if self.quick else steps)
 
     def scenario_knee2(self, product2: Target) -> None:
-        steps = [200, 400, 600, 800, 1000, 1200, 1600, 2000]
+        steps = [25, 50, 100, 200, 400, 600, 800, 1000, 1200, 1600, 2000]
         self.knee(product2, "knee2", steps[:3] if self.quick else steps)
 
     def scenario_routing(self, product: Target) -> None:
@@ -437,6 +440,7 @@ class Bench:
                     "paths": paths,
                     "count": count,
                     "concurrency": concurrency,
+                    "max_seconds": 10 if self.quick else 30,
                 }
                 res = self.loadgen(target, cfg)
                 self.record(label, target, res, run=run, **extra)
@@ -621,6 +625,7 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=200, help="concurrent 1:1 chats")
     parser.add_argument("--ws-rate", type=int, default=1000, help="server WS_RATE_PER_SECOND")
     parser.add_argument("--memory", action="store_true", help="embedded database in memory")
+    parser.add_argument("--asgi", default="chat_project.asgi:application", help="daphne app")
     Bench(parser.parse_args()).run()
 
 

@@ -133,12 +133,14 @@ def seed_chat(args) -> dict:
     n_agents = -(-args.customers // per_agent)
     agents = make_users(args.tag, "agent", n_agents, max_chats=per_agent)
     customers = make_users(args.tag, "user", args.customers)
-    users = agents + customers
+    probe = make_users(f"{args.tag}p", "user", 1)  # in no room: the event-loop probe
+    users = agents + customers + probe
     keys = make_sessions(users)
     rooms = make_rooms([(c, agents[i // per_agent]) for i, c in enumerate(customers)])
     User.objects.filter(pk__in=[a.pk for a in agents]).update(active_chats=per_agent)
     return {
         "users": [user_json(u, k) for u, k in zip(users, keys, strict=True)],
+        "probe": len(users) - 1,
         "rooms": [
             {"id": str(r.pk), "agent": i // per_agent, "customer": n_agents + i}
             for i, r in enumerate(rooms)
