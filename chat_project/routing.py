@@ -1,3 +1,5 @@
 """WebSocket routes. Each app contributes its own ``routing.websocket_urlpatterns``."""
 
-websocket_urlpatterns: list = []
+from chat.routing import websocket_urlpatterns as chat_routes
+
+websocket_urlpatterns: list = [*chat_routes]

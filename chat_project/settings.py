@@ -210,7 +210,7 @@ LOGGING = {
 }
 
 # --- WebSocket gateway ---------------------------------------------------------------------
-# Frames above WS_MAX_FRAME_BYTES get ``frame_too_large`` and the socket closes (1009).
+# Frames above WS_MAX_FRAME_BYTES get ``frame_too_large`` and the socket closes (4413).
 # The transport (Autobahn, via daphne) cuts anything above WS_TRANSPORT_MAX_BYTES while it
 # arrives, before it is buffered whole: daphne's runserver reads DAPHNE_WEBSOCKET_*; the
 # daphne CLI needs --websocket-max-message-size / --websocket-max-frame-size.

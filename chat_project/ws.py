@@ -5,8 +5,9 @@ contract's client frames (``{"event", "data", "ack"}``, see the README / protoco
 into calls of the handlers listed in the subclass's ``events`` dict, and every failure
 into the contract's ``error`` frame, keeping the socket open:
 
-- a frame above ``WS_MAX_FRAME_BYTES``: ``frame_too_large``, then close 1009 (the
-  transport cuts anything above ``WS_TRANSPORT_MAX_BYTES`` before buffering it whole);
+- a frame above ``WS_MAX_FRAME_BYTES``: ``frame_too_large``, then close 4413 (the
+  transport cuts anything above ``WS_TRANSPORT_MAX_BYTES`` with 1009 before buffering it
+  whole);
 - over the per-connection token bucket: ``rate_limited``; ``WS_RATE_STRIKES`` of those in
   a row close the socket (4429);
 - binary frames and text that is not JSON: ``bad_json``; JSON that is not an object,
@@ -50,7 +51,10 @@ CLOSE_NOT_AUTHENTICATED = 4401  # no session at the handshake, or the session en
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_MANY_SOCKETS = 4409  # the user already has WS_MAX_SOCKETS_PER_USER sockets
 CLOSE_RATE_LIMITED = 4429  # WS_RATE_STRIKES rate_limited answers in a row
-CLOSE_MESSAGE_TOO_BIG = 1009  # RFC 6455: a frame above WS_MAX_FRAME_BYTES
+# A frame above WS_MAX_FRAME_BYTES. (RFC 6455's 1009 is what the transport sends for a
+# frame above WS_TRANSPORT_MAX_BYTES; Autobahn lets an application close only with 1000
+# or 3000-4999.)
+CLOSE_FRAME_TOO_LARGE = 4413
 
 MAX_ACK_LENGTH = 128
 _NOT_JSON = object()
@@ -280,7 +284,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
                 None,
                 FrameTooLarge(details={"max_bytes": settings.WS_MAX_FRAME_BYTES}),
             )
-            await self.close_socket(CLOSE_MESSAGE_TOO_BIG, "frame too large")
+            await self.close_socket(CLOSE_FRAME_TOO_LARGE, "frame too large")
             return
         allowed = self.bucket.take()
         try:

@@ -1,0 +1,9 @@
+"""The chat app's WebSocket routes (included by ``chat_project.routing``)."""
+
+from django.urls import path
+
+from chat.consumers import ChatConsumer
+
+websocket_urlpatterns = [
+    path("ws/chat/", ChatConsumer.as_asgi()),
+]

@@ -1,0 +1,28 @@
+"""A channel layer that loses fan-out on purpose (tests only).
+
+Selected with ``CHANNEL_LAYER_BACKEND=tests.e2e.lossy_layer.LossyPubSubChannelLayer``;
+drops ``LOSSY_LAYER_DROP_RATE`` (default 0.1) of ``group_send`` calls to room groups, so
+the gateway's replay paths (gap repair, ``sync``) are what delivers those events.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+from channels_redis.pubsub import RedisPubSubChannelLayer
+
+
+class LossyPubSubChannelLayer(RedisPubSubChannelLayer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.drop_rate = float(os.environ.get("LOSSY_LAYER_DROP_RATE", "0.1"))
+        self.random = random.Random(os.environ.get("LOSSY_LAYER_SEED", "4"))
+        self.dropped = 0
+
+    async def group_send(self, group, message):
+        if group.startswith("room.") and self.random.random() < self.drop_rate:
+            self.dropped += 1
+            return
+        # The parent proxies group_send per event loop through __getattr__.
+        await self._get_layer().group_send(group, message)
