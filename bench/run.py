@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import socket
@@ -38,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PY = sys.executable
 NODE = shutil.which("node") or "node"
+
+PROJECT_FRAME = re.compile(r"[ (/](chat|accounts|chat_project|agents)/[a-z_/]+\.py")
 
 # Targets of issue 8.
 FANOUT_P99_MS = 50
@@ -148,6 +151,7 @@ class Bench:
         self.servers = None
         self.env = dict(os.environ)
         self.server_pids: dict[str, int] = {}
+        self.profilers: list[threading.Thread] = []
         self.tags = (f"{self.stamp[-6:]}{i}" for i in range(10_000))
 
     # -- servers
@@ -268,6 +272,7 @@ class Bench:
         stats = self.stats_for(target, proc.pid)
         before = stats.snapshot()  # RSS before the sockets connect
         marks: dict[str, dict] = {}
+        db_marks: dict[str, dict] = {}
         result: dict = {}
         stderr: list[str] = []
         threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()
@@ -278,6 +283,10 @@ class Bench:
                 line = line.strip()
                 if line in ("MEASURE_START", "MEASURE_END", "HOLD_START", "HOLD_END"):
                     marks[line] = stats.snapshot()
+                    if target.name != "reference":
+                        db_marks[line] = self.db_ops()
+                if line == "MEASURE_START" and self.args.profile and target.name != "reference":
+                    self.profile(target, cfg.get("duration_s", 10))
                 elif line.startswith("RESULT "):
                     result = json.loads(line[7:])
             proc.wait(timeout=60)
@@ -287,12 +296,50 @@ class Bench:
             result = {"error": "loadgen failed", "stderr": "".join(stderr)[-2000:]}
         start = marks.get("MEASURE_START") or marks.get("HOLD_START")
         end = marks.get("MEASURE_END") or marks.get("HOLD_END")
+        db_a, db_b = db_marks.get("MEASURE_START"), db_marks.get("MEASURE_END")
+        if db_a and db_b:  # database operations in the window, per acked message
+            ops = {k: db_b[k] - db_a.get(k, 0) for k in db_b}
+            result["db_ops"] = ops
+            if result.get("acked"):
+                result["db_ops_per_msg"] = round(sum(ops.values()) / result["acked"], 1)
         if start and end:
             result["procs"] = Stats.delta(start, end)
             result["rss_before_mb"] = {
                 k: round(v[1] / 2**20, 1) for k, v in before.items() if k != "t"
             }
         return result
+
+    def db_ops(self) -> dict:
+        """The database's opcounters (serverStatus), or {} when unavailable."""
+        try:
+            from pymongo import MongoClient
+
+            client = MongoClient(self.env["MONGODB_URI"], serverSelectionTimeoutMS=2000)
+            try:
+                return dict(client.admin.command("serverStatus").get("opcounters") or {})
+            finally:
+                client.close()
+        except Exception:
+            return {}
+
+    def profile(self, target: Target, seconds: float) -> None:
+        """py-spy on the first server process while the generator measures; the
+        summary (top self and inclusive frames) is printed when it finishes."""
+        spy = Path(PY).parent / "py-spy"
+        if not spy.exists():
+            subprocess.run([PY, "-m", "pip", "install", "--quiet", "py-spy"], check=True)
+        out = self.workdir / f"profile-{next(self.tags)}.txt"
+        pid = str(target.procs[0].pid)
+        cmd = [str(spy), "record", "-r", "50", "-d", str(int(seconds)), "-p", pid]
+        cmd += ["--format", "raw", "-o", str(out), "--threads", "--nonblocking"]
+
+        def run() -> None:
+            subprocess.run(cmd, capture_output=True, timeout=seconds + 60)
+            print(summarize_profile(out), flush=True)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        self.profilers.append(thread)
 
     def record(self, scenario: str, target: Target, result: dict, **extra) -> dict:
         load = ",".join(f"{x:.1f}" for x in os.getloadavg())  # the machine is shared
@@ -364,15 +411,27 @@ class Bench:
         else:
             seeded = self.seed("chat", "--customers", str(chats), "--per-agent", "5")
         self.wait_idle(target)
-        return self.loadgen(target, self.chat_cfg(seeded, rate, duration, tag))
+        res = self.loadgen(target, self.chat_cfg(seeded, rate, duration, tag))
+        if target.name != "reference" and (res.get("unacked") or res.get("lost")):
+            # An overloaded server keeps working off its backlog for minutes; restart it
+            # so that the next run starts clean.
+            self.restart(target)
+            res["server_restarted_after"] = True
+        return res
+
+    def restart(self, target: Target) -> None:
+        target.stop()
+        fresh = self.start_product(len(target.procs))
+        target.ports, target.procs = fresh.ports, fresh.procs
 
     def scenario_chat(self, product: Target, reference: Target) -> None:
-        rate, chats = self.args.rate, self.args.chats
-        duration = 5 if self.quick else 20
-        for run in (1, 2):
-            for target in (reference, product):
-                res = self.chat_once(target, rate, duration, chats)
-                self.record("chat", target, res, run=run, chats=chats, passed=passes(res))
+        chats = self.args.chats
+        duration = 5 if self.quick else 15
+        for rate in (float(r) for r in self.args.rate.split(",")):
+            for run in (1, 2):
+                for target in (reference, product):
+                    res = self.chat_once(target, rate, duration, chats)
+                    self.record("chat", target, res, run=run, chats=chats, passed=passes(res))
 
     def knee(self, target: Target, label: str, steps: list[float]) -> float | None:
         """Ascending rates until the first miss, then two bisections; confirm twice."""
@@ -407,13 +466,13 @@ class Bench:
         return best
 
     def scenario_knee(self, product: Target, reference: Target) -> None:
-        steps = [25, 50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1600, 2000]
-        ref_steps = [1000, 2000, 3000, 4000] if not self.quick else [1000, 2000]
+        steps = [5, 10, 25, 50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1600, 2000]
+        ref_steps = [1000, 2000, 3000, 4000, 5000] if not self.quick else [1000, 2000]
         self.knee(reference, "knee", ref_steps)
         self.knee(product, "knee", steps[:4] if self.quick else steps)
 
     def scenario_knee2(self, product2: Target) -> None:
-        steps = [25, 50, 100, 200, 400, 600, 800, 1000, 1200, 1600, 2000]
+        steps = [5, 10, 25, 50, 100, 200, 400, 600, 800, 1000, 1200, 1600, 2000]
         self.knee(product2, "knee2", steps[:3] if self.quick else steps)
 
     def scenario_routing(self, product: Target) -> None:
@@ -536,6 +595,8 @@ class Bench:
                     target.stop()
             if self.servers:
                 self.servers.stop()
+        for thread in self.profilers:
+            thread.join(timeout=120)
         print(f"results: {self.out}  (logs: {self.workdir})")
 
 
@@ -582,6 +643,7 @@ def summarize(row: dict) -> str:
             f"lost={row['lost']} dup={row['duplicated']} ooo={row['out_of_order']} "
             f"unacked={row['unacked']} errors={row['errors']} loop-probe p99={p['p99']} "
             f"client={row['client_cpu_pct']}%{' CLIENT-BOUND' if row['client_bound'] else ''} "
+            f"db-ops/msg={row.get('db_ops_per_msg', '-')} "
             f"pass={row.get('passed')} | {cpu}"
         )
     if mode == "http":
@@ -599,6 +661,39 @@ def summarize(row: dict) -> str:
             f"max={lat['max']} ms events={row['events_received'][:3]} fail={row['failures']}"
         )
     return json.dumps(row)[:400]
+
+
+def summarize_profile(path: Path, top: int = 12) -> str:
+    """Collapsed stacks -> the hottest leaf frames and the hottest project frames."""
+    if not path.exists():
+        return f"profile: no output ({path})"
+    leaf: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    threads: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        threads[frames[0][:60]] = threads.get(frames[0][:60], 0) + n
+        leaf[frames[-1]] = leaf.get(frames[-1], 0) + n
+        for frame in set(frames):
+            if PROJECT_FRAME.search(frame):
+                inclusive[frame] = inclusive.get(frame, 0) + n
+    if not total:
+        return "profile: empty"
+
+    def table(d: dict[str, int]) -> str:
+        rows = sorted(d.items(), key=lambda kv: -kv[1])[:top]
+        return "\n".join(f"  {v / total * 100:5.1f}%  {k[:150]}" for k, v in rows)
+
+    return (
+        f"profile ({total} samples, {path}):\n threads:\n{table(threads)}\n"
+        f" self:\n{table(leaf)}\n project frames (inclusive):\n{table(inclusive)}"
+    )
 
 
 def machine_line() -> str:
@@ -621,10 +716,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", default="all", help="comma-separated, or all")
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
-    parser.add_argument("--rate", type=float, default=600, help="scenario chat: msg/s offered")
+    parser.add_argument("--rate", default="50,600", help="scenario chat: msg/s offered (list)")
     parser.add_argument("--chats", type=int, default=200, help="concurrent 1:1 chats")
     parser.add_argument("--ws-rate", type=int, default=1000, help="server WS_RATE_PER_SECOND")
     parser.add_argument("--memory", action="store_true", help="embedded database in memory")
+    parser.add_argument("--profile", action="store_true", help="py-spy the server in chat runs")
     parser.add_argument("--asgi", default="chat_project.asgi:application", help="daphne app")
     Bench(parser.parse_args()).run()
 
