@@ -5,17 +5,17 @@ presence and typing are Redis only (no hop).
 
 Delivery. The channel layer is at-most-once; MongoDB is the record. Every room event
 carries ``room_id`` and ``seq``. A socket keeps, per joined room, a :class:`RoomCursor`:
-the highest ``seq`` it has sent and the seqs at or below it that it has not sent yet
-(``missing``). Joining subscribes to ``room.<id>`` FIRST, then reads history (the latest
-page, or a replay after ``after_seq``) and sets the cursor to the room's ``last_seq`` as
-read; live events at or below it are dropped (they were in what was read), so there is
-no gap and no duplicate between replay and live. Two refinements:
+the highest ``seq`` it has sent and the seqs at or below it that it has not sent yet.
+Joining subscribes to ``room.<id>`` FIRST, then reads history (the latest page, or a
+replay after ``after_seq``) and sets the cursor to the room's ``last_seq`` as read; live
+events at or below it are dropped (they were in what was read), so there is no gap and
+no duplicate between replay and live. Two refinements:
 
 - seqs are reserved before the event is written, so a read can miss a write that is in
-  flight; recent seqs the read did not contain stay ``missing`` and are forwarded if
-  they arrive live;
+  flight; recent seqs the read did not contain are remembered and forwarded if they
+  arrive live;
 - a live event that skips ahead (a lost fan-out, or concurrent writers publishing out of
-  order) is forwarded at once and the skipped seqs become ``missing``; if they have not
+  order) is forwarded at once and the skipped seqs become ``gaps``; if they have not
   arrived ``WS_GAP_REPAIR_SECONDS`` later, the socket reads them from the database.
 
 So live delivery heals itself while a room is active; ``sync`` after a reconnect (or a
@@ -35,6 +35,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from bson import ObjectId
 from django.conf import settings
 
 from accounts import async_services as accounts_async
@@ -69,6 +70,14 @@ def room_group(room_id: str) -> str:
     return f"room.{room_id}"
 
 
+def _room_id(value: str) -> str:
+    """A room id as the services publish it (lowercase ObjectId hex). Anything else is
+    an unknown room (and never becomes a channel-layer group name)."""
+    if not ObjectId.is_valid(value):
+        raise NotFound("No such room.")
+    return value.lower()
+
+
 @dataclass
 class RoomCursor:
     """What one socket has sent of one room: every seq up to ``seq`` except
@@ -89,7 +98,9 @@ class RoomCursor:
     def take(self, seq: int) -> bool:
         """Whether an event with ``seq`` is to be sent now (and note that it is)."""
         if seq <= self.seq:
-            return (self.gaps.pop(seq, None) or self.unread.pop(seq, None)) is not None
+            if self.gaps.pop(seq, None) is not None:
+                return True
+            return self.unread.pop(seq, None) is not None
         if seq > self.seq + 1:
             now = time.monotonic()
             for skipped in range(max(self.seq + 1, seq - settings.WS_REPLAY_MAX_EVENTS), seq):
@@ -197,15 +208,15 @@ class ChatConsumer(EventConsumer):
     # --- rooms: join, leave, sync ------------------------------------------------------
 
     async def join_room(self, data: dict[str, Any]) -> dict[str, Any]:
-        room_id = data["room_id"]
-        self._check_room_cap(room_id)
+        room_id = _room_id(data["room_id"])
+        self._check_room_cap([room_id])
         history = await self._subscribe_and_read(room_id, data.get("after_seq"))
         await self.send_event("chat-history", history)
         await self._publish_ephemeral(room_id, "user-joined-room", {"user": self._me()})
         return {"room_id": room_id, "last_seq": history["last_seq"]}
 
     async def leave_room(self, data: dict[str, Any]) -> dict[str, Any]:
-        room_id = data["room_id"]
+        room_id = data["room_id"].lower()
         if room_id in self.rooms:
             await self._typing_stopped(room_id)
             await self._drop_room(room_id)
@@ -217,9 +228,11 @@ class ChatConsumer(EventConsumer):
         ``chat-history`` with ``events``) and stay subscribed. A room that cannot be
         replayed gets its own ``error`` (``resync_required`` / ``not_found``, with
         ``details.room_id``) and is listed under ``failed`` in the ack."""
-        cursors: dict[str, int] = data["rooms"]
-        for room_id in cursors:
-            self._check_room_cap(room_id)
+        malformed = [r for r in data["rooms"] if not ObjectId.is_valid(r)]
+        cursors: dict[str, int] = {
+            r.lower(): seq for r, seq in data["rooms"].items() if r not in malformed
+        }
+        self._check_room_cap(list(cursors))
         new = [r for r in cursors if r not in self.rooms]
         for room_id in new:
             await self._group_add(room_group(room_id))
@@ -228,6 +241,7 @@ class ChatConsumer(EventConsumer):
         )
         synced: dict[str, Any] = {}
         failed: dict[str, str] = {}
+        results.update({r: NotFound("No such room.") for r in malformed})
         for room_id, result in results.items():
             if isinstance(result, DomainError):
                 failed[room_id] = str(result.code)
@@ -285,8 +299,8 @@ class ChatConsumer(EventConsumer):
             handle.cancel()
         await self._group_discard(room_group(room_id))
 
-    def _check_room_cap(self, room_id: str) -> None:
-        if room_id not in self.rooms and len(self.rooms) >= settings.WS_MAX_ROOMS_PER_SOCKET:
+    def _check_room_cap(self, room_ids: list[str]) -> None:
+        if len(self.rooms.keys() | set(room_ids)) > settings.WS_MAX_ROOMS_PER_SOCKET:
             raise ValidationFailed(
                 f"At most {settings.WS_MAX_ROOMS_PER_SOCKET} rooms per socket; leave one first."
             )
@@ -342,7 +356,7 @@ class ChatConsumer(EventConsumer):
 
     async def typing(self, data: dict[str, Any]) -> dict[str, Any]:
         """See ``chat.typing_state`` for the rules (throttle, ttl, implied stop)."""
-        room_id = data["room_id"]
+        room_id = data["room_id"].lower()
         if room_id not in self.rooms:  # joined (and still allowed: room.access) only
             raise NotFound("Join the room first.")
         if not data["is_typing"]:

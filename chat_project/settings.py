@@ -231,6 +231,7 @@ WS_TYPING_THROTTLE_SECONDS = float(env_str("WS_TYPING_THROTTLE_SECONDS", "2"))
 WS_REPLAY_MAX_EVENTS = env_int("WS_REPLAY_MAX_EVENTS", 5000)  # more missed: resync_required
 WS_MAX_ROOMS_PER_SOCKET = env_int("WS_MAX_ROOMS_PER_SOCKET", 200)
 WS_GAP_REPAIR_SECONDS = float(env_str("WS_GAP_REPAIR_SECONDS", "0.5"))  # then read the gap
+WS_MAX_BACKLOG = env_int("WS_MAX_BACKLOG", 2000)  # events queued for one socket, then close
 
 # --- Chat ----------------------------------------------------------------------------------
 # Read through chat/conf.py (defaults there too); the README lists them.

@@ -51,6 +51,7 @@ CLOSE_NOT_AUTHENTICATED = 4401  # no session at the handshake, or the session en
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_MANY_SOCKETS = 4409  # the user already has WS_MAX_SOCKETS_PER_USER sockets
 CLOSE_RATE_LIMITED = 4429  # WS_RATE_STRIKES rate_limited answers in a row
+CLOSE_TOO_SLOW = 4503  # more than WS_MAX_BACKLOG server events waiting: reconnect and sync
 # A frame above WS_MAX_FRAME_BYTES. (RFC 6455's 1009 is what the transport sends for a
 # frame above WS_TRANSPORT_MAX_BYTES; Autobahn lets an application close only with 1000
 # or 3000-4999.)
@@ -221,12 +222,19 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
         self.strikes = 0
         self.closing = False
+        self._inbox: Any = None  # the layer's queue for this socket (PubSub layer only)
 
     # -- ASGI / channel-layer messages
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # No aclose_old_connections() here: see the module docstring.
-        handler = self.message_handlers.get(message.get("type", ""))
+        kind = message.get("type", "")
+        if not kind.startswith("websocket.") and self._backlog() > settings.WS_MAX_BACKLOG:
+            # The PubSub layer queues without bound: a socket this far behind is closed
+            # (the client reconnects and syncs) rather than growing the process's memory.
+            await self.close_socket(CLOSE_TOO_SLOW, "too slow")
+            return
+        handler = self.message_handlers.get(kind)
         if handler is None:
             logger.warning("no handler for message type %r", message.get("type"))
             return
@@ -238,6 +246,14 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             if message.get("type") in ("websocket.connect", "websocket.disconnect"):
                 raise
             logger.exception("handling %r failed", message.get("type"))
+
+    def _backlog(self) -> int:
+        if self._inbox is None:
+            try:  # channels_redis.pubsub keeps one asyncio.Queue per channel
+                self._inbox = self.channel_layer._get_layer().channels[self.channel_name]
+            except (AttributeError, KeyError):
+                self._inbox = False  # another layer: it bounds its own queues
+        return self._inbox.qsize() if self._inbox else 0
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         await self.connect()

@@ -526,3 +526,59 @@ async def test_logout_closes_that_sessions_sockets_and_password_change_all(conne
     assert (await session_b.reply("get-online-agents"))["event"] == "ack"
     await sync_to_async(events.user_credentials_changed)(customer.pk)
     assert await session_b.closed(within=1) == 4401
+
+
+async def test_heartbeat_keeps_a_connected_user_online_past_the_lease_ttl(
+    connect, customer, support_admin, settings
+):
+    from accounts import presence
+
+    settings.WS_PRESENCE_TTL_SECONDS = 0.6
+    settings.WS_HEARTBEAT_SECONDS = 0.2
+    settings.WS_PRESENCE_SWEEP_SECONDS = 0.1
+    admin_sock = await connect(support_admin)
+    await connect(customer)
+    await admin_sock.expect(
+        "user-status-changed", lambda f: f["data"]["user_id"] == str(customer.pk)
+    )
+    await asyncio.sleep(1.5)  # well past the ttl: only the heartbeat keeps the lease
+    assert str(customer.pk) in await presence.aonline_user_ids()
+    await admin_sock.nothing(
+        "user-status-changed", lambda f: f["data"]["user_id"] == str(customer.pk)
+    )
+
+
+# --- Units -------------------------------------------------------------------------------
+
+
+def test_room_cursor_sends_each_seq_once_and_remembers_gaps():
+    from chat.consumers import RoomCursor
+
+    cursor = RoomCursor(seq=3, unread={2: 0.0})
+    assert not cursor.take(3)  # already read
+    assert cursor.take(2)  # in flight at the read: sent once
+    assert not cursor.take(2)
+    assert cursor.take(4)
+    assert cursor.take(7)  # 5 and 6 skipped: gaps
+    assert set(cursor.gaps) == {5, 6}
+    assert cursor.take(6)
+    assert not cursor.take(6)
+    assert (cursor.seq, set(cursor.gaps)) == (7, {5})
+
+
+async def test_a_socket_too_far_behind_is_closed_not_buffered(settings):
+    from chat.consumers import ChatConsumer
+
+    settings.WS_MAX_BACKLOG = 3
+    consumer = ChatConsumer()
+    sent: list[dict] = []
+
+    async def base_send(message):
+        sent.append(message)
+
+    consumer.base_send = base_send
+    consumer._inbox = asyncio.Queue()
+    for i in range(4):
+        consumer._inbox.put_nowait(i)
+    await consumer.dispatch({"type": "room.event", "room_id": "r", "seq": 1})
+    assert sent == [{"type": "websocket.close", "code": 4503, "reason": "too slow"}]
