@@ -582,3 +582,17 @@ async def test_a_socket_too_far_behind_is_closed_not_buffered(settings):
         consumer._inbox.put_nowait(i)
     await consumer.dispatch({"type": "room.event", "room_id": "r", "seq": 1})
     assert sent == [{"type": "websocket.close", "code": 4503, "reason": "too slow"}]
+
+
+async def test_user_events_reach_every_socket_of_that_user_only(connect, agent, other_agent):
+    """Routing publishes ``room-assigned`` / ``queue-updated`` to group ``user.<id>``."""
+    from accounts.events import user_group
+
+    tabs = [await connect(agent, name="tab1"), await connect(agent, name="tab2")]
+    colleague = await connect(other_agent)
+    data = {"room_id": "r1", "seq": 3}
+    message = {"type": "user.event", "event": "room-assigned", "data": data}
+    await get_channel_layer().group_send(user_group(agent.pk), message)
+    for tab in tabs:
+        assert (await tab.expect("room-assigned"))["data"] == data
+    await colleague.nothing("room-assigned")
