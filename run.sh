@@ -39,7 +39,10 @@ serve() {
       .venv/bin/python manage.py migrate --noinput
       .venv/bin/python manage.py demo_data
       echo "run.sh: serving on http://'"$host:$port"'/  (customer page /chat/, agent console /agent/, admin /admin/)"
-      exec .venv/bin/daphne -b '"$host"' -p '"$port"' chat_project.asgi:application'
+      limit="${WS_TRANSPORT_MAX_BYTES:-131072}"
+      exec .venv/bin/daphne -b '"$host"' -p '"$port"' \
+        --websocket-max-message-size "$limit" --websocket-max-frame-size "$limit" \
+        chat_project.asgi:application'
 }
 
 case "${1:-serve}" in

@@ -13,6 +13,10 @@ from channels.layers import get_channel_layer
 logger = logging.getLogger(__name__)
 
 
+PRESENCE_STAFF_GROUP = "presence"
+PRESENCE_AGENTS_GROUP = "presence.agents"
+
+
 def user_group(user_id: object) -> str:
     return f"user.{user_id}"
 
@@ -39,13 +43,17 @@ def user_credentials_changed(user_id: object) -> None:
     publish(user_group(user_id), {"type": "auth.revoked", "reason": "password_changed"})
 
 
-def user_status_changed(*, user_id: object, status: str, accepting_chats: bool | None) -> None:
-    publish(
-        "presence",
-        {
-            "type": "presence.changed",
-            "user_id": str(user_id),
-            "status": status,
-            "accepting_chats": accepting_chats,
-        },
-    )
+def user_status_changed(*, user, online: bool) -> None:
+    """A manual status or accepting-chats change: staff hear everyone's (group
+    ``presence``), customers hear agents' (``presence.agents``), as in chat.liveness."""
+    message = {
+        "type": "presence.changed",
+        "user_id": str(user.pk),
+        "role": user.role,
+        "status": user.status,
+        "online": online,
+        "accepting_chats": user.accepting_chats if user.is_agent else None,
+    }
+    publish(PRESENCE_STAFF_GROUP, message)
+    if user.is_agent:
+        publish(PRESENCE_AGENTS_GROUP, message)

@@ -10,7 +10,7 @@ from django.db import IntegrityError
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import events, login_throttle
+from accounts import events, login_throttle, presence
 from accounts.exceptions import InvalidCredentials, UsernameTaken
 from accounts.models import Role, Status, User
 from chat_project.errors import PermissionDenied, ValidationFailed
@@ -82,11 +82,7 @@ def user_set_status(*, user: User, status: str, accepting_chats: bool | None = N
     User.objects.filter(pk=user.pk).update(**changes)
     for field, value in changes.items():
         setattr(user, field, value)
-    events.user_status_changed(
-        user_id=user.pk,
-        status=user.status,
-        accepting_chats=user.accepting_chats if user.is_agent else None,
-    )
+    events.user_status_changed(user=user, online=presence.is_online(str(user.pk)))
     return user
 
 

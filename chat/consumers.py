@@ -437,9 +437,6 @@ class ChatConsumer(EventConsumer):
         user = await accounts_async.agent_status_update(
             user=self.user, status=data["status"], accepting_chats=data.get("accepting_chats")
         )
-        # accounts.events told staff (group "presence"); customers see agents too.
-        message = status_message(user, online=True)
-        await self.channel_layer.group_send(AGENTS_GROUP, message)
         return {"status": user.status, "accepting_chats": user.accepting_chats}
 
     async def get_online_users(self, data: dict[str, Any]) -> dict[str, Any]:

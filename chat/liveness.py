@@ -31,11 +31,12 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from accounts import presence
+from accounts.events import PRESENCE_AGENTS_GROUP, PRESENCE_STAFF_GROUP
 
 logger = logging.getLogger(__name__)
 
-STAFF_GROUP = "presence"  # accounts.events publishes manual status changes here
-AGENTS_GROUP = "presence.agents"
+STAFF_GROUP = PRESENCE_STAFF_GROUP  # accounts.events publishes manual status changes too
+AGENTS_GROUP = PRESENCE_AGENTS_GROUP
 
 
 @dataclass

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django_mongodb_backend.fields import ObjectIdField
+from django_mongodb_backend.managers import MongoManager
 
 
 class RoomStatus(models.TextChoices):
@@ -40,8 +41,13 @@ class Room(models.Model):
     moved forward only by ``$max`` in one single-document update (services).
     """
 
+    # No single-field FK indexes: the compound (customer, status) / (agent, status)
+    # indexes serve those lookups, and every index costs each write.
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_rooms"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="support_rooms",
+        db_index=False,
     )
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -49,6 +55,7 @@ class Room(models.Model):
         null=True,
         blank=True,
         related_name="assigned_rooms",
+        db_index=False,
     )
     status = models.CharField(max_length=8, choices=RoomStatus.choices, default=RoomStatus.QUEUED)
     subject = models.CharField(max_length=200, blank=True, default="")
@@ -61,9 +68,12 @@ class Room(models.Model):
     open_key = ObjectIdField(null=True, blank=True, editable=False)
     watermarks = models.JSONField(default=dict, blank=True)
 
+    objects = MongoManager()
+
     class Meta:
         ordering = ["-id"]
         constraints = [
+            # Enforcement only (never queried through: lookups use the room id).
             models.UniqueConstraint(fields=["open_key"], name="chat_room_one_open_per_customer"),
         ]
         indexes = [
@@ -112,16 +122,21 @@ class RoomEvent(models.Model):
     Other kinds put their payload in ``data``.
     """
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="events")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.IntegerField()
     kind = models.CharField(max_length=16, choices=EventKind.choices)
     created_at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
-    # Idempotency key of a send; null on every other kind, which keeps those out of
-    # the partial unique index below.
     client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    # "<room>:<sender>:<client_msg_id>" on messages, null on every other kind: unique
+    # under a partial index (``idem_key > ""``, migration 0002), the exactly-once key.
+    idem_key = models.CharField(max_length=120, null=True, blank=True, editable=False)  # noqa: DJ001
     text = models.TextField(blank=True, default="")
     original_text = models.TextField(null=True, blank=True)  # noqa: DJ001 (None: never edited)
     text_seq = models.IntegerField(null=True, blank=True)
@@ -131,22 +146,18 @@ class RoomEvent(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_seq = models.IntegerField(null=True, blank=True)
     target = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     data = models.JSONField(null=True, blank=True)
 
+    objects = MongoManager()
+
     class Meta:
         ordering = ["seq"]
-        constraints = [
-            # The timeline's index: replay, history pages, search and unread counts
-            # all start with room=X and a seq range.
-            models.UniqueConstraint(fields=["room", "seq"], name="chat_event_room_seq"),
-            # Exactly-once send. The backend makes a unique constraint partial on every
-            # field having its type, so rows with a null client_msg_id are not indexed.
-            models.UniqueConstraint(
-                fields=["room", "actor", "client_msg_id"], name="chat_message_idempotency"
-            ),
-        ]
+        # The indexes are created raw by migration 0002 (see chat.timeline for why):
+        # unique (room_id, seq): the timeline's index; replay, history pages, search
+        # and unread counts all start with room=X and a seq range;
+        # unique idem_key, partial on idem_key > "": exactly-once send.
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.seq} in {self.room_id}"
@@ -156,22 +167,33 @@ class Attachment(models.Model):
     """An uploaded file. ``storage_name`` is server-generated; ``filename`` is the
     client's name made safe, with the extension of the type detected from the bytes."""
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="attachments")
+    # Looked up by id only: no FK indexes.
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="attachments", db_index=False
+    )
     uploader = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     storage_name = models.CharField(max_length=255)
     filename = models.CharField(max_length=120)
     content_type = models.CharField(max_length=100)
     size = models.IntegerField()
     message = models.ForeignKey(
-        RoomEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        RoomEvent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["room", "uploader"], name="chat_attachment_room_uploader")]
 
     def __str__(self) -> str:
         return self.filename

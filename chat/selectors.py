@@ -1,6 +1,6 @@
 """Reads of rooms, history, replay, search and unread counts.
 
-Visibility (every room-facing read and write starts here, :func:`visible_rooms`):
+Visibility (every room-facing read and write starts here, :func:`can_see`):
 
 - a customer (role ``user``) sees the rooms they opened;
 - an agent sees the rooms currently assigned to them: after a transfer the previous
@@ -8,9 +8,10 @@ Visibility (every room-facing read and write starts here, :func:`visible_rooms`)
 - an admin sees every room;
 - anything else is a 404 ``not_found``, never a 403, so room ids leak nothing.
 
-Reads return dicts and lists, never lazy QuerySets. ``select_related`` is not used:
-the backend places its ``$lookup`` before the ``$match`` (a join of the whole
-collection); users are fetched by id in one query instead (``dtos.users_by_id``).
+Reads return dicts and lists, never lazy QuerySets. Queries go through
+``chat.timeline`` (flat, index-shaped filters; see there why). ``select_related`` is
+not used either: the backend places its ``$lookup`` before the ``$match`` (a join of
+the whole collection); users are fetched by id in one query (``dtos.users_by_id``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,9 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from django.db import connections
-from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from chat import dtos, events, history_cache
+from chat import dtos, events, history_cache, timeline
 from chat.conf import chat_setting
 from chat.exceptions import ResyncRequired
 from chat.models import OPEN_STATUSES, Attachment, EventKind, Room, RoomEvent, RoomStatus
@@ -54,21 +53,30 @@ def seq_value(value: object, *, field: str) -> int:
     return value
 
 
-def visible_rooms(user: User) -> QuerySet[Room]:
+def can_see(room: Room, user: User) -> bool:
     if not user.is_authenticated:
-        return Room.objects.none()
+        return False
     if user.is_admin:
-        return Room.objects.all()
+        return True
     if user.is_agent:
-        return Room.objects.filter(agent=user)
-    return Room.objects.filter(customer=user)
+        return room.agent_id == user.pk
+    return room.customer_id == user.pk
+
+
+def _visible_match(user: User) -> dict[str, Any]:
+    """The flat filter of the rooms ``user`` may see (``{}``: all of them)."""
+    if user.is_admin:
+        return {}
+    if user.is_agent:
+        return {"agent_id": user.pk}
+    return {"customer_id": user.pk}
 
 
 def room_get_for_user(*, room_id: object, user: User) -> Room:
-    try:
-        return visible_rooms(user).get(pk=object_id(room_id))
-    except Room.DoesNotExist:
-        raise NotFound("No such room.") from None
+    room = timeline.room_by_id(object_id(room_id))
+    if room is None or not can_see(room, user):
+        raise NotFound("No such room.")
+    return room
 
 
 def is_participant(room: Room, user: User) -> bool:
@@ -84,7 +92,9 @@ def room_queue_position(room: Room) -> int | None:
     """1-based place in the FIFO queue (by ``queued_at``), None unless queued."""
     if room.status != RoomStatus.QUEUED or room.queued_at is None:
         return None
-    ahead = Room.objects.filter(status=RoomStatus.QUEUED, queued_at__lt=room.queued_at).count()
+    ahead = timeline.count_rooms(
+        {"status": RoomStatus.QUEUED.value, "queued_at": {"$lt": room.queued_at}}
+    )
     return ahead + 1
 
 
@@ -100,17 +110,18 @@ def room_list(
     if assigned_only:
         if not user.is_agent:
             raise PermissionDenied("Only agents have assigned rooms.")
-        rooms = Room.objects.filter(agent=user)
+        match: dict[str, Any] = {"agent_id": user.pk}
     else:
-        rooms = visible_rooms(user)
+        match = _visible_match(user)
     if status:
-        rooms = rooms.filter(status=status)
+        match["status"] = status
+    before_id = None
     if cursor:
         try:
-            rooms = rooms.filter(pk__lt=ObjectId(cursor))
+            before_id = ObjectId(cursor)
         except (InvalidId, TypeError):
             raise ValidationFailed(details={"fields": {"cursor": ["Invalid cursor."]}}) from None
-    rows = list(rooms.order_by("-id")[: limit + 1])
+    rows = timeline.rooms(match, before_id=before_id, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return {
@@ -121,19 +132,44 @@ def room_list(
 
 def room_ids_for_user(*, user: User) -> list[str]:
     """Open rooms the user may see now (admins: every open room)."""
-    ids = visible_rooms(user).filter(status__in=OPEN_STATUSES).values_list("pk", flat=True)
-    return [str(pk) for pk in ids]
+    if not user.is_authenticated:
+        return []
+    match = {**_visible_match(user), "status": {"$in": [s.value for s in OPEN_STATUSES]}}
+    return [str(room.pk) for room in timeline.rooms(match)]
 
 
-def _messages(room: Room) -> QuerySet[RoomEvent]:
-    return RoomEvent.objects.filter(room=room, kind=EventKind.MESSAGE)
+_MESSAGES = {"kind": EventKind.MESSAGE.value}
 
 
 def message_get_in_room(*, room: Room, message_id: object) -> RoomEvent:
-    try:
-        return _messages(room).get(pk=object_id(message_id))
-    except RoomEvent.DoesNotExist:
-        raise NotFound("No such message.") from None
+    message = timeline.event_by_id(object_id(message_id))
+    if message is None or message.room_id != room.pk or message.kind != EventKind.MESSAGE:
+        raise NotFound("No such message.")
+    return message
+
+
+def _messages_before(room: Room, *, before: int, count: int) -> list[RoomEvent]:
+    """Up to ``count`` messages with seq < ``before``, newest first. A window of seqs
+    is tried first (messages are most of a timeline), so the scan is bounded by the
+    page, not by the room; a sparse window falls back to everything below."""
+    window = 2 * count
+    rows = timeline.events(
+        room.pk, seq={"$gte": before - window, "$lt": before}, then=_MESSAGES, order=-1, limit=count
+    )
+    if len(rows) < count and before - window > 1:
+        rows = timeline.events(room.pk, seq={"$lt": before}, then=_MESSAGES, order=-1, limit=count)
+    return rows
+
+
+def _messages_after(room: Room, *, after: int, count: int) -> list[RoomEvent]:
+    """Up to ``count`` messages with seq > ``after``, oldest first (windowed too)."""
+    window = 2 * count
+    rows = timeline.events(
+        room.pk, seq={"$gt": after, "$lte": after + window}, then=_MESSAGES, limit=count
+    )
+    if len(rows) < count and after + window < room.last_seq:
+        rows = timeline.events(room.pk, seq={"$gt": after}, then=_MESSAGES, limit=count)
+    return rows
 
 
 def _page_is_complete(room: Room, *, low_seq: int) -> bool:
@@ -143,8 +179,7 @@ def _page_is_complete(room: Room, *, low_seq: int) -> bool:
     expected = room.last_seq - low_seq + 1
     if expected <= 0:
         return True
-    written = RoomEvent.objects.filter(room=room, seq__gte=low_seq, seq__lte=room.last_seq).count()
-    return written == expected
+    return timeline.count_events(room.pk, gte=low_seq, lte=room.last_seq) == expected
 
 
 def room_history_page(
@@ -164,7 +199,7 @@ def room_history_page(
     room = room_get_for_user(room_id=room_id, user=user)
     page: dict[str, Any] | None = None
     if after_seq is not None:
-        rows = list(_messages(room).filter(seq__gt=after_seq).order_by("seq")[: limit + 1])
+        rows = _messages_after(room, after=after_seq, count=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         page = {"messages": dtos.messages_base(rows, known=[user]), "more": more}
@@ -174,10 +209,8 @@ def room_history_page(
         if newest:
             page = history_cache.page_get(room_id=room.pk, last_seq=room.last_seq, limit=limit)
         if page is None:
-            rows = _messages(room)
-            if before_seq is not None:
-                rows = rows.filter(seq__lt=before_seq)
-            rows = list(rows.order_by("-seq")[: limit + 1])
+            before = before_seq if before_seq is not None else room.last_seq + 1
+            rows = _messages_before(room, before=before, count=limit + 1)
             more = len(rows) > limit
             rows = rows[:limit][::-1]
             page = {"messages": dtos.messages_base(rows, known=[user]), "more": more}
@@ -232,22 +265,44 @@ def room_events_after(
         raise ResyncRequired(
             "Too far behind to replay; reload the history.", details={"room_id": str(room.pk)}
         )
-    rows = list(RoomEvent.objects.filter(room=room, seq__gt=after_seq).order_by("seq")[:limit])
-    more = len(rows) == limit and rows[-1].seq < room.last_seq
-    cursor = rows[-1].seq if more else room.last_seq
+    # A page covers the seqs (after_seq, cursor]: at most ``limit`` events, since a
+    # seq is used once. Fillers are left out; a window that holds nothing else moves
+    # on, so a page with ``has_more`` is never empty.
+    start = after_seq
+    while True:
+        cursor = min(start + limit, room.last_seq)
+        rows = timeline.events(
+            room.pk,
+            seq={"$gt": start, "$lte": cursor},
+            then={"kind": {"$ne": EventKind.NOOP.value}},
+        )
+        if rows or cursor >= room.last_seq:
+            break
+        start = cursor
+    more = cursor < room.last_seq
+    # Seqs with no event: fillers, or holes a crashed writer left (repaired below if
+    # they were an edit or delete; a filler never carries text_seq or deleted_seq).
     present = {row.seq for row in rows}
     holes = [seq for seq in range(after_seq + 1, cursor + 1) if seq not in present]
-    target_ids = {
+    targets: dict[object, RoomEvent] = {row.pk: row for row in rows if row.kind == "message"}
+    missing = {
         row.target_id
         for row in rows
-        if row.kind in (EventKind.MESSAGE_EDITED, EventKind.MESSAGE_DELETED) and row.target_id
+        if row.kind in (EventKind.MESSAGE_EDITED, EventKind.MESSAGE_DELETED)
+        and row.target_id
+        and row.target_id not in targets
     }
-    targets: dict[object, RoomEvent] = {row.pk: row for row in rows if row.kind == "message"}
-    wanted = Q(pk__in=list(target_ids - set(targets)))
+    for message in timeline.events_by_ids(list(missing)):
+        targets[message.pk] = message
     if holes:
-        wanted |= Q(text_seq__in=holes) | Q(deleted_seq__in=holes)
-    if target_ids - set(targets) or holes:
-        for message in _messages(room).filter(wanted):
+        repaired = timeline.events(
+            room.pk,
+            then={
+                "kind": EventKind.MESSAGE.value,
+                "$or": [{"text_seq": {"$in": holes}}, {"deleted_seq": {"$in": holes}}],
+            },
+        )
+        for message in repaired:
             targets[message.pk] = message
     users = dtos.users_by_id(
         {m.actor_id for m in targets.values()} | {room.customer_id, room.agent_id}, known=[user]
@@ -258,36 +313,36 @@ def room_events_after(
         return dtos.message_for_viewer(bases[pk], room=room, viewer=user)
 
     rid = str(room.pk)
-    timeline: list[tuple[int, str, dict[str, Any]]] = []
+    items: list[tuple[int, str, dict[str, Any]]] = []
     for row in rows:
         data: dict[str, Any] = {"room_id": rid, "seq": row.seq}
         if row.kind == EventKind.MESSAGE:
-            timeline.append((row.seq, events.NEW_MESSAGE, {**data, "message": current(row.pk)}))
+            items.append((row.seq, events.NEW_MESSAGE, {**data, "message": current(row.pk)}))
         elif row.kind == EventKind.MESSAGE_EDITED and row.target_id in bases:
             message = current(row.target_id)
-            timeline.append((row.seq, events.MESSAGE_UPDATED, {**data, "message": message}))
+            items.append((row.seq, events.MESSAGE_UPDATED, {**data, "message": message}))
         elif row.kind == EventKind.MESSAGE_DELETED:
             message_id = str(row.target_id)
-            timeline.append((row.seq, events.MESSAGE_DELETED, {**data, "message_id": message_id}))
+            items.append((row.seq, events.MESSAGE_DELETED, {**data, "message_id": message_id}))
         elif row.kind in _KIND_EVENT:
             room_data = {**(row.data or {}), **data, "room": dtos.room_dto(room, users)}
-            timeline.append((row.seq, _KIND_EVENT[row.kind], room_data))
+            items.append((row.seq, _KIND_EVENT[row.kind], room_data))
         elif row.kind == EventKind.SYSTEM:
-            timeline.append(
+            items.append(
                 (row.seq, events.SYSTEM_MESSAGE, {**(row.data or {}), **data, "text": row.text})
             )
     hole_set = set(holes)
     for pk, message in targets.items():
         if message.text_seq in hole_set:
             data = {"room_id": rid, "seq": message.text_seq, "message": current(pk)}
-            timeline.append((message.text_seq, events.MESSAGE_UPDATED, data))
+            items.append((message.text_seq, events.MESSAGE_UPDATED, data))
         if message.deleted_seq in hole_set:
             data = {"room_id": rid, "seq": message.deleted_seq, "message_id": str(pk)}
-            timeline.append((message.deleted_seq, events.MESSAGE_DELETED, data))
-    timeline.sort(key=lambda item: item[0])
+            items.append((message.deleted_seq, events.MESSAGE_DELETED, data))
+    items.sort(key=lambda item: item[0])
     return {
         "room_id": rid,
-        "events": [{"event": name, "data": data} for _, name, data in timeline],
+        "events": [{"event": name, "data": data} for _, name, data in items],
         "last_seq": room.last_seq,
         "cursor": cursor,
         "has_more": more,
@@ -321,12 +376,18 @@ def message_search(
         )
     limit = max(1, min(int(limit), HISTORY_MAX_LIMIT))
     room = room_get_for_user(room_id=room_id, user=user)
-    rows = _messages(room).filter(deleted=False)
-    for word in words:
-        rows = rows.filter(text__iregex=re.escape(word))
-    if before_seq is not None:
-        rows = rows.filter(seq__lt=before_seq)
-    rows = list(rows.order_by("-seq")[: limit + 1])
+    narrow = {
+        **_MESSAGES,
+        "deleted": False,
+        "$and": [{"text": {"$regex": re.escape(word), "$options": "i"}} for word in words],
+    }
+    rows = timeline.events(
+        room.pk,
+        seq={"$lt": before_seq} if before_seq is not None else None,
+        then=narrow,
+        order=-1,
+        limit=limit + 1,
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return {
@@ -341,31 +402,17 @@ def message_search(
 def unread_counts(*, user: User) -> dict[str, Any]:
     """Messages from others above the caller's read watermark, per open room the
     caller takes part in (customer or assigned agent; admins take part in none).
-    One query for the rooms, then one aggregation counts in the database."""
-    rooms = list(
-        Room.objects.filter(Q(customer=user) | Q(agent=user), status__in=OPEN_STATUSES).only(
-            "id", "watermarks"
+    One query for the rooms, then per room one aggregation that counts in the
+    database from the read watermark on (no message is loaded)."""
+    if not user.is_authenticated or user.is_admin:
+        return {"total": 0, "rooms": {}}
+    match = {**_visible_match(user), "status": {"$in": [s.value for s in OPEN_STATUSES]}}
+    counts = {
+        str(room.pk): timeline.count_unread(
+            room.pk, after_seq=room.watermark(user.pk)[1], reader_id=user.pk
         )
-    )
-    counts = {str(room.pk): 0 for room in rooms}
-    if rooms:
-        collection = connections["default"].get_collection(RoomEvent._meta.db_table)
-        pipeline = [
-            {
-                "$match": {
-                    "$or": [
-                        {"room_id": room.pk, "seq": {"$gt": room.watermark(user.pk)[1]}}
-                        for room in rooms
-                    ],
-                    "kind": EventKind.MESSAGE.value,
-                    "deleted": False,
-                    "actor_id": {"$ne": user.pk},
-                }
-            },
-            {"$group": {"_id": "$room_id", "n": {"$sum": 1}}},
-        ]
-        for row in collection.aggregate(pipeline):
-            counts[str(row["_id"])] = int(row["n"])
+        for room in timeline.rooms(match)
+    }
     return {"total": sum(counts.values()), "rooms": counts}
 
 
@@ -375,10 +422,8 @@ def message_audit(*, room_id: object, message_id: object, user: User) -> dict[st
     if not user.is_admin:
         raise PermissionDenied("Only admins see edit history.")
     message = message_get_in_room(room=room, message_id=message_id)
-    edits = list(
-        RoomEvent.objects.filter(room=room, kind=EventKind.MESSAGE_EDITED, target=message).order_by(
-            "seq"
-        )
+    edits = timeline.events(
+        room.pk, then={"kind": EventKind.MESSAGE_EDITED.value, "target_id": message.pk}
     )
     users = dtos.users_by_id({message.actor_id} | {e.actor_id for e in edits}, known=[user])
     return {
@@ -403,17 +448,19 @@ def message_audit(*, room_id: object, message_id: object, user: User) -> dict[st
 def attachment_get_for_user(*, attachment_id: object, user: User) -> Attachment:
     """Participants of the attachment's room and admins; before it is sent only its
     uploader (and admins); a deleted message's files only admins. Else 404."""
-    try:
-        attachment = Attachment.objects.get(pk=object_id(attachment_id))
-    except Attachment.DoesNotExist:
-        raise NotFound("No such attachment.") from None
-    if not visible_rooms(user).filter(pk=attachment.room_id).exists():
+    attachment = Attachment.objects.filter(pk=object_id(attachment_id)).first()
+    if attachment is None:
+        raise NotFound("No such attachment.")
+    room = timeline.room_by_id(attachment.room_id)
+    if room is None or not can_see(room, user):
         raise NotFound("No such attachment.")
     if user.is_admin:
         return attachment
     if attachment.message_id is None:
         if attachment.uploader_id != user.pk:
             raise NotFound("No such attachment.")
-    elif RoomEvent.objects.filter(pk=attachment.message_id, deleted=True).exists():
-        raise NotFound("No such attachment.")
+    else:
+        message = timeline.event_by_id(attachment.message_id)
+        if message is None or message.deleted:
+            raise NotFound("No such attachment.")
     return attachment

@@ -3,10 +3,10 @@
 How a room's history stays consistent without transactions
 -----------------------------------------------------------
 Every timeline change first takes the room's next ``seq`` with ONE atomic
-single-document ``find_one_and_update({_id, status: {$ne: closed}}, {$inc: {last_seq:
-1}})`` (:func:`_reserve_seq`), then inserts one ``RoomEvent`` with it; the unique
-(room, seq) index makes a seq impossible to use twice. A send is exactly these two
-writes. Events are published only after the insert.
+single-document update of the room (``find_one_and_update`` incrementing
+``last_seq`` unless the room is closed: ``timeline.reserve_seq``), then inserts one
+``RoomEvent`` with it; the unique (room, seq) index makes a seq impossible to use
+twice. A send is exactly these two writes. Events are published only after the insert.
 
 Crash points (process dies between two writes) and why each is safe:
 
@@ -19,11 +19,13 @@ Crash points (process dies between two writes) and why each is safe:
    downloads are authorised by room, so nothing is lost; the file only stays
    "unsent" for the link check.
 3. Idempotent-send race: two requests with one ``client_msg_id`` both take a seq;
-   the unique (room, sender, client_msg_id) index lets one insert win; the loser
+   the unique ``idem_key`` ("<room>:<sender>:<client_msg_id>", messages only) lets
+   one insert win; the loser
    re-reads the winner's message and fills its own seq with a ``noop`` event so the
    seq stays gap-free. A crash before the filler leaves a hole as in 1.
-4. Edit: ``$inc``, then a compare-and-set update of the message (current text,
-   ``text_seq``), then the ``message_edited`` event. A crash after the ``$inc`` is
+4. Edit: ``$inc``, then a conditional single-document update of the message
+   (current text and ``text_seq`` unless deleted or a later edit won), then the
+   ``message_edited`` event. A crash after the ``$inc`` is
    a hole (1). A crash after the message update leaves the new text stored and a
    hole at its seq: replay finds the message by ``text_seq`` and emits the
    ``message-updated`` it would have had (``selectors.room_events_after``).
@@ -42,20 +44,18 @@ optimisation: a lost publish is caught up by replay, a cached page is keyed by
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from bson import Int64, ObjectId
+from bson import ObjectId
 from django.core.files.storage import storages
-from django.db import IntegrityError, connections
+from django.db import IntegrityError
 from django.utils import timezone
-from pymongo import ReturnDocument
 
 from accounts.models import Role, User
-from chat import dtos, events, selectors
+from chat import dtos, events, selectors, timeline
 from chat.attachments import EXTENSIONS, safe_filename, sniff_file
 from chat.conf import chat_setting
 from chat.exceptions import IdempotencyConflict, RoomClosed
@@ -67,34 +67,14 @@ SUBJECT_MAX = 200
 FIRST_MESSAGE_CLIENT_ID = "room-create"
 
 
-def _rooms():
-    return connections["default"].get_collection(Room._meta.db_table)
-
-
-def _events():
-    return connections["default"].get_collection(RoomEvent._meta.db_table)
-
-
-def _reserve_seq(room_id: ObjectId, *, also_set: dict[str, Any] | None = None) -> int:
-    """The room's next seq: the only place a seq comes from. Refused once closed."""
-    update: dict[str, Any] = {"$inc": {"last_seq": 1}}
-    if also_set:
-        update["$set"] = also_set
-    doc = _rooms().find_one_and_update(
-        {"_id": room_id, "status": {"$ne": RoomStatus.CLOSED.value}},
-        update,
-        projection={"last_seq": 1},
-        return_document=ReturnDocument.AFTER,
-    )
-    if doc is None:
+def _reserve_seq(
+    room_id: ObjectId, *, last_seq: int | None = None, also_set: dict[str, Any] | None = None
+) -> int:
+    """The room's next seq (the only place a seq comes from); refused once closed."""
+    seq = timeline.reserve_seq(room_id, last_seq=last_seq, also_set=also_set)
+    if seq is None:
         raise RoomClosed()
-    return int(doc["last_seq"])
-
-
-def _fill_noop(room_id: ObjectId, seq: int) -> None:
-    """Give a consumed seq a filler event so the timeline stays gap-free."""
-    with contextlib.suppress(IntegrityError):  # already filled: nothing to do
-        RoomEvent.objects.create(room_id=room_id, seq=seq, kind=EventKind.NOOP)
+    return seq
 
 
 def _clean_text(text: object, *, allow_empty: bool = False, field: str = "text") -> str:
@@ -185,7 +165,7 @@ def room_create(
             room.save(force_insert=True)
             break
         except IntegrityError:
-            existing = Room.objects.filter(open_key=customer.pk).first()
+            existing = Room.objects.filter(open_key=customer.pk).first()  # flat, rare
             if existing is not None:
                 return _room_with_position(existing, customer), False
             # closed between our insert and the lookup: try again
@@ -199,7 +179,7 @@ def room_create(
             text=message,
         )
     _route_new_room(room)
-    room = Room.objects.get(pk=room.pk)
+    room = timeline.room_by_id(room.pk)
     return _room_with_position(room, customer), True
 
 
@@ -217,18 +197,9 @@ def room_close(*, room_id: str, actor: User) -> dict[str, Any]:
     if not (actor.is_admin or selectors.is_participant(room, actor)):
         raise PermissionDenied()
     now = timezone.now()
-    doc = _rooms().find_one_and_update(
-        {"_id": room.pk, "status": {"$ne": RoomStatus.CLOSED.value}},
-        {
-            "$inc": {"last_seq": 1},
-            "$set": {"status": RoomStatus.CLOSED.value, "closed_at": now, "open_key": None},
-        },
-        projection={"last_seq": 1},
-        return_document=ReturnDocument.AFTER,
-    )
-    if doc is None:
-        return dtos.room_dto_one(Room.objects.get(pk=room.pk), known=[actor])
-    seq = int(doc["last_seq"])
+    seq = timeline.close_room(room.pk, now=now, last_seq=room.last_seq)
+    if seq is None:
+        return dtos.room_dto_one(timeline.room_by_id(room.pk), known=[actor])
     RoomEvent.objects.create(
         room_id=room.pk,
         seq=seq,
@@ -274,9 +245,7 @@ def room_event_append(
 
 
 def _find_sent(room_id: ObjectId, sender: User, client_msg_id: str) -> RoomEvent | None:
-    return RoomEvent.objects.filter(
-        room_id=room_id, actor=sender, client_msg_id=client_msg_id, kind=EventKind.MESSAGE
-    ).first()
+    return timeline.message_by_idem_key(timeline.idem_key(room_id, sender.pk, client_msg_id))
 
 
 def _replayed(
@@ -343,19 +312,19 @@ def message_send_or_replay(
     if attachment_ids:
         found = {
             str(a.pk): a
-            for a in Attachment.objects.filter(
-                pk__in=[ObjectId(i) for i in attachment_ids],
-                room=room,
-                uploader=sender,
-                message__isnull=True,
-            )
+            for a in Attachment.objects.filter(pk__in=[ObjectId(i) for i in attachment_ids])
+            if a.room_id == room.pk and a.uploader_id == sender.pk and a.message_id is None
         }
         if len(found) != len(attachment_ids):
             raise ValidationFailed(details={"fields": {"attachment_ids": ["Unknown attachment."]}})
         attachments = [found[i] for i in attachment_ids]
     now = timezone.now()
     first_reply = sender.pk == room.agent_id and room.first_agent_reply_at is None
-    seq = _reserve_seq(room.pk, also_set={"first_agent_reply_at": now} if first_reply else None)
+    seq = _reserve_seq(
+        room.pk,
+        last_seq=room.last_seq,
+        also_set={"first_agent_reply_at": now} if first_reply else None,
+    )
     message = RoomEvent(
         room_id=room.pk,
         seq=seq,
@@ -363,6 +332,7 @@ def message_send_or_replay(
         created_at=now,
         actor=sender,
         client_msg_id=client_msg_id,
+        idem_key=timeline.idem_key(room.pk, sender.pk, client_msg_id),
         text=text,
         attachments=[dtos.attachment_snapshot(a) for a in attachments] or None,
     )
@@ -370,7 +340,7 @@ def message_send_or_replay(
         message.save(force_insert=True)
     except IntegrityError:
         # Lost an idempotency race (crash point 3): answer with the winner's message.
-        _fill_noop(room.pk, seq)
+        timeline.fill_noop(room.pk, seq)
         winner = _find_sent(room.pk, sender, client_msg_id)
         if winner is None:
             raise
@@ -379,9 +349,8 @@ def message_send_or_replay(
         )
         return replayed, False
     if attachments:
-        Attachment.objects.filter(pk__in=[a.pk for a in attachments], message=None).update(
-            message=message
-        )
+        # By id alone (a flat, indexed filter); they were checked unsent above.
+        Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(message=message)
     base = dtos.message_base(message, {str(sender.pk): sender})
     events.new_message(room_id=room.pk, seq=seq, message=dtos.message_public(base, status="sent"))
     return dtos.message_for_viewer(base, room=room, viewer=sender), True
@@ -403,8 +372,9 @@ def message_edit(*, room_id: str, message_id: str, actor: User, text: str) -> di
     the ``message_edited`` event and the message's current state.
 
     Concurrent edits of one message: each takes a seq; the message keeps the text of
-    the highest seq (compare-and-set on ``text_seq``); every edit's text is kept in
-    its event for admins (``selectors.message_audit``)."""
+    the highest seq whatever order they land in (the update is conditional on
+    ``text_seq``); every edit's text is kept in its event for admins
+    (``selectors.message_audit``)."""
     room = selectors.room_get_for_user(room_id=room_id, user=actor)
     message = selectors.message_get_in_room(room=room, message_id=message_id)
     _require_can_modify(message, actor)
@@ -414,30 +384,12 @@ def message_edit(*, room_id: str, message_id: str, actor: User, text: str) -> di
     if not room.is_open:
         raise RoomClosed()
     now = timezone.now()
-    seq = _reserve_seq(room.pk)
-    current = message
-    for _attempt in range(5):
-        if current.deleted:
-            _fill_noop(room.pk, seq)
-            raise Conflict("The message was deleted.")
-        if (current.text_seq or 0) > seq:
-            break  # a later edit already won; ours is kept in its event only
-        changes: dict[str, Any] = {"text": text, "edited_at": now, "text_seq": Int64(seq)}
-        if current.original_text is None:
-            changes["original_text"] = current.text
-        result = _events().update_one(
-            {"_id": message.pk, "deleted": False, "text_seq": current.text_seq},
-            {"$set": changes},
-        )
-        if result.matched_count:
-            current.text, current.edited_at, current.text_seq = text, now, seq
-            if current.original_text is None:
-                current.original_text = changes["original_text"]
-            break
-        current = RoomEvent.objects.get(pk=message.pk)
-    else:
-        _fill_noop(room.pk, seq)
-        raise Conflict("The message kept changing; try again.")
+    seq = _reserve_seq(room.pk, last_seq=room.last_seq)
+    outcome, current = timeline.apply_edit(message, seq=seq, text=text, now=now)
+    if outcome == "deleted":
+        timeline.fill_noop(room.pk, seq)
+        raise Conflict("The message was deleted.")
+    # "superseded": a later edit already won; ours is kept in its event for admins.
     RoomEvent.objects.create(
         room_id=room.pk,
         seq=seq,
@@ -468,15 +420,10 @@ def message_delete(*, room_id: str, message_id: str, actor: User) -> dict[str, A
     if not room.is_open:
         raise RoomClosed()
     now = timezone.now()
-    seq = _reserve_seq(room.pk)
-    result = _events().update_one(
-        {"_id": message.pk, "deleted": False},
-        {"$set": {"deleted": True, "deleted_at": now, "deleted_seq": Int64(seq)}},
-    )
-    if not result.matched_count:  # a concurrent delete won
-        _fill_noop(room.pk, seq)
-        winner = RoomEvent.objects.get(pk=message.pk)
-        return {**answer, "seq": winner.deleted_seq}
+    seq = _reserve_seq(room.pk, last_seq=room.last_seq)
+    if not timeline.apply_delete(message.pk, seq=seq, now=now):  # a concurrent delete won
+        timeline.fill_noop(room.pk, seq)
+        return {**answer, "seq": timeline.event_by_id(message.pk).deleted_seq}
     RoomEvent.objects.create(
         room_id=room.pk,
         seq=seq,
@@ -522,19 +469,14 @@ def receipt_advance(
     wants_read = kind == "read" and target > read
     if target <= delivered and not wants_read:
         return {**answer, "last_delivered_seq": delivered, "last_read_seq": read, "moved": False}
-    update = {f"watermarks.{uid}.delivered": target}
+    new_delivered, new_read = max(delivered, target), read
     if kind == "read":
-        update[f"watermarks.{uid}.read"] = target
-    doc = _rooms().find_one_and_update(
-        {"_id": room.pk},
-        {"$max": update},
-        projection={f"watermarks.{uid}": 1},
-        return_document=ReturnDocument.AFTER,
+        new_read = max(read, target)
+    # One $max update: it only ever raises a watermark, so a concurrent receipt with
+    # a higher seq is never undone. The reply reports this receipt's own effect.
+    moved = timeline.advance_watermarks(
+        room.pk, uid, delivered=target, read=target if kind == "read" else None
     )
-    mark = ((doc or {}).get("watermarks") or {}).get(uid) or {}
-    new_read = int(mark.get("read", read))
-    new_delivered = max(int(mark.get("delivered", delivered)), new_read)
-    moved = (new_delivered, new_read) != (delivered, read)
     if moved:
         events.message_status_updated(
             room_id=room.pk,
@@ -597,7 +539,8 @@ def message_audit_purge(*, now=None) -> dict[str, int]:
     CHAT_AUDIT_RETENTION_DAYS: originals of edited messages, the texts of edit events
     and the texts of deleted messages. Run daily (``manage.py purge_chat_audit``)."""
     cutoff = (now or timezone.now()) - timedelta(days=chat_setting("CHAT_AUDIT_RETENTION_DAYS"))
-    collection = _events()
+    # A daily batch: these multi-field filters scan the collection on SecantusDB.
+    collection = timeline.events_collection()
     edits = collection.update_many(
         {
             "kind": EventKind.MESSAGE_EDITED.value,

@@ -15,6 +15,7 @@ from chat import selectors, services
 from chat.exceptions import IdempotencyConflict, RoomClosed
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat.tests.factories import room_open, room_with_agent, send
+from chat.timeline import events_collection
 from chat_project.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -424,12 +425,25 @@ def test_replay_omits_noop_fillers_and_tolerates_a_crash_hole(customer, agent):
     assert replay["last_seq"] == 4
 
 
+def test_a_replay_page_never_ends_on_a_filler(customer, agent):
+    room = room_with_agent(customer, agent)
+    send(room, customer, "one")
+    for _ in range(2):
+        seq = services._reserve_seq(room.pk)
+        RoomEvent.objects.create(room=room, seq=seq, kind=EventKind.NOOP)
+    first = selectors.room_events_after(room_id=str(room.pk), user=agent, after_seq=0, limit=1)
+    assert [e["data"]["seq"] for e in first["events"]] == [1]
+    assert (first["cursor"], first["has_more"]) == (1, True)
+    rest = selectors.room_events_after(room_id=str(room.pk), user=agent, after_seq=1, limit=1)
+    assert (rest["events"], rest["has_more"], rest["last_seq"]) == ([], False, 3)
+
+
 def test_replay_repairs_an_edit_that_crashed_before_its_event(customer, agent):
     # given an edit that updated the message but died before inserting its event
     room = room_with_agent(customer, agent)
     message = send(room, customer, "draft")
     seq = services._reserve_seq(room.pk)
-    services._events().update_one(
+    events_collection().update_one(
         {"_id": RoomEvent.objects.get(pk=message["id"]).pk},
         {"$set": {"text": "final", "text_seq": seq, "original_text": "draft"}},
     )
