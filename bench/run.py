@@ -37,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"  # stays in this checkout even with --from-head
 PY = sys.executable
 NODE = shutil.which("node") or "node"
 
@@ -146,7 +147,7 @@ class Bench:
         self.stamp = time.strftime("%Y%m%d-%H%M%S")
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-"))
         self.results: list[dict] = []
-        self.out = BENCH / "results" / f"{self.stamp}.json"
+        self.out = RESULTS / f"{self.stamp}.json"
         self.out.parent.mkdir(exist_ok=True)
         self.servers = None
         self.env = dict(os.environ)
@@ -168,6 +169,7 @@ class Bench:
         for server in self.servers.started:
             self.server_pids[server.name] = server.process.pid
         self.env.update(
+            PYTHONPATH=str(ROOT),  # this checkout, not whatever .venv's editable install names
             DJANGO_SETTINGS_MODULE="chat_project.settings",
             DJANGO_DEBUG="0",
             FAST_PASSWORD_HASHER="1",
@@ -192,6 +194,8 @@ class Bench:
             port = free_port()
             log = open(self.workdir / f"daphne-{port}.log", "ab")  # noqa: SIM115
             cmd = [str(Path(PY).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
+            limit = self.env.get("WS_TRANSPORT_MAX_BYTES", "131072")  # as ./run.sh starts it
+            cmd += ["--websocket-max-message-size", limit, "--websocket-max-frame-size", limit]
             procs.append(
                 subprocess.Popen(
                     [*cmd, self.args.asgi],
@@ -354,11 +358,17 @@ class Bench:
     def scenario_idle(self, product: Target, reference: Target) -> None:
         sizes = [200, 500] if self.quick else [1000, 5000]
         hold = 5 if self.quick else 60
-        ref_hold = 5 if self.quick else 15  # the reference idles at ~0% CPU
-        rate = 250
+        ref_hold = 5 if self.quick else 10  # the reference idles at ~0% CPU
+        rate = self.args.connect_rate
         for n in sizes:
             for run in (1, 2):
                 for target in (reference, product):
+                    # A fresh process per run: RSS never shrinks, so growth measured on a
+                    # reused process undercounts the memory per socket.
+                    if target is product:
+                        self.restart(product)
+                    else:
+                        self.restart_reference(reference)
                     self.wait_idle(target)
                     if target is product:
                         users = self.seed("users", "--count", str(n))["users"]
@@ -418,6 +428,11 @@ class Bench:
             self.restart(target)
             res["server_restarted_after"] = True
         return res
+
+    def restart_reference(self, target: Target) -> None:
+        target.stop()
+        fresh = self.start_reference()
+        target.ports, target.procs = fresh.ports, fresh.procs
 
     def restart(self, target: Target) -> None:
         target.stop()
@@ -720,9 +735,36 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=200, help="concurrent 1:1 chats")
     parser.add_argument("--ws-rate", type=int, default=1000, help="server WS_RATE_PER_SECOND")
     parser.add_argument("--memory", action="store_true", help="embedded database in memory")
+    parser.add_argument("--connect-rate", type=int, default=100, help="idle: sockets/s")
+    parser.add_argument(
+        "--from-head",
+        action="store_true",
+        help="benchmark the committed HEAD (a git archive), not the working tree",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the server in chat runs")
     parser.add_argument("--asgi", default="chat_project.asgi:application", help="daphne app")
-    Bench(parser.parse_args()).run()
+    args = parser.parse_args()
+    if args.from_head:
+        use_head_snapshot()
+    Bench(args).run()
+
+
+def use_head_snapshot() -> None:
+    """Export HEAD to a temporary folder and run every child from there, so edits in
+    progress in a shared working tree cannot break or change the measurement."""
+    global ROOT, BENCH
+    src = Path(tempfile.mkdtemp(prefix="bench-src-"))
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+    if (BENCH / "node_modules").exists():
+        (src / "bench" / "node_modules").symlink_to(BENCH / "node_modules")
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    print(f"benchmarking HEAD {head} from {src}", flush=True)
+    ROOT, BENCH = src, src / "bench"
 
 
 if __name__ == "__main__":
