@@ -3,32 +3,35 @@
 How a room's history stays consistent without transactions
 -----------------------------------------------------------
 Every timeline change first takes the room's next ``seq`` with ONE atomic
-single-document update of the room (``find_one_and_update`` incrementing
-``last_seq`` unless the room is closed: ``timeline.reserve_seq``), then inserts one
-``RoomEvent`` with it; the unique (room, seq) index makes a seq impossible to use
-twice. A send is exactly these two writes. Events are published only after the insert.
+single-document update of the room (``timeline.reserve_seq``: ``last_seq`` n -> n+1
+unless the room is closed, a compare-and-set ``update_one`` standing in for
+``find_one_and_update`` + ``$inc``, which the embedded server runs as a collection
+scan; see ``chat.timeline``), then inserts one ``RoomEvent`` with it; the unique
+(room, seq) index makes a seq impossible to use twice. A send is exactly these two
+writes (plus a retry of the first when another writer of the same room got in
+between). Events are published only after the insert.
 
 Crash points (process dies between two writes) and why each is safe:
 
-1. Send, after the ``$inc``, before the insert: the seq is a hole. Nothing refers to
-   it; replay skips it and reports the room's ``last_seq`` so cursors move past it;
-   the client got no ack and retries with the same ``client_msg_id``, which stores
-   the message under a new seq.
+1. Send, after taking the seq, before the insert: the seq is a hole. Nothing refers
+   to it; replay skips it and reports the room's ``last_seq`` so cursors move past
+   it; the client got no ack and retries with the same ``client_msg_id``, which
+   stores the message under a new seq.
 2. Send, after the insert, before linking attachments (a third write, only for
    messages with attachments): the message carries its attachment snapshot and
    downloads are authorised by room, so nothing is lost; the file only stays
    "unsent" for the link check.
 3. Idempotent-send race: two requests with one ``client_msg_id`` both take a seq;
    the unique ``idem_key`` ("<room>:<sender>:<client_msg_id>", messages only) lets
-   one insert win; the loser
-   re-reads the winner's message and fills its own seq with a ``noop`` event so the
-   seq stays gap-free. A crash before the filler leaves a hole as in 1.
-4. Edit: ``$inc``, then a conditional single-document update of the message
-   (current text and ``text_seq`` unless deleted or a later edit won), then the
-   ``message_edited`` event. A crash after the ``$inc`` is
-   a hole (1). A crash after the message update leaves the new text stored and a
-   hole at its seq: replay finds the message by ``text_seq`` and emits the
-   ``message-updated`` it would have had (``selectors.room_events_after``).
+   one insert win; the loser re-reads the winner's message and fills its own seq
+   with a ``noop`` event so the seq stays gap-free. A crash before the filler
+   leaves a hole as in 1.
+4. Edit: the seq, then a conditional single-document update of the message (current
+   text and ``text_seq``, unless deleted or a later edit won), then the
+   ``message_edited`` event. A crash after the seq is a hole (1). A crash after the
+   message update leaves the new text stored and a hole at its seq: replay finds
+   the message by ``text_seq`` and emits the ``message-updated`` it would have had
+   (``selectors.room_events_after``).
 5. Delete: the same with the tombstone and ``deleted_seq``.
 6. Close: one update sets ``status=closed``, clears ``open_key`` and takes the seq;
    a crash before the ``closed`` event leaves a hole; the room is closed all the same.

@@ -85,3 +85,125 @@ class ReceiptInputSerializer(serializers.Serializer):
 
 class AttachmentUploadInputSerializer(serializers.Serializer):
     file = serializers.FileField()
+
+
+# --- Output shapes (the dicts of chat.dtos), for the OpenAPI schema only ----------------------
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    role = serializers.CharField()
+
+
+class AttachmentOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    filename = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.CharField()
+
+
+class MessageOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    room_id = serializers.CharField()
+    seq = serializers.IntegerField()
+    sender = UserBriefSerializer(allow_null=True)
+    client_msg_id = serializers.CharField()
+    text = serializers.CharField(help_text="Raw; empty for non-admins once deleted.")
+    attachments = AttachmentOutputSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=["sent", "delivered", "read"])
+    original_text = serializers.CharField(required=False, help_text="Admins, once edited.")
+
+
+class EditedMessageOutputSerializer(MessageOutputSerializer):
+    event_seq = serializers.IntegerField(help_text="The seq of the message_edited event.")
+
+
+class RoomOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    customer = UserBriefSerializer()
+    agent = UserBriefSerializer(allow_null=True)
+    status = serializers.ChoiceField(choices=RoomStatus.values)
+    subject = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    queued_at = serializers.DateTimeField(allow_null=True)
+    assigned_at = serializers.DateTimeField(allow_null=True)
+    first_agent_reply_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    last_seq = serializers.IntegerField()
+    queue_position = serializers.IntegerField(
+        allow_null=True, required=False, help_text="Create and detail only."
+    )
+
+
+class RoomPageSerializer(serializers.Serializer):
+    results = RoomOutputSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class WatermarkSerializer(serializers.Serializer):
+    last_delivered_seq = serializers.IntegerField()
+    last_read_seq = serializers.IntegerField()
+
+
+class HistoryPageSerializer(serializers.Serializer):
+    results = MessageOutputSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+    last_seq = serializers.IntegerField()
+    watermarks = serializers.DictField(child=WatermarkSerializer())
+
+
+class SearchPageSerializer(serializers.Serializer):
+    results = MessageOutputSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class MessageDeletedSerializer(serializers.Serializer):
+    room_id = serializers.CharField()
+    seq = serializers.IntegerField()
+    message_id = serializers.CharField()
+
+
+class ReceiptOutputSerializer(serializers.Serializer):
+    room_id = serializers.CharField()
+    user_id = serializers.CharField()
+    last_delivered_seq = serializers.IntegerField()
+    last_read_seq = serializers.IntegerField()
+    moved = serializers.BooleanField()
+
+
+class ReplayEventSerializer(serializers.Serializer):
+    event = serializers.CharField()
+    data = serializers.DictField()
+
+
+class ReplayOutputSerializer(serializers.Serializer):
+    room_id = serializers.CharField()
+    events = ReplayEventSerializer(many=True)
+    last_seq = serializers.IntegerField()
+    cursor = serializers.IntegerField(help_text="Ask again from here while has_more.")
+    has_more = serializers.BooleanField()
+    watermarks = serializers.DictField(child=WatermarkSerializer())
+
+
+class UnreadOutputSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    rooms = serializers.DictField(child=serializers.IntegerField())
+
+
+class EditRecordSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    text = serializers.CharField()
+    edited_at = serializers.DateTimeField()
+    editor = UserBriefSerializer(allow_null=True)
+
+
+class MessageAuditSerializer(serializers.Serializer):
+    message = MessageOutputSerializer()
+    original_text = serializers.CharField()
+    edits = EditRecordSerializer(many=True)

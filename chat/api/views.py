@@ -16,15 +16,27 @@ from rest_framework.views import APIView
 
 from chat import selectors, services
 from chat.api.serializers import (
+    AttachmentOutputSerializer,
     AttachmentUploadInputSerializer,
+    EditedMessageOutputSerializer,
+    HistoryPageSerializer,
     HistoryQuerySerializer,
+    MessageAuditSerializer,
+    MessageDeletedSerializer,
     MessageEditInputSerializer,
+    MessageOutputSerializer,
     MessageSendInputSerializer,
     ReceiptInputSerializer,
+    ReceiptOutputSerializer,
+    ReplayOutputSerializer,
     ReplayQuerySerializer,
     RoomCreateInputSerializer,
     RoomListQuerySerializer,
+    RoomOutputSerializer,
+    RoomPageSerializer,
+    SearchPageSerializer,
     SearchQuerySerializer,
+    UnreadOutputSerializer,
 )
 from chat.attachments import CappedUploadHandler
 
@@ -44,7 +56,7 @@ def _parsed(serializer_class, data):
 
 
 class RoomListCreateApi(APIView):
-    @extend_schema(parameters=[RoomListQuerySerializer])
+    @extend_schema(parameters=[RoomListQuerySerializer], responses=RoomPageSerializer)
     def get(self, request: Request) -> Response:
         query = _parsed(RoomListQuerySerializer, request.query_params)
         page = selectors.room_list(
@@ -65,7 +77,7 @@ class RoomListCreateApi(APIView):
 
     @extend_schema(
         request=RoomCreateInputSerializer,
-        responses={201: OpenApiResponse(description="room"), 200: None},
+        responses={201: RoomOutputSerializer, 200: RoomOutputSerializer},
     )
     def post(self, request: Request) -> Response:
         data = _parsed(RoomCreateInputSerializer, request.data)
@@ -76,7 +88,7 @@ class RoomListCreateApi(APIView):
 
 
 class AgentRoomListApi(APIView):
-    @extend_schema(parameters=[RoomListQuerySerializer])
+    @extend_schema(parameters=[RoomListQuerySerializer], responses=RoomPageSerializer)
     def get(self, request: Request) -> Response:
         query = _parsed(RoomListQuerySerializer, request.query_params)
         page = selectors.room_list(
@@ -98,15 +110,17 @@ class AgentRoomListApi(APIView):
 
 
 class RoomDetailApi(APIView):
+    @extend_schema(responses=RoomOutputSerializer)
     def get(self, request: Request, room_id) -> Response:
         return Response(selectors.room_detail(room_id=room_id, user=request.user))
 
+    @extend_schema(responses=RoomOutputSerializer)
     def delete(self, request: Request, room_id) -> Response:
         return Response(services.room_close(room_id=str(room_id), actor=request.user))
 
 
 class RoomMessagesApi(APIView):
-    @extend_schema(parameters=[HistoryQuerySerializer])
+    @extend_schema(parameters=[HistoryQuerySerializer], responses=HistoryPageSerializer)
     def get(self, request: Request, room_id) -> Response:
         query = _parsed(HistoryQuerySerializer, request.query_params)
         page = selectors.room_history_page(
@@ -125,7 +139,10 @@ class RoomMessagesApi(APIView):
             }
         )
 
-    @extend_schema(request=MessageSendInputSerializer)
+    @extend_schema(
+        request=MessageSendInputSerializer,
+        responses={201: MessageOutputSerializer, 200: MessageOutputSerializer},
+    )
     def post(self, request: Request, room_id) -> Response:
         data = _parsed(MessageSendInputSerializer, request.data)
         message, created = services.message_send_or_replay(
@@ -139,7 +156,7 @@ class RoomMessagesApi(APIView):
 
 
 class MessageDetailApi(APIView):
-    @extend_schema(request=MessageEditInputSerializer)
+    @extend_schema(request=MessageEditInputSerializer, responses=EditedMessageOutputSerializer)
     def patch(self, request: Request, room_id, message_id) -> Response:
         data = _parsed(MessageEditInputSerializer, request.data)
         result = services.message_edit(
@@ -147,6 +164,7 @@ class MessageDetailApi(APIView):
         )
         return Response({**result["message"], "event_seq": result["seq"]})
 
+    @extend_schema(responses=MessageDeletedSerializer)
     def delete(self, request: Request, room_id, message_id) -> Response:
         return Response(
             services.message_delete(
@@ -156,6 +174,7 @@ class MessageDetailApi(APIView):
 
 
 class MessageEditsApi(APIView):
+    @extend_schema(responses=MessageAuditSerializer)
     def get(self, request: Request, room_id, message_id) -> Response:
         return Response(
             selectors.message_audit(room_id=room_id, message_id=message_id, user=request.user)
@@ -165,7 +184,7 @@ class MessageEditsApi(APIView):
 class RoomEventsApi(APIView):
     """Replay for clients without a socket: the ``sync`` answer of one room."""
 
-    @extend_schema(parameters=[ReplayQuerySerializer])
+    @extend_schema(parameters=[ReplayQuerySerializer], responses=ReplayOutputSerializer)
     def get(self, request: Request, room_id) -> Response:
         query = _parsed(ReplayQuerySerializer, request.query_params)
         return Response(
@@ -181,7 +200,7 @@ class RoomEventsApi(APIView):
 class RoomReceiptsApi(APIView):
     """``message-delivered`` / ``message-read`` for clients without a socket."""
 
-    @extend_schema(request=ReceiptInputSerializer)
+    @extend_schema(request=ReceiptInputSerializer, responses=ReceiptOutputSerializer)
     def post(self, request: Request, room_id) -> Response:
         data = _parsed(ReceiptInputSerializer, request.data)
         return Response(
@@ -196,7 +215,7 @@ class RoomReceiptsApi(APIView):
 
 
 class RoomSearchApi(APIView):
-    @extend_schema(parameters=[SearchQuerySerializer])
+    @extend_schema(parameters=[SearchQuerySerializer], responses=SearchPageSerializer)
     def get(self, request: Request, room_id) -> Response:
         query = _parsed(SearchQuerySerializer, request.query_params)
         page = selectors.message_search(
@@ -232,7 +251,7 @@ class AttachmentUploadApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": AttachmentUploadInputSerializer},
-        responses={201: OpenApiResponse(description="attachment")},
+        responses={201: AttachmentOutputSerializer},
     )
     def post(self, request: Request, room_id) -> Response:
         attachment = services.attachment_upload(
@@ -260,5 +279,6 @@ class AttachmentDownloadApi(APIView):
 
 
 class UnreadCountApi(APIView):
+    @extend_schema(responses=UnreadOutputSerializer)
     def get(self, request: Request) -> Response:
         return Response(selectors.unread_counts(user=request.user))
