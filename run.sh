@@ -38,6 +38,7 @@ serve() {
     bash -c 'set -e
       .venv/bin/python manage.py migrate --noinput
       .venv/bin/python manage.py demo_data
+      .venv/bin/python manage.py reconcile_agents
       echo "run.sh: serving on http://'"$host:$port"'/  (customer page /chat/, agent console /agent/, admin /admin/)"
       limit="${WS_TRANSPORT_MAX_BYTES:-131072}"
       exec .venv/bin/daphne -b '"$host"' -p '"$port"' \

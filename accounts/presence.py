@@ -53,6 +53,9 @@ local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if top[2] then
   redis.call('ZADD', KEYS[2], top[2], ARGV[1])
   redis.call('PEXPIREAT', KEYS[1], top[2])
+elseif redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  -- no lease left (no grace): due now, so the next sweep reports the transition
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 end
 return 0
 """

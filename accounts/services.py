@@ -10,7 +10,7 @@ from django.db import IntegrityError
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import events, login_throttle, presence
+from accounts import events, login_throttle, presence, signals
 from accounts.exceptions import InvalidCredentials, UsernameTaken
 from accounts.models import Role, Status, User
 from chat_project.errors import PermissionDenied, ValidationFailed
@@ -83,6 +83,8 @@ def user_set_status(*, user: User, status: str, accepting_chats: bool | None = N
     for field, value in changes.items():
         setattr(user, field, value)
     events.user_status_changed(user=user, online=presence.is_online(str(user.pk)))
+    if user.is_agent:
+        signals.agent_availability_changed.send(sender=User, user=user)
     return user
 
 

@@ -25,6 +25,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from accounts.events import user_group
+
 logger = logging.getLogger(__name__)
 
 NEW_MESSAGE = "new-message"
@@ -125,3 +127,9 @@ def room_closed(*, room_id: object, seq: int, room: dict[str, Any]) -> None:
         event=ROOM_CLOSED,
         data={"room_id": str(room_id), "seq": seq, "room": room},
     )
+
+
+def user_event(*, user_id: object, event: str, data: dict[str, Any]) -> None:
+    """A server event for every socket of one user (group ``user.<id>``): how an agent
+    hears of a room it was given before it joined it."""
+    publish(user_group(user_id), {"type": "user.event", "event": event, "data": data})

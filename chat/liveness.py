@@ -24,6 +24,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,29 @@ from accounts import presence
 from accounts.events import PRESENCE_AGENTS_GROUP, PRESENCE_STAFF_GROUP
 
 logger = logging.getLogger(__name__)
+
+# Apps built on chat (routing) plug in here, so chat never imports them: a hook for
+# "this user just came online" and hooks run every so many seconds while this process
+# has sockets.
+_online_hooks: list[Callable[[str, str], Awaitable[None]]] = []
+_periodic_hooks: list[tuple[float, Callable[[], Awaitable[None]]]] = []
+
+
+def register_online_hook(hook: Callable[[str, str], Awaitable[None]]) -> None:
+    _online_hooks.append(hook)
+
+
+def register_periodic_hook(every_seconds: float, hook: Callable[[], Awaitable[None]]) -> None:
+    _periodic_hooks.append((every_seconds, hook))
+
+
+def _spawn(coro: Awaitable[None]) -> None:
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Task] = set()
 
 STAFF_GROUP = PRESENCE_STAFF_GROUP  # accounts.events publishes manual status changes too
 AGENTS_GROUP = PRESENCE_AGENTS_GROUP
@@ -59,6 +83,9 @@ def status_message(user: Any, *, online: bool) -> dict[str, Any]:
 
 async def publish_status(message: dict[str, Any]) -> None:
     """To whoever may see it: staff see everyone, customers see agents."""
+    if message.get("online") is True:
+        for hook in _online_hooks:
+            _spawn(hook(message["user_id"], message.get("role", "")))
     layer = get_channel_layer()
     if layer is None:
         return
@@ -68,6 +95,13 @@ async def publish_status(message: dict[str, Any]) -> None:
             await layer.group_send(group, message)
         except Exception:  # fan-out is best effort; presence is re-read on demand
             logger.warning("presence group_send to %s failed", group, exc_info=True)
+
+
+async def _logged(hook: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await hook()
+    except Exception:
+        logger.warning("periodic hook %s failed", hook, exc_info=True)
 
 
 class Liveness:
@@ -89,10 +123,12 @@ class Liveness:
 
     async def _run(self) -> None:
         next_beat = time.monotonic() + settings.WS_HEARTBEAT_SECONDS
+        last_hook_run: dict[int, float] = {}
         # After the last local socket closes, keep sweeping until its grace has run out.
         linger = settings.WS_PRESENCE_GRACE_SECONDS + 3 * settings.WS_PRESENCE_SWEEP_SECONDS
         while True:
             await asyncio.sleep(settings.WS_PRESENCE_SWEEP_SECONDS)
+            self._run_due_hooks(last_hook_run)
             try:
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + settings.WS_HEARTBEAT_SECONDS
@@ -105,6 +141,14 @@ class Liveness:
             if self.idle_since is not None and time.monotonic() - self.idle_since > linger:
                 self.task = None
                 return
+
+    @staticmethod
+    def _run_due_hooks(last_run: dict[int, float]) -> None:
+        now = time.monotonic()
+        for index, (every, hook) in enumerate(_periodic_hooks):
+            if now - last_run.get(index, 0.0) >= every:
+                last_run[index] = now
+                _spawn(_logged(hook))
 
     async def heartbeat(self) -> None:
         sockets = list(self.sockets.values())

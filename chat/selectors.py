@@ -464,3 +464,40 @@ def attachment_get_for_user(*, attachment_id: object, user: User) -> Attachment:
         if message is None or message.deleted:
             raise NotFound("No such attachment.")
     return attachment
+
+
+# --- for routing (agents app) ----------------------------------------------------------------
+
+
+def room_by_id(room_id: object) -> Room | None:
+    """A room whoever may see it (routing decides who may act); None if unknown."""
+    try:
+        return timeline.room_by_id(object_id(room_id))
+    except NotFound:
+        return None
+
+
+def queued_rooms(*, limit: int | None = None) -> list[Room]:
+    """The waiting rooms, FIFO by ``queued_at`` (index (status, queued_at))."""
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {"status": RoomStatus.QUEUED.value}},
+        {"$sort": {"queued_at": 1, "_id": 1}},
+    ]
+    if limit is not None:
+        pipeline.append({"$limit": limit})
+    return list(Room.objects.raw_aggregate(pipeline))
+
+
+def active_room_counts() -> dict[ObjectId, int]:
+    """Active rooms per agent, counted in the database."""
+    rows = timeline.rooms_collection().aggregate(
+        [
+            {"$match": {"status": RoomStatus.ACTIVE.value}},
+            {"$group": {"_id": "$agent_id", "n": {"$sum": 1}}},
+        ]
+    )
+    return {row["_id"]: int(row["n"]) for row in rows if row["_id"] is not None}
+
+
+def active_rooms_of(agent_id: object) -> list[Room]:
+    return timeline.rooms({"agent_id": object_id(agent_id), "status": RoomStatus.ACTIVE.value})

@@ -58,7 +58,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import Role, User
-from chat import dtos, events, selectors, timeline
+from chat import dtos, events, selectors, signals, timeline
 from chat.attachments import EXTENSIONS, safe_filename, sniff_file
 from chat.conf import chat_setting
 from chat.exceptions import IdempotencyConflict, RoomClosed
@@ -130,14 +130,15 @@ def _require_participant(room: Room, user: User) -> None:
 
 
 def _route_new_room(room: Room) -> None:
-    """Routing hook: the agents issue assigns an agent here. Until then rooms stay
-    ``queued`` (FIFO by ``queued_at``)."""
-    return
+    """Hand a new room to routing (the agents app listens): assigned at once if an
+    agent is eligible, otherwise it waits in the queue."""
+    signals.room_opened.send(sender=Room, room_id=room.pk)
 
 
 def _on_room_closed(room: Room) -> None:
-    """Routing hook: the agents issue releases the agent's capacity here."""
-    return
+    """The room's agent (if any) has a free slot again: routing releases it and
+    drains the queue."""
+    signals.room_closed.send(sender=Room, room_id=room.pk, agent_id=room.agent_id)
 
 
 def room_create(

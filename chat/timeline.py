@@ -91,6 +91,29 @@ def reserve_seq(
     return _take_seq(room_id, last_seq, dict(also_set or {}))
 
 
+def reserve_seq_if(
+    room_id: ObjectId, *, require: dict[str, Any], also_set: dict[str, Any]
+) -> int | None:
+    """Take the room's next seq only while the room still matches ``require`` (flat
+    raw fields, e.g. ``{"status": "queued", "agent_id": None}``), setting ``also_set``
+    in the same single-document update: the conditional claim of routing and transfer.
+    None when the room no longer matches (another router or transfer won, or it closed)."""
+    rooms = rooms_collection()
+    match = {"status": {"$ne": CLOSED}, **require, "_id": room_id}
+    for _attempt in range(CAS_ATTEMPTS):
+        doc = rooms.find_one(match, {"last_seq": 1})
+        if doc is None:
+            return None
+        last_seq = int(doc.get("last_seq") or 0)
+        result = rooms.update_one(
+            {**match, "last_seq": last_seq},
+            {"$set": {"last_seq": Int64(last_seq + 1), **also_set}},
+        )
+        if result.modified_count:
+            return last_seq + 1
+    raise RuntimeError(f"could not take a seq in room {room_id}")
+
+
 def close_room(room_id: ObjectId, *, now: datetime, last_seq: int | None = None) -> int | None:
     """Close a room and take the seq of its ``closed`` event in one single-document
     update (status, ``closed_at``, the freed ``open_key``, ``last_seq``). None if it

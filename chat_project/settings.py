@@ -248,3 +248,12 @@ CHAT_ATTACHMENT_TYPES = env_list(
     "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain",
 )
 CHAT_ATTACHMENT_STORAGE = env_str("CHAT_ATTACHMENT_STORAGE", "default")  # a STORAGES alias
+
+# --- Routing -------------------------------------------------------------------------------
+# Observed service rate for the queue's wait estimate: assignments in this window.
+ROUTING_RATE_WINDOW_SECONDS = env_int("ROUTING_RATE_WINDOW_SECONDS", 600)
+# An agent whose presence has been gone this long loses their active rooms to the queue.
+AGENT_GONE_GRACE_SECONDS = env_int("AGENT_GONE_GRACE_SECONDS", 120)
+# How often a gateway process runs the routing safety net (vanished agents, counter
+# repair, queue drain); correctness does not depend on it.
+ROUTING_HOUSEKEEPING_SECONDS = env_int("ROUTING_HOUSEKEEPING_SECONDS", 10)

@@ -3,9 +3,15 @@ import pytest
 
 @pytest.fixture
 def published(monkeypatch):
-    """Every channel-layer message the chat services publish, in order."""
+    """Every channel-layer message the chat services publish to room groups, in order
+    (routing's notices to user groups, e.g. ``queue-updated``, are left out)."""
     sent: list[tuple[str, dict]] = []
-    monkeypatch.setattr("chat.events.publish", lambda group, message: sent.append((group, message)))
+
+    def record(group: str, message: dict) -> None:
+        if group.startswith("room."):
+            sent.append((group, message))
+
+    monkeypatch.setattr("chat.events.publish", record)
     return sent
 
 

@@ -1,0 +1,52 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_mongodb_backend.fields import ObjectIdField
+
+
+class RoutingAction(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    FORCED = "forced", "Assigned past capacity"
+    TRANSFERRED = "transferred", "Transferred"
+    REQUEUED = "requeued", "Back to the queue"
+    RECONCILED = "reconciled", "Load counter repaired"
+
+
+class RoutingAudit(models.Model):
+    """Every assignment, transfer, re-route, forced assignment and counter repair:
+    who did it, when, from whom, to whom and why. Written after the change it records
+    (a crash in between loses the row, never the change)."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=12, choices=RoutingAction.choices)
+    room_id = ObjectIdField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    from_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    to_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.CharField(max_length=200, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["action", "at"], name="routing_audit_action_at")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.room_id} at {self.at:%Y-%m-%d %H:%M:%S}"
