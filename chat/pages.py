@@ -1,0 +1,42 @@
+"""The two web pages (issue 7): the customer chat at ``/chat/`` and the agent console at
+``/agent/``. Plain Django views that render a template; everything the pages do goes
+through the public REST and WebSocket contract from the browser (``chat/static/chat/``),
+so they double as a reference client. No data is rendered on the server: who is signed
+in is asked of ``GET /api/auth/profile`` by the page itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.generic import TemplateView
+
+from chat.conf import chat_setting
+
+
+def page_config() -> dict[str, Any]:
+    """Limits the pages apply before asking the server (the server decides anyway)."""
+    return {
+        "editWindowSeconds": chat_setting("CHAT_EDIT_WINDOW_SECONDS"),
+        "maxMessageChars": chat_setting("CHAT_MESSAGE_MAX_CHARS"),
+        "maxAttachments": chat_setting("CHAT_MESSAGE_MAX_ATTACHMENTS"),
+        "attachmentMaxBytes": chat_setting("CHAT_ATTACHMENT_MAX_BYTES"),
+        "attachmentTypes": list(chat_setting("CHAT_ATTACHMENT_TYPES")),
+    }
+
+
+# The CSRF cookie comes with the page, so the first form post needs no extra round trip
+# (the scripts still call GET /api/auth/csrf when the cookie is missing).
+@method_decorator(ensure_csrf_cookie, name="get")
+class ChatPageView(TemplateView):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "chat_config": page_config()}
+
+
+class CustomerPageView(ChatPageView):
+    template_name = "chat/customer.html"
+
+
+class AgentPageView(ChatPageView):
+    template_name = "chat/agent.html"

@@ -1,0 +1,347 @@
+// The agent console (/agent/): presence switch, assigned chats with unread counts, the
+// queue, one conversation at a time, transfer and close. The socket stays open while the
+// page is: routing only considers agents with a live connection.
+
+import { api, ChatClient } from "./client.js";
+import { $, banner, bindAuth, bindConnection, bindSignOut, el, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
+
+const QUEUE_POLL_MS = 4000;
+
+const page = {
+  user: null,
+  client: null,
+  view: null,
+  selected: null,
+  queue: [],
+  unreadTimer: null,
+  queueTimer: null,
+  queueAvailable: true,
+};
+
+function describe(room) {
+  const status = room.status === "closed" ? " · closed" : "";
+  return { title: nameOf(room.customer) || "Customer", sub: `${room.subject || "No subject"}${status}` };
+}
+
+function since(iso) {
+  if (!iso) return "";
+  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (seconds < 60) return "just now";
+  const minutes = Math.round(seconds / 60);
+  return minutes < 60 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
+}
+
+// --- assigned rooms --------------------------------------------------------------------
+
+function renderRooms() {
+  const list = $("[data-room-list]");
+  const rooms = [...page.client.rooms.values()].sort((a, b) => b.lastSeq - a.lastSeq);
+  let total = 0;
+  const items = rooms.map((r) => {
+    const unread = page.client.unreadCount(r);
+    if (r.room.status !== "closed") total += unread;
+    const last = r.sorted().at(-1);
+    const preview = last ? (last.deleted ? "Message deleted" : last.text || "Attachment") : r.room.subject || "";
+    return el(
+      "li",
+      {
+        class: `room-item${r.id === page.selected ? " selected" : ""}${r.room.status === "closed" ? " closed" : ""}`,
+        dataset: { roomId: r.id },
+      },
+      el(
+        "button",
+        { type: "button", onclick: () => select(r.id) },
+        el("span", { class: "room-name", text: nameOf(r.room.customer) || "Customer" }),
+        unread ? el("span", { class: "badge", dataset: { unread: String(unread) }, text: String(unread) }) : null,
+        el("span", { class: "preview", text: preview }),
+      ),
+    );
+  });
+  list.replaceChildren(...items);
+  show($("[data-rooms-empty]"), !items.length);
+  const badge = $("[data-unread-total]");
+  badge.textContent = String(total);
+  show(badge, total > 0);
+  const open = rooms.filter((r) => r.room.status !== "closed").length;
+  const max = page.user.max_chats;
+  $("[data-load]").textContent = max ? `${open} of ${max} chats` : `${open} chats`;
+  document.title = total ? `(${total}) Agent console` : "Agent console";
+}
+
+function select(roomId) {
+  // A closed room leaves the list once the agent moves on.
+  for (const r of [...page.client.rooms.values()]) {
+    if (r.room.status === "closed" && r.id !== roomId) page.client.untrack(r.id);
+  }
+  page.selected = roomId;
+  hideTransfer();
+  if (roomId) page.view.open(roomId);
+  else page.view.close();
+  show($("[data-pane-empty]"), !roomId);
+  document.body.classList.toggle("show-pane", !!roomId);
+  renderRooms();
+}
+
+function follow(room, { focus = false } = {}) {
+  if (!room || room.status === "closed") return;
+  page.client.track(room);
+  // A new chat does not take the pane from the one the agent is in: it shows up in the
+  // list with its unread count.
+  if (focus) select(room.id);
+  renderRooms();
+}
+
+function drop(roomId, message) {
+  page.client.untrack(roomId);
+  if (page.selected === roomId) {
+    select(null);
+    if (message) banner(message);
+  }
+  renderRooms();
+}
+
+async function loadRooms() {
+  const path = page.user.role === "agent" ? "/api/chat/rooms/agent?status=active&limit=100" : "/api/chat/rooms?status=active&limit=100";
+  const rooms = await api.get(path);
+  for (const room of rooms.results) page.client.track(room);
+  await refreshUnread();
+  renderRooms();
+}
+
+async function refreshUnread() {
+  try {
+    const counts = await api.get("/api/chat/unread-count");
+    for (const [roomId, count] of Object.entries(counts.rooms || {})) {
+      const r = page.client.room(roomId);
+      if (r) r.serverUnread = count;
+    }
+  } catch (err) {
+    /* the local counts stand */
+  }
+  renderRooms();
+}
+
+function refreshUnreadSoon() {
+  clearTimeout(page.unreadTimer);
+  page.unreadTimer = setTimeout(refreshUnread, 400);
+}
+
+// --- queue -----------------------------------------------------------------------------
+
+async function refreshQueue() {
+  clearTimeout(page.queueTimer);
+  try {
+    const queue = await api.get("/api/chat/queue");
+    page.queue = queue.results || [];
+    page.queueAvailable = true;
+  } catch (err) {
+    page.queue = [];
+    page.queueAvailable = err.status !== 404;
+  }
+  renderQueue();
+  page.queueTimer = setTimeout(refreshQueue, QUEUE_POLL_MS);
+}
+
+function renderQueue() {
+  const list = $("[data-queue-list]");
+  const items = page.queue.map((room) => {
+    const wait = waitText(room.estimated_wait_seconds);
+    return el(
+      "li",
+      { class: "room-item queued", dataset: { roomId: room.id } },
+      el(
+        "div",
+        { class: "queued-row" },
+        el("span", { class: "position", text: `#${room.queue_position ?? "?"}` }),
+        el("span", { class: "room-name", text: nameOf(room.customer) || "Customer" }),
+        el("span", { class: "waited", text: since(room.queued_at) }),
+        el("button", { type: "button", class: "small", text: "Take", onclick: () => take(room.id) }),
+      ),
+      el("span", { class: "preview", text: room.subject || (wait ? `est. ${wait}` : "") }),
+    );
+  });
+  list.replaceChildren(...items);
+  $("[data-queue-count]").textContent = page.queue.length ? `(${page.queue.length})` : "";
+  const empty = $("[data-queue-empty]");
+  empty.textContent = page.queueAvailable ? "Nobody is waiting." : "The queue is not available.";
+  show(empty, !items.length);
+}
+
+async function take(roomId) {
+  try {
+    const answer = await api.post("/api/chat/assign-agent", { room_id: roomId, agent_id: page.user.id });
+    const room = answer && answer.room ? answer.room : answer;
+    if (room && room.id) follow(room, { focus: true });
+  } catch (err) {
+    banner(`Could not take the chat: ${errorText(err)}`, "error");
+  }
+  refreshQueue();
+}
+
+// --- presence --------------------------------------------------------------------------
+
+function bindPresence() {
+  const status = $("[data-status]");
+  const accepting = $("[data-accepting]");
+  status.value = page.user.status || "online";
+  accepting.checked = page.user.accepting_chats !== false;
+  const update = async () => {
+    try {
+      const answer = await page.client.setAgentStatus(status.value, accepting.checked);
+      page.user.status = answer.status;
+      page.user.accepting_chats = answer.accepting_chats;
+      banner("");
+    } catch (err) {
+      banner(`Could not change the status: ${errorText(err)}`, "error");
+      status.value = page.user.status;
+      accepting.checked = page.user.accepting_chats;
+    }
+  };
+  status.addEventListener("change", update);
+  accepting.addEventListener("change", update);
+}
+
+// --- transfer and close ----------------------------------------------------------------
+
+function hideTransfer() {
+  show($("[data-transfer-form]"), false);
+}
+
+async function openTransfer() {
+  const form = $("[data-transfer-form]");
+  const select = $("[data-transfer-agents]", form);
+  show($("[data-error]", form), false);
+  try {
+    const agents = await api.get("/api/auth/agents/online");
+    const others = (agents.results || []).filter((a) => a.id !== page.user.id);
+    select.replaceChildren(
+      ...others.map((a) => {
+        const load = a.max_chats ? ` (${a.active_chats}/${a.max_chats})` : "";
+        const off = a.accepting_chats === false ? " · not accepting" : "";
+        return el("option", { value: a.id, text: `${nameOf(a)}${load}${off}` });
+      }),
+    );
+    if (!others.length) select.append(el("option", { value: "", text: "No other agent is online" }));
+    show(form, true);
+  } catch (err) {
+    banner(`Could not list the agents: ${errorText(err)}`, "error");
+  }
+}
+
+async function submitTransfer(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const data = new FormData(form);
+  const roomId = page.selected;
+  const target = data.get("to_agent_id");
+  if (!roomId || !target) return;
+  const body = { room_id: roomId, to_agent_id: target };
+  const note = data.get("note").trim();
+  if (note) body.note = note;
+  try {
+    await api.post("/api/chat/transfer", body);
+    form.reset();
+    hideTransfer();
+    drop(roomId, "Chat transferred.");
+  } catch (err) {
+    const out = $("[data-error]", form);
+    out.textContent = errorText(err);
+    show(out, true);
+  }
+}
+
+async function closeRoom() {
+  const roomId = page.selected;
+  if (!roomId) return;
+  const button = $("[data-close-room]");
+  if (button.dataset.confirm !== "1") {
+    button.dataset.confirm = "1";
+    button.textContent = "Close chat?";
+    setTimeout(() => {
+      button.dataset.confirm = "";
+      button.textContent = "Close";
+    }, 4000);
+    return;
+  }
+  button.dataset.confirm = "";
+  button.textContent = "Close";
+  try {
+    const room = await api.del(`/api/chat/rooms/${roomId}`);
+    page.client.track(room);
+    renderRooms();
+  } catch (err) {
+    banner(`Could not close the chat: ${errorText(err)}`, "error");
+  }
+}
+
+// --- start -----------------------------------------------------------------------------
+
+async function onSignedIn(user) {
+  page.user = user;
+  auth.show(false);
+  bindSignOut(user);
+  if (user.role !== "agent" && user.role !== "admin") {
+    show($("[data-wrong-role]"), true);
+    return;
+  }
+  const client = new ChatClient(user);
+  page.client = client;
+  window.supportChat = client; // for the browser tests and the curious
+  bindConnection(client);
+  page.view = new RoomView($("[data-room-pane]"), client, { describe });
+  show($("[data-console]"), true);
+  bindPresence();
+
+  client.on("unauthenticated", () => location.reload());
+  client.on("assigned", (data) => {
+    if (data.agent && data.agent.id === user.id) follow(data.room);
+    refreshQueue();
+  });
+  client.on("transferred", (data) => {
+    if (data.to_agent && data.to_agent.id === user.id) {
+      follow(data.room);
+      banner(`${nameOf(data.from_agent) || "An agent"} transferred a chat with ${nameOf(data.room?.customer)} to you.`);
+    } else if (data.from_agent && data.from_agent.id === user.id) {
+      drop(data.room_id, `The chat with ${nameOf(data.room?.customer)} went to ${nameOf(data.to_agent)}.`);
+    }
+  });
+  client.on("closed", (data) => {
+    if (data.room_id !== page.selected) drop(data.room_id);
+    else renderRooms();
+  });
+  client.on("lost", (roomId) => drop(roomId));
+  for (const name of ["messages", "receipts", "room", "outbox"]) client.on(name, () => renderRooms());
+  client.on("read", refreshUnreadSoon);
+  client.on("resumed", () => {
+    loadRooms().catch(() => {});
+    refreshQueue();
+  });
+
+  $("[data-back]").addEventListener("click", () => select(null));
+  $("[data-transfer-open]").addEventListener("click", openTransfer);
+  $("[data-transfer-cancel]").addEventListener("click", hideTransfer);
+  $("[data-transfer-form]").addEventListener("submit", submitTransfer);
+  $("[data-close-room]").addEventListener("click", closeRoom);
+
+  client.start();
+  try {
+    await loadRooms();
+  } catch (err) {
+    banner(`Could not load your chats: ${errorText(err)}`, "error");
+  }
+  select(page.selected);
+  refreshQueue();
+}
+
+const auth = bindAuth(onSignedIn);
+
+(async () => {
+  try {
+    await api.csrf();
+    const user = await api.profile();
+    if (user) onSignedIn(user);
+    else auth.show(true);
+  } catch (err) {
+    banner(`The server cannot be reached: ${errorText(err)}`, "error");
+  }
+})();
