@@ -5,6 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./run.sh setup
+# Browser tests drive Debian's Chromium (nothing downloads a browser).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing Debian chromium for tests/browser"
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+  else
+    echo "test.sh: /usr/bin/chromium is missing; as root: apt-get install -y chromium chromium-driver" >&2
+    exit 1
+  fi
+fi
+export BROWSER_TESTS_REQUIRED=1
 echo "test.sh: ruff check"
 .venv/bin/ruff check .
 echo "test.sh: ruff format --check"

@@ -79,7 +79,7 @@ def test_tie_breaks_on_oldest_assignment_then_id(make_user, customers):
     assert open_room(customers[0]).agent_id == older.pk
     # now both have 1 chat: "recent" was assigned longer ago than "older" just was
     assert open_room(customers[1]).agent_id == recent.pk
-    first, second = sorted([recent, older], key=lambda a: str(a.pk))
+    first = min([recent, older], key=lambda a: str(a.pk))
     User.objects.filter(pk__in=[recent.pk, older.pk]).update(last_assigned_at=None, active_chats=0)
     assert services.agents_eligible()[0].pk == first.pk
 
