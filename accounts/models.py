@@ -48,7 +48,14 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):
         # Admin role implies staff: support managers work in the Django admin.
         self.is_staff = self.is_superuser = self.role == Role.ADMIN
+        # A password set on an existing user (API, admin form, changepassword command)
+        # closes every socket of theirs; AbstractBaseUser.save() clears _password.
+        password_changed = self._password is not None and not self._state.adding
         super().save(*args, **kwargs)
+        if password_changed:
+            from accounts import events
+
+            events.user_credentials_changed(self.pk)
 
     @property
     def is_agent(self) -> bool:

@@ -97,5 +97,4 @@ def user_set_password(*, user: User, password: str) -> None:
             "The password is too weak.", details={"fields": {"password": exc.messages}}
         ) from None
     user.set_password(password)
-    user.save(update_fields=["password"])
-    events.user_credentials_changed(user.pk)
+    user.save(update_fields=["password"])  # the model's save() closes the user's sockets
