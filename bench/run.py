@@ -465,7 +465,8 @@ class Bench:
         for _ in range(0 if self.quick else 2):
             if best is None or worst is None:
                 break
-            mid = round((best + worst) / 2 / 25) * 25
+            grain = 25 if worst - best > 100 else 1
+            mid = round((best + worst) / 2 / grain) * grain
             if mid in (best, worst):
                 break
             res = self.chat_once(target, mid, duration, chats)
