@@ -463,7 +463,108 @@ async function syncMode() {
   return { mode: "sync", behind: cfg.last_seq - cfg.after_seq, runs: lat.length, events_received: counts, failures, latency_ms: pct(lat) };
 }
 
-const modes = { idle: idleMode, chat: chatMode, http: httpMode, sync: syncMode };
+// ---------------------------------------------------------------------------- routing
+// 50 agents online (sockets), N customers create rooms over REST at cfg.create_rate/s:
+// each POST answers `active` (assigned) or `queued` (with a position). Agents' sockets
+// get `room-assigned` (user group). Then every agent closes its rooms and the queue
+// drains: time until every queued room is assigned.
+async function routingMode() {
+  const assignedAt = new Map(); // room id -> [time, agent index]
+  const agentSocks = [];
+  const headers = (u) => ({
+    Cookie: u.cookie,
+    "X-CSRFToken": u.csrf,
+    Origin: cfg.origin,
+    "Content-Type": "application/json",
+  });
+  for (let i = 0; i < cfg.agents.length; i++) {
+    const r = await open(cfg.urls[i % cfg.urls.length], cfg.agents[i].cookie, (_ws, f) => {
+      if (f.event !== "room-assigned") return;
+      const id = f.data?.room_id ?? f.data?.room?.id;
+      if (id && !assignedAt.has(id)) assignedAt.set(id, [now(), i]);
+    });
+    if (!r.error) agentSocks.push(r.ws);
+  }
+  await sleep(1000); // presence settles
+  const created = [];
+  const t0 = now();
+  const posts = [];
+  for (let i = 0; i < cfg.customers.length; i++) {
+    const at = t0 + (i * 1000) / cfg.create_rate;
+    const wait = at - now();
+    if (wait > 0) await sleep(wait);
+    const u = cfg.customers[i];
+    posts.push(
+      fetch(cfg.base + "/api/chat/rooms", { method: "POST", headers: headers(u), body: JSON.stringify({ subject: `burst ${i}` }) })
+        .then(async (res) => {
+          const body = await res.json().catch(() => ({}));
+          created.push({ at, done: now(), status: res.status, room: body });
+        })
+        .catch((e) => created.push({ at, done: now(), status: e.code || "fetch_error", room: {} })),
+    );
+  }
+  await Promise.all(posts);
+  const lastCreate = Math.max(...created.map((c) => c.done));
+  await sleep(2000);
+  const ok = created.filter((c) => c.status === 201);
+  const active = ok.filter((c) => c.room.status === "active");
+  const queued = ok.filter((c) => c.room.status === "queued");
+  const positions = queued.map((c) => c.room.queue_position).sort((a, b) => a - b);
+  const gapFree = positions.every((p, k) => p === k + 1);
+  const perAgent = {};
+  for (const c of active) {
+    const a = c.room.agent?.id ?? "?";
+    perAgent[a] = (perAgent[a] || 0) + 1;
+  }
+  const toAssigned = active.map((c) => (assignedAt.get(c.room.id)?.[0] ?? c.done) - c.at);
+  const decided = ok.map((c) => c.done);
+  const firstAssign = Math.min(...active.map((c) => assignedAt.get(c.room.id)?.[0] ?? c.done));
+  const lastAssign = Math.max(...active.map((c) => assignedAt.get(c.room.id)?.[0] ?? c.done));
+  // Drain: agents close their rooms; the queued rooms must all be assigned.
+  const drainStart = now();
+  const byAgentCookie = new Map(cfg.agents.map((a) => [a.id, a]));
+  const closes = active.map((c) => [c.room.id, byAgentCookie.get(c.room.agent?.id)]).filter((x) => x[1]);
+  let ci = 0;
+  const closeStatuses = {};
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (ci < closes.length) {
+        const [room, agent] = closes[ci++];
+        const res = await fetch(`${cfg.base}/api/chat/rooms/${room}`, { method: "DELETE", headers: headers(agent) }).catch(() => null);
+        const k = res ? res.status : "fetch_error";
+        closeStatuses[k] = (closeStatuses[k] || 0) + 1;
+      }
+    }),
+  );
+  const queuedIds = queued.map((c) => c.room.id);
+  const drainDeadline = now() + (cfg.drain_s ?? 60) * 1000;
+  while (now() < drainDeadline && queuedIds.some((id) => !assignedAt.has(id))) await sleep(50);
+  const drained = queuedIds.filter((id) => assignedAt.has(id));
+  const drainEnd = drained.length ? Math.max(...drained.map((id) => assignedAt.get(id)[0])) : null;
+  for (const ws of agentSocks) ws.terminate();
+  const statuses = {};
+  for (const c of created) statuses[c.status] = (statuses[c.status] || 0) + 1;
+  return {
+    mode: "routing",
+    agents_online: agentSocks.length,
+    customers: cfg.customers.length,
+    create_seconds: Math.round((lastCreate - t0) / 10) / 100,
+    statuses,
+    assigned: active.length,
+    queued: queued.length,
+    positions_gap_free: gapFree,
+    max_per_agent: Math.max(0, ...Object.values(perAgent)),
+    agents_over_capacity: Object.values(perAgent).filter((n) => n > cfg.max_chats).length,
+    decided_within_s_of_last_create: Math.round((Math.max(...decided) - lastCreate) / 10) / 100,
+    assignments_per_s: Math.round((active.length / Math.max(0.001, (lastAssign - firstAssign) / 1000)) * 10) / 10,
+    time_to_assigned_ms: pct(toAssigned),
+    close_statuses: closeStatuses,
+    drained: drained.length,
+    drain_seconds: drainEnd ? Math.round((drainEnd - drainStart) / 10) / 100 : null,
+  };
+}
+
+const modes = { idle: idleMode, chat: chatMode, http: httpMode, sync: syncMode, routing: routingMode };
 const result = await modes[cfg.mode]();
 clearTimeout(hardDeadline);
 say("RESULT " + JSON.stringify(result));

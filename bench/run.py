@@ -494,14 +494,29 @@ class Bench:
     def scenario_routing(self, product: Target) -> None:
         available = any(
             "room-assigned" in p.read_text(errors="ignore")
-            for p in (ROOT / "agents").rglob("*.py")
+            for app in ("agents", "chat")
+            for p in (ROOT / app).rglob("*.py")
             if "tests" not in p.parts
         )
         if not available:
             row = {"status": "not available yet: the product has no routing (room-assigned)"}
             self.record("routing", product, row)
             return
-        self.record("routing", product, {"status": "routing exists; scenario not written yet"})
+        agents, customers = (10, 100) if self.quick else (50, 500)
+        for run in (1, 2):
+            self.restart(product)  # no agents left online from earlier runs
+            seeded = self.seed("routing", "--agents", str(agents), "--customers", str(customers))
+            self.wait_idle(product)
+            cfg = {
+                "mode": "routing",
+                "base": product.origin,
+                "agents": seeded["agents"],
+                "customers": seeded["customers"],
+                "create_rate": customers / 5,  # all within 5 s
+                "max_chats": 5,
+                "drain_s": 60,
+            }
+            self.record("routing", product, self.loadgen(product, cfg), run=run)
 
     def http_runs(self, target: Target, label: str, cookie: str, paths: list[str], **extra):
         count = 40 if self.quick else 200
@@ -670,6 +685,12 @@ def summarize(row: dict) -> str:
             f"p50={lat['p50']} p99={lat['p99']} max={lat['max']} ms status={row['statuses']} "
             f"| {cpu}"
         )
+    if mode == "routing":
+        keys = ("agents_online", "create_seconds", "statuses", "assigned", "queued")
+        keys += ("positions_gap_free", "max_per_agent", "agents_over_capacity")
+        keys += ("decided_within_s_of_last_create", "assignments_per_s", "time_to_assigned_ms")
+        keys += ("close_statuses", "drained", "drain_seconds")
+        return " ".join(f"{k}={row.get(k)}" for k in keys)
     if mode == "sync":
         lat = row["latency_ms"]
         return (

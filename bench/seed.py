@@ -148,6 +148,23 @@ def seed_chat(args) -> dict:
     }
 
 
+def seed_routing(args) -> dict:
+    """Agents online-able with free capacity, customers without rooms; each user also
+    gets a CSRF token (cookie + header) for the REST calls of the burst."""
+    agents = make_users(args.tag, "agent", args.agents, max_chats=args.max_chats)
+    customers = make_users(args.tag, "user", args.customers)
+    users = agents + customers
+    keys = make_sessions(users)
+    out = []
+    for user, key in zip(users, keys, strict=True):
+        token = get_random_string(32)
+        row = user_json(user, key)
+        row["cookie"] += f"; {settings.CSRF_COOKIE_NAME}={token}"
+        row["csrf"] = token
+        out.append(row)
+    return {"agents": out[: len(agents)], "customers": out[len(agents) :]}
+
+
 def seed_users(args) -> dict:
     users = make_users(args.tag, "user", args.count)
     keys = make_sessions(users)
@@ -223,11 +240,16 @@ def main() -> None:
     history = sub.add_parser("history")
     history.add_argument("--rooms", type=int, default=1)
     history.add_argument("--messages", type=int, default=10_000)
-    for p in (chat, users, history):
+    routing = sub.add_parser("routing")
+    routing.add_argument("--agents", type=int, default=50)
+    routing.add_argument("--customers", type=int, default=500)
+    routing.add_argument("--max-chats", type=int, default=5)
+    for p in (chat, users, history, routing):
         p.add_argument("--tag", required=True)
         p.add_argument("--out", required=True)
     args = parser.parse_args()
-    result = {"chat": seed_chat, "users": seed_users, "history": seed_history}[args.command](args)
+    commands = {"chat": seed_chat, "users": seed_users, "history": seed_history}
+    result = {**commands, "routing": seed_routing}[args.command](args)
     Path(args.out).write_text(json.dumps(result))
 
 
