@@ -1,23 +1,49 @@
+"""Users in the Django admin: filter by role and status, search by name or email.
+
+An existing user is saved field by field (``update_fields``): the change form must not
+write back a stale ``active_chats`` (moved by routing's conditional updates meanwhile).
+Status and the accepting switch go through ``accounts.services.user_set_status`` like
+the API, so clients hear the change and routing drains the queue.
+"""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 
+from accounts import services
 from accounts.models import User
+from adminstats import admin_pages
+
+_STATUS_FIELDS = {"status", "accepting_chats"}
+
+
+class PasswordOnlyChangeForm(AdminPasswordChangeForm):
+    """The admin's password page writes the password alone (the model's save() then
+    closes the user's sockets), never a stale copy of the rest of the user."""
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        if commit:
+            user.save(update_fields=["password"])
+        return user
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(admin_pages.PageLookupMixin, DjangoUserAdmin):
     list_display = (
         "username",
         "display_name",
         "email",
         "role",
         "status",
+        "online",
         "is_active",
         "last_seen_at",
     )
     list_filter = ("role", "status", "is_active")
     search_fields = ("username", "display_name", "email")
     ordering = ("username",)
+    show_full_result_count = False
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         ("Support", {"fields": ("role", "display_name", "status", "last_seen_at")}),
@@ -31,3 +57,35 @@ class UserAdmin(DjangoUserAdmin):
         ("Support", {"fields": ("role", "display_name", "email")}),
     )
     readonly_fields = ("active_chats", "last_assigned_at", "last_seen_at")
+    change_password_form = PasswordOnlyChangeForm
+
+    def decorate_page(self, request, rows):
+        online = admin_pages.online_ids()
+        for row in rows:
+            row._online = str(row.pk) in online
+
+    @admin.display(description="online", boolean=True)
+    def online(self, obj):
+        if not hasattr(obj, "_online"):
+            obj._online = str(obj.pk) in admin_pages.online_ids()
+        return obj._online
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        concrete = {f.name for f in User._meta.concrete_fields}
+        changed = set(form.changed_data)
+        # Customers and admins have no accepting switch: theirs is saved as a plain field.
+        status_fields = _STATUS_FIELDS if obj.is_agent else {"status"}
+        fields = (changed & concrete) - status_fields
+        if "role" in fields:
+            fields |= {"is_staff", "is_superuser"}  # derived from the role in save()
+        if fields:
+            obj.save(update_fields=sorted(fields))
+        if changed & status_fields:
+            services.user_set_status(
+                user=obj,
+                status=obj.status,
+                accepting_chats=obj.accepting_chats if obj.is_agent else None,
+            )

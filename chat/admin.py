@@ -1,38 +1,341 @@
-"""Read-only admin pages: rooms and their timelines are written by chat.services only
-(``last_seq`` and the watermarks change by single-document operators, and a model
-``save()`` would write stale copies back)."""
+"""Rooms, their timelines and attachments in the Django admin, for support managers.
 
-from django.contrib import admin
+Nothing here writes a room or an event through a model form: ``last_seq`` and the
+watermarks change by single-document operators, and a ``save()`` would write stale
+copies back. The pages are read-only; the room actions (close, route now, transfer or
+assign to an agent, requeue) call the same services as the REST API
+(``chat.services``, ``agents.services``), which write the timeline events and the
+routing audit rows; each action is also recorded in the admin's action log
+(``LogEntry``, listed under Supervision).
+"""
 
-from chat.models import Attachment, Room, RoomEvent
+from __future__ import annotations
+
+from datetime import UTC
+
+from bson import ObjectId
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from accounts.models import Role, User
+from adminstats import admin_pages
+from adminstats.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
+from adminstats.templatetags.stats_format import duration
+from agents import services as routing
+from chat import services as chat_services
+from chat.models import Attachment, Room, RoomEvent, RoomStatus
+from chat_project.errors import Conflict, DomainError
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    # Foreign keys stay out of list_display: select_related() would join the whole
-    # collection before filtering on this backend.
-    def has_add_permission(self, request) -> bool:
-        return False
+def room_link(room_id: object) -> str:
+    if room_id is None:
+        return "—"
+    url = reverse("admin:chat_room_change", args=[str(room_id)])
+    return format_html('<a href="{}">{}</a>', url, room_id)
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+class TransferForm(forms.Form):
+    to_agent = forms.ModelChoiceField(
+        queryset=User.objects.filter(role=Role.AGENT), label="Agent", empty_label=None
+    )
+    force = forms.BooleanField(
+        required=False,
+        help_text="Past the agent's capacity, status and accepting switch (audited as forced).",
+    )
+    note = forms.CharField(
+        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 @admin.register(Room)
-class RoomAdmin(ReadOnlyAdmin):
-    list_display = ("id", "status", "subject", "created_at", "closed_at", "last_seq")
+class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "status",
+        "subject",
+        "customer_name",
+        "agent_name",
+        "created_at",
+        "wait",
+        "queue_position",
+        "closed_at",
+    )
     list_filter = ("status",)
     search_fields = ("subject",)
+    ordering = ("-id",)
+    fields = (
+        "id",
+        "status",
+        "subject",
+        "customer_name",
+        "agent_name",
+        "created_at",
+        "queued_at",
+        "assigned_at",
+        "first_agent_reply_at",
+        "closed_at",
+        "wait",
+        "queue_position",
+        "last_seq",
+        "timeline",
+    )
+    readonly_fields = fields
+    actions = ("close_rooms", "route_rooms", "transfer_rooms", "requeue_rooms")
+
+    # --- columns ---------------------------------------------------------------------------
+
+    def decorate_page(self, request, rows):
+        names = admin_pages.user_names([r.customer_id for r in rows] + [r.agent_id for r in rows])
+        firsts = admin_pages.first_assignments([r.pk for r in rows])
+        places = admin_pages.queue_positions() if any(r.status == "queued" for r in rows) else {}
+        for row in rows:
+            row._user_names = names
+            row._first_assigned = firsts.get(row.pk)
+            row._queue_position = places.get(row.pk)
+
+    @admin.display(description="customer")
+    def customer_name(self, obj):
+        return name_of(obj, obj.customer_id)
+
+    @admin.display(description="agent")
+    def agent_name(self, obj):
+        return name_of(obj, obj.agent_id)
+
+    @admin.display(description="wait")
+    def wait(self, obj):
+        """Queued: how long it has waited so far (since ``queued_at``); otherwise from
+        creation to its first assignment."""
+        if obj.status == RoomStatus.QUEUED and obj.queued_at:
+            return f"{duration((timezone.now() - obj.queued_at).total_seconds())} (waiting)"
+        if not hasattr(obj, "_first_assigned"):
+            obj._first_assigned = admin_pages.first_assignments([obj.pk]).get(obj.pk)
+        first = obj._first_assigned
+        if first is None or obj.created_at is None:
+            return "—"
+        if timezone.is_naive(first):
+            first = first.replace(tzinfo=UTC)
+        return duration((first - obj.created_at).total_seconds())
+
+    @admin.display(description="queue position")
+    def queue_position(self, obj):
+        if obj.status != RoomStatus.QUEUED:
+            return "—"
+        if not hasattr(obj, "_queue_position"):
+            obj._queue_position = admin_pages.queue_positions().get(obj.pk)
+        return obj._queue_position or "—"
+
+    @admin.display(description="timeline")
+    def timeline(self, obj):
+        url = reverse("admin:chat_roomevent_changelist") + f"?room={obj.pk}"
+        return format_html('<a href="{}">{} events</a>', url, obj.last_seq)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def has_supervise_permission(self, request) -> bool:
+        return bool(request.user.is_active and getattr(request.user, "is_admin", False))
+
+    def _each(self, request, queryset, verb: str, act) -> None:
+        """Run ``act(room) -> log message`` per room; report and audit each outcome."""
+        done = 0
+        for room in queryset:
+            try:
+                message = act(room)
+            except DomainError as exc:
+                self.message_user(request, f"{room.pk}: {exc.message}", messages.ERROR)
+                continue
+            if message is None:
+                self.message_user(request, f"{room.pk}: nothing to do.", messages.WARNING)
+                continue
+            self.log_change(request, room, message)
+            done += 1
+        if done:
+            self.message_user(request, f"{verb}: {done} room(s).", messages.SUCCESS)
+
+    @admin.action(description="Close the selected rooms", permissions=["supervise"])
+    def close_rooms(self, request, queryset):
+        def act(room):
+            if room.status == RoomStatus.CLOSED:
+                return None
+            chat_services.room_close(room_id=str(room.pk), actor=request.user)
+            return "Closed the room."
+
+        self._each(request, queryset, "Closed", act)
+
+    @admin.action(description="Route now (queued rooms)", permissions=["supervise"])
+    def route_rooms(self, request, queryset):
+        def act(room):
+            payload = routing.room_assign_agent(room_id=room.pk, actor=request.user)
+            return f"Routed to {payload['agent']['username']}."
+
+        self._each(request, queryset, "Routed", act)
+
+    @admin.action(description="Put back in the queue (active rooms)", permissions=["supervise"])
+    def requeue_rooms(self, request, queryset):
+        reason = f"requeued by {request.user.username} in the admin"
+
+        def act(room):
+            payload = routing.room_requeue(room_id=room.pk, actor=request.user, reason=reason)
+            return None if payload is None else "Put back in the queue."
+
+        self._each(request, queryset, "Requeued", act)
+
+    @admin.action(description="Transfer or assign to an agent…", permissions=["supervise"])
+    def transfer_rooms(self, request, queryset):
+        """An intermediate page picks the agent; active rooms are transferred, queued
+        rooms assigned (both may be forced, as in the API)."""
+        form = TransferForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            agent = form.cleaned_data["to_agent"]
+            force = form.cleaned_data["force"]
+            note = form.cleaned_data["note"]
+            label = f"{agent.username}{' (forced)' if force else ''}"
+
+            def act(room):
+                if room.status == RoomStatus.ACTIVE:
+                    routing.room_transfer(
+                        room_id=room.pk,
+                        actor=request.user,
+                        to_agent_id=agent.pk,
+                        note=note,
+                        force=force,
+                    )
+                    return f"Transferred to {label}."
+                if room.status == RoomStatus.QUEUED:
+                    routing.room_assign_agent(
+                        room_id=room.pk, actor=request.user, agent_id=agent.pk, force=force
+                    )
+                    return f"Assigned to {label}."
+                raise Conflict("The room is closed.")
+
+            self._each(request, queryset, "Transferred or assigned", act)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Transfer or assign rooms to an agent",
+            "opts": self.model._meta,
+            "form": form,
+            "rooms": list(queryset),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "adminstats/room_transfer.html", context)
+
+
+class RoomFilter(admin.SimpleListFilter):
+    """``?room=<id>``: one room's timeline (linked from the room page; no choices)."""
+
+    title = "room"
+    parameter_name = "room"
+
+    def lookups(self, request, model_admin):
+        return ()
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not ObjectId.is_valid(value):
+            return queryset.none()
+        return queryset.filter(room_id=ObjectId(value))
 
 
 @admin.register(RoomEvent)
-class RoomEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "room_id", "seq", "kind", "created_at", "deleted")
-    list_filter = ("kind", "deleted")
+class RoomEventAdmin(PageLookupMixin, ReadOnlyAdmin):
+    """Messages and the other timeline events. Admins see everything: the current
+    text, the original of an edited message, and the text of a deleted one."""
+
+    list_display = (
+        "id",
+        "room_ref",
+        "seq",
+        "kind",
+        "actor_name",
+        "short_text",
+        "original",
+        "deleted",
+        "created_at",
+    )
+    list_filter = ("kind", "deleted", RoomFilter)
+    ordering = ("-id",)
+    fields = (
+        "id",
+        "room_ref",
+        "seq",
+        "kind",
+        "actor_name",
+        "created_at",
+        "text",
+        "original_text",
+        "edited_at",
+        "deleted",
+        "deleted_at",
+        "attachments",
+        "data",
+        "client_msg_id",
+    )
+    readonly_fields = fields
+
+    def decorate_page(self, request, rows):
+        names = admin_pages.user_names([r.actor_id for r in rows])
+        for row in rows:
+            row._user_names = names
+
+    @admin.display(description="room")
+    def room_ref(self, obj):
+        return room_link(obj.room_id)
+
+    @admin.display(description="by")
+    def actor_name(self, obj):
+        return name_of(obj, obj.actor_id)
+
+    @admin.display(description="text")
+    def short_text(self, obj):
+        text = obj.text or ""
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    @admin.display(description="original (before edits)")
+    def original(self, obj):
+        return obj.original_text if obj.original_text is not None else "—"
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "room_id", "filename", "content_type", "size", "created_at")
+class AttachmentAdmin(PageLookupMixin, ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "room_ref",
+        "filename",
+        "content_type",
+        "size",
+        "uploader_name",
+        "created_at",
+    )
+    ordering = ("-id",)
+    fields = (
+        "id",
+        "room_ref",
+        "filename",
+        "content_type",
+        "size",
+        "uploader_name",
+        "storage_name",
+        "message_id",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    def decorate_page(self, request, rows):
+        names = admin_pages.user_names([r.uploader_id for r in rows])
+        for row in rows:
+            row._user_names = names
+
+    @admin.display(description="room")
+    def room_ref(self, obj):
+        return room_link(obj.room_id)
+
+    @admin.display(description="uploader")
+    def uploader_name(self, obj):
+        return name_of(obj, obj.uploader_id)

@@ -257,3 +257,13 @@ AGENT_GONE_GRACE_SECONDS = env_int("AGENT_GONE_GRACE_SECONDS", 120)
 # How often a gateway process runs the routing safety net (vanished agents, counter
 # repair, queue drain); correctness does not depend on it.
 ROUTING_HOUSEKEEPING_SECONDS = env_int("ROUTING_HOUSEKEEPING_SECONDS", 10)
+
+# --- Stats ---------------------------------------------------------------------------------
+# GET /api/admin/chat-stats, the admin dashboard and `manage.py chat_stats` (docs/stats.md).
+# Seconds a computed result is served from the cache.
+STATS_CACHE_SECONDS = env_int("STATS_CACHE_SECONDS", 5)
+# The longest window a caller may ask for.
+STATS_MAX_WINDOW_DAYS = env_int("STATS_MAX_WINDOW_DAYS", 92)
+# Rooms and events of a window are found by the time in their ObjectId, widened by this
+# much (ids are made by the inserting process, a moment after the time field is set).
+STATS_ID_SLACK_SECONDS = env_int("STATS_ID_SLACK_SECONDS", 300)

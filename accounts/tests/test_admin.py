@@ -2,6 +2,8 @@
 
 import pytest
 
+from accounts.models import User
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -36,3 +38,45 @@ def test_non_staff_is_sent_to_login(client, customer):
     response = client.get("/admin/accounts/user/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_saving_a_user_never_writes_back_a_stale_load(staff_client, agent):
+    """Regression: the change form's full-model save() restored the active_chats it had
+    read, undoing a reservation routing made meanwhile."""
+    page = staff_client.get(f"/admin/accounts/user/{agent.pk}/change/")
+    assert page.status_code == 200
+    agent.refresh_from_db()
+    User.objects.filter(pk=agent.pk).update(active_chats=4)
+    form = {
+        "username": agent.username,
+        "email": agent.email,
+        "first_name": "",
+        "last_name": "",
+        "is_active": "on",
+        "role": "agent",
+        "display_name": "Ada",
+        "status": "online",
+        "max_chats": "6",
+        "accepting_chats": "on",
+        "date_joined_0": agent.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": agent.date_joined.strftime("%H:%M:%S"),
+        "_save": "Save",
+    }
+    response = staff_client.post(f"/admin/accounts/user/{agent.pk}/change/", form)
+    assert response.status_code == 302, response.content[:3000]
+    saved = User.objects.get(pk=agent.pk)
+    assert (saved.display_name, saved.max_chats, saved.active_chats) == ("Ada", 6, 4)
+
+
+def test_password_page_writes_the_password_alone(staff_client, agent, monkeypatch):
+    closed = []
+    monkeypatch.setattr("accounts.events.user_credentials_changed", closed.append)
+    User.objects.filter(pk=agent.pk).update(active_chats=2)  # routing, meanwhile
+    form = {"password1": "a-new-long-pass-42", "password2": "a-new-long-pass-42"}
+    form["usable_password"] = "true"
+    response = staff_client.post(f"/admin/accounts/user/{agent.pk}/password/", form)
+    assert response.status_code == 302, response.content[:3000]
+    saved = User.objects.get(pk=agent.pk)
+    assert saved.check_password("a-new-long-pass-42")
+    assert saved.active_chats == 2
+    assert closed == [agent.pk]

@@ -1,0 +1,82 @@
+"""Input and output shapes of ``GET /api/admin/chat-stats`` (definitions: docs/stats.md)."""
+
+from rest_framework import serializers
+
+
+class ChatStatsInputSerializer(serializers.Serializer):
+    """``?from=&to=``: ISO 8601; a time without a zone is UTC."""
+
+    def get_fields(self):
+        # "from" is a Python keyword, so the fields are declared here.
+        return {
+            "from": serializers.DateTimeField(required=False, source="start"),
+            "to": serializers.DateTimeField(required=False, source="end"),
+        }
+
+
+class DurationsOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    median = serializers.FloatField(allow_null=True, help_text="seconds, nearest-rank")
+    p90 = serializers.FloatField(allow_null=True, help_text="seconds, nearest-rank")
+
+
+class RoomsNowOutputSerializer(serializers.Serializer):
+    queued = serializers.IntegerField()
+    active = serializers.IntegerField()
+    closed = serializers.IntegerField()
+
+
+class QueueNowOutputSerializer(serializers.Serializer):
+    length = serializers.IntegerField()
+    longest_wait_seconds = serializers.FloatField(allow_null=True)
+    oldest_queued_at = serializers.CharField(allow_null=True)
+
+
+class OnlineNowOutputSerializer(serializers.Serializer):
+    customers = serializers.IntegerField()
+    agents = serializers.IntegerField()
+    admins = serializers.IntegerField()
+
+
+class NowOutputSerializer(serializers.Serializer):
+    rooms = RoomsNowOutputSerializer()
+    queue = QueueNowOutputSerializer()
+    online = OnlineNowOutputSerializer()
+
+
+class WindowOutputSerializer(serializers.Serializer):
+    # "from" and "to" are keywords in Python: declared below.
+    rooms_created = serializers.IntegerField()
+    rooms_closed = serializers.IntegerField()
+    rooms_closed_unassigned = serializers.IntegerField()
+    messages_sent = serializers.IntegerField()
+    agent_messages_sent = serializers.IntegerField()
+    wait_seconds = DurationsOutputSerializer()
+    first_response_seconds = DurationsOutputSerializer()
+    resolution_seconds = DurationsOutputSerializer()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {"from": serializers.CharField(), "to": serializers.CharField(), **fields}
+
+
+class AgentStatsOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    is_active = serializers.BooleanField()
+    status = serializers.CharField()
+    accepting_chats = serializers.BooleanField()
+    online = serializers.BooleanField()
+    active_chats = serializers.IntegerField()
+    max_chats = serializers.IntegerField()
+    rooms_closed = serializers.IntegerField()
+    messages_sent = serializers.IntegerField()
+    first_response_seconds = DurationsOutputSerializer()
+
+
+class ChatStatsOutputSerializer(serializers.Serializer):
+    generated_at = serializers.CharField()
+    now = NowOutputSerializer()
+    window = WindowOutputSerializer()
+    agents = AgentStatsOutputSerializer(many=True)

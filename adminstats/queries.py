@@ -1,0 +1,417 @@
+"""The raw aggregation pipelines behind the chat statistics (docs/stats.md).
+
+Every figure is computed by the database: a stats read is a fixed number of commands
+(one over the rooms, one over the room events, one over the users) whatever the
+number of rooms or messages, and what comes back is counts and a few durations per
+agent, never rooms or messages.
+
+Index shape (see ``chat.timeline``): each pipeline starts with a flat ``$match``
+that is an index prefix on mongod. Rooms by status use (status, queued_at). Rooms
+created in a window and events of a window have no time index of their own: they are
+found by ``_id``, whose ObjectId carries the insert time to the second, widened by
+``STATS_ID_SLACK_SECONDS`` and then filtered exactly on the time field. (SecantusDB, the
+embedded dev server, answers an ``_id`` range with a collection scan; mongod walks the
+``_id`` index.) Lookups go from an event to its room by ``_id`` and from a room to its
+events by the (room_id, seq) index.
+
+Portable on both servers: arrays of sub-documents are read with ``$map``, never with a
+``"$array.field"`` path (SecantusDB 0.7 does not traverse those; mongod does).
+
+Percentiles are nearest-rank: sort the n durations ascending; p is the value at
+rank ceil(p * n) (1-based). The median is p = 0.5 (the lower middle value for even n).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from django.conf import settings
+from django.db import connections
+
+from accounts.models import User
+from chat.models import EventKind, Room, RoomEvent, RoomStatus
+
+MESSAGE = EventKind.MESSAGE.value
+ASSIGNED = EventKind.ASSIGNED.value
+TRANSFERRED = EventKind.TRANSFERRED.value
+CLOSED = EventKind.CLOSED.value
+SYSTEM = EventKind.SYSTEM.value
+
+
+def _collection(model):
+    return connections["default"].get_collection(model._meta.db_table)
+
+
+def rooms_collection():
+    return _collection(Room)
+
+
+def events_collection():
+    return _collection(RoomEvent)
+
+
+def users_collection():
+    return _collection(User)
+
+
+# --- expression helpers --------------------------------------------------------------------
+
+
+def id_range(start: datetime, end: datetime) -> dict[str, Any]:
+    """``_id`` bounds for documents inserted in [start, end), widened by the slack."""
+    slack = timedelta(seconds=settings.STATS_ID_SLACK_SECONDS)
+    return {
+        "_id": {
+            "$gte": ObjectId.from_datetime(start - slack),
+            "$lt": ObjectId.from_datetime(end + slack),
+        }
+    }
+
+
+def _rank_pick(sorted_array: Any, p: float) -> dict[str, Any]:
+    """Nearest-rank percentile of an ascending array expression (null when empty)."""
+    size = {"$size": sorted_array}
+    index = {"$toInt": {"$subtract": [{"$ceil": {"$multiply": [p, size]}}, 1]}}
+    return {"$cond": [{"$eq": [size, 0]}, None, {"$arrayElemAt": [sorted_array, index]}]}
+
+
+def summary(array: Any) -> dict[str, Any]:
+    """``{count, median, p90}`` of an array expression of durations (ms)."""
+    ordered = {"$sortArray": {"input": array, "sortBy": 1}}
+    return {
+        "$let": {
+            "vars": {"sorted": ordered},
+            "in": {
+                "count": {"$size": "$$sorted"},
+                "median": _rank_pick("$$sorted", 0.5),
+                "p90": _rank_pick("$$sorted", 0.9),
+            },
+        }
+    }
+
+
+def _concat(array_of_arrays: Any) -> dict[str, Any]:
+    return {
+        "$reduce": {
+            "input": array_of_arrays,
+            "initialValue": [],
+            "in": {"$concatArrays": ["$$value", "$$this"]},
+        }
+    }
+
+
+def _pluck(array: Any, field: str) -> dict[str, Any]:
+    """``array[*].field`` written with ``$map`` (see the module note)."""
+    return {"$map": {"input": array, "as": "row", "in": f"$$row.{field}"}}
+
+
+def _room_of_group() -> list[dict[str, Any]]:
+    """After a ``$group`` by room id: the room document as ``room``."""
+    return [
+        {
+            "$lookup": {
+                "from": Room._meta.db_table,
+                "localField": "_id",
+                "foreignField": "_id",
+                "as": "room",
+            }
+        },
+        {"$unwind": "$room"},
+    ]
+
+
+def _room_events(local_field: str, kinds: list[str], as_: str) -> dict[str, Any]:
+    """The room's events of ``kinds`` (times only), by the (room_id, seq) index."""
+    return {
+        "$lookup": {
+            "from": RoomEvent._meta.db_table,
+            "localField": local_field,
+            "foreignField": "room_id",
+            "pipeline": [
+                {"$match": {"kind": {"$in": kinds}}},
+                {"$project": {"_id": 0, "created_at": 1}},
+            ],
+            "as": as_,
+        }
+    }
+
+
+# --- now: rooms by status, the queue; rooms created in a window ----------------------------
+
+
+def room_counts(*, start: datetime, end: datetime) -> dict[str, Any]:
+    """One command: rooms per status (and the oldest ``queued_at``) right now, and rooms
+    created in [start, end). Each branch starts on an index ((status, queued_at); _id)."""
+
+    def per_status(status: str, **extra: Any) -> list[dict[str, Any]]:
+        return [
+            {"$match": {"status": status}},
+            {"$group": {"_id": status, "n": {"$sum": 1}, **extra}},
+        ]
+
+    created = [
+        {"$match": id_range(start, end)},
+        {"$match": {"created_at": {"$gte": start, "$lt": end}}},
+        {"$group": {"_id": "created", "n": {"$sum": 1}}},
+    ]
+    table = Room._meta.db_table
+    pipeline = [
+        *per_status(RoomStatus.QUEUED.value, oldest=({"$min": "$queued_at"})),
+        {"$unionWith": {"coll": table, "pipeline": per_status(RoomStatus.ACTIVE.value)}},
+        {"$unionWith": {"coll": table, "pipeline": per_status(RoomStatus.CLOSED.value)}},
+        {"$unionWith": {"coll": table, "pipeline": created}},
+    ]
+    rows = {row["_id"]: row for row in rooms_collection().aggregate(pipeline)}
+    return {
+        "queued": int(rows.get("queued", {}).get("n", 0)),
+        "active": int(rows.get("active", {}).get("n", 0)),
+        "closed": int(rows.get("closed", {}).get("n", 0)),
+        "oldest_queued_at": rows.get("queued", {}).get("oldest"),
+        "created": int(rows.get("created", {}).get("n", 0)),
+    }
+
+
+# --- a window of room events ---------------------------------------------------------------
+
+
+def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId]) -> dict[str, Any]:
+    """One command over the room events of [start, end) (docs/stats.md):
+
+    - ``messages``: message events created in the window, per agent sender;
+    - ``first_responses``: rooms whose first agent reply falls in the window, the
+      reply time minus the latest assignment or transfer before it, per replying agent;
+    - ``waits``: rooms whose first assignment falls in the window, that time minus the
+      room's creation;
+    - ``closed``: rooms whose ``closed_at`` falls in the window (found by their
+      ``closed`` event), closed_at minus created_at, per the room's agent.
+    """
+    window = {"$gte": start, "$lt": end}
+    messages = [
+        {"$match": {"kind": MESSAGE, "created_at": window}},
+        {"$group": {"_id": "$actor_id", "n": {"$sum": 1}}},
+        # Per sender first (cheap), then agents apart and everyone else as one row.
+        {
+            "$group": {
+                "_id": {"$cond": [{"$in": ["$_id", agent_ids]}, "$_id", None]},
+                "n": {"$sum": "$n"},
+            }
+        },
+    ]
+    first_responses = [
+        {"$match": {"kind": MESSAGE, "created_at": window, "actor_id": {"$in": agent_ids}}},
+        # Only the room's current agent posts, and their first message sets
+        # first_agent_reply_at: the room's earliest agent message in the window is its
+        # first reply exactly when first_agent_reply_at equals its time.
+        {
+            "$group": {
+                "_id": "$room_id",
+                "first": {
+                    "$top": {"sortBy": {"created_at": 1}, "output": ["$created_at", "$actor_id"]}
+                },
+            }
+        },
+        {
+            "$project": {
+                "at": {"$arrayElemAt": ["$first", 0]},
+                "agent": {"$arrayElemAt": ["$first", 1]},
+            }
+        },
+        *_room_of_group(),
+        {"$match": {"$expr": {"$eq": ["$room.first_agent_reply_at", "$at"]}}},
+        # The room's assigned_at is its latest assignment or transfer: when that is
+        # not after the reply it is the handover we want. Only rooms handed over again
+        # after the reply look their events up (a null key finds nothing).
+        {
+            "$addFields": {
+                "later_handover": {"$cond": [{"$gt": ["$room.assigned_at", "$at"]}, "$_id", None]}
+            }
+        },
+        _room_events("later_handover", [ASSIGNED, TRANSFERRED], "handovers"),
+        {
+            "$project": {
+                "agent": 1,
+                "ms": {
+                    "$subtract": [
+                        "$at",
+                        {
+                            "$cond": [
+                                {"$eq": ["$later_handover", None]},
+                                "$room.assigned_at",
+                                {
+                                    "$max": {
+                                        "$filter": {
+                                            "input": _pluck("$handovers", "created_at"),
+                                            "as": "t",
+                                            "cond": {"$lte": ["$$t", "$at"]},
+                                        }
+                                    }
+                                },
+                            ]
+                        },
+                    ]
+                },
+            }
+        },
+        {"$match": {"ms": {"$ne": None}}},
+        {"$group": {"_id": "$agent", "ms": {"$push": "$ms"}}},
+    ]
+    waits = [
+        {"$match": {"kind": ASSIGNED, "created_at": window}},
+        {"$group": {"_id": "$room_id", "at": {"$min": "$created_at"}}},
+        *_room_of_group(),
+        # Keep the room's first assignment ever, not a re-assignment after a requeue.
+        # A room created in the window has all its assignments here, so the earliest
+        # is the first; only an older room looks its assignments up (null finds none).
+        {"$addFields": {"older": {"$cond": [{"$lt": ["$room.created_at", start]}, "$_id", None]}}},
+        _room_events("older", [ASSIGNED], "assignments"),
+        {
+            "$match": {
+                "$expr": {
+                    "$or": [
+                        {"$eq": ["$older", None]},
+                        {"$eq": [{"$min": _pluck("$assignments", "created_at")}, "$at"]},
+                    ]
+                }
+            }
+        },
+        {"$group": {"_id": None, "ms": {"$push": {"$subtract": ["$at", "$room.created_at"]}}}},
+    ]
+    closed = [
+        # The closed event follows the room's close by milliseconds: the window is
+        # checked on the room's own closed_at.
+        {"$match": {"kind": CLOSED}},
+        {"$group": {"_id": "$room_id"}},
+        *_room_of_group(),
+        {"$match": {"room.closed_at": window}},
+        {
+            "$group": {
+                "_id": "$room.agent_id",
+                "n": {"$sum": 1},
+                "ms": {"$push": {"$subtract": ["$room.closed_at", "$room.created_at"]}},
+            }
+        },
+    ]
+    pipeline = [
+        {"$match": id_range(start, end)},
+        {"$match": {"kind": {"$in": [MESSAGE, ASSIGNED, CLOSED]}}},
+        {
+            "$facet": {
+                "messages": messages,
+                "first_responses": first_responses,
+                "waits": waits,
+                "closed": closed,
+            }
+        },
+        {
+            "$project": {
+                "messages": 1,
+                "first_response": summary(_concat(_pluck("$first_responses", "ms"))),
+                "first_response_by_agent": {
+                    "$map": {
+                        "input": "$first_responses",
+                        "as": "row",
+                        "in": {"agent_id": "$$row._id", "summary": summary("$$row.ms")},
+                    }
+                },
+                "wait": summary(_concat(_pluck("$waits", "ms"))),
+                "resolution": summary(_concat(_pluck("$closed", "ms"))),
+                "closed_by_agent": {
+                    "$map": {
+                        "input": "$closed",
+                        "as": "row",
+                        "in": {"agent_id": "$$row._id", "n": "$$row.n"},
+                    }
+                },
+            }
+        },
+    ]
+    [doc] = list(events_collection().aggregate(pipeline))
+    return doc
+
+
+# --- the last day, in buckets (the dashboard's charts) --------------------------------------
+
+
+def _bucket(field: str, minutes: int) -> dict[str, Any]:
+    return {"$dateTrunc": {"date": field, "unit": "minute", "binSize": minutes}}
+
+
+def room_series(*, start: datetime, end: datetime, minutes: int) -> dict[datetime, int]:
+    """Rooms created per bucket of ``minutes`` in [start, end)."""
+    pipeline = [
+        {"$match": id_range(start, end)},
+        {"$match": {"created_at": {"$gte": start, "$lt": end}}},
+        {"$group": {"_id": _bucket("$created_at", minutes), "n": {"$sum": 1}}},
+    ]
+    return {row["_id"]: int(row["n"]) for row in rooms_collection().aggregate(pipeline)}
+
+
+def event_series(*, start: datetime, end: datetime, minutes: int) -> dict[str, dict]:
+    """Per bucket of [start, end): rooms assigned (``assigned`` events), rooms put back
+    in the queue (the ``system`` event of a requeue, which names ``from_agent``), rooms
+    closed (by closed_at) and of those the ones closed while queued (no agent)."""
+    window = {"$gte": start, "$lt": end}
+    pipeline = [
+        {"$match": id_range(start, end)},
+        {"$match": {"kind": {"$in": [ASSIGNED, SYSTEM, CLOSED]}}},
+        {
+            "$facet": {
+                "assigned": [
+                    {"$match": {"kind": ASSIGNED, "created_at": window}},
+                    {"$group": {"_id": _bucket("$created_at", minutes), "n": {"$sum": 1}}},
+                ],
+                "requeued": [
+                    {
+                        "$match": {
+                            "kind": SYSTEM,
+                            "created_at": window,
+                            "data.from_agent": {"$exists": True},
+                        }
+                    },
+                    {"$group": {"_id": _bucket("$created_at", minutes), "n": {"$sum": 1}}},
+                ],
+                "closed": [
+                    {"$match": {"kind": CLOSED}},
+                    {"$group": {"_id": "$room_id"}},
+                    *_room_of_group(),
+                    {"$match": {"room.closed_at": window}},
+                    {
+                        "$group": {
+                            "_id": _bucket("$room.closed_at", minutes),
+                            "n": {"$sum": 1},
+                            "queued": {
+                                "$sum": {
+                                    "$cond": [
+                                        {"$eq": [{"$ifNull": ["$room.agent_id", None]}, None]},
+                                        1,
+                                        0,
+                                    ]
+                                }
+                            },
+                        }
+                    },
+                ],
+            }
+        },
+    ]
+    [doc] = list(events_collection().aggregate(pipeline))
+    return {
+        "assigned": {row["_id"]: int(row["n"]) for row in doc["assigned"]},
+        "requeued": {row["_id"]: int(row["n"]) for row in doc["requeued"]},
+        "closed": {row["_id"]: int(row["n"]) for row in doc["closed"]},
+        "closed_queued": {row["_id"]: int(row["queued"]) for row in doc["closed"]},
+    }
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+def online_by_role(user_ids: set[str]) -> dict[str, int]:
+    """How many of ``user_ids`` (presence) are customers, agents, admins."""
+    oids = [ObjectId(i) for i in user_ids if ObjectId.is_valid(i)]
+    if not oids:
+        return {}
+    pipeline = [{"$match": {"_id": {"$in": oids}}}, {"$group": {"_id": "$role", "n": {"$sum": 1}}}]
+    return {row["_id"]: int(row["n"]) for row in users_collection().aggregate(pipeline)}

@@ -1,0 +1,176 @@
+"""Agents and the routing audit log in the Django admin, for support managers.
+
+Agents are a proxy of the user model (``adminstats.models.Agent``): capacity, the
+accepting switch, live presence and current load, with ``max_chats`` and the switch
+editable right in the list. Changes go through the services: status and the switch
+through ``accounts.services.user_set_status`` (which tells clients and routing), other
+fields are saved alone (``update_fields``: never a stale ``active_chats``), and any
+change that may free capacity drains the queue at once.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts import services as account_services
+from adminstats import admin_pages
+from adminstats.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
+from adminstats.models import Agent
+from agents import services as routing
+from agents.models import RoutingAudit
+from chat import selectors as chat_selectors
+
+_STATUS_FIELDS = {"status", "accepting_chats"}
+_SAVED_FIELDS = {"display_name", "max_chats", "is_active"}
+
+
+@admin.register(Agent)
+class AgentAdmin(PageLookupMixin, admin.ModelAdmin):
+    list_display = (
+        "username",
+        "display_name",
+        "status",
+        "accepting_chats",
+        "online",
+        "load",
+        "max_chats",
+        "last_assigned_at",
+    )
+    list_editable = ("accepting_chats", "max_chats")
+    list_filter = ("status", "accepting_chats", "is_active")
+    search_fields = ("username", "display_name")
+    ordering = ("username",)
+    show_full_result_count = False
+    fields = (
+        "username",
+        "display_name",
+        "is_active",
+        "status",
+        "accepting_chats",
+        "max_chats",
+        "online",
+        "load",
+        "active_rooms",
+        "last_assigned_at",
+        "last_seen_at",
+    )
+    readonly_fields = (
+        "username",
+        "online",
+        "load",
+        "active_rooms",
+        "last_assigned_at",
+        "last_seen_at",
+    )
+    actions = ("recount_loads",)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # agents are created as users (Users page, create_agent, the API)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def decorate_page(self, request, rows):
+        online = admin_pages.online_ids()
+        counts = chat_selectors.active_room_counts()
+        for row in rows:
+            row._online = str(row.pk) in online
+            row._active_rooms = counts.get(row.pk, 0)
+
+    @admin.display(description="online", boolean=True)
+    def online(self, obj):
+        if not hasattr(obj, "_online"):
+            obj._online = str(obj.pk) in admin_pages.online_ids()
+        return obj._online
+
+    @admin.display(description="load")
+    def load(self, obj):
+        return f"{obj.active_chats} / {obj.max_chats}"
+
+    @admin.display(description="active rooms (counted)")
+    def active_rooms(self, obj):
+        if not hasattr(obj, "_active_rooms"):
+            obj._active_rooms = chat_selectors.active_room_counts().get(obj.pk, 0)
+        url = reverse("admin:chat_room_changelist") + "?status__exact=active"
+        return format_html('<a href="{}">{}</a>', url, obj._active_rooms)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changed = set(form.changed_data)
+        saved = sorted(changed & _SAVED_FIELDS)
+        if saved:
+            obj.save(update_fields=saved)
+        if changed & _STATUS_FIELDS:
+            # Publishes the status change and drains the queue (agent_availability_changed).
+            account_services.user_set_status(
+                user=obj, status=obj.status, accepting_chats=obj.accepting_chats
+            )
+        elif changed & {"max_chats", "is_active"}:
+            # A proxy's post_save names the proxy class, which the routing receiver
+            # (sender=User) does not hear: drain here.
+            routing.queue_drain()
+
+    @admin.action(description="Recount the agents' loads from the rooms")
+    def recount_loads(self, request, queryset):
+        fixes = routing.agents_reconcile()
+        for agent, old, new in fixes:
+            self.message_user(request, f"{agent.username}: active_chats {old} -> {new}")
+        self.message_user(request, f"Agents repaired: {len(fixes)}.", messages.SUCCESS)
+
+
+@admin.register(RoutingAudit)
+class RoutingAuditAdmin(PageLookupMixin, ReadOnlyAdmin):
+    """Every assignment, transfer, requeue, forced assignment and counter repair."""
+
+    list_display = (
+        "at",
+        "action",
+        "room_ref",
+        "actor_name",
+        "from_agent_name",
+        "to_agent_name",
+        "reason",
+        "note",
+    )
+    list_filter = ("action",)
+    ordering = ("-at",)
+    fields = (
+        "at",
+        "action",
+        "room_ref",
+        "actor_name",
+        "from_agent_name",
+        "to_agent_name",
+        "reason",
+        "note",
+    )
+    readonly_fields = fields
+
+    def decorate_page(self, request, rows):
+        ids = [i for r in rows for i in (r.actor_id, r.from_agent_id, r.to_agent_id)]
+        names = admin_pages.user_names(ids)
+        for row in rows:
+            row._user_names = names
+
+    @admin.display(description="room")
+    def room_ref(self, obj):
+        if obj.room_id is None:
+            return "—"
+        url = reverse("admin:chat_room_change", args=[str(obj.room_id)])
+        return format_html('<a href="{}">{}</a>', url, obj.room_id)
+
+    @admin.display(description="by")
+    def actor_name(self, obj):
+        return name_of(obj, obj.actor_id) if obj.actor_id else "routing"
+
+    @admin.display(description="from")
+    def from_agent_name(self, obj):
+        return name_of(obj, obj.from_agent_id)
+
+    @admin.display(description="to")
+    def to_agent_name(self, obj):
+        return name_of(obj, obj.to_agent_id)
