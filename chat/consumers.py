@@ -211,7 +211,7 @@ class ChatConsumer(EventConsumer):
         room_id = _room_id(data["room_id"])
         self._check_room_cap([room_id])
         history = await self._subscribe_and_read(room_id, data.get("after_seq"))
-        await self.send_event("chat-history", history)
+        await self._send_history(history)
         await self._publish_ephemeral(room_id, "user-joined-room", {"user": self._me()})
         return {"room_id": room_id, "last_seq": history["last_seq"]}
 
@@ -251,9 +251,38 @@ class ChatConsumer(EventConsumer):
                 await self.send_error(None, "sync", result)
                 continue
             self._set_cursor(room_id, _cursor_after_replay(result, cursors[room_id]))
-            await self.send_event("chat-history", result)
+            await self._send_history(result)
             synced[room_id] = {"last_seq": result["last_seq"], "events": len(result["events"])}
         return {"rooms": synced, "failed": failed}
+
+    async def _send_history(self, history: dict[str, Any]) -> None:
+        """``chat-history`` in frames that fit the transport's limit (Autobahn applies
+        it to outgoing messages too): a long replay or a page of long messages goes as
+        several frames in seq order. Each carries ``last_seq`` up to what it holds and
+        ``more: true`` except the last, which has the room's ``last_seq`` and the
+        watermarks; a client applies each frame as it would one."""
+        key = "events" if isinstance(history.get("events"), list) else "messages"
+        items = history.get(key)
+        budget = settings.WS_TRANSPORT_MAX_BYTES - 8 * 1024
+        if not isinstance(items, list) or len(await self.encode_json(history)) <= budget:
+            await self.send_event("chat-history", history)
+            return
+        chunks: list[list[Any]] = [[]]
+        size = 0
+        for item in items:
+            item_size = len(await self.encode_json(item)) + 1
+            if chunks[-1] and size + item_size > budget:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(item)
+            size += item_size
+        base = {k: v for k, v in history.items() if k not in (key, "watermarks", "last_seq")}
+        for chunk in chunks[:-1]:
+            seqs = [(i.get("data") or i).get("seq") or 0 for i in chunk]
+            await self.send_event(
+                "chat-history", {**base, key: chunk, "last_seq": max(seqs), "more": True}
+            )
+        await self.send_event("chat-history", {**history, key: chunks[-1], "more": False})
 
     async def _subscribe_and_read(self, room_id: str, after_seq: int | None) -> dict[str, Any]:
         was_joined = room_id in self.rooms

@@ -122,3 +122,27 @@ async def test_lossy_fan_out_then_sync_misses_nothing(lossy_server, ws, make_roo
     await alice.call("sync", {"rooms": {room_id: contiguous}})
     view.apply(await alice.expect("chat-history", where=lambda f: "events" in f["data"]))
     assert view.state() == stored
+
+
+async def test_a_replay_larger_than_a_frame_arrives_in_several(
+    server, ws, make_room, customer, agent
+):
+    from chat import services
+
+    # given 60 long messages (~5 KB each) the agent missed: ~300 KB, above the 128 KB cap
+    room_id = await make_room(customer, agent)
+    for n in range(60):
+        await sync_to_async(services.message_send)(
+            room_id=room_id, sender=customer, client_msg_id=f"long-{n}", text="x" * 4900
+        )
+    agent1 = await ws(server, agent, name="agent1")
+    # when it syncs from the start
+    await agent1.call("sync", {"rooms": {room_id: 0}})
+    await agent1.expect("chat-history", where=lambda f: f["data"].get("more") is False)
+    frames = [f for f in agent1.seen if f["event"] == "chat-history"]
+    # then the replay came in several frames, in order, with nothing missing
+    assert len(frames) > 1
+    assert [f["data"]["more"] for f in frames] == [True] * (len(frames) - 1) + [False]
+    seqs = [e["data"]["seq"] for f in frames for e in f["data"]["events"]]
+    assert seqs == list(range(1, 61))
+    assert frames[-1]["data"]["last_seq"] == 60
