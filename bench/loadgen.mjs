@@ -505,25 +505,29 @@ async function routingMode() {
   }
   await Promise.all(posts);
   const lastCreate = Math.max(...created.map((c) => c.done));
-  await sleep(2000);
+  // Routing may answer `queued` and assign a moment later: what counts is the agents'
+  // `room-assigned` events. Wait (bounded) for them to settle.
   const ok = created.filter((c) => c.status === 201);
-  const active = ok.filter((c) => c.room.status === "active");
-  const queued = ok.filter((c) => c.room.status === "queued");
-  const positions = queued.map((c) => c.room.queue_position).sort((a, b) => a - b);
-  const gapFree = positions.every((p, k) => p === k + 1);
+  const capacity = cfg.agents.length * cfg.max_chats;
+  const settleUntil = lastCreate + (cfg.settle_s ?? 5) * 1000;
+  const assignedCount = () => ok.filter((c) => assignedAt.has(c.room.id)).length;
+  while (now() < settleUntil && assignedCount() < Math.min(capacity, ok.length)) await sleep(50);
+  const within2s = ok.filter((c) => (assignedAt.get(c.room.id)?.[0] ?? Infinity) <= lastCreate + 2000);
+  const assigned = ok.filter((c) => assignedAt.has(c.room.id));
   const perAgent = {};
-  for (const c of active) {
-    const a = c.room.agent?.id ?? "?";
+  for (const c of assigned) {
+    const a = assignedAt.get(c.room.id)[1];
     perAgent[a] = (perAgent[a] || 0) + 1;
   }
-  const toAssigned = active.map((c) => (assignedAt.get(c.room.id)?.[0] ?? c.done) - c.at);
-  const decided = ok.map((c) => c.done);
-  const firstAssign = Math.min(...active.map((c) => assignedAt.get(c.room.id)?.[0] ?? c.done));
-  const lastAssign = Math.max(...active.map((c) => assignedAt.get(c.room.id)?.[0] ?? c.done));
-  // Drain: agents close their rooms; the queued rooms must all be assigned.
+  const toAssigned = assigned.map((c) => assignedAt.get(c.room.id)[0] - c.at);
+  const times = assigned.map((c) => assignedAt.get(c.room.id)[0]);
+  const firstAssign = Math.min(...times);
+  const lastAssign = Math.max(...times);
+  const answeredActive = ok.filter((c) => c.room.status === "active").length;
+  // Drain: agents close their rooms; the rooms still waiting must then be assigned.
   const drainStart = now();
-  const byAgentCookie = new Map(cfg.agents.map((a) => [a.id, a]));
-  const closes = active.map((c) => [c.room.id, byAgentCookie.get(c.room.agent?.id)]).filter((x) => x[1]);
+  const waiting = ok.filter((c) => !assignedAt.has(c.room.id)).map((c) => c.room.id);
+  const closes = assigned.map((c) => [c.room.id, cfg.agents[assignedAt.get(c.room.id)[1]]]);
   let ci = 0;
   const closeStatuses = {};
   await Promise.all(
@@ -536,10 +540,11 @@ async function routingMode() {
       }
     }),
   );
-  const queuedIds = queued.map((c) => c.room.id);
+  const expectDrained = Math.min(waiting.length, capacity);
   const drainDeadline = now() + (cfg.drain_s ?? 60) * 1000;
-  while (now() < drainDeadline && queuedIds.some((id) => !assignedAt.has(id))) await sleep(50);
-  const drained = queuedIds.filter((id) => assignedAt.has(id));
+  const drainedNow = () => waiting.filter((id) => assignedAt.has(id)).length;
+  while (now() < drainDeadline && drainedNow() < expectDrained) await sleep(50);
+  const drained = waiting.filter((id) => assignedAt.has(id));
   const drainEnd = drained.length ? Math.max(...drained.map((id) => assignedAt.get(id)[0])) : null;
   for (const ws of agentSocks) ws.terminate();
   const statuses = {};
@@ -550,16 +555,17 @@ async function routingMode() {
     customers: cfg.customers.length,
     create_seconds: Math.round((lastCreate - t0) / 10) / 100,
     statuses,
-    assigned: active.length,
-    queued: queued.length,
-    positions_gap_free: gapFree,
+    answered_active: answeredActive,
+    assigned: assigned.length,
+    assigned_within_2s_of_last_create: within2s.length,
+    waiting: waiting.length,
     max_per_agent: Math.max(0, ...Object.values(perAgent)),
     agents_over_capacity: Object.values(perAgent).filter((n) => n > cfg.max_chats).length,
-    decided_within_s_of_last_create: Math.round((Math.max(...decided) - lastCreate) / 10) / 100,
-    assignments_per_s: Math.round((active.length / Math.max(0.001, (lastAssign - firstAssign) / 1000)) * 10) / 10,
+    assignments_per_s: Math.round((assigned.length / Math.max(0.001, (lastAssign - firstAssign) / 1000)) * 10) / 10,
     time_to_assigned_ms: pct(toAssigned),
     close_statuses: closeStatuses,
     drained: drained.length,
+    expected_drained: expectDrained,
     drain_seconds: drainEnd ? Math.round((drainEnd - drainStart) / 10) / 100 : null,
   };
 }

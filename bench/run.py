@@ -686,10 +686,10 @@ def summarize(row: dict) -> str:
             f"| {cpu}"
         )
     if mode == "routing":
-        keys = ("agents_online", "create_seconds", "statuses", "assigned", "queued")
-        keys += ("positions_gap_free", "max_per_agent", "agents_over_capacity")
-        keys += ("decided_within_s_of_last_create", "assignments_per_s", "time_to_assigned_ms")
-        keys += ("close_statuses", "drained", "drain_seconds")
+        keys = ("agents_online", "create_seconds", "statuses", "answered_active", "assigned")
+        keys += ("assigned_within_2s_of_last_create", "waiting", "max_per_agent")
+        keys += ("agents_over_capacity", "assignments_per_s", "time_to_assigned_ms")
+        keys += ("close_statuses", "drained", "expected_drained", "drain_seconds")
         return " ".join(f"{k}={row.get(k)}" for k in keys)
     if mode == "sync":
         lat = row["latency_ms"]
