@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from chat_project import fanout
 
 logger = logging.getLogger(__name__)
 
@@ -25,14 +25,8 @@ def session_group(session_key: str) -> str:
     return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
-def publish(group: str, message: dict) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:  # fan-out is best effort; the write already happened
-        logger.warning("group_send to %s failed", group, exc_info=True)
+def publish(group: str, message: dict[str, Any]) -> None:
+    fanout.publish(group, message)
 
 
 def session_ended(session_key: str) -> None:

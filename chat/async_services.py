@@ -4,6 +4,7 @@ DomainErrors, which cross the hop unchanged."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -12,10 +13,17 @@ from chat import selectors, services
 from chat.exceptions import ResyncRequired
 from chat_project.errors import DomainError
 
-message_send = database_sync_to_async(services.message_send)
-message_edit = database_sync_to_async(services.message_edit)
-message_delete = database_sync_to_async(services.message_delete)
-receipt_advance = database_sync_to_async(services.receipt_advance)
+# Not thread-sensitive: each call runs on a pool thread with its own Django connection
+# (all sharing the one MongoClient pool), so one socket's database round trips do not
+# queue behind every other socket's on a single thread. Nothing here relies on thread
+# affinity (no transactions, no thread-bound state), and each socket's frames still run
+# one at a time, in order.
+_hop = functools.partial(database_sync_to_async, thread_sensitive=False)
+
+message_send = _hop(services.message_send)
+message_edit = _hop(services.message_edit)
+message_delete = _hop(services.message_delete)
+receipt_advance = _hop(services.receipt_advance)
 
 REPLAY_PAGE = 500
 
@@ -77,6 +85,6 @@ def _rooms_replay(
     return results
 
 
-room_join = database_sync_to_async(_room_join)
-room_replay = database_sync_to_async(_room_replay)
-rooms_replay = database_sync_to_async(_rooms_replay)
+room_join = _hop(_room_join)
+room_replay = _hop(_room_replay)
+rooms_replay = _hop(_rooms_replay)

@@ -22,10 +22,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
 from accounts.events import user_group
+from chat_project import fanout
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +42,7 @@ def room_group(room_id: object) -> str:
 
 
 def publish(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:  # fan-out is best effort; the write already happened
-        logger.warning("group_send to %s failed", group, exc_info=True)
+    fanout.publish(group, message)
 
 
 def room_event(*, room_id: object, seq: int | None, event: str, data: dict[str, Any]) -> None:

@@ -259,7 +259,7 @@ def test_publish_failure_is_logged_not_raised(customer, agent, monkeypatch, capl
         async def group_send(self, group, message):
             raise ConnectionError("redis down")
 
-    monkeypatch.setattr("chat.events.get_channel_layer", lambda: BrokenLayer())
+    monkeypatch.setattr("chat_project.fanout.get_channel_layer", lambda: BrokenLayer())
     room = room_with_agent(customer, agent)
     answer = send(room, customer, "still stored")
     assert RoomEvent.objects.filter(pk=answer["id"]).exists()
