@@ -89,3 +89,21 @@ async def typing_expire(*, room_id: str, user_id: str, ttl_seconds: float) -> bo
         _EXPIRE, 1, _key(room_id, user_id), _now_ms(), int(ttl_seconds * 1000)
     )
     return bool(result)
+
+
+def typing_stale_purge(*, now_ms: int | None = None) -> int:
+    """Delete typing hashes whose last refresh is older than the indicator's ttl plus
+    the margin (normally Redis expiry does this; ``manage.py cleanup_sessions`` calls it
+    to catch any left without one). Returns how many were removed."""
+    from django.conf import settings
+    from django_redis import get_redis_connection
+
+    client = get_redis_connection("default")
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    limit = now_ms - int(settings.WS_TYPING_TTL_SECONDS * 1000) - _MARGIN_MS
+    removed = 0
+    for key in client.scan_iter(match=KEY.format(room_id="*", user_id="*"), count=500):
+        seen = client.hget(key, "seen")
+        if seen is None or int(seen) < limit:
+            removed += client.delete(key)
+    return removed

@@ -1,3 +1,4 @@
+import time
 from io import StringIO
 
 import pytest
@@ -42,14 +43,21 @@ def test_cleanup_sessions_removes_expired_sessions_and_stale_presence(customer):
     )
     presence.lease_touch(user_id="u-stale", conn_id="c", ttl_seconds=0.001)
     presence.lease_touch(user_id="u-live", conn_id="c", ttl_seconds=60)
-    import time
-
     time.sleep(0.01)
+
+    from django_redis import get_redis_connection
+
+    redis = get_redis_connection("default")
+    redis.hset("typing:r1:u1", mapping={"seen": 1000, "sent": 1000})  # no expiry: stale
+    redis.hset("typing:r2:u2", mapping={"seen": int(time.time() * 1000), "sent": 0})
 
     output = run("cleanup_sessions")
 
     assert "expired sessions removed: 1" in output
     assert "stale presence entries removed: 1" in output
+    assert "stale typing entries removed: 1" in output
+    assert not redis.exists("typing:r1:u1")
+    assert redis.exists("typing:r2:u2")
     assert Session.objects.filter(session_key=live.session_key).exists()
     assert not Session.objects.filter(session_key=dead.session_key).exists()
     assert presence.online_user_ids() == {"u-live"}

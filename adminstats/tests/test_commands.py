@@ -23,7 +23,7 @@ from chat.models import Room, RoomStatus
 pytestmark = pytest.mark.django_db(transaction=True)
 
 COMMANDS = {
-    "cleanup_sessions": "accounts",
+    "cleanup_sessions": "adminstats",
     "route_queue": "agents",
     "reconcile_agents": "agents",
     "create_agent": "accounts",
@@ -154,4 +154,5 @@ def test_cleanup_sessions_twice_removes_nothing_the_second_time():
     assert "stale presence entries removed: 1" in first
     assert run("cleanup_sessions") == (
         "expired sessions removed: 0\nstale presence entries removed: 0\n"
+        "stale typing entries removed: 0\n"
     )
