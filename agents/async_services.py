@@ -4,8 +4,10 @@ from channels.db import database_sync_to_async
 
 from agents import services
 
-queue_drain = database_sync_to_async(services.queue_drain)
-routing_housekeeping = database_sync_to_async(services.routing_housekeeping)
+# Pool threads, not the process's one thread-sensitive thread: a drain or the periodic
+# safety net must not hold up the database work of every socket in the process.
+queue_drain = database_sync_to_async(services.queue_drain, thread_sensitive=False)
+routing_housekeeping = database_sync_to_async(services.routing_housekeeping, thread_sensitive=False)
 
 
 async def agent_came_online(user_id: str, role: str) -> None:

@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 DRAIN_LOCK = "routing:drain:lock"
 DRAIN_PENDING = "routing:drain:pending"
 HOUSEKEEPING_LOCK = "routing:housekeeping:lock"
+RECONCILE_DUE = "routing:reconcile:recent"
 QUEUE_POSITIONS = "routing:queue:positions"
 GONE_AT = "routing:agent-gone:{agent_id}"
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -445,7 +446,9 @@ def routing_housekeeping() -> dict[str, int]:
         return {}
     try:
         moved = agents_gone_sweep()
-        fixed = agents_reconcile()
+        # The recount reads every active room: only every ROUTING_RECONCILE_SECONDS.
+        due = client.set(RECONCILE_DUE, 1, nx=True, ex=settings.ROUTING_RECONCILE_SECONDS)
+        fixed = agents_reconcile() if due else []
         drained = queue_drain()
     finally:
         _release_lock(client, HOUSEKEEPING_LOCK, token)

@@ -178,6 +178,11 @@ class Bench:
             # frames/s (messages, typing, receipts), over the default 10/s per socket.
             WS_RATE_PER_SECOND=str(self.args.ws_rate),
             WS_RATE_BURST=str(self.args.ws_rate),
+            # Each run seeds fresh agents and leaves the previous run's rooms active with
+            # agents who are gone; routing would re-route all of them after the grace
+            # period, in the middle of the next run. The chat scenarios measure messaging,
+            # so the grace is longer than a whole benchmark (routing has its own scenario).
+            AGENT_GONE_GRACE_SECONDS="86400",
         )
         subprocess.run(
             [PY, "manage.py", "migrate", "--noinput"],

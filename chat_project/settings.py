@@ -257,6 +257,8 @@ AGENT_GONE_GRACE_SECONDS = env_int("AGENT_GONE_GRACE_SECONDS", 120)
 # How often a gateway process runs the routing safety net (vanished agents, counter
 # repair, queue drain); correctness does not depend on it.
 ROUTING_HOUSEKEEPING_SECONDS = env_int("ROUTING_HOUSEKEEPING_SECONDS", 10)
+# The counter recount (reads every active room) runs at most this often.
+ROUTING_RECONCILE_SECONDS = env_int("ROUTING_RECONCILE_SECONDS", 300)
 
 # --- Stats ---------------------------------------------------------------------------------
 # GET /api/admin/chat-stats, the admin dashboard and `manage.py chat_stats` (docs/stats.md).

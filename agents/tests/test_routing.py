@@ -368,3 +368,21 @@ def test_reconcile_repairs_a_corrupted_counter(make_user, customers):
     assert [(a.username, old, new) for a, old, new in fixes] == [("agentx", 4, 1)]
     assert User.objects.get(pk=agent.pk).active_chats == 1
     assert services.agents_reconcile() == []
+
+
+def test_housekeeping_drains_and_recounts_at_most_once_per_interval(make_user, customers):
+    agent = make_user(username="agentx", role="agent", max_chats=2)
+    online(agent)
+    open_room(customers[0])
+    User.objects.filter(pk=agent.pk).update(active_chats=2)  # drifted: looks full
+    waiting = open_room(customers[1])
+    assert waiting.status == "queued"
+
+    report = services.routing_housekeeping()
+
+    # the recount found the free slot, and the queue moved into it
+    assert (report["requeued"], report["reconciled"]) == (0, 1)
+    assert Room.objects.get(pk=waiting.pk).agent_id == agent.pk
+    User.objects.filter(pk=agent.pk).update(active_chats=5)  # drifted again
+    assert services.routing_housekeeping()["reconciled"] == 0  # not before the interval
+    assert User.objects.get(pk=agent.pk).active_chats == 5
