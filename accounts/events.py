@@ -5,13 +5,9 @@ the database is the record. Group names: ``user.<id>`` for every socket of a use
 from __future__ import annotations
 
 import hashlib
-import logging
 from typing import Any
 
 from chat_project import fanout
-
-logger = logging.getLogger(__name__)
-
 
 PRESENCE_STAFF_GROUP = "presence"
 PRESENCE_AGENTS_GROUP = "presence.agents"

@@ -19,13 +19,10 @@ raised: the write already happened.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from accounts.events import user_group
 from chat_project import fanout
-
-logger = logging.getLogger(__name__)
 
 NEW_MESSAGE = "new-message"
 MESSAGE_UPDATED = "message-updated"
