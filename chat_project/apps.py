@@ -28,3 +28,6 @@ class MongoContentTypesConfig(ContentTypesConfig):
 class ChatProjectConfig(AppConfig):
     name = "chat_project"
     default_auto_field = OBJECT_ID_FIELD
+
+    def ready(self) -> None:
+        from chat_project import schema  # noqa: F401  (registers the OpenAPI auth scheme)

@@ -318,3 +318,15 @@ def test_times_are_iso_utc_with_milliseconds(api, customer):
     api.login("alice")
     joined = api.get("/api/auth/profile").json()["date_joined"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", joined), joined
+
+
+def test_openapi_schema_describes_the_session_cookie(api):
+    response = api.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["components"]["securitySchemes"]["sessionCookie"] == {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "sessionid",
+    }
+    assert "/api/chat/rooms" in schema["paths"]
