@@ -31,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -318,8 +319,13 @@ def _run_mongod(storage: str, port_file: str) -> int:
     )
 
     def handle_signal(_signum: int, _frame: Any) -> None:
+        # A graceful stop (connections drained, WiredTiger closed) that hangs must not
+        # keep the process alive after its parent died: exit hard after a few seconds.
+        watchdog = threading.Timer(5.0, os._exit, args=(1,))
+        watchdog.daemon = True
+        watchdog.start()
         server.stop()
-        sys.exit(0)
+        os._exit(0)
 
     signal.signal(signal.SIGINT, handle_signal)
     signal.signal(signal.SIGTERM, handle_signal)
