@@ -269,10 +269,7 @@ def rooms(
 
 
 def room_by_id(room_id: ObjectId) -> Room | None:
-    # On every frame of the hot path: a raw pipeline skips the ORM's query compiler
-    # (~0.9 ms instead of ~1.5 ms here) and builds the same model.
-    found = list(Room.objects.raw_aggregate([{"$match": {"_id": room_id}}, {"$limit": 1}]))
-    return found[0] if found else None
+    return Room.objects.filter(pk=room_id).first()
 
 
 def count_rooms(match: dict[str, Any]) -> int:
