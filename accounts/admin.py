@@ -66,9 +66,7 @@ class UserAdmin(admin_pages.PageLookupMixin, DjangoUserAdmin):
 
     @admin.display(description="online", boolean=True)
     def online(self, obj):
-        if not hasattr(obj, "_online"):
-            obj._online = str(obj.pk) in admin_pages.online_ids()
-        return obj._online
+        return admin_pages.is_online(obj)
 
     def save_model(self, request, obj, form, change):
         if not change:

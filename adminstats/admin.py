@@ -8,12 +8,12 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
-from adminstats import admin_pages
 from adminstats.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
 
 
 @admin.register(LogEntry)
 class LogEntryAdmin(PageLookupMixin, ReadOnlyAdmin):
+    page_user_fields = ("user_id",)
     list_display = ("action_time", "user_name", "action_flag", "object_kind", "object_repr", "what")
     list_filter = ("action_flag",)
     search_fields = ("object_repr", "change_message")
@@ -28,11 +28,6 @@ class LogEntryAdmin(PageLookupMixin, ReadOnlyAdmin):
         "what",
     )
     readonly_fields = fields
-
-    def decorate_page(self, request, rows):
-        names = admin_pages.user_names([r.user_id for r in rows])
-        for row in rows:
-            row._user_names = names
 
     @admin.display(description="by")
     def user_name(self, obj):

@@ -32,13 +32,21 @@ class PageChangeList(ChangeList):
 
 
 class PageLookupMixin:
-    """A ModelAdmin whose list page decorates its rows once per page."""
+    """A ModelAdmin whose list page decorates its rows once per page: the names of the
+    users in ``page_user_fields`` (for ``name_of``) in one query, plus whatever an
+    override of ``decorate_page`` adds after calling this one."""
+
+    page_user_fields: tuple[str, ...] = ()
 
     def get_changelist(self, request, **kwargs):
         return PageChangeList
 
     def decorate_page(self, request, rows: list[Any]) -> None:
-        """Attach per-page lookups to ``rows`` (override)."""
+        if not self.page_user_fields:
+            return
+        names = user_names(getattr(r, f) for r in rows for f in self.page_user_fields)
+        for row in rows:
+            row._user_names = names
 
 
 def user_names(ids: Iterable[object]) -> dict[ObjectId, str]:
@@ -63,6 +71,13 @@ def name_of(row: Any, user_id: object) -> str:
 def online_ids() -> set[str]:
     """Who is connected (presence leases in Redis): one read per page."""
     return presence.online_user_ids()
+
+
+def is_online(user: Any) -> bool:
+    """From the page's presence read, or (change page) one read of its own."""
+    if not hasattr(user, "_online"):
+        user._online = str(user.pk) in online_ids()
+    return user._online
 
 
 def first_assignments(room_ids: list[ObjectId]) -> dict[ObjectId, datetime]:

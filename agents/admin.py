@@ -81,9 +81,7 @@ class AgentAdmin(PageLookupMixin, admin.ModelAdmin):
 
     @admin.display(description="online", boolean=True)
     def online(self, obj):
-        if not hasattr(obj, "_online"):
-            obj._online = str(obj.pk) in admin_pages.online_ids()
-        return obj._online
+        return admin_pages.is_online(obj)
 
     @admin.display(description="load")
     def load(self, obj):
@@ -126,6 +124,8 @@ class AgentAdmin(PageLookupMixin, admin.ModelAdmin):
 class RoutingAuditAdmin(PageLookupMixin, ReadOnlyAdmin):
     """Every assignment, transfer, requeue, forced assignment and counter repair."""
 
+    page_user_fields = ("actor_id", "from_agent_id", "to_agent_id")
+
     list_display = (
         "at",
         "action",
@@ -149,12 +149,6 @@ class RoutingAuditAdmin(PageLookupMixin, ReadOnlyAdmin):
         "note",
     )
     readonly_fields = fields
-
-    def decorate_page(self, request, rows):
-        ids = [i for r in rows for i in (r.actor_id, r.from_agent_id, r.to_agent_id)]
-        names = admin_pages.user_names(ids)
-        for row in rows:
-            row._user_names = names
 
     @admin.display(description="room")
     def room_ref(self, obj):

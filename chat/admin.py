@@ -54,6 +54,7 @@ class TransferForm(forms.Form):
 
 @admin.register(Room)
 class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
+    page_user_fields = ("customer_id", "agent_id")
     list_display = (
         "id",
         "status",
@@ -90,11 +91,10 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
     # --- columns ---------------------------------------------------------------------------
 
     def decorate_page(self, request, rows):
-        names = admin_pages.user_names([r.customer_id for r in rows] + [r.agent_id for r in rows])
+        super().decorate_page(request, rows)
         firsts = admin_pages.first_assignments([r.pk for r in rows])
         places = admin_pages.queue_positions() if any(r.status == "queued" for r in rows) else {}
         for row in rows:
-            row._user_names = names
             row._first_assigned = firsts.get(row.pk)
             row._queue_position = places.get(row.pk)
 
@@ -248,6 +248,8 @@ class RoomEventAdmin(PageLookupMixin, ReadOnlyAdmin):
     """Messages and the other timeline events. Admins see everything: the current
     text, the original of an edited message, and the text of a deleted one."""
 
+    page_user_fields = ("actor_id",)
+
     list_display = (
         "id",
         "room_ref",
@@ -279,11 +281,6 @@ class RoomEventAdmin(PageLookupMixin, ReadOnlyAdmin):
     )
     readonly_fields = fields
 
-    def decorate_page(self, request, rows):
-        names = admin_pages.user_names([r.actor_id for r in rows])
-        for row in rows:
-            row._user_names = names
-
     @admin.display(description="room")
     def room_ref(self, obj):
         return room_link(obj.room_id)
@@ -304,6 +301,7 @@ class RoomEventAdmin(PageLookupMixin, ReadOnlyAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(PageLookupMixin, ReadOnlyAdmin):
+    page_user_fields = ("uploader_id",)
     list_display = (
         "id",
         "room_ref",
@@ -326,11 +324,6 @@ class AttachmentAdmin(PageLookupMixin, ReadOnlyAdmin):
         "created_at",
     )
     readonly_fields = fields
-
-    def decorate_page(self, request, rows):
-        names = admin_pages.user_names([r.uploader_id for r in rows])
-        for row in rows:
-            row._user_names = names
 
     @admin.display(description="room")
     def room_ref(self, obj):

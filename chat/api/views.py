@@ -55,25 +55,30 @@ def _parsed(serializer_class, data):
     return serializer.validated_data
 
 
+def _room_page(request: Request, *, assigned_only: bool) -> Response:
+    query = _parsed(RoomListQuerySerializer, request.query_params)
+    page = selectors.room_list(
+        user=request.user,
+        status=query.get("status"),
+        cursor=query.get("cursor"),
+        limit=query["limit"],
+        assigned_only=assigned_only,
+    )
+    next_params = {"cursor": page["next"]} if page["next"] else None
+    return Response(
+        {
+            "results": page["results"],
+            "next": _next_url(
+                request, next_params, status=query.get("status"), limit=query["limit"]
+            ),
+        }
+    )
+
+
 class RoomListCreateApi(APIView):
     @extend_schema(parameters=[RoomListQuerySerializer], responses=RoomPageSerializer)
     def get(self, request: Request) -> Response:
-        query = _parsed(RoomListQuerySerializer, request.query_params)
-        page = selectors.room_list(
-            user=request.user,
-            status=query.get("status"),
-            cursor=query.get("cursor"),
-            limit=query["limit"],
-        )
-        next_params = {"cursor": page["next"]} if page["next"] else None
-        return Response(
-            {
-                "results": page["results"],
-                "next": _next_url(
-                    request, next_params, status=query.get("status"), limit=query["limit"]
-                ),
-            }
-        )
+        return _room_page(request, assigned_only=False)
 
     @extend_schema(
         request=RoomCreateInputSerializer,
@@ -90,23 +95,7 @@ class RoomListCreateApi(APIView):
 class AgentRoomListApi(APIView):
     @extend_schema(parameters=[RoomListQuerySerializer], responses=RoomPageSerializer)
     def get(self, request: Request) -> Response:
-        query = _parsed(RoomListQuerySerializer, request.query_params)
-        page = selectors.room_list(
-            user=request.user,
-            status=query.get("status"),
-            cursor=query.get("cursor"),
-            limit=query["limit"],
-            assigned_only=True,
-        )
-        next_params = {"cursor": page["next"]} if page["next"] else None
-        return Response(
-            {
-                "results": page["results"],
-                "next": _next_url(
-                    request, next_params, status=query.get("status"), limit=query["limit"]
-                ),
-            }
-        )
+        return _room_page(request, assigned_only=True)
 
 
 class RoomDetailApi(APIView):

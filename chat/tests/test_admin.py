@@ -209,3 +209,11 @@ def test_room_pages_are_read_only(staff_client, customer):
     response = staff_client.post(f"/admin/chat/room/{room.pk}/change/", {"subject": "x"})
     assert response.status_code == 403
     assert Room.objects.get(pk=room.pk).subject == "help"
+
+
+def test_room_list_names_customer_and_agent_from_one_page_lookup(staff_client, customer, agent):
+    online(agent)
+    open_room(customer)
+    page = staff_client.get(CHANGELIST).content.decode()
+    assert f"{customer.display_name} (alice)" in page
+    assert f"{agent.display_name} (agent1)" in page
