@@ -43,6 +43,7 @@ from accounts import presence
 from accounts.events import session_group, user_group
 from chat import async_services, typing_state
 from chat.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_status, status_message
+from chat.services import SendHint
 from chat_project.errors import DomainError, NotFound, ValidationFailed
 from chat_project.ws import (
     CLOSE_NOT_AUTHENTICATED,
@@ -94,6 +95,13 @@ class RoomCursor:
     gaps: dict[int, float] = field(default_factory=dict)
     unread: dict[int, float] = field(default_factory=dict)
     repair: asyncio.TimerHandle | None = None
+    # What this socket knows that lets a send or receipt skip reading the room
+    # (chat.services.SendHint / receipt_advance(known=...)): the highest seq its own
+    # sends took, its user's (delivered, read) watermarks, and that an agent reply
+    # is on record.
+    sent_seq: int = 0
+    marks: tuple[int, int] = (0, 0)
+    agent_replied: bool = False
 
     def take(self, seq: int) -> bool:
         """Whether an event with ``seq`` is to be sent now (and note that it is)."""
@@ -108,6 +116,9 @@ class RoomCursor:
         self.seq = seq
         return True
 
+    def raise_marks(self, delivered: int, read: int) -> None:
+        self.marks = (max(self.marks[0], delivered), max(self.marks[1], read))
+
     def forget_stale(self) -> None:
         horizon = time.monotonic() - MISSING_TTL_SECONDS
         self.gaps = {s: t for s, t in self.gaps.items() if t > horizon}
@@ -120,16 +131,21 @@ def _recent_absent(last_seq: int, low_seq: int, seen: set[int]) -> dict[int, flo
     return {s: now for s in range(start, last_seq + 1) if s not in seen}
 
 
-def _cursor_after_page(page: dict[str, Any]) -> RoomCursor:
+def _marks(history: dict[str, Any], user_id: str) -> tuple[int, int]:
+    mine = (history.get("watermarks") or {}).get(user_id) or {}
+    return mine.get("last_delivered_seq", 0), mine.get("last_read_seq", 0)
+
+
+def _cursor_after_page(page: dict[str, Any], user_id: str) -> RoomCursor:
     seen = {m["seq"] for m in page["messages"]}
     unread = _recent_absent(page["last_seq"], 0, seen)
-    return RoomCursor(seq=page["last_seq"], unread=unread)
+    return RoomCursor(seq=page["last_seq"], unread=unread, marks=_marks(page, user_id))
 
 
-def _cursor_after_replay(replay: dict[str, Any], after_seq: int) -> RoomCursor:
+def _cursor_after_replay(replay: dict[str, Any], after_seq: int, user_id: str) -> RoomCursor:
     seen = {item["data"]["seq"] for item in replay["events"]}
     gaps = _recent_absent(replay["last_seq"], after_seq, seen)
-    return RoomCursor(seq=replay["last_seq"], gaps=gaps)
+    return RoomCursor(seq=replay["last_seq"], gaps=gaps, marks=_marks(replay, user_id))
 
 
 class ChatConsumer(EventConsumer):
@@ -250,7 +266,7 @@ class ChatConsumer(EventConsumer):
                 result.details = {**result.details, "room_id": room_id}
                 await self.send_error(None, "sync", result)
                 continue
-            self._set_cursor(room_id, _cursor_after_replay(result, cursors[room_id]))
+            self._set_cursor(room_id, _cursor_after_replay(result, cursors[room_id], self.user_id))
             await self._send_history(result)
             synced[room_id] = {"last_seq": result["last_seq"], "events": len(result["events"])}
         return {"rooms": synced, "failed": failed}
@@ -301,9 +317,9 @@ class ChatConsumer(EventConsumer):
                 self.rooms.pop(room_id, None)
             raise
         if after_seq is None:
-            self._set_cursor(room_id, _cursor_after_page(history))
+            self._set_cursor(room_id, _cursor_after_page(history, self.user_id))
         else:
-            self._set_cursor(room_id, _cursor_after_replay(history, after_seq))
+            self._set_cursor(room_id, _cursor_after_replay(history, after_seq, self.user_id))
         return history
 
     def _set_cursor(self, room_id: str, cursor: RoomCursor) -> None:
@@ -337,13 +353,23 @@ class ChatConsumer(EventConsumer):
     # --- messages and receipts ---------------------------------------------------------
 
     async def send_message(self, data: dict[str, Any]) -> dict[str, Any]:
+        cursor = self.rooms.get(data["room_id"].lower())
+        hint = None
+        if cursor is not None:
+            hint = SendHint(
+                last_seq=max(cursor.seq, cursor.sent_seq), agent_replied=cursor.agent_replied
+            )
         message = await async_services.message_send(
             room_id=data["room_id"],
             sender=self.user,
             client_msg_id=data["client_msg_id"],
             text=data["text"],
             attachment_ids=tuple(data.get("attachment_ids") or ()),
+            hint=hint,
         )
+        if cursor is not None:
+            cursor.sent_seq = max(cursor.sent_seq, message["seq"])
+            cursor.agent_replied = cursor.agent_replied or self.user.role == "agent"
         return {"message": message}
 
     async def edit_message(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -373,13 +399,18 @@ class ChatConsumer(EventConsumer):
                 "Give either up_to_seq or message_id.",
                 details={"fields": {"up_to_seq": ["Either this or message_id."]}},
             )
-        return await async_services.receipt_advance(
+        cursor = self.rooms.get(data["room_id"].lower())
+        answer = await async_services.receipt_advance(
             room_id=data["room_id"],
             user=self.user,
             kind=kind,
             up_to_seq=data.get("up_to_seq"),
             message_id=data.get("message_id"),
+            known=cursor.marks if cursor is not None else None,
         )
+        if cursor is not None:
+            cursor.raise_marks(answer["last_delivered_seq"], answer["last_read_seq"])
+        return answer
 
     # --- typing ------------------------------------------------------------------------
 
@@ -513,6 +544,8 @@ class ChatConsumer(EventConsumer):
                 return  # already sent (in a read, a replay or a repair)
             self._schedule_repair(room_id, cursor)
         data = message.get("data") or {}
+        if message["event"] == "message-status-updated" and data.get("user_id") == self.user_id:
+            cursor.raise_marks(data.get("last_delivered_seq", 0), data.get("last_read_seq", 0))
         if data.get("room_id") != room_id or ("seq" not in data and seq is not None):
             data = {**data, "room_id": room_id, **({"seq": seq} if seq is not None else {})}
         await self.send_event(message["event"], data)

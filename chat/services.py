@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -56,6 +57,7 @@ from bson import ObjectId
 from django.core.files.storage import storages
 from django.db import IntegrityError
 from django.utils import timezone
+from pymongo.errors import DuplicateKeyError
 
 from accounts.models import Role, User
 from chat import dtos, events, selectors, signals, timeline
@@ -273,20 +275,80 @@ def message_send(
     client_msg_id: str,
     text: str,
     attachment_ids: Iterable[str] = (),
+    hint: SendHint | None = None,
 ) -> dict[str, Any]:
     """Store a message once per (room, sender, client_msg_id) and return it after the
     write is durable. A retry returns the stored message (same ``seq``); the same id
     with other text or attachments is ``idempotency_conflict``.
 
-    Writes: the ``$inc`` and one insert (a third only to link attachments)."""
+    Commands: with a :class:`SendHint` that is still true (a socket that follows the
+    room), two: the seq compare-and-set (which also checks that the sender takes part
+    and the room is open) and the insert. Otherwise, or when the hint turns out stale,
+    the room is read first and the stored message looked up (a retry), then the same
+    two writes (plus one to link attachments)."""
     message, _created = message_send_or_replay(
         room_id=room_id,
         sender=sender,
         client_msg_id=client_msg_id,
         text=text,
         attachment_ids=attachment_ids,
+        hint=hint,
     )
     return message
+
+
+@dataclass(frozen=True)
+class SendHint:
+    """What a socket that follows a room already knows, so a send can skip reading it:
+    ``last_seq``, the highest seq it has seen (usually the room's), and
+    ``agent_replied``, that the room's first agent reply is on record (an agent's first
+    send there records it, which needs the room read)."""
+
+    last_seq: int
+    agent_replied: bool = False
+
+
+def _participant_field(user: User) -> str | None:
+    """The room field naming ``user`` when they take part: customers by
+    ``customer_id``, agents by ``agent_id``; admins never post."""
+    return {Role.USER: "customer_id", Role.AGENT: "agent_id"}.get(user.role)
+
+
+def _message_send_on_hint(
+    *, room_oid: ObjectId, sender: User, client_msg_id: str, text: str, hint: SendHint
+) -> dict[str, Any] | None:
+    """The two-command send (see :func:`message_send`), or None when the hint does not
+    hold (stale seq, closed room, access gone, a retried ``client_msg_id``): the caller
+    then takes the reading path, which tells these apart. A retry detected here has
+    consumed a seq: it gets a ``noop`` filler like crash point 3."""
+    field = _participant_field(sender)
+    if field is None or (field == "agent_id" and not hint.agent_replied):
+        return None
+    seq = timeline.take_seq_once(
+        room_oid, last_seq=hint.last_seq, require={field: sender.pk}, also_set={}
+    )
+    if seq is None:
+        return None
+    now = timezone.now()
+    message = RoomEvent(
+        room_id=room_oid,
+        seq=seq,
+        kind=EventKind.MESSAGE,
+        created_at=now,
+        actor=sender,
+        client_msg_id=client_msg_id,
+        idem_key=timeline.idem_key(room_oid, sender.pk, client_msg_id),
+        text=text,
+    )
+    try:
+        timeline.insert_event(message)
+    except DuplicateKeyError:
+        timeline.fill_noop(room_oid, seq)
+        return None
+    base = dtos.message_base(message, {str(sender.pk): sender})
+    events.new_message(room_id=room_oid, seq=seq, message=dtos.message_public(base, status="sent"))
+    # Nobody else can have reached a seq taken just now: the sender sees it as "sent".
+    return {**dtos.message_for_viewer(base, room=None, viewer=sender), "status": "sent"}
 
 
 def message_send_or_replay(
@@ -296,9 +358,21 @@ def message_send_or_replay(
     client_msg_id: str,
     text: str,
     attachment_ids: Iterable[str] = (),
+    hint: SendHint | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """:func:`message_send`, also telling whether this call stored the message (REST
     answers 201 for a new message, 200 for a replayed retry)."""
+    if hint is not None and not attachment_ids:
+        clean_id = _clean_client_msg_id(client_msg_id)
+        sent = _message_send_on_hint(
+            room_oid=selectors.object_id(room_id),
+            sender=sender,
+            client_msg_id=clean_id,
+            text=_clean_text(text),
+            hint=hint,
+        )
+        if sent is not None:
+            return sent, True
     room = selectors.room_get_for_user(room_id=room_id, user=sender)
     _require_participant(room, sender)
     client_msg_id = _clean_client_msg_id(client_msg_id)
@@ -452,13 +526,28 @@ def receipt_advance(
     kind: str,
     up_to_seq: int | None = None,
     message_id: str | None = None,
+    known: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Move the user's delivered (or read, which implies delivered) watermark forward
     to ``up_to_seq`` or to the seq of ``message_id``; capped at the room's
     ``last_seq``. One ``$max`` update on the room document, so a stale or replayed
-    receipt never moves a watermark back (and costs no write at all)."""
+    receipt never moves a watermark back (and costs no write at all).
+
+    ``known``: the (delivered, read) watermarks the caller's socket last saw for this
+    user. With it and ``up_to_seq``, a participant's receipt is that one update (its
+    filter checks participation and the cap) without reading the room first."""
     if kind not in RECEIPT_KINDS:
         raise ValidationFailed(details={"fields": {"kind": [f"One of {RECEIPT_KINDS}."]}})
+    if known is not None and up_to_seq is not None:
+        answer = _receipt_on_known(
+            room_oid=selectors.object_id(room_id),
+            user=user,
+            kind=kind,
+            target=selectors.seq_value(up_to_seq, field="up_to_seq"),
+            known=known,
+        )
+        if answer is not None:
+            return answer
     room = selectors.room_get_for_user(room_id=room_id, user=user)
     if message_id is not None:
         target = selectors.message_get_in_room(room=room, message_id=message_id).seq
@@ -484,6 +573,49 @@ def receipt_advance(
     if moved:
         events.message_status_updated(
             room_id=room.pk,
+            user_id=uid,
+            last_delivered_seq=new_delivered,
+            last_read_seq=new_read,
+        )
+    return {
+        **answer,
+        "last_delivered_seq": new_delivered,
+        "last_read_seq": new_read,
+        "moved": moved,
+    }
+
+
+def _receipt_on_known(
+    *, room_oid: ObjectId, user: User, kind: str, target: int, known: tuple[int, int]
+) -> dict[str, Any] | None:
+    """:func:`receipt_advance` in at most one command, or None when the update did not
+    match (not a participant any more, or ``target`` beyond the room's ``last_seq``):
+    the caller then reads the room. The answer and the event report the watermarks as
+    this socket knows them raised by this receipt; another socket of the same user may
+    have raised them further, and clients keep the highest value they have seen."""
+    field = _participant_field(user)
+    if field is None:
+        return None
+    delivered, read = known
+    uid = str(user.pk)
+    answer = {"room_id": str(room_oid), "user_id": uid}
+    wants_read = kind == "read" and target > read
+    if target <= delivered and not wants_read:
+        return {**answer, "last_delivered_seq": delivered, "last_read_seq": read, "moved": False}
+    matched, moved = timeline.advance_watermarks_if(
+        room_oid,
+        uid,
+        require={field: user.pk},
+        delivered=target,
+        read=target if kind == "read" else None,
+    )
+    if not matched:
+        return None
+    new_delivered = max(delivered, target)
+    new_read = max(read, target) if kind == "read" else read
+    if moved:
+        events.message_status_updated(
+            room_id=room_oid,
             user_id=uid,
             last_delivered_seq=new_delivered,
             last_read_seq=new_read,

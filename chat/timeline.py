@@ -91,6 +91,21 @@ def reserve_seq(
     return _take_seq(room_id, last_seq, dict(also_set or {}))
 
 
+def take_seq_once(
+    room_id: ObjectId, *, last_seq: int, require: dict[str, Any], also_set: dict[str, Any]
+) -> int | None:
+    """One compare-and-set attempt at ``last_seq`` -> ``last_seq + 1`` while the room is
+    open and matches ``require`` (flat raw fields), without reading the room first: the
+    hot path of a socket that already knows the room's seq. None when the guess was
+    stale, the room closed or ``require`` no longer holds; the caller then takes the
+    path that reads the room and says which."""
+    result = rooms_collection().update_one(
+        {"_id": room_id, "last_seq": last_seq, "status": {"$ne": CLOSED}, **require},
+        {"$set": {"last_seq": Int64(last_seq + 1), **also_set}},
+    )
+    return last_seq + 1 if result.modified_count else None
+
+
 def reserve_seq_if(
     room_id: ObjectId, *, require: dict[str, Any], also_set: dict[str, Any]
 ) -> int | None:
@@ -130,6 +145,42 @@ def advance_watermarks(
     if read is not None:
         update[f"watermarks.{user_id}.read"] = read
     return bool(rooms_collection().update_one({"_id": room_id}, {"$max": update}).modified_count)
+
+
+def advance_watermarks_if(
+    room_id: ObjectId,
+    user_id: str,
+    *,
+    require: dict[str, Any],
+    delivered: int,
+    read: int | None,
+) -> tuple[bool, bool]:
+    """:func:`advance_watermarks` only while the room matches ``require`` and its
+    ``last_seq`` is at least ``delivered`` (a receipt never runs ahead of the room), in
+    the same single update, so the caller needs no read of the room first.
+    ``(matched, moved)``: not matched means the caller must read the room to say why."""
+    update = {f"watermarks.{user_id}.delivered": delivered}
+    if read is not None:
+        update[f"watermarks.{user_id}.read"] = read
+    result = rooms_collection().update_one(
+        {"_id": room_id, "last_seq": {"$gte": delivered}, **require}, {"$max": update}
+    )
+    return bool(result.matched_count), bool(result.modified_count)
+
+
+def insert_event(event: RoomEvent) -> None:
+    """Insert a new event as ``save(force_insert=True)`` would store it (each field's
+    own ``get_db_prep_save``), in one ``insert_one`` without the ORM's per-call query
+    compilation (half of a send's client CPU, docs/benchmarks.md). Raises pymongo's
+    ``DuplicateKeyError`` on a unique index."""
+    connection = connections["default"]
+    doc = {
+        field.column: field.get_db_prep_save(field.pre_save(event, True), connection)
+        for field in RoomEvent._meta.concrete_fields
+        if not field.primary_key
+    }
+    event.pk = events_collection().insert_one(doc).inserted_id
+    event._state.adding = False
 
 
 # --- message document: edit, delete ----------------------------------------------------------

@@ -4,51 +4,17 @@ see raw aggregates)."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pymongo.synchronous.collection import Collection
 
 from adminstats import selectors
 from adminstats.tests.factories import RoomStory
+from tests.mongo_commands import mongo_commands
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-_METHODS = (
-    "aggregate",
-    "find",
-    "find_one",
-    "count_documents",
-    "estimated_document_count",
-    "distinct",
-    "insert_one",
-    "insert_many",
-    "update_one",
-    "update_many",
-    "delete_one",
-    "delete_many",
-    "find_one_and_update",
-    "bulk_write",
-)
-
-
-@contextlib.contextmanager
-def mongo_commands(monkeypatch):
-    calls: list[tuple[str, str]] = []
-
-    def counting(name, original):
-        def wrapper(self, *args, **kwargs):
-            calls.append((self.name, name))
-            return original(self, *args, **kwargs)
-
-        return wrapper
-
-    with monkeypatch.context() as patch:
-        for name in _METHODS:
-            patch.setattr(Collection, name, counting(name, getattr(Collection, name)))
-        yield calls
 
 
 def add_rooms(n, *, customers, agents):

@@ -1,0 +1,133 @@
+"""The socket hot path: a send with a :class:`SendHint` and a receipt with ``known``
+watermarks skip the room read, and every case the hint cannot decide (stale seq,
+closed room, lost access, a retry, a receipt past the room's end) falls back to the
+reading path with the same outcome as without a hint."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from chat import services
+from chat.exceptions import RoomClosed
+from chat.models import EventKind, Room, RoomEvent
+from chat.services import SendHint
+from chat.tests.factories import room_with_agent, send
+from chat_project.errors import NotFound, PermissionDenied
+from tests.mongo_commands import mongo_commands
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def hinted_send(room, sender, *, last_seq, text="hi", client_msg_id=None, agent_replied=False):
+    return services.message_send_or_replay(
+        room_id=str(room.pk),
+        sender=sender,
+        client_msg_id=client_msg_id or uuid.uuid4().hex,
+        text=text,
+        hint=SendHint(last_seq=last_seq, agent_replied=agent_replied),
+    )
+
+
+def kinds(room) -> list[tuple[int, str]]:
+    return list(RoomEvent.objects.filter(room=room).order_by("seq").values_list("seq", "kind"))
+
+
+def test_a_true_hint_sends_in_two_commands(monkeypatch, customer, agent):
+    room = room_with_agent(customer, agent)
+    last = send(room, customer)["seq"]
+    with mongo_commands(monkeypatch) as calls:
+        message, created = hinted_send(room, customer, last_seq=last)
+    assert (created, message["seq"], message["status"]) == (True, last + 1, "sent")
+    assert [name for _collection, name in calls] == ["update_one", "insert_one"]
+    stored = RoomEvent.objects.get(room=room, seq=last + 1)
+    assert (stored.kind, stored.text, stored.actor_id) == (EventKind.MESSAGE, "hi", customer.pk)
+    assert Room.objects.get(pk=room.pk).last_seq == last + 1
+
+
+def test_a_stale_hint_reads_the_room_and_still_sends_once(customer, agent):
+    room = room_with_agent(customer, agent)
+    send(room, customer)
+    send(room, agent)
+    message, created = hinted_send(room, customer, last_seq=0)
+    assert (created, message["seq"]) == (True, 3)
+    assert kinds(room) == [(1, "message"), (2, "message"), (3, "message")]
+
+
+def test_a_retry_with_a_hint_answers_the_stored_message(customer, agent):
+    room = room_with_agent(customer, agent)
+    first, created = hinted_send(room, customer, last_seq=0, client_msg_id="c-1")
+    again, created_again = hinted_send(room, customer, last_seq=first["seq"], client_msg_id="c-1")
+    assert (created, created_again) == (True, False)
+    assert (again["id"], again["seq"]) == (first["id"], first["seq"])
+    # The retry consumed a seq: it is filled, so the timeline stays gap-free.
+    assert kinds(room) == [(1, "message"), (2, "noop")]
+
+
+def test_a_hint_does_not_let_anyone_post_in_a_closed_room(customer, agent):
+    room = room_with_agent(customer, agent)
+    last = send(room, customer)["seq"]
+    services.room_close(room_id=str(room.pk), actor=agent)
+    with pytest.raises(RoomClosed):
+        hinted_send(room, customer, last_seq=last + 1)
+
+
+def test_a_hint_does_not_outlive_a_transfer(customer, agent, other_agent):
+    room = room_with_agent(customer, agent)
+    last = send(room, agent)["seq"]
+    Room.objects.filter(pk=room.pk).update(agent=other_agent)
+    with pytest.raises((PermissionDenied, NotFound)):
+        hinted_send(room, agent, last_seq=last, agent_replied=True)
+    assert RoomEvent.objects.filter(room=room).count() == 1
+
+
+def test_an_agents_first_reply_is_recorded_through_the_reading_path(customer, agent):
+    room = room_with_agent(customer, agent)
+    last = send(room, customer)["seq"]
+    hinted_send(room, agent, last_seq=last)  # agent_replied unknown: reads the room
+    assert Room.objects.get(pk=room.pk).first_agent_reply_at is not None
+
+
+# --- receipts ------------------------------------------------------------------------------
+
+
+def receipt(room, user, *, kind, up_to_seq, known):
+    return services.receipt_advance(
+        room_id=str(room.pk), user=user, kind=kind, up_to_seq=up_to_seq, known=known
+    )
+
+
+def test_a_receipt_with_known_marks_is_one_command(monkeypatch, customer, agent):
+    room = room_with_agent(customer, agent)
+    for _ in range(3):
+        send(room, customer)
+    with mongo_commands(monkeypatch) as calls:
+        answer = receipt(room, agent, kind="read", up_to_seq=2, known=(0, 0))
+    assert [name for _collection, name in calls] == ["update_one"]
+    assert (answer["moved"], answer["last_read_seq"]) == (True, 2)
+    assert Room.objects.get(pk=room.pk).watermark(agent.pk) == (2, 2)
+
+
+def test_a_receipt_already_known_costs_no_command(monkeypatch, customer, agent):
+    room = room_with_agent(customer, agent)
+    send(room, customer)
+    with mongo_commands(monkeypatch) as calls:
+        answer = receipt(room, agent, kind="delivered", up_to_seq=1, known=(1, 0))
+    assert (calls, answer["moved"]) == ([], False)
+
+
+def test_a_receipt_past_the_end_is_capped_through_the_reading_path(customer, agent):
+    room = room_with_agent(customer, agent)
+    send(room, customer)
+    answer = receipt(room, agent, kind="read", up_to_seq=50, known=(0, 0))
+    assert (answer["last_delivered_seq"], answer["last_read_seq"]) == (1, 1)
+    assert Room.objects.get(pk=room.pk).watermark(agent.pk) == (1, 1)
+
+
+def test_known_marks_do_not_grant_access(customer, agent, other_customer):
+    room = room_with_agent(customer, agent)
+    send(room, customer)
+    with pytest.raises(NotFound):
+        receipt(room, other_customer, kind="read", up_to_seq=1, known=(0, 0))
+    assert Room.objects.get(pk=room.pk).watermark(other_customer.pk) == (0, 0)
