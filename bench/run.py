@@ -339,8 +339,9 @@ class Bench:
             subprocess.run([PY, "-m", "pip", "install", "--quiet", "py-spy"], check=True)
         out = self.workdir / f"profile-{next(self.tags)}.txt"
         pid = str(target.procs[0].pid)
-        cmd = [str(spy), "record", "-r", "50", "-d", str(int(seconds)), "-p", pid]
-        cmd += ["--format", "raw", "-o", str(out), "--threads", "--nonblocking"]
+        cmd = [str(spy), "record", "-r", "200", "-d", str(int(seconds)), "-p", pid]
+        # --gil: only the thread holding the GIL, i.e. where Python CPU goes (waits drop out).
+        cmd += ["--format", "raw", "-o", str(out), "--threads", "--nonblocking", "--gil"]
 
         def run() -> None:
             subprocess.run(cmd, capture_output=True, timeout=seconds + 60)

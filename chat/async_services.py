@@ -24,6 +24,7 @@ message_send = _hop(services.message_send)
 message_edit = _hop(services.message_edit)
 message_delete = _hop(services.message_delete)
 receipt_advance = _hop(services.receipt_advance)
+receipt_marks_advance = _hop(services.receipt_marks_advance)
 
 REPLAY_PAGE = 500
 

@@ -43,11 +43,13 @@ from accounts import presence
 from accounts.events import session_group, user_group
 from chat import async_services, typing_state
 from chat.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_status, status_message
+from chat.receipt_batch import PendingReceipts
 from chat.services import SendHint
 from chat_project.errors import DomainError, NotFound, ValidationFailed
 from chat_project.ws import (
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_TOO_MANY_SOCKETS,
+    AckLater,
     EventConsumer,
     EventSpec,
     Field,
@@ -102,6 +104,7 @@ class RoomCursor:
     sent_seq: int = 0
     marks: tuple[int, int] = (0, 0)
     agent_replied: bool = False
+    receipts: PendingReceipts | None = None  # waiting to be written together
 
     def take(self, seq: int) -> bool:
         """Whether an event with ``seq`` is to be sent now (and note that it is)."""
@@ -199,8 +202,9 @@ class ChatConsumer(EventConsumer):
         if self.live:
             self.live = False
             liveness().remove(self.conn_id)
-            for room_id in list(self.rooms):
+            for room_id, cursor in list(self.rooms.items()):
                 await self._typing_stopped(room_id)
+                await self._flush_receipts(room_id, cursor)
             try:
                 await presence.alease_release(
                     user_id=self.user_id,
@@ -324,8 +328,13 @@ class ChatConsumer(EventConsumer):
 
     def _set_cursor(self, room_id: str, cursor: RoomCursor) -> None:
         old = self.rooms.get(room_id)
-        if old is not None and old.repair is not None:
-            old.repair.cancel()
+        if old is not None:  # a re-join or sync: keep what the socket already knows
+            if old.repair is not None:
+                old.repair.cancel()
+            cursor.sent_seq = old.sent_seq
+            cursor.agent_replied = old.agent_replied
+            cursor.receipts = old.receipts  # their timer finds them on the new cursor
+            cursor.raise_marks(*old.marks)
         self.rooms[room_id] = cursor
         self._schedule_repair(room_id, cursor)
 
@@ -339,6 +348,8 @@ class ChatConsumer(EventConsumer):
         cursor = self.rooms.pop(room_id, None)
         if cursor is not None and cursor.repair is not None:
             cursor.repair.cancel()
+        if cursor is not None:
+            await self._flush_receipts(room_id, cursor)  # sent before leaving: still due
         handle = self.typing_timers.pop(room_id, None)
         if handle is not None:
             handle.cancel()
@@ -393,13 +404,23 @@ class ChatConsumer(EventConsumer):
     async def message_read(self, data: dict[str, Any]) -> dict[str, Any]:
         return await self._receipt(data, "read")
 
-    async def _receipt(self, data: dict[str, Any], kind: str) -> dict[str, Any]:
+    async def _receipt(self, data: dict[str, Any], kind: str) -> dict[str, Any] | AckLater:
         if (data.get("up_to_seq") is None) == (data.get("message_id") is None):
             raise ValidationFailed(
                 "Give either up_to_seq or message_id.",
                 details={"fields": {"up_to_seq": ["Either this or message_id."]}},
             )
-        cursor = self.rooms.get(data["room_id"].lower())
+        room_id = data["room_id"].lower()
+        cursor = self.rooms.get(room_id)
+        delay = settings.WS_RECEIPT_COALESCE_SECONDS
+        if cursor is not None and data.get("up_to_seq") is not None and delay > 0:
+            # See chat.receipt_batch: merged with this room's other receipts for a moment.
+            if cursor.receipts is None:
+                cursor.receipts = PendingReceipts()
+                cursor.receipts.timer = asyncio.get_running_loop().call_later(
+                    delay, self._on_receipt_timer, room_id
+                )
+            return AckLater(cursor.receipts.add(kind, data["up_to_seq"]))
         answer = await async_services.receipt_advance(
             room_id=data["room_id"],
             user=self.user,
@@ -411,6 +432,35 @@ class ChatConsumer(EventConsumer):
         if cursor is not None:
             cursor.raise_marks(answer["last_delivered_seq"], answer["last_read_seq"])
         return answer
+
+    def _on_receipt_timer(self, room_id: str) -> None:
+        cursor = self.rooms.get(room_id)
+        if cursor is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._flush_receipts(room_id, cursor))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _flush_receipts(self, room_id: str, cursor: RoomCursor) -> None:
+        """Write a room's pending receipts as one and answer each of them."""
+        pending, cursor.receipts = cursor.receipts, None
+        if pending is None:
+            return
+        if pending.timer is not None:
+            pending.timer.cancel()
+        try:
+            answer = await async_services.receipt_marks_advance(
+                room_id=room_id,
+                user=self.user,
+                delivered=pending.delivered,
+                read=pending.read,
+                known=cursor.marks,
+            )
+        except Exception as exc:  # each receipt gets the error frame (ws.AckLater)
+            pending.fail(exc)
+            return
+        cursor.raise_marks(answer["last_delivered_seq"], answer["last_read_seq"])
+        pending.resolve(answer)
 
     # --- typing ------------------------------------------------------------------------
 

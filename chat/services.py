@@ -539,11 +539,12 @@ def receipt_advance(
     if kind not in RECEIPT_KINDS:
         raise ValidationFailed(details={"fields": {"kind": [f"One of {RECEIPT_KINDS}."]}})
     if known is not None and up_to_seq is not None:
+        target = selectors.seq_value(up_to_seq, field="up_to_seq")
         answer = _receipt_on_known(
             room_oid=selectors.object_id(room_id),
             user=user,
-            kind=kind,
-            target=selectors.seq_value(up_to_seq, field="up_to_seq"),
+            delivered=target,
+            read=target if kind == "read" else None,
             known=known,
         )
         if answer is not None:
@@ -585,34 +586,56 @@ def receipt_advance(
     }
 
 
+def receipt_marks_advance(
+    *, room_id: str, user: User, delivered: int, read: int | None, known: tuple[int, int]
+) -> dict[str, Any]:
+    """Several receipts of one socket and room in one go (the gateway coalesces them):
+    raise the user's delivered watermark to ``delivered`` and the read one to ``read``
+    (None: not moved; read implies delivered), as :func:`receipt_advance` would for
+    each. One command when ``known`` holds; otherwise through the reading path."""
+    room_oid = selectors.object_id(room_id)
+    delivered = selectors.seq_value(delivered, field="up_to_seq")
+    if read is not None:
+        read = selectors.seq_value(read, field="up_to_seq")
+        delivered = max(delivered, read)
+    answer = _receipt_on_known(
+        room_oid=room_oid, user=user, delivered=delivered, read=read, known=known
+    )
+    if answer is not None:
+        return answer
+    if read is not None:
+        answer = receipt_advance(room_id=room_id, user=user, kind="read", up_to_seq=read)
+    if read is None or delivered > read:
+        answer = receipt_advance(room_id=room_id, user=user, kind="delivered", up_to_seq=delivered)
+    return answer
+
+
 def _receipt_on_known(
-    *, room_oid: ObjectId, user: User, kind: str, target: int, known: tuple[int, int]
+    *, room_oid: ObjectId, user: User, delivered: int, read: int | None, known: tuple[int, int]
 ) -> dict[str, Any] | None:
-    """:func:`receipt_advance` in at most one command, or None when the update did not
-    match (not a participant any more, or ``target`` beyond the room's ``last_seq``):
-    the caller then reads the room. The answer and the event report the watermarks as
-    this socket knows them raised by this receipt; another socket of the same user may
-    have raised them further, and clients keep the highest value they have seen."""
+    """Raise the watermarks to ``delivered`` / ``read`` (``read <= delivered``) in at
+    most one command, or None when the update did not match (not a participant any
+    more, or ``delivered`` beyond the room's ``last_seq``): the caller then reads the
+    room. The answer and the event report the watermarks as this socket knows them,
+    raised by these receipts; another socket of the same user may have raised them
+    further, and clients keep the highest value they have seen."""
     field = _participant_field(user)
     if field is None:
         return None
-    delivered, read = known
+    old_delivered, old_read = known
     uid = str(user.pk)
     answer = {"room_id": str(room_oid), "user_id": uid}
-    wants_read = kind == "read" and target > read
-    if target <= delivered and not wants_read:
-        return {**answer, "last_delivered_seq": delivered, "last_read_seq": read, "moved": False}
+    wants_read = read is not None and read > old_read
+    if delivered <= old_delivered and not wants_read:
+        marks = {"last_delivered_seq": old_delivered, "last_read_seq": old_read}
+        return {**answer, **marks, "moved": False}
     matched, moved = timeline.advance_watermarks_if(
-        room_oid,
-        uid,
-        require={field: user.pk},
-        delivered=target,
-        read=target if kind == "read" else None,
+        room_oid, uid, require={field: user.pk}, delivered=delivered, read=read
     )
     if not matched:
         return None
-    new_delivered = max(delivered, target)
-    new_read = max(read, target) if kind == "read" else read
+    new_delivered = max(old_delivered, delivered)
+    new_read = max(old_read, read) if read is not None else old_read
     if moved:
         events.message_status_updated(
             room_id=room_oid,
@@ -620,12 +643,8 @@ def _receipt_on_known(
             last_delivered_seq=new_delivered,
             last_read_seq=new_read,
         )
-    return {
-        **answer,
-        "last_delivered_seq": new_delivered,
-        "last_read_seq": new_read,
-        "moved": moved,
-    }
+    marks = {"last_delivered_seq": new_delivered, "last_read_seq": new_read}
+    return {**answer, **marks, "moved": moved}
 
 
 # --- Attachments ---------------------------------------------------------------------------

@@ -231,6 +231,8 @@ WS_TYPING_THROTTLE_SECONDS = float(env_str("WS_TYPING_THROTTLE_SECONDS", "2"))
 WS_REPLAY_MAX_EVENTS = env_int("WS_REPLAY_MAX_EVENTS", 5000)  # more missed: resync_required
 WS_MAX_ROOMS_PER_SOCKET = env_int("WS_MAX_ROOMS_PER_SOCKET", 200)
 WS_GAP_REPAIR_SECONDS = float(env_str("WS_GAP_REPAIR_SECONDS", "0.5"))  # then read the gap
+# A socket's receipts for a room are written together after this long (0: one by one).
+WS_RECEIPT_COALESCE_SECONDS = float(env_str("WS_RECEIPT_COALESCE_SECONDS", "0.2"))
 WS_MAX_BACKLOG = env_int("WS_MAX_BACKLOG", 2000)  # events queued for one socket, then close
 
 # --- Chat ----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ boundary in ``<app>/async_services.py``, which closes stale connections on its o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -202,6 +203,15 @@ class EventSpec:
     fields: Mapping[str, Field] = field(default_factory=dict)
 
 
+class AckLater:
+    """What a handler returns when its answer comes after the socket has moved on to
+    the next frame (e.g. coalesced receipts): ``future`` resolves to the ack data, or
+    fails with a DomainError that becomes the ``error`` frame."""
+
+    def __init__(self, future: asyncio.Future) -> None:
+        self.future = future
+
+
 class _Encoder(DjangoJSONEncoder):
     def default(self, o: Any) -> Any:
         if isinstance(o, ObjectId):
@@ -223,6 +233,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         self.strikes = 0
         self.closing = False
         self._inbox: Any = None  # the layer's queue for this socket (PubSub layer only)
+        self.pending_acks: set[asyncio.Task] | None = None  # see _ack_when_done
 
     # -- ASGI / channel-layer messages
 
@@ -353,8 +364,30 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("event %s failed", event)
             await self.send_error(ack, event, ServerError())
             return
-        if ack is not None:
+        if isinstance(result, AckLater):
+            self._ack_when_done(ack, event, result.future)
+        elif ack is not None:
             await self.send_json({"event": "ack", "ack": ack, "data": result or {}})
+
+    def _ack_when_done(self, ack: str | None, event: str, future: asyncio.Future) -> None:
+        async def answer() -> None:
+            try:
+                result = await future
+            except DomainError as exc:
+                await self.send_error(ack, event, exc)
+                return
+            except Exception:
+                logger.exception("event %s failed", event)
+                await self.send_error(ack, event, ServerError())
+                return
+            if ack is not None and not self.closing:
+                await self.send_json({"event": "ack", "ack": ack, "data": result or {}})
+
+        task = asyncio.get_running_loop().create_task(answer())
+        if self.pending_acks is None:
+            self.pending_acks = set()
+        self.pending_acks.add(task)  # a strong reference until it is done
+        task.add_done_callback(self.pending_acks.discard)
 
     def _too_large(self, text: str) -> bool:
         limit = settings.WS_MAX_FRAME_BYTES

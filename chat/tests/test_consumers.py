@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
+from chat.models import Room
 from chat_project.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -312,6 +313,47 @@ async def test_edit_delete_and_receipts_reach_the_room(connect, room, customer, 
     await alice.request("delete-message", {"room_id": rid(room), "message_id": message_id})
     deleted = await agent_sock.expect("message-deleted")
     assert deleted["data"] == {"room_id": rid(room), "seq": 3, "message_id": message_id}
+
+
+async def test_a_rooms_receipts_are_written_together_and_each_is_acked(
+    connect, room, customer, agent, settings
+):
+    """delivered then read within WS_RECEIPT_COALESCE_SECONDS: one watermark write, one
+    ``message-status-updated`` with both, and each receipt acked with that result."""
+    settings.WS_RECEIPT_COALESCE_SECONDS = 0.3
+    alice, agent_sock = await connect(customer), await connect(agent)
+    for sock in (alice, agent_sock):
+        await sock.request("join-room", {"room_id": rid(room)})
+    for n in (1, 2):
+        await alice.request(
+            "send-message", {"room_id": rid(room), "client_msg_id": f"c{n}", "text": "hi"}
+        )
+    await agent_sock.send("message-delivered", {"room_id": rid(room), "up_to_seq": 2}, "d")
+    await agent_sock.send("message-read", {"room_id": rid(room), "up_to_seq": 1}, "r")
+    acks = [await agent_sock.expect("ack", lambda f, a=a: f.get("ack") == a) for a in "dr"]
+    marks = [(a["data"]["last_delivered_seq"], a["data"]["last_read_seq"]) for a in acks]
+    assert marks == [(2, 1), (2, 1)]
+    status = await alice.expect("message-status-updated")
+    assert (status["data"]["last_delivered_seq"], status["data"]["last_read_seq"]) == (2, 1)
+    await alice.nothing("message-status-updated")
+    stored = await sync_to_async(lambda: Room.objects.get(pk=room.pk).watermark(agent.pk))()
+    assert stored == (2, 1)
+
+
+async def test_receipts_still_pending_are_written_when_the_socket_leaves(
+    connect, room, customer, agent, settings
+):
+    settings.WS_RECEIPT_COALESCE_SECONDS = 30  # longer than the test: only leaving flushes
+    alice, agent_sock = await connect(customer), await connect(agent)
+    for sock in (alice, agent_sock):
+        await sock.request("join-room", {"room_id": rid(room)})
+    await alice.request("send-message", {"room_id": rid(room), "client_msg_id": "c", "text": "x"})
+    await agent_sock.send("message-read", {"room_id": rid(room), "up_to_seq": 1}, "r")
+    await agent_sock.disconnect()
+    status = await alice.expect("message-status-updated")
+    assert status["data"]["last_read_seq"] == 1
+    stored = await sync_to_async(lambda: Room.objects.get(pk=room.pk).watermark(agent.pk))()
+    assert stored == (1, 1)
 
 
 async def test_join_after_seq_replays_then_live_without_duplicates(connect, room, customer, agent):
