@@ -67,6 +67,7 @@ IN_FLIGHT_WINDOW = 100
 # A missing seq not seen within this long (live or in the database) is a noop filler or
 # a crashed writer's hole: forgotten.
 MISSING_TTL_SECONDS = 10.0
+SENT_IDS_REMEMBERED = 256
 
 
 def room_group(room_id: str) -> str:
@@ -162,6 +163,7 @@ class ChatConsumer(EventConsumer):
         self.typing_timers: dict[str, asyncio.TimerHandle] = {}
         self.live = False  # counted in presence and under the socket cap
         self.tasks: set[asyncio.Task] = set()
+        self.sent_ids: dict[str, None] | None = None  # see _first_use
 
     # --- connection --------------------------------------------------------------------
 
@@ -366,7 +368,8 @@ class ChatConsumer(EventConsumer):
     async def send_message(self, data: dict[str, Any]) -> dict[str, Any]:
         cursor = self.rooms.get(data["room_id"].lower())
         hint = None
-        if cursor is not None:
+        first_use = self._first_use(data["room_id"], data["client_msg_id"])
+        if cursor is not None and first_use:
             hint = SendHint(
                 last_seq=max(cursor.seq, cursor.sent_seq), agent_replied=cursor.agent_replied
             )
@@ -382,6 +385,20 @@ class ChatConsumer(EventConsumer):
             cursor.sent_seq = max(cursor.sent_seq, message["seq"])
             cursor.agent_replied = cursor.agent_replied or self.user.role == "agent"
         return {"message": message}
+
+    def _first_use(self, room_id: str, client_msg_id: str) -> bool:
+        """Whether this socket has not sent ``client_msg_id`` in the room lately (and
+        note that it now has). A repeat (a retry, or a conflicting reuse) goes without
+        a hint: the reading path answers it without consuming a seq."""
+        if self.sent_ids is None:
+            self.sent_ids = {}
+        key = f"{room_id.lower()}:{client_msg_id}"
+        if key in self.sent_ids:
+            return False
+        self.sent_ids[key] = None
+        if len(self.sent_ids) > SENT_IDS_REMEMBERED:
+            del self.sent_ids[next(iter(self.sent_ids))]
+        return True
 
     async def edit_message(self, data: dict[str, Any]) -> dict[str, Any]:
         """Ack ``{room_id, seq, message}``; ``message-updated`` to the room."""

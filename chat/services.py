@@ -320,7 +320,9 @@ def _message_send_on_hint(
     """The two-command send (see :func:`message_send`), or None when the hint does not
     hold (stale seq, closed room, access gone, a retried ``client_msg_id``): the caller
     then takes the reading path, which tells these apart. A retry detected here has
-    consumed a seq: it gets a ``noop`` filler like crash point 3."""
+    consumed a seq: it gets a ``noop`` filler like crash point 3 (the gateway sends the
+    ids a socket already used through the reading path, so only a retry from another
+    connection gets here)."""
     field = _participant_field(sender)
     if field is None or (field == "agent_id" and not hint.agent_replied):
         return None

@@ -10,7 +10,8 @@ even when the parent is killed with SIGKILL: no orphan servers after Ctrl-C, a
 crashed test run or a timed-out CI job.
 
 This module is also the only place that knows how SecantusDB differs from mongod
-(see :func:`_apply_mongod_compatibility`).
+(see :func:`_apply_mongod_compatibility`, and :mod:`chat_project.secantus_indexes`, which
+only it loads).
 
 Command line::
 
@@ -301,8 +302,12 @@ def _merge_nested_add_fields(add_fields_one):
 
 def _apply_mongod_compatibility() -> None:
     from secantus import aggregate
+    from secantus.storage import Storage
+
+    from chat_project import secantus_indexes
 
     aggregate._add_fields_one = _merge_nested_add_fields(aggregate._add_fields_one)
+    secantus_indexes.install(Storage)  # mongod's index maintenance cost on updates
 
 
 def _run_mongod(storage: str, port_file: str) -> int:
