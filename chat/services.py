@@ -297,12 +297,15 @@ def message_send(
     return message
 
 
+HINTED_SEND_ATTEMPTS = 3  # then the reading path (a room this busy is rare)
+
+
 @dataclass(frozen=True)
 class SendHint:
     """What a socket that follows a room already knows, so a send can skip reading it:
     ``last_seq``, the highest seq it has seen (usually the room's), and
-    ``agent_replied``, that the room's first agent reply is on record (an agent's first
-    send there records it, which needs the room read)."""
+    ``agent_replied``, that the room's first agent reply is on record (if not, an
+    agent's send records it in the same update while it is still unrecorded)."""
 
     last_seq: int
     agent_replied: bool = False
@@ -324,14 +327,30 @@ def _message_send_on_hint(
     ids a socket already used through the reading path, so only a retry from another
     connection gets here)."""
     field = _participant_field(sender)
-    if field is None or (field == "agent_id" and not hint.agent_replied):
-        return None
-    seq = timeline.take_seq_once(
-        room_oid, last_seq=hint.last_seq, require={field: sender.pk}, also_set={}
-    )
-    if seq is None:
+    if field is None:
         return None
     now = timezone.now()
+    last_seq, replied = hint.last_seq, hint.agent_replied or field != "agent_id"
+    for _attempt in range(HINTED_SEND_ATTEMPTS):
+        # An agent's first reply is recorded in the same update, only while unrecorded.
+        require: dict[str, Any] = {field: sender.pk}
+        also_set: dict[str, Any] = {}
+        if not replied:
+            require["first_agent_reply_at"] = None
+            also_set["first_agent_reply_at"] = now
+        seq = timeline.take_seq_once(
+            room_oid, last_seq=last_seq, require=require, also_set=also_set
+        )
+        if seq is not None:
+            break
+        # A stale guess (usually the peer's message not yet seen): one raw read of the
+        # room's state, then again, unless the room is closed or no longer the sender's.
+        state = timeline.room_send_state(room_oid)
+        if state is None or state["closed"] or state[field] != sender.pk:
+            return None
+        last_seq, replied = state["last_seq"], state["agent_replied"] or field != "agent_id"
+    else:
+        return None
     message = RoomEvent(
         room_id=room_oid,
         seq=seq,

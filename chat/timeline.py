@@ -106,6 +106,24 @@ def take_seq_once(
     return last_seq + 1 if result.modified_count else None
 
 
+def room_send_state(room_id: ObjectId) -> dict[str, Any] | None:
+    """What a hinted send needs to try again: ``last_seq``, ``closed``, the
+    participants' ids and whether the first agent reply is recorded (one raw read)."""
+    doc = rooms_collection().find_one(
+        {"_id": room_id},
+        {"last_seq": 1, "status": 1, "customer_id": 1, "agent_id": 1, "first_agent_reply_at": 1},
+    )
+    if doc is None:
+        return None
+    return {
+        "last_seq": int(doc.get("last_seq") or 0),
+        "closed": doc.get("status") == CLOSED,
+        "customer_id": doc.get("customer_id"),
+        "agent_id": doc.get("agent_id"),
+        "agent_replied": doc.get("first_agent_reply_at") is not None,
+    }
+
+
 def reserve_seq_if(
     room_id: ObjectId, *, require: dict[str, Any], also_set: dict[str, Any]
 ) -> int | None:

@@ -46,12 +46,16 @@ def test_a_true_hint_sends_in_two_commands(monkeypatch, customer, agent):
     assert Room.objects.get(pk=room.pk).last_seq == last + 1
 
 
-def test_a_stale_hint_reads_the_room_and_still_sends_once(customer, agent):
+def test_a_stale_hint_reads_the_room_once_and_still_sends_once(monkeypatch, customer, agent):
     room = room_with_agent(customer, agent)
     send(room, customer)
     send(room, agent)
-    message, created = hinted_send(room, customer, last_seq=0)
+    with mongo_commands(monkeypatch) as calls:
+        message, created = hinted_send(room, customer, last_seq=0)
     assert (created, message["seq"]) == (True, 3)
+    # find_one calls find underneath: one command.
+    expected = ["update_one", "find_one", "find", "update_one", "insert_one"]
+    assert [name for _collection, name in calls] == expected
     assert kinds(room) == [(1, "message"), (2, "message"), (3, "message")]
 
 
@@ -82,11 +86,18 @@ def test_a_hint_does_not_outlive_a_transfer(customer, agent, other_agent):
     assert RoomEvent.objects.filter(room=room).count() == 1
 
 
-def test_an_agents_first_reply_is_recorded_through_the_reading_path(customer, agent):
+def test_an_agents_first_reply_is_recorded_in_the_seq_update(monkeypatch, customer, agent):
     room = room_with_agent(customer, agent)
     last = send(room, customer)["seq"]
-    hinted_send(room, agent, last_seq=last)  # agent_replied unknown: reads the room
-    assert Room.objects.get(pk=room.pk).first_agent_reply_at is not None
+    with mongo_commands(monkeypatch) as calls:
+        hinted_send(room, agent, last_seq=last)  # not known to be recorded yet
+    assert [name for _collection, name in calls] == ["update_one", "insert_one"]
+    recorded = Room.objects.get(pk=room.pk).first_agent_reply_at
+    assert recorded is not None
+    # Already recorded, but this socket does not know: recorded once, never moved.
+    message, _created = hinted_send(room, agent, last_seq=last + 1)
+    assert message["seq"] == last + 2
+    assert Room.objects.get(pk=room.pk).first_agent_reply_at == recorded
 
 
 # --- receipts ------------------------------------------------------------------------------
