@@ -82,7 +82,7 @@ def _room_id(value: str) -> str:
     return value.lower()
 
 
-@dataclass
+@dataclass(slots=True)
 class RoomCursor:
     """What one socket has sent of one room: every seq up to ``seq`` except
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingReceipts:
     """One socket's receipts for one room that wait for their write."""
 
