@@ -46,6 +46,28 @@ def test_a_true_hint_sends_in_two_commands(monkeypatch, customer, agent):
     assert Room.objects.get(pk=room.pk).last_seq == last + 1
 
 
+def test_a_hinted_send_stores_what_the_reading_path_stores(customer, agent):
+    """The same document either way (every field the model writes, e.g. search terms)."""
+    from chat.timeline import events_collection
+
+    room = room_with_agent(customer, agent)
+    slow = send(room, customer, "same words here", client_msg_id="slow")
+    fast, _created = hinted_send(
+        room, customer, last_seq=slow["seq"], text="same words here", client_msg_id="fast"
+    )
+    docs = [
+        events_collection().find_one({"room_id": room.pk, "seq": m["seq"]}) for m in [slow, fast]
+    ]
+    varying = {"_id", "id", "seq", "created_at", "client_msg_id", "idem_key"}
+
+    def same_part(row):
+        return {k: v for k, v in row.items() if k not in varying}
+
+    assert docs[0].keys() == docs[1].keys()
+    assert same_part(docs[0]) == same_part(docs[1])
+    assert same_part(slow) == same_part(fast)
+
+
 def test_a_stale_hint_reads_the_room_once_and_still_sends_once(monkeypatch, customer, agent):
     room = room_with_agent(customer, agent)
     send(room, customer)
