@@ -17,7 +17,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django_mongodb_backend.fields import ObjectIdField
+from django_mongodb_backend.fields import ArrayField, ObjectIdField
 from django_mongodb_backend.managers import MongoManager
 
 
@@ -149,6 +149,9 @@ class RoomEvent(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     data = models.JSONField(null=True, blank=True)
+    # Messages only: chat.search_index.search_terms(text, seq=seq), written with the
+    # text (send, edit) and cleared on delete; indexed with room_id (migration 0003).
+    search_terms = ArrayField(models.TextField(), null=True, blank=True, editable=False)
 
     objects = MongoManager()
 
@@ -157,7 +160,8 @@ class RoomEvent(models.Model):
         # The indexes are created raw by migration 0002 (see chat.timeline for why):
         # unique (room_id, seq): the timeline's index; replay, history pages, search
         # and unread counts all start with room=X and a seq range;
-        # unique idem_key, partial on idem_key > "": exactly-once send.
+        # unique idem_key, partial on idem_key > "": exactly-once send;
+        # (room_id, search_terms) by migration 0003: search (chat.search_index).
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.seq} in {self.room_id}"

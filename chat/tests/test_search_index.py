@@ -1,0 +1,64 @@
+"""chat.search_index: the words of a text, the stored terms and their ranges."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat import search_index
+
+
+def test_words_are_casefolded_tokens_and_the_word_runs_inside_them():
+    assert search_index.words("Which ORDER? (re-order) $5 Straße") == {
+        "which",
+        "order?",
+        "order",
+        "(re-order)",
+        "re",
+        "$5",
+        "5",
+        "strasse",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "query", "found"),
+    [
+        ("Refund please", ["ref"], True),
+        ("Refund please", ["fund"], False),  # a prefix of a word, not any substring
+        ("Which order?", ["order"], True),
+        ("(order) re-order", ["order", "re-"], True),
+        ("price is $5 (or more)", ["(", "$5", "or"], True),
+        ("price is $5 (or more)", [".*"], False),
+        ("STRASSE", ["straße".casefold()], True),
+        ("refund", ["refund", "please"], False),
+    ],
+)
+def test_matches_is_every_query_word_a_prefix_of_a_word(text, query, found):
+    assert search_index.matches(text, query) is found
+
+
+def test_terms_carry_the_bucket_and_cut_long_words(monkeypatch):
+    monkeypatch.setattr(search_index, "BUCKET_SEQS", 1024)
+    long = "x" * 40
+    assert search_index.search_terms(f"Hi hi {long}", seq=2050) == ["2:hi", f"2:{'x' * 32}"]
+    assert search_index.search_terms("", seq=1) == []
+
+
+def test_a_text_with_too_many_words_gets_the_overflow_term(monkeypatch):
+    monkeypatch.setattr(search_index, "MAX_TERMS", 3)
+    assert search_index.search_terms("a b c", seq=1) == ["0:a", "0:b", "0:c"]
+    assert search_index.search_terms("a b c d", seq=1) == [search_index.OVERFLOW]
+
+
+def test_a_term_range_holds_exactly_the_words_with_that_prefix():
+    bounds = search_index.term_range("ref", 3)
+    assert bounds == {"$gte": "3:ref", "$lt": "3:reg"}
+    inside = ["3:ref", "3:refund", "3:ref\U0010ffff"]
+    outside = ["3:re", "3:reg", "30:ref", "2:refund", "3:rf"]
+    assert all(bounds["$gte"] <= t < bounds["$lt"] for t in inside)
+    assert not any(bounds["$gte"] <= t < bounds["$lt"] for t in outside)
+
+
+def test_a_term_range_past_the_last_code_point_and_before_the_surrogates():
+    assert search_index.term_range("a\U0010ffff", 0)["$lt"] == "0:b"
+    assert search_index.term_range("\ud7ff", 0)["$lt"] == "0:\ue000"
