@@ -69,6 +69,34 @@ def main() -> None:
         print(f"{name}: median {statistics.median(timings):.2f} ms, p90 {p90:.2f} ms", flush=True)
         # Each shape gets its own customer: one open room per customer.
         customer = User.objects.create(username=f"sc{tag}{len(name)}", role="user")
+        insert_alone(room["id"], text_for, args.sends)
+
+
+def insert_alone(room_id: str, text_for, sends: int) -> None:
+    """The message insert alone (raw ``insert_one`` into the events collection, all
+    its indexes), without and with the search terms a send now writes."""
+    try:
+        from chat import search_index
+    except ImportError:  # a tree from before search terms
+        return
+    from bson import ObjectId
+
+    from chat import timeline
+
+    collection = timeline.events_collection()
+    timings: dict[bool, list[float]] = {False: [], True: []}
+    for n in range(sends):
+        text = text_for(n)
+        for with_terms in (False, True):  # interleaved: both see the same machine noise
+            seq = 10_000_000 + 2 * n + with_terms
+            doc = {"room_id": ObjectId(room_id), "seq": seq, "kind": "message", "text": text}
+            started = time.perf_counter()
+            if with_terms:
+                doc["search_terms"] = search_index.search_terms(text, seq=seq)
+            collection.insert_one(doc)
+            timings[with_terms].append((time.perf_counter() - started) * 1000)
+    without, with_ = (statistics.median(timings[k][sends // 10 :]) for k in (False, True))
+    print(f"    insert alone: {without:.2f} ms without search_terms, {with_:.2f} ms with")
 
 
 if __name__ == "__main__":
