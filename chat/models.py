@@ -161,7 +161,7 @@ class RoomEvent(models.Model):
         # unique (room_id, seq): the timeline's index; replay, history pages, search
         # and unread counts all start with room=X and a seq range;
         # unique idem_key, partial on idem_key > "": exactly-once send;
-        # (room_id, search_terms) by migration 0003: search (chat.search_index).
+        # (room_id, search_terms, seq) by migration 0003: search (chat.search_index).
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.seq} in {self.room_id}"

@@ -24,8 +24,8 @@ one range (``chat/timeline.py``). A range on the words leaves no room for a rang
 ``seq``, so a common word (``refund``: a quarter of the messages) would load all its
 messages to return the newest 20. Hence each term carries the message's *bucket* of
 ``BUCKET_SEQS`` seqs: ``"<seq // BUCKET_SEQS>:<word>"``. The index is ``(room_id,
-search_terms)`` (migration 0003); the words of bucket ``b`` starting with ``w`` are the
-contiguous range ``["b:w", "b:w\\U0010ffff")`` of it, so one query reads exactly the
+search_terms, seq)`` (migration 0003); the words of bucket ``b`` starting with ``w`` are
+the contiguous range ``["b:w", "b:w\\U0010ffff")`` of it, so one query reads exactly the
 messages of one bucket that contain a word starting with ``w``. Search walks the
 buckets from the newest down and stops once it has a page: a common word costs one
 query of at most ``BUCKET_SEQS`` messages, a word found nowhere costs one ~0.5 ms
@@ -36,8 +36,10 @@ in a later stage (``$elemMatch``), so the database returns exactly the matches.
 **Bounds.** At most ``MAX_TERMS`` terms per message, each word cut to
 ``MAX_TERM_CHARS`` characters: a send's index cost is bounded whatever the text. A
 message with more distinct words gets the single term ``OVERFLOW`` instead; search
-reads a room's overflow messages with one more indexed query (``(room_id, "*")``) and
-matches them in Python with :func:`matches`, the definition above. A query word longer
+reads the overflow messages of the seqs it walked with one more indexed query
+(``{room_id, search_terms: "*", seq: range}``: all of a room's overflow messages for
+a word found nowhere) and matches them in Python with :func:`matches`, the definition
+above; ``MAX_TERMS`` is set so that ordinary messages stay below it. A query word longer
 than ``MAX_TERM_CHARS`` is looked up by its cut prefix and confirmed by
 :func:`matches` too. Deleted messages carry no terms (``timeline.apply_delete``).
 

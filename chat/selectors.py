@@ -362,10 +362,10 @@ def message_search(
     than substrings), newest first, paged by seq (``next`` = ``{"before_seq": n}``).
 
     The query is never a pattern or an operator (``.*``, ``$where`` and ``(`` are
-    plain words): it is only compared with stored strings. Reads: the room, the
-    room's overflow messages (too many words to index), then one indexed query per
-    bucket of ``search_index.BUCKET_SEQS`` seqs from the newest down until a page is
-    full (:func:`_search_newest`).
+    plain words): it is only compared with stored strings. Reads: the room, one
+    indexed query per bucket of ``search_index.BUCKET_SEQS`` seqs from the newest down
+    until a page is full, and one for the overflow messages of those seqs
+    (:func:`_search_newest`).
     """
     if not isinstance(q, str):
         raise ValidationFailed(details={"fields": {"q": ["A string."]}})
@@ -376,7 +376,10 @@ def message_search(
         )
     limit = max(1, min(int(limit), HISTORY_MAX_LIMIT))
     room = room_get_for_user(room_id=room_id, user=user)
-    top = before_seq - 1 if before_seq is not None else int(room.last_seq or 0)
+    # Clamped to the room's last seq: one query per bucket below ``top`` at most.
+    top = int(room.last_seq or 0)
+    if before_seq is not None:
+        top = min(top, before_seq - 1)
     rows = _search_newest(room.pk, search_index.query_words(q), top=top, want=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -392,17 +395,15 @@ def message_search(
 def _search_newest(room_id: ObjectId, words: list[str], *, top: int, want: int) -> list[RoomEvent]:
     """The newest ``want`` live messages with seq <= ``top`` matching ``words``.
 
-    Each bucket's query is exact (its term ranges are the definition) unless a word
-    was cut to the stored length; :func:`search_index.matches` confirms every row
-    anyway, and alone decides the overflow messages, which carry no word terms."""
+    Buckets are read from the newest down until ``want`` matches are found; then the
+    overflow messages (too many words to index) of the seqs read are added: one
+    query on ``(room_id, OVERFLOW, seq range)``, so even they are read only as far
+    back as the page needs. Each bucket's query is exact (its term ranges are the
+    definition) unless a word was cut to the stored length; :func:`search_index.matches`
+    confirms every row anyway, and alone decides the overflow messages."""
     if top < 1:
         return []
     live = {**_MESSAGES, "deleted": False, "seq": {"$lte": top}}
-    overflow = [
-        m
-        for m in timeline.events_with_term(room_id, search_index.OVERFLOW, then=live)
-        if search_index.matches(m.text, words)
-    ]
     key = max(words, key=len)  # the longest word: most likely the rarest
     others = [w for w in words if w != key]
     exact = search_index.exact_in_database(words)
@@ -421,12 +422,15 @@ def _search_newest(room_id: ObjectId, words: list[str], *, top: int, want: int) 
             limit=want - len(found) if exact else None,
         )
         found += [m for m in rows if search_index.matches(m.text, words)]
-        oldest_read = bucket * search_index.BUCKET_SEQS
-        if len(found) + sum(1 for m in overflow if m.seq >= oldest_read) >= want:
+        if len(found) >= want:
+            oldest_read = bucket * search_index.BUCKET_SEQS
             break
-    rows = found + [m for m in overflow if m.seq >= oldest_read]
-    rows.sort(key=lambda m: m.seq, reverse=True)
-    return rows[:want]
+    overflow = timeline.events_with_term(
+        room_id, search_index.OVERFLOW, seq={"$gte": oldest_read, "$lte": top}, then=live
+    )
+    found += [m for m in overflow if search_index.matches(m.text, words)]
+    found.sort(key=lambda m: m.seq, reverse=True)
+    return found[:want]
 
 
 def unread_counts(*, user: User) -> dict[str, Any]:

@@ -22,7 +22,7 @@ another writer of the same room got there first; other conditional writes are
 ``raw_aggregate`` pipelines whose first ``$match`` is a flat indexed filter (mongod
 needs nothing else), later stages narrow; and the unique indexes are created raw
 (migration 0002): (room_id, seq) and the partial-on-``$gt: ""`` ``idem_key``; so is
-search's (room_id, search_terms) (migration 0003, ``chat/search_index.py``).
+search's (room_id, search_terms, seq) (migration 0003, ``chat/search_index.py``).
 """
 
 from __future__ import annotations
@@ -217,16 +217,21 @@ def events(
 
 
 def events_with_term(
-    room_id: ObjectId, term: str | dict[str, str], *, then: dict[str, Any], limit: int | None = None
+    room_id: ObjectId,
+    term: str | dict[str, str],
+    *,
+    seq: dict[str, int] | None = None,
+    then: dict[str, Any],
+    limit: int | None = None,
 ) -> list[RoomEvent]:
     """A room's events holding a search term (a value or a ``$gte``/``$lt`` range),
-    newest first: the first ``$match`` is ``{room_id, search_terms: term}``, the
-    (room_id, search_terms) index of migration 0003; ``then`` narrows further."""
-    pipeline: list[dict[str, Any]] = [
-        {"$match": {"room_id": room_id, "search_terms": term}},
-        {"$match": then},
-        {"$sort": {"seq": -1}},
-    ]
+    newest first: the first ``$match`` is ``{room_id, search_terms: term}`` (a seq
+    range only after a single term), the (room_id, search_terms, seq) index of
+    migration 0003; ``then`` narrows further."""
+    first: dict[str, Any] = {"room_id": room_id, "search_terms": term}
+    if seq:
+        first["seq"] = seq
+    pipeline: list[dict[str, Any]] = [{"$match": first}, {"$match": then}, {"$sort": {"seq": -1}}]
     if limit is not None:
         pipeline.append({"$limit": limit})
     return list(RoomEvent.objects.raw_aggregate(pipeline))

@@ -5,9 +5,10 @@ from django.db import migrations, models
 
 # Search (chat/search_index.py): each message's terms, "<seq bucket>:<word>", indexed
 # with the room. Created raw like 0002's indexes: a plain compound index, multikey on
-# search_terms, that both mongod and SecantusDB use for {room_id, search_terms: range}.
-INDEX_NAME = "chat_event_room_search_terms"
-INDEX_KEYS = [("room_id", 1), ("search_terms", 1)]
+# search_terms, that both mongod and SecantusDB use for {room_id, search_terms: range}
+# and for {room_id, search_terms: "*", seq: range} (the overflow messages).
+INDEX_NAME = "chat_event_room_search_terms_seq"
+INDEX_KEYS = [("room_id", 1), ("search_terms", 1), ("seq", 1)]
 
 
 def create_index_and_backfill(apps, schema_editor):

@@ -302,9 +302,13 @@ def test_search_pages_across_seq_buckets_newest_first(
             break
         after = page["next"]
     assert pages == [[19, 18], [17, 9], [3, 2]]
-    # A word found nowhere: the room, the overflow query, one query per bucket (0..5).
+    # A word found nowhere: the room, the overflow query, one query per bucket (0..5),
+    # however far past the room's last seq the cursor is.
     with django_assert_num_queries(1 + 1 + 6):
         assert selectors.message_search(room_id=rid, user=agent, q="absent")["results"] == []
+    with django_assert_num_queries(1 + 1 + 6 + 1):  # and the senders of what it found
+        far = selectors.message_search(room_id=rid, user=agent, q="needle", before_seq=10**12)
+    assert [m["seq"] for m in far["results"]] == [19, 18, 17, 9, 3, 2]
 
 
 def test_search_requires_every_word_in_the_same_message(customer, agent, monkeypatch):
