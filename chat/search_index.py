@@ -13,10 +13,11 @@ neither hides a word nor keeps a punctuation query from matching. ``ref`` finds
 (every message of the room is read and matched in Python by SecantusDB: 340 ms p50 in
 a room of 10,000 messages, 3.3 s at 100,000). Indexing substrings means trigrams or
 all prefixes of every word: ~35 to 50 index entries per ordinary message where words
-need ~8, and each entry costs the embedded database ~30 µs on the insert every send
-makes (measured: insert 0.6 ms without terms, 0.9 ms with words, 1.8 ms with
-trigrams, 2.5 ms with prefixes). Prefixes of words come from the words themselves with
-a range query, so a send pays one index entry per distinct word.
+need ~8, and each entry costs the embedded database ~20-30 µs on the insert every
+send makes (measured with the benchmark's 4-14 word messages: an insert of 0.6 ms
+without terms, 0.9 ms with words, 1.8 ms with trigrams, 2.5 ms with all prefixes).
+Prefixes of words come from the words themselves with a range query, so a send pays
+one index entry per distinct word.
 
 **How the index is used.** SecantusDB's planner serves a ``$match`` from an index only
 when it is flat and its fields are exactly an index prefix: equalities, then at most
@@ -29,7 +30,8 @@ the contiguous range ``["b:w", "b:w\\U0010ffff")`` of it, so one query reads exa
 messages of one bucket that contain a word starting with ``w``. Search walks the
 buckets from the newest down and stops once it has a page: a common word costs one
 query of at most ``BUCKET_SEQS`` messages, a word found nowhere costs one ~0.5 ms
-query per bucket (98 at 100,000 messages). The longest query word takes the index
+query per bucket (98 at 100,000 messages); 1,024 balances the two (512 halves the
+first and doubles the second: docs/benchmarks.md). The longest query word takes the index
 range (longer words are rarer); the other words are ranges on the same bucket's terms
 in a later stage (``$elemMatch``), so the database returns exactly the matches.
 
