@@ -128,12 +128,13 @@ def exact_in_database(query: Iterable[str]) -> bool:
 
 def backfill(collection: Any, *, only_missing: bool = True, batch: int = 1000) -> int:
     """Write ``search_terms`` on the live messages of the raw events ``collection``
-    (those without the field, or all with ``only_missing=False``); deleted messages
-    get none. One scan of the collection and one ``bulk_write`` per ``batch``.
+    that have none (null or missing: the migration's ``AddField`` sets null on every
+    existing document), or on every message with ``only_missing=False`` (deleted ones
+    get null). One scan of the collection and one ``bulk_write`` per ``batch``.
     Returns the number of messages written."""
     match: dict[str, Any] = {"kind": "message"}
     if only_missing:
-        match["search_terms"] = {"$exists": False}
+        match.update({"deleted": False, "search_terms": None})
     written = 0
     pending: list[UpdateOne] = []
     for doc in collection.find(match, {"text": 1, "seq": 1, "deleted": 1}):

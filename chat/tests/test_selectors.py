@@ -355,16 +355,24 @@ def test_search_words_longer_than_the_stored_cut_are_confirmed_on_the_text(
 
 def test_search_reindex_writes_terms_of_messages_without_them(customer, agent):
     room = room_with_agent(customer, agent)
-    send(room, customer, "needle in the hay")
-    collection = timeline.events_collection()
-    collection.update_many({"room_id": room.pk}, {"$unset": {"search_terms": ""}})
     rid = str(room.pk)
+    send(room, customer, "needle in the hay")
+    send(room, customer, "another needle")
+    gone = send(room, customer, "deleted needle")
+    services.message_delete(room_id=rid, message_id=gone["id"], actor=customer)
+    collection = timeline.events_collection()
+    # As migration 0003 finds them: AddField set null; older writers left no field.
+    collection.update_one({"room_id": room.pk, "seq": 1}, {"$set": {"search_terms": None}})
+    collection.update_one({"room_id": room.pk, "seq": 2}, {"$unset": {"search_terms": ""}})
     assert selectors.message_search(room_id=rid, user=agent, q="needle")["results"] == []
     out = io.StringIO()
     call_command("search_reindex", stdout=out)
-    assert "messages indexed: 1" in out.getvalue()
+    assert "messages indexed: 2" in out.getvalue()
     found = selectors.message_search(room_id=rid, user=agent, q="needle")["results"]
-    assert [m["seq"] for m in found] == [1]
+    assert [m["seq"] for m in found] == [2, 1]
+    call_command("search_reindex", "--all", stdout=out)
+    assert "messages indexed: 3" in out.getvalue()
+    assert collection.find_one({"room_id": room.pk, "seq": 3})["search_terms"] is None
 
 
 @pytest.mark.parametrize("q", ["", "   ", "x" * 201, " ".join(["w"] * 11), 5])
