@@ -31,9 +31,13 @@ messages of one bucket that contain a word starting with ``w``. Search walks the
 buckets from the newest down and stops once it has a page: a common word costs one
 query of at most ``BUCKET_SEQS`` messages, a word found nowhere costs one ~0.5 ms
 query per bucket (98 at 100,000 messages); 1,024 balances the two (512 halves the
-first and doubles the second: docs/benchmarks.md). The longest query word takes the index
-range (longer words are rarer); the other words are ranges on the same bucket's terms
-in a later stage (``$elemMatch``), so the database returns exactly the matches.
+first and doubles the second: docs/benchmarks.md). The longest query word takes the
+index range (longer words are rarer); a later stage requires every word as an
+``$elemMatch`` range on the terms, so the database returns exactly the matches. (That
+later stage also makes the key's range exact on mongod, which does not intersect a
+multikey field's ``$gte``/``$lt`` bounds without ``$elemMatch``, so there the first
+stage scans from the low bound on; a mongod-only deployment would put the
+``$elemMatch`` in the first stage, which SecantusDB cannot serve from an index.)
 
 **Bounds.** At most ``MAX_TERMS`` terms per message, each word cut to
 ``MAX_TERM_CHARS`` characters: a send's index cost is bounded whatever the text. A

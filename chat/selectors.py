@@ -405,16 +405,20 @@ def _search_newest(room_id: ObjectId, words: list[str], *, top: int, want: int) 
         return []
     live = {**_MESSAGES, "deleted": False, "seq": {"$lte": top}}
     key = max(words, key=len)  # the longest word: most likely the rarest
-    others = [w for w in words if w != key]
     exact = search_index.exact_in_database(words)
     found: list[RoomEvent] = []
     oldest_read = 0
     for bucket in range(search_index.bucket_of(top), -1, -1):
-        then: dict[str, Any] = dict(live)
-        if others:
-            then["$and"] = [
-                {"search_terms": {"$elemMatch": search_index.term_range(w, bucket)}} for w in others
-            ]
+        # Every word, the key too, as one term in range: a flat range on an array is
+        # met by any element >= the low end with any element < the high end, and
+        # mongod's multikey index does not intersect the two bounds without
+        # ``$elemMatch`` (SecantusDB's planner, in turn, only takes a flat range).
+        then = {
+            **live,
+            "$and": [
+                {"search_terms": {"$elemMatch": search_index.term_range(w, bucket)}} for w in words
+            ],
+        }
         rows = timeline.events_with_term(
             room_id,
             search_index.term_range(key, bucket),
