@@ -26,8 +26,8 @@ one range (``chat/timeline.py``). A range on the words leaves no room for a rang
 messages to return the newest 20. Hence each term carries the message's *bucket* of
 ``BUCKET_SEQS`` seqs: ``"<seq // BUCKET_SEQS>:<word>"``. The index is ``(room_id,
 search_terms, seq)`` (migration 0003); the words of bucket ``b`` starting with ``w`` are
-the contiguous range ``["b:w", "b:w\\U0010ffff")`` of it, so one query reads exactly the
-messages of one bucket that contain a word starting with ``w``. Search walks the
+one contiguous range of it (``"b:ref"`` up to, not including, ``"b:reg"``), so one query
+reads exactly the messages of one bucket that contain a word starting with ``w``. Search walks the
 buckets from the newest down and stops once it has a page: a common word costs one
 query of at most ``BUCKET_SEQS`` messages, a word found nowhere costs one ~0.5 ms
 query per bucket (98 at 100,000 messages); 1,024 balances the two (512 halves the
@@ -40,7 +40,8 @@ stage scans from the low bound on; a mongod-only deployment would put the
 ``$elemMatch`` in the first stage, which SecantusDB cannot serve from an index.)
 
 **Bounds.** At most ``MAX_TERMS`` terms per message, each word cut to
-``MAX_TERM_CHARS`` characters: a send's index cost is bounded whatever the text. A
+``MAX_TERM_CHARS`` characters: a send's index cost is bounded whatever the text (60
+terms measured +1.1 to 1.65 ms on the insert, 4-14 words +0.2 ms). A
 message with more distinct words gets the single term ``OVERFLOW`` instead; search
 reads the overflow messages of the seqs it walked with one more indexed query
 (``{room_id, search_terms: "*", seq: range}``: all of a room's overflow messages for
