@@ -17,8 +17,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django_mongodb_backend.fields import ArrayField, ObjectIdField
+from django_mongodb_backend.fields import ObjectIdField
 from django_mongodb_backend.managers import MongoManager
+
+from chat.search_index import SearchTermsField
 
 
 class RoomStatus(models.TextChoices):
@@ -149,9 +151,9 @@ class RoomEvent(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     data = models.JSONField(null=True, blank=True)
-    # Messages only: chat.search_index.search_terms(text, seq=seq), written with the
-    # text (send, edit) and cleared on delete; indexed with room_id (migration 0003).
-    search_terms = ArrayField(models.TextField(), null=True, blank=True, editable=False)
+    # Live messages only: derived from text and seq on save, rewritten by an edit and
+    # cleared by a delete; indexed with room_id and seq (migration 0003).
+    search_terms = SearchTermsField()
 
     objects = MongoManager()
 

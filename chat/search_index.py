@@ -50,11 +50,15 @@ above; ``MAX_TERMS`` is set so that ordinary messages stay below it. A query wor
 than ``MAX_TERM_CHARS`` is looked up by its cut prefix and confirmed by
 :func:`matches` too. Deleted messages carry no terms (``timeline.apply_delete``).
 
-**Writing the terms.** :func:`search_terms` is the one function every writer calls:
-the send (``services``), the edit (``timeline.apply_edit``), the backfill
-(:func:`backfill`: migration 0003 and ``manage.py search_reindex``) and the benchmark
-seed. Changing the tokenizer, ``BUCKET_SEQS``, ``MAX_TERMS`` or ``MAX_TERM_CHARS``
-changes the stored terms: run ``manage.py search_reindex`` after such a change.
+**Writing the terms.** :func:`search_terms` is the one function every writer calls.
+An insert of a message gets them from the model field itself
+(:class:`SearchTermsField`, derived on save from the text and seq like ``auto_now``
+derives a date), whichever path stores the ``RoomEvent``: ``save()``, or a raw insert
+built from the fields' ``pre_save``; the edit sets them in its conditional update
+(``timeline.apply_edit``); the backfill (:func:`backfill`: migration 0003 and
+``manage.py search_reindex``) and the benchmark seed call it directly. Changing the
+tokenizer, ``BUCKET_SEQS``, ``MAX_TERMS`` or ``MAX_TERM_CHARS`` changes the stored
+terms: run ``manage.py search_reindex --all`` after such a change.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import models
+from django_mongodb_backend.fields import ArrayField
 from pymongo import UpdateOne
 
 BUCKET_SEQS = 1024
@@ -153,3 +159,28 @@ def backfill(collection: Any, *, only_missing: bool = True, batch: int = 1000) -
         collection.bulk_write(pending, ordered=False)
         written += len(pending)
     return written
+
+
+class SearchTermsField(ArrayField):
+    """``RoomEvent.search_terms``: on a live message, :func:`search_terms` of its text
+    and seq, derived whenever the event is saved (an insert through ``save()`` or
+    through the fields' ``pre_save``); None on every other event and on a deleted
+    message. Never edited by hand."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.pop("base_field", None)
+        kwargs.update(null=True, blank=True, editable=False)
+        super().__init__(models.TextField(), **kwargs)
+
+    def deconstruct(self) -> tuple[Any, str, list[Any], dict[str, Any]]:
+        name, _path, args, kwargs = super().deconstruct()
+        for fixed in ("base_field", "null", "blank", "editable"):
+            kwargs.pop(fixed, None)
+        return name, "chat.search_index.SearchTermsField", args, kwargs
+
+    def pre_save(self, model_instance: Any, add: bool) -> list[str] | None:
+        terms = None
+        if model_instance.kind == "message" and not model_instance.deleted:
+            terms = search_terms(model_instance.text or "", seq=model_instance.seq)
+        setattr(model_instance, self.attname, terms)
+        return terms

@@ -58,7 +58,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import Role, User
-from chat import dtos, events, search_index, selectors, signals, timeline
+from chat import dtos, events, selectors, signals, timeline
 from chat.attachments import EXTENSIONS, safe_filename, sniff_file
 from chat.conf import chat_setting
 from chat.exceptions import IdempotencyConflict, RoomClosed
@@ -339,7 +339,6 @@ def message_send_or_replay(
         idem_key=timeline.idem_key(room.pk, sender.pk, client_msg_id),
         text=text,
         attachments=[dtos.attachment_snapshot(a) for a in attachments] or None,
-        search_terms=search_index.search_terms(text, seq=seq),
     )
     try:
         message.save(force_insert=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from bson import ObjectId
 
 from chat import search_index
+from chat.models import EventKind, RoomEvent
 
 
 def test_words_are_casefolded_tokens_and_the_word_runs_inside_them():
@@ -62,3 +64,16 @@ def test_a_term_range_holds_exactly_the_words_with_that_prefix():
 def test_a_term_range_past_the_last_code_point_and_before_the_surrogates():
     assert search_index.term_range("a\U0010ffff", 0)["$lt"] == "0:b"
     assert search_index.term_range("\ud7ff", 0)["$lt"] == "0:\ue000"
+
+
+def test_a_message_derives_its_terms_when_saved_whatever_path_stores_it():
+    """The send's raw insert builds its document from each field's ``pre_save`` (as
+    ``save()`` does), so every insert path writes the terms without calling us."""
+    field = RoomEvent._meta.get_field("search_terms")
+    message = RoomEvent(room_id=ObjectId(), seq=2050, kind=EventKind.MESSAGE, text="Refund NOW")
+    assert field.pre_save(message, True) == ["2:now", "2:refund"]
+    assert message.search_terms == ["2:now", "2:refund"]
+    deleted = RoomEvent(seq=3, kind=EventKind.MESSAGE, text="gone", deleted=True)
+    filler = RoomEvent(seq=4, kind=EventKind.NOOP)
+    assert field.pre_save(deleted, False) is None
+    assert field.pre_save(filler, True) is None
