@@ -3,8 +3,10 @@
     python bench/explain.py ROOM_ID WORD
 
 It calls ``chat.selectors.message_search`` in-process as the room's customer, captures
-the commands it sends (pymongo command monitoring), and asks the server to explain the
-one that reads the messages, so the plan shown is the query the product really runs."""
+the commands it sends (pymongo command monitoring), and asks the server to explain each
+one that reads the messages (the overflow read, then one per seq bucket searched, newest
+first: ``chat/search_index.py``), so the plans shown are the queries the product really
+runs: the index each used, keys and documents examined, documents returned."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import sys
 from pathlib import Path
 
 from pymongo import monitoring
+
+SHOWN = 4  # the overflow read and the first buckets: the plans repeat after that
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat_project.settings")
@@ -56,16 +60,26 @@ def main() -> None:
     if not reads:
         print(f"no read of {table} captured: {[c for _, c in capture.commands]}")
         return
-    db_name, command = reads[-1]
-    command = {k: v for k, v in command.items() if not k.startswith("$") and k != "lsid"}
     client = connections["default"].connection
-    plan = client[db_name].command({"explain": command, "verbosity": "executionStats"})
-    shown = {
-        "command": command,
-        "winningPlan": (plan.get("queryPlanner") or {}).get("winningPlan"),
-        "executionStats": plan.get("executionStats"),
-    }
-    print(json.dumps({k: v for k, v in shown.items() if v}, default=str)[:4000])
+    shown = []
+    for db_name, command in reads[:SHOWN]:
+        command = {k: v for k, v in command.items() if not k.startswith("$") and k != "lsid"}
+        plan = client[db_name].command({"explain": command, "verbosity": "executionStats"})
+        winning = (plan.get("queryPlanner") or {}).get("winningPlan") or {}
+        scan = winning.get("inputStage") or winning
+        stats = plan.get("executionStats") or {}
+        shown.append(
+            {
+                "first $match": (command.get("pipeline") or [{}])[0].get("$match")
+                or command.get("filter"),
+                "stage": scan.get("stage"),
+                "index": scan.get("indexName"),
+                "keys examined": stats.get("totalKeysExamined"),
+                "docs examined": stats.get("totalDocsExamined"),
+                "returned": stats.get("nReturned"),
+            }
+        )
+    print(json.dumps({"reads of the messages": len(reads), "first reads": shown}, default=str))
 
 
 if __name__ == "__main__":

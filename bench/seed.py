@@ -10,7 +10,8 @@ does this); each command writes one JSON document to --out:
         N customers (idle-socket scenario)
     python bench/seed.py history --tag T --rooms R --messages K --out F
         one customer and one agent, R rooms of K messages each (raw insert_many in
-        batches into the product's own collection, with the field names of its model)
+        batches into the product's own collection, with the field names of its model
+        and the search terms a send writes)
 
 Sessions are written the way ``login()`` leaves them (database row + cache entry), so
 the server authenticates the cookie without a password check: the run is not a login
@@ -174,6 +175,7 @@ def seed_users(args) -> dict:
 def seed_history(args) -> dict:
     from django.db import connections
 
+    from chat import search_index
     from chat.models import EventKind, Room, RoomEvent
 
     customer = make_users(args.tag, "user", 1)[0]
@@ -193,6 +195,7 @@ def seed_history(args) -> dict:
             words = rng.choices(WORDS, k=rng.randint(4, 14))
             if seq % 100 == 0:
                 words.append("zebracorn")  # rare: 1% of messages
+            text = " ".join(words)
             batch.append(
                 {
                     field["room"]: room.pk,
@@ -201,7 +204,7 @@ def seed_history(args) -> dict:
                     field["created_at"]: base + timedelta(seconds=seq),
                     field["actor"]: sender.pk,
                     field["client_msg_id"]: f"seed-{room.pk}-{seq}",
-                    field["text"]: " ".join(words),
+                    field["text"]: text,
                     field["original_text"]: None,
                     field["text_seq"]: None,
                     field["attachments"]: None,
@@ -211,6 +214,8 @@ def seed_history(args) -> dict:
                     field["deleted_seq"]: None,
                     field["target"]: None,
                     field["data"]: None,
+                    # As the product writes them on a send (the one shared function).
+                    field["search_terms"]: search_index.search_terms(text, seq=seq),
                 }
             )
             if len(batch) >= BATCH:

@@ -20,6 +20,8 @@ from django.utils import timezone
 from django_mongodb_backend.fields import ObjectIdField
 from django_mongodb_backend.managers import MongoManager
 
+from chat.search_index import SearchTermsField
+
 
 class RoomStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -149,6 +151,9 @@ class RoomEvent(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     data = models.JSONField(null=True, blank=True)
+    # Live messages only: derived from text and seq on save, rewritten by an edit and
+    # cleared by a delete; indexed with room_id and seq (migration 0003).
+    search_terms = SearchTermsField()
 
     objects = MongoManager()
 
@@ -157,7 +162,8 @@ class RoomEvent(models.Model):
         # The indexes are created raw by migration 0002 (see chat.timeline for why):
         # unique (room_id, seq): the timeline's index; replay, history pages, search
         # and unread counts all start with room=X and a seq range;
-        # unique idem_key, partial on idem_key > "": exactly-once send.
+        # unique idem_key, partial on idem_key > "": exactly-once send;
+        # (room_id, search_terms, seq) by migration 0003: search (chat.search_index).
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.seq} in {self.room_id}"

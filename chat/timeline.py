@@ -21,7 +21,8 @@ another writer of the same room got there first; other conditional writes are
 ``update_one`` with ``_id`` in the filter (served by the ``_id`` lookup); reads are
 ``raw_aggregate`` pipelines whose first ``$match`` is a flat indexed filter (mongod
 needs nothing else), later stages narrow; and the unique indexes are created raw
-(migration 0002): (room_id, seq) and the partial-on-``$gt: ""`` ``idem_key``.
+(migration 0002): (room_id, seq) and the partial-on-``$gt: ""`` ``idem_key``; so is
+search's (room_id, search_terms, seq) (migration 0003, ``chat/search_index.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 from bson import Int64, ObjectId
 from django.db import IntegrityError, connections
 
+from chat import search_index
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 
 CLOSED = RoomStatus.CLOSED.value
@@ -219,7 +221,12 @@ def apply_edit(
             return "deleted", current
         if (current.text_seq or 0) > seq:
             return "superseded", current
-        changes: dict[str, Any] = {"text": text, "edited_at": now, "text_seq": Int64(seq)}
+        changes: dict[str, Any] = {
+            "text": text,
+            "edited_at": now,
+            "text_seq": Int64(seq),
+            "search_terms": search_index.search_terms(text, seq=message.seq),
+        }
         if current.original_text is None:
             changes["original_text"] = current.text
         result = events_.update_one(
@@ -236,10 +243,11 @@ def apply_edit(
 
 
 def apply_delete(message_id: ObjectId, *, seq: int, now: datetime) -> bool:
-    """Tombstone a message unless it already is one; True if this call did."""
+    """Tombstone a message unless it already is one; True if this call did. Its
+    search terms go with it (search never shows a deleted message)."""
+    changes = {"deleted": True, "deleted_at": now, "deleted_seq": Int64(seq), "search_terms": None}
     result = events_collection().update_one(
-        {"_id": message_id, "deleted": False},
-        {"$set": {"deleted": True, "deleted_at": now, "deleted_seq": Int64(seq)}},
+        {"_id": message_id, "deleted": False}, {"$set": changes}
     )
     return bool(result.modified_count)
 
@@ -272,6 +280,27 @@ def events(
     if then:
         pipeline.append({"$match": then})
     pipeline.append({"$sort": {"seq": order}})
+    if limit is not None:
+        pipeline.append({"$limit": limit})
+    return list(RoomEvent.objects.raw_aggregate(pipeline))
+
+
+def events_with_term(
+    room_id: ObjectId,
+    term: str | dict[str, str],
+    *,
+    seq: dict[str, int] | None = None,
+    then: dict[str, Any],
+    limit: int | None = None,
+) -> list[RoomEvent]:
+    """A room's events holding a search term (a value or a ``$gte``/``$lt`` range),
+    newest first: the first ``$match`` is ``{room_id, search_terms: term}`` (a seq
+    range only after a single term), the (room_id, search_terms, seq) index of
+    migration 0003; ``then`` narrows further."""
+    first: dict[str, Any] = {"room_id": room_id, "search_terms": term}
+    if seq:
+        first["seq"] = seq
+    pipeline: list[dict[str, Any]] = [{"$match": first}, {"$match": then}, {"$sort": {"seq": -1}}]
     if limit is not None:
         pipeline.append({"$limit": limit})
     return list(RoomEvent.objects.raw_aggregate(pipeline))

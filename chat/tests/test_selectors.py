@@ -3,10 +3,15 @@ and query counts on the hot reads (at N and 2N rows)."""
 
 from __future__ import annotations
 
-import pytest
-from django.core.cache import cache
+import io
 
-from chat import selectors, services
+import pytest
+from bson import ObjectId
+from django.core.cache import cache
+from django.core.management import call_command
+
+from chat import search_index, selectors, services, timeline
+from chat.models import RoomEvent
 from chat.tests.factories import room_assign, room_open, room_with_agent, send
 from chat_project.errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -238,6 +243,136 @@ def test_search_pages_skips_deleted_and_stays_in_the_room(customer, agent, other
     assert rest["next"] is None
     with pytest.raises(NotFound):
         selectors.message_search(room_id=rid, user=other_customer, q="needle")
+
+
+def test_search_matches_word_prefixes_not_inner_substrings(customer, agent):
+    """Issue 8 (scenario 6): search became an indexed word-prefix match; until then a
+    query matched any substring ("fund" found "refund")."""
+    room = room_with_agent(customer, agent)
+    send(room, customer, "I want a REFUND")
+    send(room, customer, "about my (order)")
+    send(room, customer, "please re-order it")
+    rid = str(room.pk)
+
+    def seqs(q: str) -> list[int]:
+        return [m["seq"] for m in selectors.message_search(room_id=rid, user=agent, q=q)["results"]]
+
+    assert seqs("ref") == [1]
+    assert seqs("fund") == []
+    assert seqs("order") == [3, 2]
+    assert seqs("re-ord") == [3]
+    assert seqs("rder") == []
+
+
+def test_search_finds_a_message_once_when_several_of_its_words_match(customer, agent):
+    room = room_with_agent(customer, agent)
+    send(room, customer, "refund refunds refunded")
+    found = selectors.message_search(room_id=str(room.pk), user=agent, q="refund")
+    assert [m["seq"] for m in found["results"]] == [1]
+
+
+def test_search_follows_edits_and_forgets_deletes(customer, agent):
+    room = room_with_agent(customer, agent)
+    rid = str(room.pk)
+    edited = send(room, customer, "old words")
+    gone = send(room, customer, "old and gone")
+    services.message_edit(room_id=rid, message_id=edited["id"], actor=customer, text="new words")
+    services.message_delete(room_id=rid, message_id=gone["id"], actor=customer)
+    assert selectors.message_search(room_id=rid, user=agent, q="old")["results"] == []
+    found = selectors.message_search(room_id=rid, user=agent, q="new")["results"]
+    assert [m["text"] for m in found] == ["new words"]
+    stored = {e.pk: e.search_terms for e in RoomEvent.objects.filter(room_id=room.pk)}
+    assert stored[ObjectId(edited["id"])] == ["0:new", "0:words"]
+    assert stored[ObjectId(gone["id"])] is None
+
+
+def test_search_pages_across_seq_buckets_newest_first(
+    customer, agent, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(search_index, "BUCKET_SEQS", 4)
+    room = room_with_agent(customer, agent)
+    rid = str(room.pk)
+    for n in range(1, 21):  # seqs 1..20 in buckets 0..5; "needle" at 2, 3, 9, 17, 18, 19
+        send(room, customer, f"needle {n}" if n in (2, 3, 9, 17, 18, 19) else f"hay {n}")
+    pages, after = [], {}
+    while True:
+        page = selectors.message_search(room_id=rid, user=agent, q="NEEDLE", limit=2, **after)
+        pages.append([m["seq"] for m in page["results"]])
+        if page["next"] is None:
+            break
+        after = page["next"]
+    assert pages == [[19, 18], [17, 9], [3, 2]]
+    # A word found nowhere: the room, the overflow query, one query per bucket (0..5),
+    # however far past the room's last seq the cursor is.
+    with django_assert_num_queries(1 + 1 + 6):
+        assert selectors.message_search(room_id=rid, user=agent, q="absent")["results"] == []
+    with django_assert_num_queries(1 + 1 + 6 + 1):  # and the senders of what it found
+        far = selectors.message_search(room_id=rid, user=agent, q="needle", before_seq=10**12)
+    assert [m["seq"] for m in far["results"]] == [19, 18, 17, 9, 3, 2]
+
+
+def test_search_requires_every_word_in_the_same_message(customer, agent, monkeypatch):
+    monkeypatch.setattr(search_index, "BUCKET_SEQS", 2)
+    room = room_with_agent(customer, agent)
+    send(room, customer, "alpha")
+    send(room, customer, "beta")
+    send(room, customer, "beta alphabet")
+    send(room, customer, "gamma")
+    found = selectors.message_search(room_id=str(room.pk), user=agent, q="alph beta")
+    assert [m["seq"] for m in found["results"]] == [3]
+
+
+def test_search_finds_long_messages_through_the_overflow_term(customer, agent, monkeypatch):
+    monkeypatch.setattr(search_index, "MAX_TERMS", 3)
+    monkeypatch.setattr(search_index, "BUCKET_SEQS", 2)
+    room = room_with_agent(customer, agent)
+    send(room, customer, "one two three four needle")  # overflow, seq 1
+    send(room, customer, "needle")  # seq 2
+    send(room, customer, "hay")
+    send(room, customer, "a b c d e needles")  # overflow, seq 4
+    send(room, customer, "needle")  # seq 5
+    rid = str(room.pk)
+    found = selectors.message_search(room_id=rid, user=agent, q="needle", limit=2)
+    assert [m["seq"] for m in found["results"]] == [5, 4]
+    rest = selectors.message_search(room_id=rid, user=agent, q="needle", **found["next"])
+    assert [m["seq"] for m in rest["results"]] == [2, 1]
+    assert selectors.message_search(room_id=rid, user=agent, q="four")["results"][0]["seq"] == 1
+
+
+def test_search_words_longer_than_the_stored_cut_are_confirmed_on_the_text(
+    customer, agent, monkeypatch
+):
+    monkeypatch.setattr(search_index, "MAX_TERM_CHARS", 4)
+    room = room_with_agent(customer, agent)
+    send(room, customer, "internationalization")
+    send(room, customer, "internal")
+    rid = str(room.pk)
+    found = selectors.message_search(room_id=rid, user=agent, q="internat")
+    assert [m["seq"] for m in found["results"]] == [1]
+    found = selectors.message_search(room_id=rid, user=agent, q="inte")
+    assert [m["seq"] for m in found["results"]] == [2, 1]
+
+
+def test_search_reindex_writes_terms_of_messages_without_them(customer, agent):
+    room = room_with_agent(customer, agent)
+    rid = str(room.pk)
+    send(room, customer, "needle in the hay")
+    send(room, customer, "another needle")
+    gone = send(room, customer, "deleted needle")
+    services.message_delete(room_id=rid, message_id=gone["id"], actor=customer)
+    collection = timeline.events_collection()
+    # As migration 0003 finds them: AddField set null; older writers left no field.
+    collection.update_one({"room_id": room.pk, "seq": 1}, {"$set": {"search_terms": None}})
+    collection.update_one({"room_id": room.pk, "seq": 2}, {"$unset": {"search_terms": ""}})
+    assert selectors.message_search(room_id=rid, user=agent, q="needle")["results"] == []
+    out = io.StringIO()
+    call_command("search_reindex", stdout=out)
+    assert "messages indexed: 2" in out.getvalue()
+    found = selectors.message_search(room_id=rid, user=agent, q="needle")["results"]
+    assert [m["seq"] for m in found] == [2, 1]
+    call_command("search_reindex", "--all", stdout=out)
+    assert "messages indexed: 3" in out.getvalue()
+    assert collection.find_one({"room_id": room.pk, "seq": 3})["search_terms"] is None
 
 
 @pytest.mark.parametrize("q", ["", "   ", "x" * 201, " ".join(["w"] * 11), 5])

@@ -1,0 +1,103 @@
+"""Time ``chat.services.message_send`` in-process against fresh embedded servers: what
+one send costs (the ORM, the seq update and the insert with its index entries), for
+texts of a few shapes. A before/after check for changes to the send's write, e.g. the
+search terms (chat/search_index.py):
+
+    .venv/bin/python -m chat_project.devservers exec --memory -- \\
+        .venv/bin/python bench/send_cost.py [--sends 400]
+
+Prints per shape the median and p90 of a send in ms, wall clock on this process (the
+embedded database is another process on the same machine: print ``uptime`` with it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat_project.settings")
+os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench/send_cost.py")
+    parser.add_argument("--sends", type=int, default=400)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+    from accounts.models import User
+    from bench.seed import WORDS
+    from chat import services
+    from chat.models import Room, RoomStatus
+
+    tag = uuid.uuid4().hex[:6]
+    customer = User.objects.create(username=f"sc{tag}", role="user")
+    agent = User.objects.create(username=f"sa{tag}", role="agent")
+    rng = random.Random(1)
+    shapes = {
+        "bench chat (5 words)": lambda n: f"bench message {n} from 3",
+        "4-14 vocabulary words": lambda n: " ".join(rng.choices(WORDS, k=rng.randint(4, 14))),
+        "60 distinct words": lambda n: " ".join(f"{w}{n % 7}x{i}" for i, w in enumerate(WORDS * 2)),
+    }
+    for name, text_for in shapes.items():
+        room, _created = services.room_create(customer=customer, subject="cost")
+        Room.objects.filter(pk=room["id"]).update(agent=agent, status=RoomStatus.ACTIVE)
+        timings = []
+        for n in range(args.sends):
+            text = text_for(n)
+            started = time.perf_counter()
+            services.message_send(
+                room_id=room["id"], sender=customer, client_msg_id=uuid.uuid4().hex, text=text
+            )
+            timings.append((time.perf_counter() - started) * 1000)
+        timings = timings[args.sends // 10 :]  # warm-up
+        timings.sort()
+        p90 = timings[int(len(timings) * 0.9)]
+        print(f"{name}: median {statistics.median(timings):.2f} ms, p90 {p90:.2f} ms", flush=True)
+        # Each shape gets its own customer: one open room per customer.
+        customer = User.objects.create(username=f"sc{tag}{len(name)}", role="user")
+        insert_alone(room["id"], text_for, args.sends)
+
+
+def insert_alone(room_id: str, text_for, sends: int) -> None:
+    """The message insert alone (raw ``insert_one`` into the events collection, all
+    its indexes), without and with the search terms a send now writes."""
+    try:
+        from chat import search_index
+    except ImportError:  # a tree from before search terms
+        return
+    from bson import ObjectId
+
+    from chat import timeline
+
+    collection = timeline.events_collection()
+    timings: dict[bool, list[float]] = {False: [], True: []}
+    for n in range(sends):
+        text = text_for(n)
+        for with_terms in (False, True):  # interleaved: both see the same machine noise
+            seq = 10_000_000 + 2 * n + with_terms
+            doc = {"room_id": ObjectId(room_id), "seq": seq, "kind": "message", "text": text}
+            started = time.perf_counter()
+            if with_terms:
+                doc["search_terms"] = search_index.search_terms(text, seq=seq)
+            collection.insert_one(doc)
+            timings[with_terms].append((time.perf_counter() - started) * 1000)
+    without, with_ = (statistics.median(timings[k][sends // 10 :]) for k in (False, True))
+    print(f"    insert alone: {without:.2f} ms without search_terms, {with_:.2f} ms with")
+
+
+if __name__ == "__main__":
+    main()
