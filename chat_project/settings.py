@@ -187,6 +187,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- HTTP under ASGI -------------------------------------------------------------------------
+# Threads per process that run HTTP requests (middleware and view in one hop each,
+# chat_project/asgi_http.py); a request arriving when all are busy waits its turn.
+HTTP_THREADS = env_int("HTTP_THREADS", 8)
+
 # --- WebSocket -----------------------------------------------------------------------------
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", "")  # empty: same hosts as ALLOWED_HOSTS
 
