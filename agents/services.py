@@ -27,6 +27,7 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -98,10 +99,18 @@ def agents_eligible(*, online_ids: set[str] | None = None) -> list[User]:
     return sorted(eligible, key=agent_rank)
 
 
-def _take_best(eligible: list[User], room: Room, *, reason: str, actor: User | None):
+def _take_best(
+    eligible: list[User],
+    room: Room,
+    *,
+    reason: str,
+    actor: User | None,
+    known: Iterable[User] = (),
+):
     """Reserve a slot on the best agent that still has one and claim the room (as
     read while queued) for it. Returns the assignment, or None if the room is no
-    longer queued; ``eligible`` is kept in rank order with the loads as they now are."""
+    longer queued; ``eligible`` is kept in rank order with the loads as they now are.
+    ``known``: users in hand (the room's customer) for the payload."""
     room_id = room.pk
     while eligible:
         agent = eligible[0]
@@ -109,7 +118,7 @@ def _take_best(eligible: list[User], room: Room, *, reason: str, actor: User | N
             eligible.pop(0)  # full or switched off since we read it
             continue
         payload = assignment.room_assign(
-            room_id=room_id, agent=agent, reason=reason, actor=actor, queued=room
+            room_id=room_id, agent=agent, reason=reason, actor=actor, queued=room, known=known
         )
         if payload is None:
             capacity.capacity_release(agent_id=agent.pk)
@@ -175,13 +184,22 @@ def _drain_pass() -> tuple[int, int]:
         if not eligible:
             return assigned, 0
         rooms = selectors.queued_rooms(limit=DRAIN_BATCH)
+        customers = _users_by_pk({room.customer_id for room in rooms})
         for room in rooms:
-            if _take_best(eligible, room, reason="queue", actor=None) is not None:
+            known = [customers[room.customer_id]] if room.customer_id in customers else []
+            if _take_best(eligible, room, reason="queue", actor=None, known=known) is not None:
                 assigned += 1
             if not eligible:
                 return assigned, 0
         if len(rooms) < DRAIN_BATCH:  # the whole queue was seen; newcomers set the flag
             return assigned, _free_slots(eligible)
+
+
+def _users_by_pk(ids: set) -> dict[Any, User]:
+    """The users of a batch in one read (each payload names the room's customer)."""
+    if not ids:
+        return {}
+    return {user.pk: user for user in User.objects.filter(pk__in=list(ids))}
 
 
 def _free_slots(agents: list[User]) -> int:
