@@ -3,6 +3,7 @@ through the origin check and the session auth stack to the routed consumers (the
 Channels stack of STYLE.md)."""
 
 import os
+import sys
 
 import django
 
@@ -25,6 +26,7 @@ def allowed_origins() -> list[str]:
     return settings.WS_ALLOWED_ORIGINS or settings.ALLOWED_HOSTS
 
 
+sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_MS / 1000)  # the server process only
 django_asgi_app = PooledThreadASGIHandler(threads=settings.HTTP_THREADS)
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
