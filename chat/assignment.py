@@ -15,13 +15,15 @@ the room from its room list). Publishing follows the insert.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
 
 from accounts.models import User
 from chat import dtos, events, timeline
-from chat.models import EventKind, RoomEvent, RoomStatus
+from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat.selectors import object_id
 
 QUEUED = RoomStatus.QUEUED.value
@@ -36,12 +38,31 @@ def _room_data(room_id, known: list[User]) -> dict[str, Any]:
     return dtos.room_dto_one(timeline.room_by_id(room_id), known=known)
 
 
+def _claimed_room_data(queued: Room, *, known: list[User], assigned_at, seq: int) -> dict[str, Any]:
+    """The dto of ``queued`` (read by the caller while it waited) once claimed: a
+    queued room changes nothing else of its dto (subject and times are fixed while it
+    waits, closing it would have failed the claim), so no re-read is needed."""
+    agent = known[0]
+    claimed = copy.copy(queued)
+    claimed.status, claimed.agent_id = ACTIVE, agent.pk
+    claimed.assigned_at, claimed.last_seq = assigned_at, seq
+    return dtos.room_dto_one(claimed, known=known)
+
+
 def room_assign(
-    *, room_id: object, agent: User, reason: str, actor: User | None = None
+    *,
+    room_id: object,
+    agent: User,
+    reason: str,
+    actor: User | None = None,
+    queued: Room | None = None,
+    known: Iterable[User] = (),
 ) -> dict[str, Any] | None:
     """Give a queued, unassigned room to ``agent``. None if it is no longer queued
     (claimed by another router, or closed). Publishes ``room-assigned`` to the room
-    and to every socket of the agent."""
+    and to every socket of the agent. ``queued``: the room as the caller read it in
+    the queue, which saves re-reading it for the payload (the routing drain);
+    ``known``: users already in hand (its customer), which saves reading them."""
     oid = object_id(room_id)
     now = timezone.now()
     seq = timeline.reserve_seq_if(
@@ -53,7 +74,12 @@ def room_assign(
         return None
     data = {"agent": _brief(agent), "reason": reason}
     RoomEvent.objects.create(room_id=oid, seq=seq, kind=EventKind.ASSIGNED, actor=actor, data=data)
-    payload = {"room_id": str(oid), "seq": seq, **data, "room": _room_data(oid, [agent])}
+    room = (
+        _claimed_room_data(queued, known=[agent, *known], assigned_at=now, seq=seq)
+        if queued is not None and queued.pk == oid
+        else _room_data(oid, [agent, *known])
+    )
+    payload = {"room_id": str(oid), "seq": seq, **data, "room": room}
     events.room_event(room_id=oid, seq=seq, event=events.ROOM_ASSIGNED, data=payload)
     events.user_event(user_id=agent.pk, event=events.ROOM_ASSIGNED, data=payload)
     return payload

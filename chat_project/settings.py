@@ -187,6 +187,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- HTTP under ASGI -------------------------------------------------------------------------
+# Threads per process that run HTTP requests (middleware and view in one hop each,
+# chat_project/asgi_http.py); a request arriving when all are busy waits its turn.
+HTTP_THREADS = env_int("HTTP_THREADS", 8)
+# How long a thread holding the GIL keeps it while another waits (CPython: 5 ms). The
+# server's threads mostly wait on MongoDB and Redis; each reply then waits for the
+# GIL, so a routing drain (5 round trips per assignment) competing with request threads
+# lost up to 5 ms per round trip. 1 ms: burst of issue 8 scenario 4, three pairs of runs:
+# creates answered in 12.3-15.6 s vs 16.0-19.1 s, assignments 16-21/s vs 13-16/s, same CPU.
+GIL_SWITCH_INTERVAL_MS = float(env_str("GIL_SWITCH_INTERVAL_MS", "1"))
+
 # --- WebSocket -----------------------------------------------------------------------------
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", "")  # empty: same hosts as ALLOWED_HOSTS
 

@@ -11,9 +11,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_reserve_stops_at_max_chats(make_user):
     agent = make_user(username="agent5", role="agent", max_chats=2)
-    assert capacity.capacity_reserve(agent_id=agent.pk)
-    assert capacity.capacity_reserve(agent_id=agent.pk)
-    assert not capacity.capacity_reserve(agent_id=agent.pk)
+    assert capacity.capacity_reserve(agent=agent)
+    assert capacity.capacity_reserve(agent=agent)
+    assert not capacity.capacity_reserve(agent=agent)
     agent.refresh_from_db()
     assert agent.active_chats == 2
     assert agent.last_assigned_at is not None
@@ -21,17 +21,26 @@ def test_reserve_stops_at_max_chats(make_user):
 
 def test_force_passes_the_cap(make_user):
     agent = make_user(username="agent5", role="agent", max_chats=1, accepting_chats=False)
-    assert not capacity.capacity_reserve(agent_id=agent.pk)
-    assert capacity.capacity_reserve(agent_id=agent.pk, force=True)
+    assert not capacity.capacity_reserve(agent=agent)
+    assert capacity.capacity_reserve(agent=agent, force=True)
+
+
+def test_reserve_fails_when_max_chats_changed_since_read(make_user):
+    agent = make_user(username="agent5", role="agent", max_chats=2)  # routing read cap 2
+    User.objects.filter(pk=agent.pk).update(max_chats=1, active_chats=1)  # an admin lowered it
+    # 1 < 2 under the cap that was read, but the agent is full under the real one.
+    assert not capacity.capacity_reserve(agent=agent)
+    assert not capacity.capacity_reserve(agent=User.objects.get(pk=agent.pk))
+    assert User.objects.get(pk=agent.pk).active_chats == 1
 
 
 def test_customers_have_no_capacity(customer):
-    assert not capacity.capacity_reserve(agent_id=customer.pk)
+    assert not capacity.capacity_reserve(agent=customer)
 
 
 def test_release_never_goes_below_zero(agent):
     assert not capacity.capacity_release(agent_id=agent.pk)
-    assert capacity.capacity_reserve(agent_id=agent.pk)
+    assert capacity.capacity_reserve(agent=agent)
     assert capacity.capacity_release(agent_id=agent.pk)
     agent.refresh_from_db()
     assert agent.active_chats == 0
@@ -43,7 +52,7 @@ def test_concurrent_reservations_never_exceed_the_cap(make_user):
 
     def reserve():
         try:
-            wins.append(capacity.capacity_reserve(agent_id=agent.pk))
+            wins.append(capacity.capacity_reserve(agent=agent))
         finally:
             connection.close()
 

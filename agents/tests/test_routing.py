@@ -14,6 +14,7 @@ from accounts import presence
 from accounts.models import User
 from agents import services
 from agents.models import RoutingAudit
+from chat import dtos
 from chat import services as chat_services
 from chat.models import Room, RoomStatus
 from chat_project.errors import Conflict
@@ -386,3 +387,25 @@ def test_housekeeping_drains_and_recounts_at_most_once_per_interval(make_user, c
     User.objects.filter(pk=agent.pk).update(active_chats=5)  # drifted again
     assert services.routing_housekeeping()["reconciled"] == 0  # not before the interval
     assert User.objects.get(pk=agent.pk).active_chats == 5
+
+
+def test_drained_rooms_are_announced_with_the_stored_room(make_user, customers, captured):
+    # given three rooms waiting while nobody is online
+    agent = make_user(username="late", role="agent", max_chats=5)
+    waiting = [open_room(customer) for customer in customers[:3]]
+    assert all(room.status == RoomStatus.QUEUED for room in waiting)
+
+    # when the agent comes online and the queue drains
+    online(agent)
+    assert services.queue_drain() == 3
+
+    # then each room-assigned payload (built from the room read in the queue, with no
+    # re-read) is exactly the stored room, customer and agent included
+    announced = {
+        m["data"]["room_id"]: m["data"]["room"]
+        for group, m in captured
+        if group == f"user.{agent.pk}" and m.get("event") == "room-assigned"
+    }
+    stored = {str(r.pk): dtos.room_dto_one(r) for r in Room.objects.filter(status="active")}
+    assert announced == stored
+    assert len(announced) == 3
