@@ -45,6 +45,7 @@ from chat import async_services, typing_state
 from chat.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_status, status_message
 from chat.receipt_batch import PendingReceipts
 from chat.services import SendHint
+from chat_project import fanout
 from chat_project.errors import DomainError, NotFound, ValidationFailed
 from chat_project.ws import (
     CLOSE_NOT_AUTHENTICATED,
@@ -553,10 +554,8 @@ class ChatConsumer(EventConsumer):
             "data": {"room_id": room_id, **data},
             "exclude_user_id": self.user_id,
         }
-        try:
-            await self.channel_layer.group_send(room_group(room_id), message)
-        except Exception:
-            logger.warning("group_send to room %s failed", room_id, exc_info=True)
+        # Queued with the process's other fan-out (one Redis round trip per batch).
+        fanout.publish_from_loop(room_group(room_id), message)
 
     # --- presence ------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ a room's events leave a process in seq order. Outside an event loop's threads
 (commands, tests without a server) the send is made inline.
 
 Fan-out is best effort either way: the write already happened and the store is the
-record (a client that misses an event catches up by replay).
+record (a client that misses an event catches up by replay). The sender sends what
+queued up meanwhile as one batch (``group_send_many`` of the project's layer).
 """
 
 from __future__ import annotations
@@ -39,14 +40,29 @@ def _caller_loop() -> asyncio.AbstractEventLoop | None:
     return loop if loop.is_running() and not loop.is_closed() else None
 
 
+MAX_BATCH = 500
+
+
 async def _sender(queue: asyncio.Queue) -> None:
+    # Whatever queued up while the previous batch was on its way goes in one batch:
+    # with the project's layer that is one Redis round trip (a pipeline of PUBLISHes,
+    # in order). The stock PubSub layer holds one lock per connection around every
+    # PUBLISH, so one publish at a time per process: at ~300 publishes/s the fan-out
+    # queue grew by seconds while acks stayed fast (docs/benchmarks.md).
     while True:
-        group, message = await queue.get()
+        batch = [await queue.get()]
+        while len(batch) < MAX_BATCH and not queue.empty():
+            batch.append(queue.get_nowait())
         layer = get_channel_layer()
+        send_many = getattr(layer, "group_send_many", None)
         try:
-            await layer.group_send(group, message)
+            if send_many is not None:
+                await send_many(batch)
+                continue
+            for group, message in batch:
+                await layer.group_send(group, message)
         except Exception:
-            logger.warning("group_send to %s failed", group, exc_info=True)
+            logger.warning("group_send of %d events failed", len(batch), exc_info=True)
 
 
 def _enqueue(loop: asyncio.AbstractEventLoop, group: str, message: dict[str, Any]) -> None:
@@ -56,6 +72,12 @@ def _enqueue(loop: asyncio.AbstractEventLoop, group: str, message: dict[str, Any
         task = loop.create_task(_sender(queue), name="fanout")
         queue.task = task  # type: ignore[attr-defined]  (keeps the task referenced)
     queue.put_nowait((group, message))
+
+
+def publish_from_loop(group: str, message: dict[str, Any]) -> None:
+    """:func:`publish` for code running on the event loop (the gateway's ephemeral
+    events): queued behind the loop's other sends, batched with them."""
+    _enqueue(asyncio.get_running_loop(), group, message)
 
 
 def publish(group: str, message: dict[str, Any]) -> None:
