@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP goes to Django, WebSockets through the origin check and the
-session auth stack to the routed consumers (the Channels stack of STYLE.md)."""
+handshake stack (a bound on handshakes in progress, session auth:
+``chat_project.ws_handshake``) to the routed consumers (the Channels stack of STYLE.md)."""
 
 import os
 
@@ -8,13 +9,13 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat_project.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chat_project.routing import websocket_urlpatterns  # noqa: E402
+from chat_project.ws_handshake import HandshakeMiddleware  # noqa: E402
 
 
 def allowed_origins() -> list[str]:
@@ -29,7 +30,7 @@ application = ProtocolTypeRouter(
     {
         "http": http_app,
         "websocket": OriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), allowed_origins()
+            HandshakeMiddleware(URLRouter(websocket_urlpatterns)), allowed_origins()
         ),
     }
 )
