@@ -128,7 +128,7 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": env_str(
-            "CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer"
+            "CHANNEL_LAYER_BACKEND", "chat_project.channel_layer.PubSubChannelLayer"
         ),
         "CONFIG": {
             "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],

@@ -51,11 +51,10 @@ class HandshakeMiddleware:
             user = None
             if session_key:
                 user = await accounts_async.socket_user(session_key=session_key)
-            scope = {
-                **scope,
-                "user": user or AnonymousUser(),
-                "session_key": session_key if user else None,
-            }
+            # Set on daphne's own scope of this socket rather than on a copy: nothing
+            # else reads it, and a copy stays alive as long as the socket does.
+            scope["user"] = user or AnonymousUser()
+            scope["session_key"] = session_key if user else None
             return await self.inner(scope, receive, send_and_count)
         finally:
             if not answered:

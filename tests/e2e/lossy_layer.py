@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import random
 
-from channels_redis.pubsub import RedisPubSubChannelLayer
+from chat_project.channel_layer import PubSubChannelLayer
 
 
-class LossyPubSubChannelLayer(RedisPubSubChannelLayer):
+class LossyPubSubChannelLayer(PubSubChannelLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.drop_rate = float(os.environ.get("LOSSY_LAYER_DROP_RATE", "0.1"))
