@@ -5,6 +5,7 @@ only and has async functions of its own (``accounts.presence``)."""
 from __future__ import annotations
 
 import contextvars
+import threading
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -13,6 +14,7 @@ from bson import ObjectId
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.core.cache import caches
 
 from accounts import services
 from accounts.models import Role, User
@@ -67,7 +69,18 @@ def _socket_user(*, session_key: str) -> User | None:
     return contextvars.copy_context().run(_load_socket_user, session_key)
 
 
+_thread_caches = threading.local()
+
+
 def _load_socket_user(session_key: str) -> User | None:
+    # One cache handle per thread, as Django keeps them outside an event loop, rather
+    # than a new client per handshake in the throwaway context.
+    alias = settings.SESSION_CACHE_ALIAS
+    cache = getattr(_thread_caches, alias, None)
+    if cache is None:
+        cache = caches.create_connection(alias)
+        setattr(_thread_caches, alias, cache)
+    caches[alias] = cache
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user = get_user(SimpleNamespace(session=store))  # reads request.session only
     return user if user.is_authenticated and user.is_active else None
