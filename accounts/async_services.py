@@ -88,4 +88,7 @@ def _load_socket_user(session_key: str) -> User | None:
 
 agent_status_update = database_sync_to_async(_agent_status_update)
 online_users = database_sync_to_async(_online_users)
-socket_user = database_sync_to_async(_socket_user)
+# Not thread-sensitive (as chat's hops): handshakes run on pool threads, each with its
+# own Django connection, instead of queueing behind every other socket's database work
+# on the process's single thread (at 100 connects/s that queue was what refused them).
+socket_user = database_sync_to_async(_socket_user, thread_sensitive=False)
