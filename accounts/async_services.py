@@ -4,10 +4,17 @@ only and has async functions of its own (``accounts.presence``)."""
 
 from __future__ import annotations
 
+import contextvars
+import threading
+from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 
 from bson import ObjectId
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.core.cache import caches
 
 from accounts import services
 from accounts.models import Role, User
@@ -51,5 +58,37 @@ def _online_users(*, user_ids: set[str], agents_only: bool) -> list[dict[str, An
     return [_public_user(u, online=True) for u in users.order_by("username")]
 
 
+def _socket_user(*, session_key: str) -> User | None:
+    """The active user signed in with ``session_key`` (Django's own session checks:
+    the auth backend, the password-bound session hash), or None.
+
+    Runs in a copy of the caller's context, dropped afterwards: ``sync_to_async`` copies
+    what the function leaves in context variables back into the socket's task, and
+    Django keeps its cache handles in them, so each socket kept a cache client of its
+    own (~17 KB; issue 8, scenario 1). The session store is not kept either."""
+    return contextvars.copy_context().run(_load_socket_user, session_key)
+
+
+_thread_caches = threading.local()
+
+
+def _load_socket_user(session_key: str) -> User | None:
+    # One cache handle per thread, as Django keeps them outside an event loop, rather
+    # than a new client per handshake in the throwaway context.
+    alias = settings.SESSION_CACHE_ALIAS
+    cache = getattr(_thread_caches, alias, None)
+    if cache is None:
+        cache = caches.create_connection(alias)
+        setattr(_thread_caches, alias, cache)
+    caches[alias] = cache
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = get_user(SimpleNamespace(session=store))  # reads request.session only
+    return user if user.is_authenticated and user.is_active else None
+
+
 agent_status_update = database_sync_to_async(_agent_status_update)
 online_users = database_sync_to_async(_online_users)
+# Not thread-sensitive (as chat's hops): handshakes run on pool threads, each with its
+# own Django connection, instead of queueing behind every other socket's database work
+# on the process's single thread (at 100 connects/s that queue was what refused them).
+socket_user = database_sync_to_async(_socket_user, thread_sensitive=False)

@@ -1,6 +1,6 @@
 """What the accounts app tells connected sockets. Publishing only wakes clients up;
-the database is the record. Group names: ``user.<id>`` for every socket of a user,
-``session.<digest>`` for the sockets of one login session."""
+the database is the record. Group ``user.<id>``: every socket of a user; an event for
+the sockets of one login session goes there too, naming the session by its digest."""
 
 from __future__ import annotations
 
@@ -17,16 +17,19 @@ def user_group(user_id: object) -> str:
     return f"user.{user_id}"
 
 
-def session_group(session_key: str) -> str:
-    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+def session_digest(session_key: str) -> str:
+    """What names a session on the channel layer (never the key itself)."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
 def publish(group: str, message: dict[str, Any]) -> None:
     fanout.publish(group, message)
 
 
-def session_ended(session_key: str) -> None:
-    publish(session_group(session_key), {"type": "auth.revoked", "reason": "logout"})
+def session_ended(*, user_id: object, session_key: str) -> None:
+    """Logout: that session's sockets close (the user's other sessions stay)."""
+    message = {"type": "auth.revoked", "reason": "logout", "session": session_digest(session_key)}
+    publish(user_group(user_id), message)
 
 
 def user_credentials_changed(user_id: object) -> None:

@@ -121,16 +121,26 @@ def expire_stale() -> list[str]:
 
 # --- Sockets per user (the gateway's cap) ---------------------------------------------------
 
-# KEYS: conns. ARGV: conn_id, expiry_ms, now_ms, limit, ttl_ms.
-# Returns 1 when the socket is admitted (already known, or under the limit).
-_ADMIT = """
+# A new socket in one round trip: the per-user cap, the role and the lease (as _TOUCH).
+# KEYS: conns, leases, online, roles. ARGV: conn_id, expiry_ms, now_ms, limit, user_id, role.
+# Returns 0 when refused (the user already has `limit` live sockets), 1 when admitted,
+# 2 when admitted and the user was offline before (a real transition).
+_OPEN = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 if (not redis.call('ZSCORE', KEYS[1], ARGV[1]))
    and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
   return 0
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[5], ARGV[6])
+local was = redis.call('ZSCORE', KEYS[3], ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+redis.call('ZADD', KEYS[3], top[2], ARGV[5])
+redis.call('PEXPIREAT', KEYS[2], top[2])
+if (not was) or tonumber(was) <= tonumber(ARGV[3]) then return 2 end
 return 1
 """
 
@@ -152,7 +162,7 @@ class _AsyncPresence:
         self.touch = self.client.register_script(_TOUCH)
         self.release = self.client.register_script(_RELEASE)
         self.expire = self.client.register_script(_EXPIRE)
-        self.admit = self.client.register_script(_ADMIT)
+        self.open = self.client.register_script(_OPEN)
 
 
 _per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncPresence] = (
@@ -235,17 +245,23 @@ async def aexpire_stale() -> list[str]:
     return gone
 
 
-async def aconnection_admit(*, user_id: str, conn_id: str, ttl_seconds: float, limit: int) -> bool:
-    """Count a new socket against the per-user cap (live sockets only, across processes).
-    False when the user already has ``limit`` live sockets."""
+async def aconnection_open(
+    *, user_id: str, conn_id: str, role: str, ttl_seconds: float, limit: int
+) -> tuple[bool, bool]:
+    """A new socket, in one round trip: count it against the per-user cap (live sockets
+    only, across processes), remember the user's role (for whoever reports them offline)
+    and take its presence lease. Returns ``(admitted, came_online)``: not admitted when
+    the user already has ``limit`` live sockets (nothing else is written then)."""
     now = _now_ms()
-    ttl_ms = int(ttl_seconds * 1000)
-    keys = [CONNS_KEY.format(user_id=user_id)]
-    return bool(await _async().admit(keys=keys, args=[conn_id, now + ttl_ms, now, limit, ttl_ms]))
-
-
-async def arole_remember(*, user_id: str, role: str) -> None:
-    await _async().client.hset(ROLES_KEY, user_id, role)
+    keys = [
+        CONNS_KEY.format(user_id=user_id),
+        LEASES_KEY.format(user_id=user_id),
+        ONLINE_KEY,
+        ROLES_KEY,
+    ]
+    args = [conn_id, now + int(ttl_seconds * 1000), now, limit, user_id, role]
+    result = int(await _async().open(keys=keys, args=args))
+    return result > 0, result == 2
 
 
 async def aroles_of(user_ids: list[str]) -> dict[str, str]:

@@ -66,9 +66,10 @@ def user_login(*, request: HttpRequest, username: str, password: str, ip: str) -
 def user_logout(*, request: HttpRequest) -> None:
     """End the session; that session's sockets are closed (``auth.revoked``)."""
     session_key = request.session.session_key
+    user_id = request.user.pk
     logout(request)  # flushes the session: its key no longer authenticates anything
-    if session_key:
-        events.session_ended(session_key)
+    if session_key and user_id is not None:
+        events.session_ended(user_id=user_id, session_key=session_key)
 
 
 def user_set_status(*, user: User, status: str, accepting_chats: bool | None = None) -> User:

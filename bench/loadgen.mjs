@@ -99,6 +99,7 @@ async function idleMode() {
   const failures = {};
   let closedDuringHold = 0;
   let holding = false;
+  let released = false;
   const t0 = now();
   const pending = [];
   for (let i = 0; i < n; i++) {
@@ -112,8 +113,9 @@ async function idleMode() {
         if (r.error) failures[r.error] = (failures[r.error] || 0) + 1;
         else {
           handshake.push(now() - at); // from the scheduled connect time
-          r.ws._onClose = () => {
+          r.ws._onClose = (code) => {
             if (holding) closedDuringHold++;
+            else if (!released) failures[`close ${code}`] = (failures[`close ${code}`] || 0) + 1; // refused after the upgrade (4013 busy, 4409, ...)
           };
           sockets.push(r.ws);
         }
@@ -121,7 +123,9 @@ async function idleMode() {
     );
   }
   await Promise.all(pending);
+  await sleep(200); // a close right after the open (a refusal) arrives before the hold
   const connectSeconds = (now() - t0) / 1000;
+  const live = sockets.filter((ws) => ws.readyState === WebSocket.OPEN);
   holding = true;
   say("HOLD_START");
   const cpu = cpuMeter();
@@ -129,16 +133,17 @@ async function idleMode() {
   const c = cpu();
   say("HOLD_END");
   holding = false;
+  released = true;
   for (const ws of sockets) ws.terminate();
   return {
     mode: "idle",
     sockets: n,
-    connected: sockets.length,
+    connected: live.length,
     failures,
     failed: Object.values(failures).reduce((a, b) => a + b, 0),
     closed_during_hold: closedDuringHold,
     connect_seconds: Math.round(connectSeconds * 100) / 100,
-    connect_rate: Math.round((sockets.length / connectSeconds) * 10) / 10,
+    connect_rate: Math.round((live.length / connectSeconds) * 10) / 10,
     handshake_ms: pct(handshake),
     ...c,
   };

@@ -40,7 +40,7 @@ from django.conf import settings
 
 from accounts import async_services as accounts_async
 from accounts import presence
-from accounts.events import session_group, user_group
+from accounts.events import session_digest, user_group
 from chat import async_services, typing_state
 from chat.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_status, status_message
 from chat.receipt_batch import PendingReceipts
@@ -170,14 +170,19 @@ class ChatConsumer(EventConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        session = self.scope.get("session")
-        if user is None or not user.is_authenticated or not user.is_active or session is None:
+        if (
+            user is None
+            or not user.is_authenticated
+            or not user.is_active
+            or not self.scope.get("session_key")
+        ):
             await self.reject(CLOSE_NOT_AUTHENTICATED, "not authenticated")
             return
         self.user, self.user_id = user, str(user.pk)
-        admitted = await presence.aconnection_admit(
+        admitted, came_online = await presence.aconnection_open(
             user_id=self.user_id,
             conn_id=self.conn_id,
+            role=user.role,
             ttl_seconds=settings.WS_PRESENCE_TTL_SECONDS,
             limit=settings.WS_MAX_SOCKETS_PER_USER,
         )
@@ -185,18 +190,12 @@ class ChatConsumer(EventConsumer):
             await self.reject(CLOSE_TOO_MANY_SOCKETS, "too many sockets")
             return
         self.live = True
-        groups = [user_group(self.user_id), session_group(session.session_key)]
+        # Logout reaches this session's sockets through the user group (auth_revoked
+        # filters on the session): a group per session cost every socket a subscription.
+        await self._group_add(user_group(self.user_id))
         # Who may see whose presence: staff everyone's, customers the agents'.
-        groups.append(STAFF_GROUP if user.role in ("agent", "admin") else AGENTS_GROUP)
-        for group in groups:
-            await self._group_add(group)
+        await self._group_add(STAFF_GROUP if user.role in ("agent", "admin") else AGENTS_GROUP)
         await self.accept()
-        await presence.arole_remember(user_id=self.user_id, role=user.role)
-        came_online = await presence.alease_touch(
-            user_id=self.user_id,
-            conn_id=self.conn_id,
-            ttl_seconds=settings.WS_PRESENCE_TTL_SECONDS,
-        )
         liveness().add(user, self.conn_id)
         if came_online:
             await publish_status(status_message(user, online=True))
@@ -686,7 +685,11 @@ class ChatConsumer(EventConsumer):
         await self.send_event("user-status-changed", data)
 
     async def auth_revoked(self, message: dict[str, Any]) -> None:
-        """Logout (this session's sockets) or a password change (all the user's)."""
+        """Logout (the sockets of that session: ``session`` names it) or a password
+        change (all the user's)."""
+        session = message.get("session")
+        if session is not None and session != session_digest(self.scope["session_key"]):
+            return
         await self.close_socket(CLOSE_NOT_AUTHENTICATED, str(message.get("reason", "")))
 
     events = {

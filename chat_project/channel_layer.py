@@ -1,14 +1,76 @@
-"""The channel layer: channels_redis' PubSub layer with batched publishing."""
+"""The channel layer: channels_redis' PubSub layer with a smaller per-socket inbox and
+batched publishing (:meth:`PubSubChannelLayer.group_send_many`).
+
+The PubSub layer keeps an ``asyncio.Queue`` per consumer channel: four deques (getters,
+putters, items and an Event's waiters), ~3 KB per socket before anything arrives (a
+tenth of an idle socket's memory; issue 8, scenario 1). A consumer channel has exactly
+one reader (the consumer's receive loop), so :class:`Inbox` keeps one waiting future
+and a deque only while messages are waiting. Everything else is channels_redis' own.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from typing import Any
 
-from channels_redis.pubsub import RedisPubSubChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from channels_redis.utils import _wrap_close
+
+
+class Inbox:
+    """The messages waiting for one consumer channel: ``put_nowait``, ``get`` (one reader
+    at a time) and ``qsize``, as the layer and ``chat_project.ws`` use a queue."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque | None = None
+        self._waiter: asyncio.Future | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            if self._waiter is not None:
+                raise RuntimeError("an Inbox has one reader at a time")
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None  # an idle socket keeps no deque
+        return item
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
+
+class _LoopLayer(RedisPubSubLoopLayer):
+    async def _subscribe_to_channel(self, channel: str) -> None:
+        self.channels[channel] = Inbox()
+        await self._get_shard(channel).subscribe(channel)
 
 
 class PubSubChannelLayer(RedisPubSubChannelLayer):
-    """``channels_redis.pubsub.RedisPubSubChannelLayer`` plus :meth:`group_send_many`."""
+    """``channels_redis.pubsub.RedisPubSubChannelLayer`` with :class:`Inbox` queues and
+    :meth:`group_send_many`."""
+
+    def _get_layer(self) -> RedisPubSubLoopLayer:
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)
+        return layer
 
     async def group_send_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
         """``group_send`` of each ``(group, message)``, in order, as one Redis pipeline

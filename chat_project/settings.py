@@ -233,6 +233,8 @@ WS_RATE_PER_SECOND = float(env_str("WS_RATE_PER_SECOND", "10"))  # token bucket 
 WS_RATE_BURST = env_int("WS_RATE_BURST", 20)  # token bucket size
 WS_RATE_STRIKES = env_int("WS_RATE_STRIKES", 20)  # rate_limited answers in a row, then close
 WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", 10)
+# Handshakes in progress per process; the next is closed 4013 at once (chat_project.ws_handshake)
+WS_MAX_PENDING_HANDSHAKES = env_int("WS_MAX_PENDING_HANDSHAKES", 200)
 WS_PRESENCE_TTL_SECONDS = float(env_str("WS_PRESENCE_TTL_SECONDS", "30"))
 WS_HEARTBEAT_SECONDS = float(env_str("WS_HEARTBEAT_SECONDS", "10"))
 WS_PRESENCE_GRACE_SECONDS = float(env_str("WS_PRESENCE_GRACE_SECONDS", "5"))

@@ -169,6 +169,8 @@ def clean_data(fields: Mapping[str, Field], data: Mapping[str, Any]) -> dict[str
 class TokenBucket:
     """``rate`` tokens per second, at most ``burst`` saved up; one token per frame."""
 
+    __slots__ = ("burst", "rate", "stamp", "tokens")  # one per socket
+
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
         self.burst = float(burst)

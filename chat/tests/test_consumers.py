@@ -168,6 +168,56 @@ async def test_socket_cap_per_user(connect, customer, settings):
     assert (await fourth.reply("get-online-agents"))["event"] == "ack"
 
 
+async def test_a_stale_or_logged_out_session_is_closed_with_4401(connect, customer):
+    from django.contrib.sessions.models import Session
+
+    headers = [ORIGIN, (b"cookie", await sync_to_async(_cookie)(customer))]
+    key = headers[1][1].decode().split("=", 1)[1]
+    await sync_to_async(Session.objects.filter(session_key=key).delete)()
+    await sync_to_async(_clear_session_cache)(key)
+    sock = await connect(customer, headers=headers)
+    assert await sock.closed() == 4401
+
+
+def _clear_session_cache(key: str) -> None:
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+    from django.core.cache import caches
+
+    caches["default"].delete(KEY_PREFIX + key)
+
+
+async def test_handshakes_over_the_bound_are_refused_at_once_with_4013(connect, customer, settings):
+    settings.WS_MAX_PENDING_HANDSHAKES = 0
+    sock = await connect(customer)
+    assert await sock.closed(within=1) == 4013
+    from accounts import presence
+
+    assert str(customer.pk) not in await presence.aonline_user_ids()  # nothing was read
+
+
+async def test_socket_auth_leaves_no_cache_client_in_the_sockets_context(customer):
+    """Regression (issue 8, scenario 1): sync_to_async copied Django's per-context cache
+    handle back into each socket's task: ~17 KB kept per idle socket."""
+    import contextvars
+
+    from django.core.cache import caches
+
+    from accounts import async_services
+
+    cookie = await sync_to_async(_cookie)(customer)
+    key = cookie.decode().split("=", 1)[1]
+
+    async def auth_then_look() -> tuple[object, object]:
+        user = await async_services.socket_user(session_key=key)
+        return user, getattr(caches._connections, "default", None)
+
+    task = asyncio.get_running_loop().create_task(auth_then_look(), context=contextvars.Context())
+    user, cache = await task
+    assert user is not None
+    assert user.pk == customer.pk
+    assert cache is None
+
+
 # --- Bad frames --------------------------------------------------------------------------
 
 
@@ -563,7 +613,7 @@ async def test_logout_closes_that_sessions_sockets_and_password_change_all(conne
     session_a = await connect(customer, headers=headers_a)
     session_b = await connect(customer, headers=[ORIGIN, (b"cookie", cookie_b)])
     key_a = headers_a[1][1].decode().split("=", 1)[1]
-    await sync_to_async(events.session_ended)(key_a)
+    await sync_to_async(events.session_ended)(user_id=customer.pk, session_key=key_a)
     assert await session_a.closed(within=1) == 4401
     assert (await session_b.reply("get-online-agents"))["event"] == "ack"
     await sync_to_async(events.user_credentials_changed)(customer.pk)
