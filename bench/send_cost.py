@@ -7,7 +7,9 @@ search terms (chat/search_index.py):
         .venv/bin/python bench/send_cost.py [--sends 400]
 
 Prints per shape the median and p90 of a send in ms, wall clock on this process (the
-embedded database is another process on the same machine: print ``uptime`` with it).
+embedded database is another process on the same machine: print ``uptime`` with it),
+then the socket hot path (hinted send, receipt with known watermarks) against the
+reading path.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def main() -> None:
         # Each shape gets its own customer: one open room per customer.
         customer = User.objects.create(username=f"sc{tag}{len(name)}", role="user")
         insert_alone(room["id"], text_for, args.sends)
+    hot_path(customer, agent, args.sends)
 
 
 def insert_alone(room_id: str, text_for, sends: int) -> None:
@@ -97,6 +100,58 @@ def insert_alone(room_id: str, text_for, sends: int) -> None:
             timings[with_terms].append((time.perf_counter() - started) * 1000)
     without, with_ = (statistics.median(timings[k][sends // 10 :]) for k in (False, True))
     print(f"    insert alone: {without:.2f} ms without search_terms, {with_:.2f} ms with")
+
+
+def hot_path(customer, agent, sends: int) -> None:
+    """A send and a receipt as the gateway makes them (``SendHint``, known watermarks)
+    against the reading path, with publishing off (the server hands it to its event
+    loop; here it would be a thread round trip per call): wall and this process's CPU."""
+    from chat import services
+    from chat.models import Room, RoomStatus
+    from chat_project import fanout
+
+    fanout.publish = lambda *args, **kwargs: None
+    room, _created = services.room_create(customer=customer, subject="hot path")
+    Room.objects.filter(pk=room["id"]).update(agent=agent, status=RoomStatus.ACTIVE)
+
+    def timed(label: str, call) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for n in range(sends):
+            call(n)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(f"{label}: {wall / sends * 1000:.2f} ms wall, {cpu / sends * 1000:.2f} ms CPU")
+
+    last = {"seq": 0}
+    marks = {"value": (0, 0)}
+
+    def send(n: int, hinted: bool) -> None:
+        hint = services.SendHint(last_seq=last["seq"]) if hinted else None
+        message = services.message_send(
+            room_id=room["id"],
+            sender=customer,
+            client_msg_id=uuid.uuid4().hex,
+            text=f"bench message {n}",
+            hint=hint,
+        )
+        last["seq"] = message["seq"]
+
+    def receipt(n: int, known: bool) -> None:
+        kind = "read" if n % 2 else "delivered"
+        answer = services.receipt_advance(
+            room_id=room["id"],
+            user=agent,
+            kind=kind,
+            up_to_seq=min(n + 1, last["seq"]),
+            known=marks["value"] if known else None,
+        )
+        marks["value"] = (answer["last_delivered_seq"], answer["last_read_seq"])
+
+    timed("send, reading path", lambda n: send(n, False))
+    timed("send, hinted (socket)", lambda n: send(n, True))
+    timed("receipt, reading path", lambda n: receipt(n, False))
+    marks["value"] = (0, 0)
+    Room.objects.filter(pk=room["id"]).update(watermarks={})
+    timed("receipt, known marks (socket)", lambda n: receipt(n, True))
 
 
 if __name__ == "__main__":
