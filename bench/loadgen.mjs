@@ -239,8 +239,10 @@ async function chatMode() {
   };
 
   // Connect every socket (bounded rate), then join the rooms and wait for the acks.
+  // 100/s as in the idle scenario: faster, the product refuses handshakes beyond
+  // WS_MAX_PENDING_HANDSHAKES with 4013 (a real client backs off and retries).
   const t0 = now();
-  const connectRate = cfg.connect_rate ?? 400;
+  const connectRate = cfg.connect_rate ?? 100;
   const conns = [];
   const connectFailures = {};
   for (let i = 0; i < users.length; i++) {
