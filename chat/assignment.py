@@ -69,11 +69,14 @@ def room_assign(
         oid,
         require={"status": QUEUED, "agent_id": None},
         also_set={"status": ACTIVE, "agent_id": agent.pk, "assigned_at": now},
+        last_seq=queued.last_seq if queued is not None and queued.pk == oid else None,
     )
     if seq is None:
         return None
     data = {"agent": _brief(agent), "reason": reason}
-    RoomEvent.objects.create(room_id=oid, seq=seq, kind=EventKind.ASSIGNED, actor=actor, data=data)
+    timeline.insert_event(
+        RoomEvent(room_id=oid, seq=seq, kind=EventKind.ASSIGNED, actor=actor, data=data)
+    )
     room = (
         _claimed_room_data(queued, known=[agent, *known], assigned_at=now, seq=seq)
         if queued is not None and queued.pk == oid

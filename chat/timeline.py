@@ -127,14 +127,24 @@ def room_send_state(room_id: ObjectId) -> dict[str, Any] | None:
 
 
 def reserve_seq_if(
-    room_id: ObjectId, *, require: dict[str, Any], also_set: dict[str, Any]
+    room_id: ObjectId,
+    *,
+    require: dict[str, Any],
+    also_set: dict[str, Any],
+    last_seq: int | None = None,
 ) -> int | None:
     """Take the room's next seq only while the room still matches ``require`` (flat
     raw fields, e.g. ``{"status": "queued", "agent_id": None}``), setting ``also_set``
     in the same single-document update: the conditional claim of routing and transfer.
-    None when the room no longer matches (another router or transfer won, or it closed)."""
+    None when the room no longer matches (another router or transfer won, or it closed).
+    ``last_seq``: the room's seq as the caller just read it (the routing drain read the
+    queue): tried first, without reading the room again."""
     rooms = rooms_collection()
     match = {"status": {"$ne": CLOSED}, **require, "_id": room_id}
+    if last_seq is not None:
+        seq = take_seq_once(room_id, last_seq=last_seq, require=require, also_set=also_set)
+        if seq is not None:
+            return seq
     for _attempt in range(CAS_ATTEMPTS):
         doc = rooms.find_one(match, {"last_seq": 1})
         if doc is None:

@@ -164,3 +164,26 @@ def test_known_marks_do_not_grant_access(customer, agent, other_customer):
     with pytest.raises(NotFound):
         receipt(room, other_customer, kind="read", up_to_seq=1, known=(0, 0))
     assert Room.objects.get(pk=room.pk).watermark(other_customer.pk) == (0, 0)
+
+
+# --- routing's claim -----------------------------------------------------------------------
+
+
+def test_a_claim_from_a_fresh_queue_read_does_not_read_the_room_again(
+    monkeypatch, customer, other_customer, agent
+):
+    from chat import assignment
+    from chat.tests.factories import room_open
+
+    queued = room_open(customer)
+    with mongo_commands(monkeypatch) as calls:
+        payload = assignment.room_assign(
+            room_id=queued.pk, agent=agent, reason="test", queued=queued, known=[customer]
+        )
+    assert payload["room"]["agent"]["id"] == str(agent.pk)
+    assert [name for collection, name in calls if collection == "chat_room"] == ["update_one"]
+    # A stale read of the queue: the claim reads the room and still takes the next seq.
+    stale = room_open(other_customer)
+    Room.objects.filter(pk=stale.pk).update(last_seq=5)
+    assert assignment.room_assign(room_id=stale.pk, agent=agent, reason="test", queued=stale)
+    assert Room.objects.get(pk=stale.pk).last_seq == 6
