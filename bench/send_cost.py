@@ -137,13 +137,19 @@ def hot_path(customer, agent, sends: int) -> None:
 
     def receipt(n: int, known: bool) -> None:
         kind = "read" if n % 2 else "delivered"
-        answer = services.receipt_advance(
-            room_id=room["id"],
-            user=agent,
-            kind=kind,
-            up_to_seq=min(n + 1, last["seq"]),
-            known=marks["value"] if known else None,
-        )
+        up_to_seq = min(n + 1, last["seq"])
+        if known:
+            answer = services.receipt_marks_advance(
+                room_id=room["id"],
+                user=agent,
+                delivered=up_to_seq,
+                read=up_to_seq if kind == "read" else None,
+                known=marks["value"],
+            )
+        else:
+            answer = services.receipt_advance(
+                room_id=room["id"], user=agent, kind=kind, up_to_seq=up_to_seq
+            )
         marks["value"] = (answer["last_delivered_seq"], answer["last_read_seq"])
 
     timed("send, reading path", lambda n: send(n, False))

@@ -100,7 +100,7 @@ class RoomCursor:
     unread: dict[int, float] = field(default_factory=dict)
     repair: asyncio.TimerHandle | None = None
     # What this socket knows that lets a send or receipt skip reading the room
-    # (chat.services.SendHint / receipt_advance(known=...)): the highest seq its own
+    # (chat.services.SendHint / receipt_marks_advance): the highest seq its own
     # sends took, its user's (delivered, read) watermarks, and that an agent reply
     # is on record.
     sent_seq: int = 0
@@ -429,22 +429,26 @@ class ChatConsumer(EventConsumer):
             )
         room_id = data["room_id"].lower()
         cursor = self.rooms.get(room_id)
-        delay = settings.WS_RECEIPT_COALESCE_SECONDS
-        if cursor is not None and data.get("up_to_seq") is not None and delay > 0:
-            # See chat.receipt_batch: merged with this room's other receipts for a moment.
+        if cursor is not None and data.get("up_to_seq") is not None:
+            # See chat.receipt_batch: merged with this room's other receipts for a
+            # moment, then one write from what the socket knows (cursor.marks).
+            delay = settings.WS_RECEIPT_COALESCE_SECONDS
             if cursor.receipts is None:
                 cursor.receipts = PendingReceipts()
-                cursor.receipts.timer = asyncio.get_running_loop().call_later(
-                    delay, self._on_receipt_timer, room_id
-                )
-            return AckLater(cursor.receipts.add(kind, data["up_to_seq"]))
+                if delay > 0:
+                    cursor.receipts.timer = asyncio.get_running_loop().call_later(
+                        delay, self._on_receipt_timer, room_id
+                    )
+            waiter = cursor.receipts.add(kind, data["up_to_seq"])
+            if delay <= 0:
+                await self._flush_receipts(room_id, cursor)
+            return AckLater(waiter)
         answer = await async_services.receipt_advance(
             room_id=data["room_id"],
             user=self.user,
             kind=kind,
             up_to_seq=data.get("up_to_seq"),
             message_id=data.get("message_id"),
-            known=cursor.marks if cursor is not None else None,
         )
         if cursor is not None:
             cursor.raise_marks(answer["last_delivered_seq"], answer["last_read_seq"])

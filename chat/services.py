@@ -547,29 +547,14 @@ def receipt_advance(
     kind: str,
     up_to_seq: int | None = None,
     message_id: str | None = None,
-    known: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Move the user's delivered (or read, which implies delivered) watermark forward
     to ``up_to_seq`` or to the seq of ``message_id``; capped at the room's
     ``last_seq``. One ``$max`` update on the room document, so a stale or replayed
-    receipt never moves a watermark back (and costs no write at all).
-
-    ``known``: the (delivered, read) watermarks the caller's socket last saw for this
-    user. With it and ``up_to_seq``, a participant's receipt is that one update (its
-    filter checks participation and the cap) without reading the room first."""
+    receipt never moves a watermark back (and costs no write at all). A socket in the
+    room uses :func:`receipt_marks_advance` instead, which skips reading the room."""
     if kind not in RECEIPT_KINDS:
         raise ValidationFailed(details={"fields": {"kind": [f"One of {RECEIPT_KINDS}."]}})
-    if known is not None and up_to_seq is not None:
-        target = selectors.seq_value(up_to_seq, field="up_to_seq")
-        answer = _receipt_on_known(
-            room_oid=selectors.object_id(room_id),
-            user=user,
-            delivered=target,
-            read=target if kind == "read" else None,
-            known=known,
-        )
-        if answer is not None:
-            return answer
     room = selectors.room_get_for_user(room_id=room_id, user=user)
     if message_id is not None:
         target = selectors.message_get_in_room(room=room, message_id=message_id).seq

@@ -57,40 +57,13 @@ def idem_key(room_id: object, sender_id: object, client_msg_id: str) -> str:
 CAS_ATTEMPTS = 1000  # each failed attempt means another writer of this room succeeded
 
 
-def _room_seq_state(room_id: ObjectId) -> tuple[int, bool] | None:
-    doc = rooms_collection().find_one({"_id": room_id}, {"last_seq": 1, "status": 1})
-    if doc is None:
-        return None
-    return int(doc.get("last_seq") or 0), doc.get("status") == CLOSED
-
-
-def _take_seq(room_id: ObjectId, last_seq: int | None, extra: dict[str, Any]) -> int | None:
-    """Compare-and-set ``last_seq`` from n to n + 1 (with ``extra`` set in the same
-    single-document update) unless the room is closed; the new seq, or None."""
-    rooms = rooms_collection()
-    for _attempt in range(CAS_ATTEMPTS):
-        if last_seq is None:
-            state = _room_seq_state(room_id)
-            if state is None or state[1]:
-                return None
-            last_seq = state[0]
-        result = rooms.update_one(
-            {"_id": room_id, "last_seq": last_seq, "status": {"$ne": CLOSED}},
-            {"$set": {"last_seq": Int64(last_seq + 1), **extra}},
-        )
-        if result.modified_count:
-            return last_seq + 1
-        last_seq = None  # someone else took it (or the room closed): look again
-    raise RuntimeError(f"could not take a seq in room {room_id}")
-
-
 def reserve_seq(
     room_id: ObjectId, *, last_seq: int | None = None, also_set: dict[str, Any] | None = None
 ) -> int | None:
     """Take the room's next seq, or None if the room is closed (or gone).
     ``last_seq`` is the value the caller just read, saving a read when nobody else
     wrote in between; ``also_set`` are raw fields set in the same update."""
-    return _take_seq(room_id, last_seq, dict(also_set or {}))
+    return reserve_seq_if(room_id, require={}, also_set=dict(also_set or {}), last_seq=last_seq)
 
 
 def take_seq_once(
@@ -133,29 +106,28 @@ def reserve_seq_if(
     also_set: dict[str, Any],
     last_seq: int | None = None,
 ) -> int | None:
-    """Take the room's next seq only while the room still matches ``require`` (flat
-    raw fields, e.g. ``{"status": "queued", "agent_id": None}``), setting ``also_set``
-    in the same single-document update: the conditional claim of routing and transfer.
-    None when the room no longer matches (another router or transfer won, or it closed).
-    ``last_seq``: the room's seq as the caller just read it (the routing drain read the
-    queue): tried first, without reading the room again."""
-    rooms = rooms_collection()
-    match = {"status": {"$ne": CLOSED}, **require, "_id": room_id}
-    if last_seq is not None:
+    """Take the room's next seq only while the room is open and still matches
+    ``require`` (equality on flat raw fields, e.g. ``{"status": "queued", "agent_id":
+    None}``), setting ``also_set`` in the same single-document update: the conditional
+    claim of routing and transfer. None when the room no longer matches (another router
+    or transfer won, or it closed). ``last_seq``: the room's seq as the caller just read
+    it (the routing drain read the queue), tried before reading the room again. The
+    read is by ``_id`` alone (served by the ``_id`` lookup) and ``require`` is checked
+    on what it returns; the compare-and-set re-checks it atomically."""
+    for _attempt in range(CAS_ATTEMPTS):
+        if last_seq is None:
+            doc = rooms_collection().find_one(
+                {"_id": room_id}, {"last_seq": 1, "status": 1, **dict.fromkeys(require, 1)}
+            )
+            if doc is None or doc.get("status") == CLOSED:
+                return None
+            if any(doc.get(name) != value for name, value in require.items()):
+                return None
+            last_seq = int(doc.get("last_seq") or 0)
         seq = take_seq_once(room_id, last_seq=last_seq, require=require, also_set=also_set)
         if seq is not None:
             return seq
-    for _attempt in range(CAS_ATTEMPTS):
-        doc = rooms.find_one(match, {"last_seq": 1})
-        if doc is None:
-            return None
-        last_seq = int(doc.get("last_seq") or 0)
-        result = rooms.update_one(
-            {**match, "last_seq": last_seq},
-            {"$set": {"last_seq": Int64(last_seq + 1), **also_set}},
-        )
-        if result.modified_count:
-            return last_seq + 1
+        last_seq = None  # someone else took it, or the room changed: look again
     raise RuntimeError(f"could not take a seq in room {room_id}")
 
 
@@ -164,7 +136,7 @@ def close_room(room_id: ObjectId, *, now: datetime, last_seq: int | None = None)
     update (status, ``closed_at``, the freed ``open_key``, ``last_seq``). None if it
     was already closed."""
     extra = {"status": CLOSED, "closed_at": now, "open_key": None}
-    return _take_seq(room_id, last_seq, extra)
+    return reserve_seq_if(room_id, require={}, also_set=extra, last_seq=last_seq)
 
 
 def advance_watermarks(

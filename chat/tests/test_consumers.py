@@ -390,6 +390,23 @@ async def test_a_rooms_receipts_are_written_together_and_each_is_acked(
     assert stored == (2, 1)
 
 
+async def test_without_coalescing_each_receipt_is_written_at_once(
+    connect, room, customer, agent, settings
+):
+    settings.WS_RECEIPT_COALESCE_SECONDS = 0
+    alice, agent_sock = await connect(customer), await connect(agent)
+    for sock in (alice, agent_sock):
+        await sock.request("join-room", {"room_id": rid(room)})
+    await alice.request("send-message", {"room_id": rid(room), "client_msg_id": "c", "text": "x"})
+    mark = {"room_id": rid(room), "up_to_seq": 1}
+    delivered = await agent_sock.request("message-delivered", mark)
+    assert (delivered["data"]["last_delivered_seq"], delivered["data"]["moved"]) == (1, True)
+    assert (await alice.expect("message-status-updated"))["data"]["last_read_seq"] == 0
+    read = await agent_sock.request("message-read", mark)
+    assert (read["data"]["last_read_seq"], read["data"]["moved"]) == (1, True)
+    assert (await alice.expect("message-status-updated"))["data"]["last_read_seq"] == 1
+
+
 async def test_receipts_still_pending_are_written_when_the_socket_leaves(
     connect, room, customer, agent, settings
 ):

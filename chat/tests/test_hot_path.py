@@ -126,8 +126,12 @@ def test_an_agents_first_reply_is_recorded_in_the_seq_update(monkeypatch, custom
 
 
 def receipt(room, user, *, kind, up_to_seq, known):
-    return services.receipt_advance(
-        room_id=str(room.pk), user=user, kind=kind, up_to_seq=up_to_seq, known=known
+    return services.receipt_marks_advance(
+        room_id=str(room.pk),
+        user=user,
+        delivered=up_to_seq,
+        read=up_to_seq if kind == "read" else None,
+        known=known,
     )
 
 
