@@ -183,14 +183,6 @@ def aredis() -> aioredis.Redis:
     return _async().client
 
 
-async def alease_touch(*, user_id: str, conn_id: str, ttl_seconds: float) -> bool:
-    """Async :func:`lease_touch`. True when the user just came online."""
-    now = _now_ms()
-    keys = [LEASES_KEY.format(user_id=user_id), ONLINE_KEY]
-    args = [user_id, conn_id, now + int(ttl_seconds * 1000), now]
-    return bool(await _async().touch(keys=keys, args=args))
-
-
 async def aleases_touch(*, leases: Iterable[tuple[str, str]], ttl_seconds: float) -> list[str]:
     """Refresh many ``(user_id, conn_id)`` leases and their socket entries in one round
     trip (the heartbeat). Returns the users who came online again (a lease had run out)."""

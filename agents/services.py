@@ -42,7 +42,7 @@ from accounts import capacity, presence
 from accounts.models import Role, Status, User
 from agents.exceptions import AgentUnavailable, NoCapacity
 from agents.models import RoutingAction, RoutingAudit
-from chat import assignment, events, selectors
+from chat import assignment, dtos, events, selectors
 from chat.models import Room, RoomStatus
 from chat_project.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
@@ -184,22 +184,17 @@ def _drain_pass() -> tuple[int, int]:
         if not eligible:
             return assigned, 0
         rooms = selectors.queued_rooms(limit=DRAIN_BATCH)
-        customers = _users_by_pk({room.customer_id for room in rooms})
+        # The users of a batch in one read (each payload names the room's customer).
+        customers = dtos.users_by_id({room.customer_id for room in rooms})
         for room in rooms:
-            known = [customers[room.customer_id]] if room.customer_id in customers else []
+            customer = customers.get(str(room.customer_id))
+            known = [customer] if customer is not None else []
             if _take_best(eligible, room, reason="queue", actor=None, known=known) is not None:
                 assigned += 1
             if not eligible:
                 return assigned, 0
         if len(rooms) < DRAIN_BATCH:  # the whole queue was seen; newcomers set the flag
             return assigned, _free_slots(eligible)
-
-
-def _users_by_pk(ids: set) -> dict[Any, User]:
-    """The users of a batch in one read (each payload names the room's customer)."""
-    if not ids:
-        return {}
-    return {user.pk: user for user in User.objects.filter(pk__in=list(ids))}
 
 
 def _free_slots(agents: list[User]) -> int:
