@@ -366,7 +366,7 @@ def room_transfer(
         raise NoCapacity()
     from_agent = User.objects.get(pk=room.agent_id)
     payload = assignment.room_transfer(
-        room_id=room.pk,
+        room=room,
         from_agent=from_agent,
         to_agent=to_agent,
         actor=actor,
@@ -400,7 +400,7 @@ def room_requeue(*, room_id: object, actor: User | None, reason: str) -> dict[st
         raise Conflict("Only an active room can go back to the queue.")
     from_agent = User.objects.get(pk=room.agent_id)
     payload = assignment.room_requeue(
-        room_id=room.pk,
+        room=room,
         from_agent=from_agent,
         queued_at=_queue_head_time(),
         reason=reason,

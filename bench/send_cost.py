@@ -8,8 +8,7 @@ search terms (chat/search_index.py):
 
 Prints per shape the median and p90 of a send in ms, wall clock on this process (the
 embedded database is another process on the same machine: print ``uptime`` with it),
-then the socket hot path (hinted send, receipt with known watermarks) against the
-reading path.
+then the socket's send and receipt through the timeline writer (chat/writer.py).
 """
 
 from __future__ import annotations
@@ -103,10 +102,14 @@ def insert_alone(room_id: str, text_for, sends: int) -> None:
 
 
 def hot_path(customer, agent, sends: int) -> None:
-    """A send and a receipt as the gateway makes them (``SendHint``, known watermarks)
-    against the reading path, with publishing off (the server hands it to its event
-    loop; here it would be a thread round trip per call): wall and this process's CPU."""
-    from chat import services
+    """A send and a receipt through the timeline writer (one caller at a time: a round
+    per change), for a socket that knows the room's seq and for a REST call in a process
+    that has not seen the room (one read first), with publishing off (the server hands
+    it to its event loop; here it would be a thread round trip per call): wall and this
+    process's CPU (the writer's thread included)."""
+    from bson import ObjectId
+
+    from chat import services, writer
     from chat.models import Room, RoomStatus
     from chat_project import fanout
 
@@ -122,42 +125,31 @@ def hot_path(customer, agent, sends: int) -> None:
         print(f"{label}: {wall / sends * 1000:.2f} ms wall, {cpu / sends * 1000:.2f} ms CPU")
 
     last = {"seq": 0}
-    marks = {"value": (0, 0)}
 
-    def send(n: int, hinted: bool) -> None:
-        hint = services.SendHint(last_seq=last["seq"]) if hinted else None
+    def send(n: int, known: bool) -> None:
+        if not known:
+            writer.timeline_writer().rooms.forget([ObjectId(room["id"])])
         message = services.message_send(
             room_id=room["id"],
             sender=customer,
             client_msg_id=uuid.uuid4().hex,
             text=f"bench message {n}",
-            hint=hint,
+            known_seq=last["seq"] if known else None,
         )
         last["seq"] = message["seq"]
 
-    def receipt(n: int, known: bool) -> None:
-        kind = "read" if n % 2 else "delivered"
+    def receipt(n: int) -> None:
         up_to_seq = min(n + 1, last["seq"])
-        if known:
-            answer = services.receipt_marks_advance(
-                room_id=room["id"],
-                user=agent,
-                delivered=up_to_seq,
-                read=up_to_seq if kind == "read" else None,
-                known=marks["value"],
-            )
-        else:
-            answer = services.receipt_advance(
-                room_id=room["id"], user=agent, kind=kind, up_to_seq=up_to_seq
-            )
-        marks["value"] = (answer["last_delivered_seq"], answer["last_read_seq"])
+        services.receipt_marks_advance(
+            room_id=room["id"],
+            user=agent,
+            delivered=up_to_seq,
+            read=up_to_seq if n % 2 else None,
+        )
 
-    timed("send, reading path", lambda n: send(n, False))
-    timed("send, hinted (socket)", lambda n: send(n, True))
-    timed("receipt, reading path", lambda n: receipt(n, False))
-    marks["value"] = (0, 0)
-    Room.objects.filter(pk=room["id"]).update(watermarks={})
-    timed("receipt, known marks (socket)", lambda n: receipt(n, True))
+    timed("send, room unknown to the process (read + round)", lambda n: send(n, False))
+    timed("send, known seq (socket: one round)", lambda n: send(n, True))
+    timed("receipt (one round)", receipt)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ DEFAULTS: dict[str, Any] = {
     # A replay further behind than this many events is refused with resync_required.
     "CHAT_REPLAY_MAX_EVENTS": 10000,
     "CHAT_HISTORY_CACHE_SECONDS": 300,
+    # A seq with no event (a database crash mid-round) is filled with a noop once the
+    # room's seq (or an event after it) is this old: no round can still be writing it.
+    "CHAT_HOLE_SETTLE_SECONDS": 5,
     "CHAT_ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
     "CHAT_ATTACHMENT_TYPES": [
         "image/png",

@@ -11,9 +11,9 @@ replay after ``after_seq``) and sets the cursor to the room's ``last_seq`` as re
 events at or below it are dropped (they were in what was read), so there is no gap and
 no duplicate between replay and live. Two refinements:
 
-- seqs are reserved before the event is written, so a read can miss a write that is in
-  flight; recent seqs the read did not contain are remembered and forwarded if they
-  arrive live;
+- a seq is taken a moment before its event is written (in the same round of the
+  writer), so a read can miss a write that is in flight; recent seqs the read did not
+  contain are remembered and forwarded if they arrive live;
 - a live event that skips ahead (a lost fan-out, or concurrent writers publishing out of
   order) is forwarded at once and the skipped seqs become ``gaps``; if they have not
   arrived ``WS_GAP_REPAIR_SECONDS`` later, the socket reads them from the database.
@@ -44,7 +44,6 @@ from accounts.events import session_digest, user_group
 from chat import async_services, typing_state
 from chat.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_status, status_message
 from chat.receipt_batch import PendingReceipts
-from chat.services import SendHint
 from chat_project import fanout
 from chat_project.errors import DomainError, NotFound, ValidationFailed
 from chat_project.ws import (
@@ -63,12 +62,11 @@ OPTIONAL_SEQ = Field("int", required=False)
 
 
 # Reads can miss writes in flight among this many newest seqs (a writer holds a seq for
-# the milliseconds between its $inc and its insert).
+# the moment between its compare-and-set and its insert, in one round of the writer).
 IN_FLIGHT_WINDOW = 100
 # A missing seq not seen within this long (live or in the database) is a noop filler or
 # a crashed writer's hole: forgotten.
 MISSING_TTL_SECONDS = 10.0
-SENT_IDS_REMEMBERED = 256
 
 
 def room_group(room_id: str) -> str:
@@ -99,13 +97,6 @@ class RoomCursor:
     gaps: dict[int, float] = field(default_factory=dict)
     unread: dict[int, float] = field(default_factory=dict)
     repair: asyncio.TimerHandle | None = None
-    # What this socket knows that lets a send or receipt skip reading the room
-    # (chat.services.SendHint / receipt_marks_advance): the highest seq its own
-    # sends took, its user's (delivered, read) watermarks, and that an agent reply
-    # is on record.
-    sent_seq: int = 0
-    marks: tuple[int, int] = (0, 0)
-    agent_replied: bool = False
     receipts: PendingReceipts | None = None  # waiting to be written together
 
     def take(self, seq: int) -> bool:
@@ -121,9 +112,6 @@ class RoomCursor:
         self.seq = seq
         return True
 
-    def raise_marks(self, delivered: int, read: int) -> None:
-        self.marks = (max(self.marks[0], delivered), max(self.marks[1], read))
-
     def forget_stale(self) -> None:
         horizon = time.monotonic() - MISSING_TTL_SECONDS
         self.gaps = {s: t for s, t in self.gaps.items() if t > horizon}
@@ -136,21 +124,16 @@ def _recent_absent(last_seq: int, low_seq: int, seen: set[int]) -> dict[int, flo
     return {s: now for s in range(start, last_seq + 1) if s not in seen}
 
 
-def _marks(history: dict[str, Any], user_id: str) -> tuple[int, int]:
-    mine = (history.get("watermarks") or {}).get(user_id) or {}
-    return mine.get("last_delivered_seq", 0), mine.get("last_read_seq", 0)
-
-
-def _cursor_after_page(page: dict[str, Any], user_id: str) -> RoomCursor:
+def _cursor_after_page(page: dict[str, Any]) -> RoomCursor:
     seen = {m["seq"] for m in page["messages"]}
-    unread = _recent_absent(page["last_seq"], 0, seen)
-    return RoomCursor(seq=page["last_seq"], unread=unread, marks=_marks(page, user_id))
+    return RoomCursor(seq=page["last_seq"], unread=_recent_absent(page["last_seq"], 0, seen))
 
 
-def _cursor_after_replay(replay: dict[str, Any], after_seq: int, user_id: str) -> RoomCursor:
+def _cursor_after_replay(replay: dict[str, Any], after_seq: int) -> RoomCursor:
     seen = {item["data"]["seq"] for item in replay["events"]}
-    gaps = _recent_absent(replay["last_seq"], after_seq, seen)
-    return RoomCursor(seq=replay["last_seq"], gaps=gaps, marks=_marks(replay, user_id))
+    return RoomCursor(
+        seq=replay["last_seq"], gaps=_recent_absent(replay["last_seq"], after_seq, seen)
+    )
 
 
 class ChatConsumer(EventConsumer):
@@ -164,7 +147,6 @@ class ChatConsumer(EventConsumer):
         self.typing_timers: dict[str, asyncio.TimerHandle] = {}
         self.live = False  # counted in presence and under the socket cap
         self.tasks: set[asyncio.Task] = set()
-        self.sent_ids: dict[str, None] | None = None  # see _first_use
 
     # --- connection --------------------------------------------------------------------
 
@@ -272,7 +254,7 @@ class ChatConsumer(EventConsumer):
                 result.details = {**result.details, "room_id": room_id}
                 await self.send_error(None, "sync", result)
                 continue
-            self._set_cursor(room_id, _cursor_after_replay(result, cursors[room_id], self.user_id))
+            self._set_cursor(room_id, _cursor_after_replay(result, cursors[room_id]))
             await self._send_history(result)
             synced[room_id] = {"last_seq": result["last_seq"], "events": len(result["events"])}
         return {"rooms": synced, "failed": failed}
@@ -323,9 +305,9 @@ class ChatConsumer(EventConsumer):
                 self.rooms.pop(room_id, None)
             raise
         if after_seq is None:
-            self._set_cursor(room_id, _cursor_after_page(history, self.user_id))
+            self._set_cursor(room_id, _cursor_after_page(history))
         else:
-            self._set_cursor(room_id, _cursor_after_replay(history, after_seq, self.user_id))
+            self._set_cursor(room_id, _cursor_after_replay(history, after_seq))
         return history
 
     def _set_cursor(self, room_id: str, cursor: RoomCursor) -> None:
@@ -333,10 +315,7 @@ class ChatConsumer(EventConsumer):
         if old is not None:  # a re-join or sync: keep what the socket already knows
             if old.repair is not None:
                 old.repair.cancel()
-            cursor.sent_seq = old.sent_seq
-            cursor.agent_replied = old.agent_replied
             cursor.receipts = old.receipts  # their timer finds them on the new cursor
-            cursor.raise_marks(*old.marks)
         self.rooms[room_id] = cursor
         self._schedule_repair(room_id, cursor)
 
@@ -366,39 +345,19 @@ class ChatConsumer(EventConsumer):
     # --- messages and receipts ---------------------------------------------------------
 
     async def send_message(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Ack ``{message}`` once the write is durable. The seq this socket has seen of
+        the room (if it follows it) saves the writer a read; nothing else differs from
+        a REST send."""
         cursor = self.rooms.get(data["room_id"].lower())
-        hint = None
-        first_use = self._first_use(data["room_id"], data["client_msg_id"])
-        if cursor is not None and first_use:
-            hint = SendHint(
-                last_seq=max(cursor.seq, cursor.sent_seq), agent_replied=cursor.agent_replied
-            )
         message = await async_services.message_send(
             room_id=data["room_id"],
             sender=self.user,
             client_msg_id=data["client_msg_id"],
             text=data["text"],
             attachment_ids=tuple(data.get("attachment_ids") or ()),
-            hint=hint,
+            known_seq=cursor.seq if cursor is not None else None,
         )
-        if cursor is not None:
-            cursor.sent_seq = max(cursor.sent_seq, message["seq"])
-            cursor.agent_replied = cursor.agent_replied or self.user.role == "agent"
         return {"message": message}
-
-    def _first_use(self, room_id: str, client_msg_id: str) -> bool:
-        """Whether this socket has not sent ``client_msg_id`` in the room lately (and
-        note that it now has). A repeat (a retry, or a conflicting reuse) goes without
-        a hint: the reading path answers it without consuming a seq."""
-        if self.sent_ids is None:
-            self.sent_ids = {}
-        key = f"{room_id.lower()}:{client_msg_id}"
-        if key in self.sent_ids:
-            return False
-        self.sent_ids[key] = None
-        if len(self.sent_ids) > SENT_IDS_REMEMBERED:
-            del self.sent_ids[next(iter(self.sent_ids))]
-        return True
 
     async def edit_message(self, data: dict[str, Any]) -> dict[str, Any]:
         """Ack ``{room_id, seq, message}``; ``message-updated`` to the room."""
@@ -431,7 +390,7 @@ class ChatConsumer(EventConsumer):
         cursor = self.rooms.get(room_id)
         if cursor is not None and data.get("up_to_seq") is not None:
             # See chat.receipt_batch: merged with this room's other receipts for a
-            # moment, then one write from what the socket knows (cursor.marks).
+            # moment, then written as one receipt.
             delay = settings.WS_RECEIPT_COALESCE_SECONDS
             if cursor.receipts is None:
                 cursor.receipts = PendingReceipts()
@@ -443,16 +402,13 @@ class ChatConsumer(EventConsumer):
             if delay <= 0:
                 await self._flush_receipts(room_id, cursor)
             return AckLater(waiter)
-        answer = await async_services.receipt_advance(
+        return await async_services.receipt_advance(
             room_id=data["room_id"],
             user=self.user,
             kind=kind,
             up_to_seq=data.get("up_to_seq"),
             message_id=data.get("message_id"),
         )
-        if cursor is not None:
-            cursor.raise_marks(answer["last_delivered_seq"], answer["last_read_seq"])
-        return answer
 
     def _on_receipt_timer(self, room_id: str) -> None:
         cursor = self.rooms.get(room_id)
@@ -471,16 +427,11 @@ class ChatConsumer(EventConsumer):
             pending.timer.cancel()
         try:
             answer = await async_services.receipt_marks_advance(
-                room_id=room_id,
-                user=self.user,
-                delivered=pending.delivered,
-                read=pending.read,
-                known=cursor.marks,
+                room_id=room_id, user=self.user, delivered=pending.delivered, read=pending.read
             )
         except Exception as exc:  # each receipt gets the error frame (ws.AckLater)
             pending.fail(exc)
             return
-        cursor.raise_marks(answer["last_delivered_seq"], answer["last_read_seq"])
         pending.resolve(answer)
 
     # --- typing ------------------------------------------------------------------------
@@ -613,8 +564,6 @@ class ChatConsumer(EventConsumer):
                 return  # already sent (in a read, a replay or a repair)
             self._schedule_repair(room_id, cursor)
         data = message.get("data") or {}
-        if message["event"] == "message-status-updated" and data.get("user_id") == self.user_id:
-            cursor.raise_marks(data.get("last_delivered_seq", 0), data.get("last_read_seq", 0))
         if data.get("room_id") != room_id or ("seq" not in data and seq is not None):
             data = {**data, "room_id": room_id, **({"seq": seq} if seq is not None else {})}
         await self.send_event(message["event"], data)

@@ -6,10 +6,11 @@ room's next ``seq``. Messages ARE the ``message``-kind events, so history is
 ``kind=message`` ordered by ``seq`` and a replay after a cursor is the one indexed
 query ``room=X, seq>N order by seq`` over the unique (room, seq) index.
 
-Writes to these collections go through ``chat.services`` only: ``Room.last_seq``
-and ``Room.watermarks`` are changed by single-document operators (``$inc``,
-``$max``), so never ``save()`` an existing ``Room`` (it would write back stale
-copies of both); use ``QuerySet.update()`` for other fields.
+Timeline writes go through ``chat.writer`` only: ``Room.last_seq`` and
+``Room.watermarks`` are changed by conditional single-document updates (a
+compare-and-set on ``last_seq``, ``$max`` on watermarks), so never ``save()`` an
+existing ``Room`` (it would write back stale copies of both); use
+``QuerySet.update()`` for other fields.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class Room(models.Model):
     first_agent_reply_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     last_seq = models.IntegerField(default=0)
+    # When ``last_seq`` was last taken (every compare-and-set sets it): how old a hole is.
+    seq_at = models.DateTimeField(null=True, blank=True, editable=False)
     open_key = ObjectIdField(null=True, blank=True, editable=False)
     watermarks = models.JSONField(default=dict, blank=True)
 
@@ -203,3 +206,20 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class SendKey(models.Model):
+    """The exactly-once guard of a send: ``id`` is the message's ``idem_key``
+    (``"<room>:<sender>:<client_msg_id>"``), stored as the document's ``_id``. The
+    writer inserts it in the same ordered command right BEFORE taking the message's
+    seq, so a retry is refused by this insert and never consumes a seq
+    (``chat.writer``)."""
+
+    id = models.CharField(primary_key=True, max_length=160, db_column="_id")
+    room_id = ObjectIdField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id

@@ -23,9 +23,11 @@ from bson.errors import InvalidId
 
 from accounts.models import User
 from chat import dtos, events, history_cache, search_index, timeline
+from chat import holes as holes_module
 from chat.conf import chat_setting
 from chat.exceptions import ResyncRequired
 from chat.models import OPEN_STATUSES, Attachment, EventKind, Room, RoomEvent, RoomStatus
+from chat.writer import timeline_writer
 from chat_project.errors import NotFound, PermissionDenied, ValidationFailed
 
 HISTORY_MAX_LIMIT = 100
@@ -75,6 +77,9 @@ def room_get_for_user(*, room_id: object, user: User) -> Room:
     room = timeline.room_by_id(object_id(room_id))
     if room is None or not can_see(room, user):
         raise NotFound("No such room.")
+    # What the room is now saves the writer reading it for the next change here
+    # (a socket's first send after joining, a REST send after a page).
+    timeline_writer().note_room(room)
     return room
 
 
@@ -249,11 +254,12 @@ def room_events_after(
     it carry the same), so a client that applies the list in order ends in the
     stored state.
 
-    Holes (a seq reserved by a writer that crashed before its insert) are tolerated:
-    ``last_seq`` is the room's, so the client's cursor moves past them. A hole left
-    by an edit or delete that updated the message but crashed before inserting its
-    event is repaired here from the message's ``text_seq`` / ``deleted_seq``.
-    With ``has_more`` the client asks again from ``cursor``.
+    Holes (a seq taken in a round the database crashed in before its event) are
+    tolerated: ``last_seq`` is the room's, so the client's cursor moves past them, and
+    a settled one gets its ``noop`` filler here (``chat.holes``). A hole left by an edit
+    or delete that updated the message but not its event is repaired here from the
+    message's ``text_seq`` / ``deleted_seq``. With ``has_more`` the client asks again
+    from ``cursor``.
     """
     after_seq = seq_value(after_seq, field="after_seq")
     limit = max(1, min(int(limit), 1000))
@@ -270,18 +276,16 @@ def room_events_after(
     start = after_seq
     while True:
         cursor = min(start + limit, room.last_seq)
-        rows = timeline.events(
-            room.pk,
-            seq={"$gt": start, "$lte": cursor},
-            then={"kind": {"$ne": EventKind.NOOP.value}},
-        )
+        window = timeline.events(room.pk, seq={"$gt": start, "$lte": cursor})
+        rows = [row for row in window if row.kind != EventKind.NOOP]
         if rows or cursor >= room.last_seq:
             break
         start = cursor
     more = cursor < room.last_seq
     # Seqs with no event: fillers, or holes a crashed writer left (repaired below if
     # they were an edit or delete; a filler never carries text_seq or deleted_seq).
-    present = {row.seq for row in rows}
+    fillers = {row.seq for row in window if row.kind == EventKind.NOOP}
+    present = {row.seq for row in rows} | fillers
     holes = [seq for seq in range(after_seq + 1, cursor + 1) if seq not in present]
     targets: dict[object, RoomEvent] = {row.pk: row for row in rows if row.kind == "message"}
     missing = {
@@ -331,13 +335,21 @@ def room_events_after(
                 (row.seq, events.SYSTEM_MESSAGE, {**(row.data or {}), **data, "text": row.text})
             )
     hole_set = set(holes)
+    repaired_seqs = set()
     for pk, message in targets.items():
         if message.text_seq in hole_set:
             data = {"room_id": rid, "seq": message.text_seq, "message": current(pk)}
             items.append((message.text_seq, events.MESSAGE_UPDATED, data))
+            repaired_seqs.add(message.text_seq)
         if message.deleted_seq in hole_set:
             data = {"room_id": rid, "seq": message.deleted_seq, "message_id": str(pk)}
             items.append((message.deleted_seq, events.MESSAGE_DELETED, data))
+            repaired_seqs.add(message.deleted_seq)
+    # Only the last window read is known seq by seq (earlier ones held no events).
+    known = {seq for seq in hole_set if seq > start} - repaired_seqs
+    unfilled = holes_module.settled(room, known, rows)
+    if unfilled:
+        holes_module.holes_fill(room_id=room.pk, seqs=unfilled)
     items.sort(key=lambda item: item[0])
     return {
         "room_id": rid,

@@ -1,44 +1,38 @@
 """Chat writes: rooms, messages, edits, deletes, receipts, attachments.
 
+Every change to a room's history goes through :mod:`chat.writer` (group commit, one
+ordered ``bulkWrite`` per round): a function here validates and authorises what it can
+without reading, builds the event, submits it, and answers from the outcome. What it
+is told about a room (a socket's ``known_seq``) only saves the writer a read; nothing
+else differs between a socket and REST.
+
 How a room's history stays consistent without transactions
 -----------------------------------------------------------
-Every timeline change first takes the room's next ``seq`` with ONE atomic
-single-document update of the room (``timeline.reserve_seq``: ``last_seq`` n -> n+1
-unless the room is closed, a compare-and-set ``update_one`` standing in for
-``find_one_and_update`` + ``$inc``, which the embedded server runs as a collection
-scan; see ``chat.timeline``), then inserts one ``RoomEvent`` with it; the unique
-(room, seq) index makes a seq impossible to use twice. A send is exactly these two
-writes (plus a retry of the first when another writer of the same room got in
-between). Events are published only after the insert.
+Each change takes the room's next ``seq`` by a compare-and-set on the room document
+(``last_seq`` n -> n+1 while the room is open and the actor still takes part), and its
+event is inserted at that seq in the same command; a unique (room, seq) index makes a
+seq impossible to use twice, and a send's key (``chat_sendkey``, inserted before the
+compare-and-set) makes a retry find the first copy without taking a seq. Events are
+published only once the round is durable, in seq order.
 
-Crash points (process dies between two writes) and why each is safe:
+Crash points (``chat.writer`` explains why only a database crash can stop a round
+half-way) and why each is safe:
 
-1. Send, after taking the seq, before the insert: the seq is a hole. Nothing refers
-   to it; replay skips it and reports the room's ``last_seq`` so cursors move past
-   it; the client got no ack and retries with the same ``client_msg_id``, which
-   stores the message under a new seq.
-2. Send, after the insert, before linking attachments (a third write, only for
-   messages with attachments): the message carries its attachment snapshot and
-   downloads are authorised by room, so nothing is lost; the file only stays
-   "unsent" for the link check.
-3. Idempotent-send race: two requests with one ``client_msg_id`` both take a seq;
-   the unique ``idem_key`` ("<room>:<sender>:<client_msg_id>", messages only) lets
-   one insert win; the loser re-reads the winner's message and fills its own seq
-   with a ``noop`` event so the seq stays gap-free. A crash before the filler
-   leaves a hole as in 1.
-4. Edit: the seq, then a conditional single-document update of the message (current
-   text and ``text_seq``, unless deleted or a later edit won), then the
-   ``message_edited`` event. A crash after the seq is a hole (1). A crash after the
-   message update leaves the new text stored and a hole at its seq: replay finds
-   the message by ``text_seq`` and emits the ``message-updated`` it would have had
-   (``selectors.room_events_after``).
-5. Delete: the same with the tombstone and ``deleted_seq``.
-6. Close: one update sets ``status=closed``, clears ``open_key`` and takes the seq;
-   a crash before the ``closed`` event leaves a hole; the room is closed all the same.
-7. Create: one insert guarded by the unique ``open_key`` index; the optional first
-   message is a normal send afterwards (crash: an open room without it, the client
-   sends it again).
-8. Receipts: one ``$max`` update; nothing to pair.
+1. Send key written, seq not taken: a retry finds the key but no message; after a
+   moment the key is discarded and the send goes through (:func:`_replay_sent`).
+2. Seq taken, event not written: a hole. Replay skips it and reports the room's
+   ``last_seq``; once settled, ``chat.holes`` fills it with a ``noop``. The client got
+   no ack and retries with the same ``client_msg_id``.
+3. Edit or delete: the message document is updated (guarded: not deleted, no later
+   edit) right before the ``message_edited`` / ``message_deleted`` event goes in; a
+   crash between them leaves the new text with a hole at its seq, which replay rebuilds
+   from the message's ``text_seq`` / ``deleted_seq`` (``selectors.room_events_after``).
+4. A send with attachments links them after its ack: the message carries its
+   attachment snapshot and downloads are authorised by room, so nothing is lost; the
+   file only stays "unsent" for the link check.
+5. Create: one insert guarded by the unique ``open_key`` index; the optional first
+   message is a normal send afterwards (crash: an open room without it).
+6. Receipts: one ``$max`` update; nothing to pair.
 
 Redis (cache, channel layer) is written only after MongoDB, and only as an
 optimisation: a lost publish is caught up by replay, a cached page is keyed by
@@ -47,39 +41,44 @@ optimisation: a lost publish is caught up by replay, a cached page is keyed by
 
 from __future__ import annotations
 
+import copy
+import time
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from bson import ObjectId
+from bson import Int64, ObjectId
 from django.core.files.storage import storages
 from django.db import IntegrityError
 from django.utils import timezone
-from pymongo.errors import DuplicateKeyError
 
 from accounts.models import Role, User
-from chat import dtos, events, selectors, signals, timeline
+from chat import dtos, events, search_index, selectors, signals, timeline
+from chat import writer as writer_module
 from chat.attachments import EXTENSIONS, safe_filename, sniff_file
 from chat.conf import chat_setting
 from chat.exceptions import IdempotencyConflict, RoomClosed
 from chat.models import Attachment, EventKind, Room, RoomEvent, RoomStatus
-from chat_project.errors import Conflict, PermissionDenied, ValidationFailed
+from chat.writer import (
+    Append,
+    Appended,
+    Duplicate,
+    Place,
+    Receipt,
+    Refused,
+    Target,
+    TargetMissed,
+    timeline_writer,
+)
+from chat_project.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 CLIENT_MSG_ID_MAX = 64
 SUBJECT_MAX = 200
 FIRST_MESSAGE_CLIENT_ID = "room-create"
-
-
-def _reserve_seq(
-    room_id: ObjectId, *, last_seq: int | None = None, also_set: dict[str, Any] | None = None
-) -> int:
-    """The room's next seq (the only place a seq comes from); refused once closed."""
-    seq = timeline.reserve_seq(room_id, last_seq=last_seq, also_set=also_set)
-    if seq is None:
-        raise RoomClosed()
-    return seq
+# A send key without its message: how long a retry waits for a round still on its way
+# before it treats the key as left behind by a crash (crash point 1).
+SEND_KEY_SETTLE_SECONDS = 0.25
 
 
 def _clean_text(text: object, *, allow_empty: bool = False, field: str = "text") -> str:
@@ -126,6 +125,29 @@ def _clean_attachment_ids(values: Iterable[object]) -> list[str]:
 def _require_participant(room: Room, user: User) -> None:
     if not selectors.is_participant(room, user):
         raise PermissionDenied("Only the room's customer and its agent can post here.")
+
+
+def _participant_field(user: User) -> str | None:
+    """The room field that names ``user`` when they take part: customers by
+    ``customer_id``, agents by ``agent_id``; admins see every room and take part in none."""
+    return {Role.USER: "customer_id", Role.AGENT: "agent_id"}.get(user.role)
+
+
+def _not_a_participant(*, room_id: object, user: User) -> PermissionDenied:
+    """What an admin (or any non-participant who may see the room) is told; a room the
+    caller may not see is a 404 (raised by the lookup)."""
+    selectors.room_get_for_user(room_id=room_id, user=user)
+    return PermissionDenied("Only the room's customer and its agent can do this here.")
+
+
+def _refusal(room: dict[str, Any] | None, user: User) -> Exception:
+    """Why the writer refused a participant's change, from the room as it read it."""
+    field = _participant_field(user)
+    if room is None or field is None or room.get(field) != user.pk:
+        return NotFound("No such room.")
+    if room.get("status") == RoomStatus.CLOSED.value:
+        return RoomClosed()
+    return Conflict("The room changed meanwhile; try again.")
 
 
 # --- Rooms ---------------------------------------------------------------------------------
@@ -203,69 +225,36 @@ def room_close(*, room_id: str, actor: User) -> dict[str, Any]:
     if not (actor.is_admin or selectors.is_participant(room, actor)):
         raise PermissionDenied()
     now = timezone.now()
-    seq = timeline.close_room(room.pk, now=now, last_seq=room.last_seq)
-    if seq is None:
-        return dtos.room_dto_one(timeline.room_by_id(room.pk), known=[actor])
-    RoomEvent.objects.create(
-        room_id=room.pk,
-        seq=seq,
-        kind=EventKind.CLOSED,
-        actor=actor,
-        data={"closed_by": str(actor.pk)},
+    closed = copy.copy(room)
+    closed.status, closed.closed_at, closed.open_key = RoomStatus.CLOSED, now, None
+    room_data = dtos.room_dto_one(closed, known=[actor])
+
+    def publish(event: RoomEvent) -> None:
+        room_data["last_seq"] = event.seq
+        events.room_closed(room_id=room.pk, seq=event.seq, room=room_data)
+
+    outcome = timeline_writer().submit(
+        Append(
+            room_id=room.pk,
+            event=RoomEvent(
+                room_id=room.pk,
+                kind=EventKind.CLOSED,
+                created_at=now,
+                actor=actor,
+                data={"closed_by": str(actor.pk)},
+            ),
+            set_fields={"status": RoomStatus.CLOSED.value, "closed_at": now, "open_key": None},
+            known_seq=room.last_seq,
+            on_written=publish,
+        )
     )
-    room.status, room.closed_at, room.open_key, room.last_seq = (
-        RoomStatus.CLOSED,
-        now,
-        None,
-        seq,
-    )
-    room_data = dtos.room_dto_one(room, known=[actor])
+    if not isinstance(outcome, Appended):  # closed meanwhile (or gone)
+        return dtos.room_dto_one(selectors.room_get_for_user(room_id=room_id, user=actor))
     _on_room_closed(room)
-    events.room_closed(room_id=room.pk, seq=seq, room=room_data)
     return room_data
 
 
-def room_event_append(
-    *,
-    room_id: object,
-    kind: str,
-    actor: User | None = None,
-    text: str = "",
-    data: dict[str, Any] | None = None,
-    also_set: dict[str, Any] | None = None,
-) -> RoomEvent:
-    """Append an ``assigned`` / ``transferred`` / ``system`` event (for routing and
-    transfers). ``also_set`` are room fields changed atomically with the seq (raw
-    MongoDB field names, e.g. ``{"agent_id": oid, "status": "active"}``). The caller
-    publishes (``events.room_event``) after this returns."""
-    if kind not in (EventKind.ASSIGNED, EventKind.TRANSFERRED, EventKind.SYSTEM):
-        raise ValueError(f"room_event_append does not write {kind!r} events")
-    oid = selectors.object_id(room_id)
-    seq = _reserve_seq(oid, also_set=also_set)
-    return RoomEvent.objects.create(
-        room_id=oid, seq=seq, kind=kind, actor=actor, text=text, data=data or {}
-    )
-
-
 # --- Messages ------------------------------------------------------------------------------
-
-
-def _find_sent(room_id: ObjectId, sender: User, client_msg_id: str) -> RoomEvent | None:
-    return timeline.message_by_idem_key(timeline.idem_key(room_id, sender.pk, client_msg_id))
-
-
-def _replayed(
-    message: RoomEvent, *, room: Room, sender: User, text: str, attachment_ids: list[str]
-) -> dict[str, Any]:
-    """The stored answer to a retried send, or ``idempotency_conflict`` if the retry
-    is not the same message."""
-    stored_ids = sorted(a["id"] for a in (message.attachments or []))
-    original = message.original_text
-    stored_text = original if original is not None else message.text
-    if stored_text != text or stored_ids != sorted(attachment_ids):
-        raise IdempotencyConflict(details={"message_id": str(message.pk), "seq": message.seq})
-    base = dtos.message_base(message, {str(sender.pk): sender})
-    return dtos.message_for_viewer(base, room=room, viewer=sender)
 
 
 def message_send(
@@ -275,101 +264,22 @@ def message_send(
     client_msg_id: str,
     text: str,
     attachment_ids: Iterable[str] = (),
-    hint: SendHint | None = None,
+    known_seq: int | None = None,
 ) -> dict[str, Any]:
-    """Store a message once per (room, sender, client_msg_id) and return it after the
+    """Store a message once per (room, sender, client_msg_id) and return it once the
     write is durable. A retry returns the stored message (same ``seq``); the same id
-    with other text or attachments is ``idempotency_conflict``.
-
-    Commands: with a :class:`SendHint` that is still true (a socket that follows the
-    room), two: the seq compare-and-set (which also checks that the sender takes part
-    and the room is open) and the insert. Otherwise, or when the hint turns out stale,
-    the room is read first and the stored message looked up (a retry), then the same
-    two writes (plus one to link attachments)."""
+    with other text or attachments is ``idempotency_conflict``. ``known_seq``: the
+    room's seq as the caller last saw it (a socket following the room), which saves
+    the writer reading the room."""
     message, _created = message_send_or_replay(
         room_id=room_id,
         sender=sender,
         client_msg_id=client_msg_id,
         text=text,
         attachment_ids=attachment_ids,
-        hint=hint,
+        known_seq=known_seq,
     )
     return message
-
-
-HINTED_SEND_ATTEMPTS = 3  # then the reading path (a room this busy is rare)
-
-
-@dataclass(frozen=True)
-class SendHint:
-    """What a socket that follows a room already knows, so a send can skip reading it:
-    ``last_seq``, the highest seq it has seen (usually the room's), and
-    ``agent_replied``, that the room's first agent reply is on record (if not, an
-    agent's send records it in the same update while it is still unrecorded)."""
-
-    last_seq: int
-    agent_replied: bool = False
-
-
-def _participant_field(user: User) -> str | None:
-    """The room field naming ``user`` when they take part: customers by
-    ``customer_id``, agents by ``agent_id``; admins never post."""
-    return {Role.USER: "customer_id", Role.AGENT: "agent_id"}.get(user.role)
-
-
-def _message_send_on_hint(
-    *, room_oid: ObjectId, sender: User, client_msg_id: str, text: str, hint: SendHint
-) -> dict[str, Any] | None:
-    """The two-command send (see :func:`message_send`), or None when the hint does not
-    hold (stale seq, closed room, access gone, a retried ``client_msg_id``): the caller
-    then takes the reading path, which tells these apart. A retry detected here has
-    consumed a seq: it gets a ``noop`` filler like crash point 3 (the gateway sends the
-    ids a socket already used through the reading path, so only a retry from another
-    connection gets here)."""
-    field = _participant_field(sender)
-    if field is None:
-        return None
-    now = timezone.now()
-    last_seq, replied = hint.last_seq, hint.agent_replied or field != "agent_id"
-    for _attempt in range(HINTED_SEND_ATTEMPTS):
-        # An agent's first reply is recorded in the same update, only while unrecorded.
-        require: dict[str, Any] = {field: sender.pk}
-        also_set: dict[str, Any] = {}
-        if not replied:
-            require["first_agent_reply_at"] = None
-            also_set["first_agent_reply_at"] = now
-        seq = timeline.take_seq_once(
-            room_oid, last_seq=last_seq, require=require, also_set=also_set
-        )
-        if seq is not None:
-            break
-        # A stale guess (usually the peer's message not yet seen): one raw read of the
-        # room's state, then again, unless the room is closed or no longer the sender's.
-        state = timeline.room_send_state(room_oid)
-        if state is None or state["closed"] or state[field] != sender.pk:
-            return None
-        last_seq, replied = state["last_seq"], state["agent_replied"] or field != "agent_id"
-    else:
-        return None
-    message = RoomEvent(
-        room_id=room_oid,
-        seq=seq,
-        kind=EventKind.MESSAGE,
-        created_at=now,
-        actor=sender,
-        client_msg_id=client_msg_id,
-        idem_key=timeline.idem_key(room_oid, sender.pk, client_msg_id),
-        text=text,
-    )
-    try:
-        timeline.insert_event(message)
-    except DuplicateKeyError:
-        timeline.fill_noop(room_oid, seq)
-        return None
-    base = dtos.message_base(message, {str(sender.pk): sender})
-    events.new_message(room_id=room_oid, seq=seq, message=dtos.message_public(base, status="sent"))
-    # Nobody else can have reached a seq taken just now: the sender sees it as "sent".
-    return {**dtos.message_for_viewer(base, room=None, viewer=sender), "status": "sent"}
 
 
 def message_send_or_replay(
@@ -379,80 +289,122 @@ def message_send_or_replay(
     client_msg_id: str,
     text: str,
     attachment_ids: Iterable[str] = (),
-    hint: SendHint | None = None,
+    known_seq: int | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """:func:`message_send`, also telling whether this call stored the message (REST
-    answers 201 for a new message, 200 for a replayed retry)."""
-    if hint is not None and not attachment_ids:
-        clean_id = _clean_client_msg_id(client_msg_id)
-        sent = _message_send_on_hint(
-            room_oid=selectors.object_id(room_id),
-            sender=sender,
-            client_msg_id=clean_id,
-            text=_clean_text(text),
-            hint=hint,
-        )
-        if sent is not None:
-            return sent, True
-    room = selectors.room_get_for_user(room_id=room_id, user=sender)
-    _require_participant(room, sender)
+    """:func:`message_send`, telling a new message (True) from a retry (False); REST
+    answers 201 or 200.
+
+    Commands: none before the writer's round for a text message (who may post and
+    whether the room is open are conditions of the round's compare-and-set); one read
+    of the attachments and one update linking them for a message that has some; a
+    retry reads the stored message and the room."""
+    room_oid = selectors.object_id(room_id)
     client_msg_id = _clean_client_msg_id(client_msg_id)
     attachment_ids = _clean_attachment_ids(attachment_ids)
     text = _clean_text(text, allow_empty=bool(attachment_ids))
-    existing = _find_sent(room.pk, sender, client_msg_id)
-    if existing is not None:
-        replayed = _replayed(
-            existing, room=room, sender=sender, text=text, attachment_ids=attachment_ids
-        )
-        return replayed, False
-    if not room.is_open:
-        raise RoomClosed()
-    attachments: list[Attachment] = []
+    participant = _participant_field(sender)
+    if participant is None:
+        raise _not_a_participant(room_id=room_id, user=sender)
+    key = timeline.idem_key(room_oid, sender.pk, client_msg_id)
     if attachment_ids:
-        found = {
-            str(a.pk): a
-            for a in Attachment.objects.filter(pk__in=[ObjectId(i) for i in attachment_ids])
-            if a.room_id == room.pk and a.uploader_id == sender.pk and a.message_id is None
-        }
-        if len(found) != len(attachment_ids):
-            raise ValidationFailed(details={"fields": {"attachment_ids": ["Unknown attachment."]}})
-        attachments = [found[i] for i in attachment_ids]
-    now = timezone.now()
-    first_reply = sender.pk == room.agent_id and room.first_agent_reply_at is None
-    seq = _reserve_seq(
-        room.pk,
-        last_seq=room.last_seq,
-        also_set={"first_agent_reply_at": now} if first_reply else None,
-    )
-    message = RoomEvent(
-        room_id=room.pk,
-        seq=seq,
-        kind=EventKind.MESSAGE,
-        created_at=now,
-        actor=sender,
-        client_msg_id=client_msg_id,
-        idem_key=timeline.idem_key(room.pk, sender.pk, client_msg_id),
-        text=text,
-        attachments=[dtos.attachment_snapshot(a) for a in attachments] or None,
-    )
-    try:
-        message.save(force_insert=True)
-    except IntegrityError:
-        # Lost an idempotency race (crash point 3): answer with the winner's message.
-        timeline.fill_noop(room.pk, seq)
-        winner = _find_sent(room.pk, sender, client_msg_id)
-        if winner is None:
-            raise
-        replayed = _replayed(
-            winner, room=room, sender=sender, text=text, attachment_ids=attachment_ids
+        # A retry's attachments are linked already: answer it before checking them.
+        stored = timeline.message_by_idem_key(key)
+        if stored is not None:
+            return _replayed(stored, room_oid, sender, text, attachment_ids), False
+    attachments = _attachments_to_send(room_oid, sender, attachment_ids)
+    for _attempt in range(2):
+        now = timezone.now()
+        message = RoomEvent(
+            room_id=room_oid,
+            kind=EventKind.MESSAGE,
+            created_at=now,
+            actor=sender,
+            client_msg_id=client_msg_id,
+            idem_key=key,
+            text=text,
+            attachments=[dtos.attachment_snapshot(a) for a in attachments] or None,
         )
-        return replayed, False
-    if attachments:
-        # By id alone (a flat, indexed filter); they were checked unsent above.
-        Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(message=message)
-    base = dtos.message_base(message, {str(sender.pk): sender})
-    events.new_message(room_id=room.pk, seq=seq, message=dtos.message_public(base, status="sent"))
-    return dtos.message_for_viewer(base, room=room, viewer=sender), True
+        users = {str(sender.pk): sender}
+
+        def publish(event: RoomEvent, users=users) -> None:
+            base = dtos.message_public(dtos.message_base(event, users), status="sent")
+            events.new_message(room_id=room_oid, seq=event.seq, message=base)
+
+        outcome = timeline_writer().submit(
+            Append(
+                room_id=room_oid,
+                event=message,
+                require={participant: sender.pk},
+                set_once={"first_agent_reply_at": now} if participant == "agent_id" else {},
+                idem_key=key,
+                known_seq=known_seq,
+                on_written=publish,
+            )
+        )
+        if isinstance(outcome, Appended):
+            if attachments:
+                # By id alone (a flat, indexed filter); they were checked unsent above.
+                Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(
+                    message=message
+                )
+            base = dtos.message_base(message, users)
+            return {
+                **dtos.message_for_viewer(base, room=None, viewer=sender),
+                "status": "sent",
+            }, True
+        if isinstance(outcome, Refused):
+            raise _refusal(outcome.room, sender)
+        assert isinstance(outcome, Duplicate)
+        replayed = _replay_sent(room_oid, sender, key, text=text, attachment_ids=attachment_ids)
+        if replayed is not None:
+            return replayed, False
+    raise Conflict("The message could not be stored; try again.")
+
+
+def _attachments_to_send(
+    room_id: ObjectId, sender: User, attachment_ids: list[str]
+) -> list[Attachment]:
+    """The sender's unsent uploads to this room, in the order given."""
+    if not attachment_ids:
+        return []
+    found = {
+        str(a.pk): a
+        for a in Attachment.objects.filter(pk__in=[ObjectId(i) for i in attachment_ids])
+        if a.room_id == room_id and a.uploader_id == sender.pk and a.message_id is None
+    }
+    if len(found) != len(attachment_ids):
+        raise ValidationFailed(details={"fields": {"attachment_ids": ["Unknown attachment."]}})
+    return [found[i] for i in attachment_ids]
+
+
+def _replay_sent(
+    room_id: ObjectId, sender: User, key: str, *, text: str, attachment_ids: list[str]
+) -> dict[str, Any] | None:
+    """The stored answer to a retried send (see :func:`_replayed`), or None when the key
+    has no message (crash point 1): then the key is discarded and the caller sends
+    again."""
+    for attempt in range(2):
+        stored = timeline.message_by_idem_key(key)
+        if stored is not None:
+            return _replayed(stored, room_id, sender, text, attachment_ids)
+        if attempt == 0:  # a round of another process may be between the two inserts
+            time.sleep(SEND_KEY_SETTLE_SECONDS)
+    timeline.discard_send_key(key)
+    return None
+
+
+def _replayed(
+    stored: RoomEvent, room_id: ObjectId, sender: User, text: str, attachment_ids: list[str]
+) -> dict[str, Any]:
+    """The message as first stored, or ``idempotency_conflict`` if the retry is not the
+    same message."""
+    stored_ids = sorted(a["id"] for a in (stored.attachments or []))
+    original = stored.original_text if stored.original_text is not None else stored.text
+    if original != text or stored_ids != sorted(attachment_ids):
+        raise IdempotencyConflict(details={"message_id": str(stored.pk), "seq": stored.seq})
+    room = selectors.room_get_for_user(room_id=room_id, user=sender)
+    base = dtos.message_base(stored, {str(sender.pk): sender})
+    return dtos.message_for_viewer(base, room=room, viewer=sender)
 
 
 def _require_can_modify(message: RoomEvent, actor: User) -> None:
@@ -466,14 +418,43 @@ def _require_can_modify(message: RoomEvent, actor: User) -> None:
         raise PermissionDenied("The edit window for this message has passed.")
 
 
+def _edit_target(message: RoomEvent, text: str, now: datetime) -> Target:
+    """The message takes the edit's text unless it is deleted or an edit with a higher
+    seq got there first (concurrent edits: the highest seq wins whatever order they
+    land in). The first edit keeps the original."""
+
+    def build(seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        condition: dict[str, Any] = {"deleted": False, "text_seq": {"$not": {"$gte": seq}}}
+        changes = {
+            "text": text,
+            "edited_at": now,
+            "text_seq": Int64(seq),
+            "search_terms": search_index.search_terms(text, seq=message.seq),
+        }
+        if message.original_text is None:
+            condition["original_text"] = None
+            changes["original_text"] = message.text
+        return condition, {"$set": changes}
+
+    return Target(event_id=message.pk, build=build)
+
+
+def _as_edited(message: RoomEvent, *, text: str, seq: int, now: datetime) -> RoomEvent:
+    """``message`` as an edit at ``seq`` leaves it (the database update, in memory)."""
+    edited = copy.copy(message)
+    if edited.original_text is None:
+        edited.original_text = message.text
+    edited.text, edited.text_seq, edited.edited_at = text, seq, now
+    return edited
+
+
 def message_edit(*, room_id: str, message_id: str, actor: User, text: str) -> dict[str, Any]:
     """Replace a message's text. Returns ``{"room_id", "seq", "message"}``: the seq of
     the ``message_edited`` event and the message's current state.
 
     Concurrent edits of one message: each takes a seq; the message keeps the text of
-    the highest seq whatever order they land in (the update is conditional on
-    ``text_seq``); every edit's text is kept in its event for admins
-    (``selectors.message_audit``)."""
+    the highest seq whatever order they land in; every edit's text is kept in its
+    event for admins (``selectors.message_audit``)."""
     room = selectors.room_get_for_user(room_id=room_id, user=actor)
     message = selectors.message_get_in_room(room=room, message_id=message_id)
     _require_can_modify(message, actor)
@@ -483,26 +464,60 @@ def message_edit(*, room_id: str, message_id: str, actor: User, text: str) -> di
     if not room.is_open:
         raise RoomClosed()
     now = timezone.now()
-    seq = _reserve_seq(room.pk, last_seq=room.last_seq)
-    outcome, current = timeline.apply_edit(message, seq=seq, text=text, now=now)
-    if outcome == "deleted":
-        timeline.fill_noop(room.pk, seq)
-        raise Conflict("The message was deleted.")
-    # "superseded": a later edit already won; ours is kept in its event for admins.
-    RoomEvent.objects.create(
+    users = dtos.users_by_id({message.actor_id}, known=[actor])
+    edit = RoomEvent(
         room_id=room.pk,
-        seq=seq,
         kind=EventKind.MESSAGE_EDITED,
         created_at=now,
         actor=actor,
         target_id=message.pk,
         text=text,
     )
-    base = dtos.messages_base([current], known=[actor])[0]
-    events.message_updated(room_id=room.pk, seq=seq, message=dtos.message_public(base))
+    result: dict[str, RoomEvent] = {}
+
+    def publish_as(current: RoomEvent | None) -> Callable[[RoomEvent], None]:
+        def publish(event: RoomEvent) -> None:
+            shown = current or _as_edited(message, text=text, seq=event.seq, now=now)
+            result["message"] = shown
+            base = dtos.message_public(dtos.message_base(shown, users))
+            events.message_updated(room_id=room.pk, seq=event.seq, message=base)
+
+        return publish
+
+    outcome = timeline_writer().submit(
+        Append(
+            room_id=room.pk,
+            event=edit,
+            target=_edit_target(message, text, now),
+            known_seq=room.last_seq,
+            on_written=publish_as(None),
+        )
+    )
+    for _attempt in range(writer_module.SEQ_ATTEMPTS):
+        if not isinstance(outcome, TargetMissed):
+            break
+        # The guard missed: deleted, a later edit won, or a first edit kept the
+        # original meanwhile. This edit holds its seq; decide what goes there.
+        current = timeline.event_by_id(message.pk)
+        edit.seq = outcome.seq
+        if current is None or current.deleted:
+            _place(RoomEvent(room_id=room.pk, seq=outcome.seq, kind=EventKind.NOOP))
+            raise Conflict("The message was deleted.")
+        if (current.text_seq or 0) > outcome.seq:  # kept in its event for admins
+            outcome = _place(edit, on_written=publish_as(current))
+        else:
+            outcome = _place(
+                edit,
+                target=_edit_target(current, text, now),
+                on_written=publish_as(_as_edited(current, text=text, seq=edit.seq, now=now)),
+            )
+    if isinstance(outcome, Refused):
+        raise RoomClosed() if outcome.room is not None else NotFound("No such room.")
+    shown = result.get("message") or _as_edited(message, text=text, seq=edit.seq, now=now)
+    base = dtos.message_base(shown, users)
     return {
         "room_id": str(room.pk),
-        "seq": seq,
+        "seq": edit.seq,
         "message": dtos.message_for_viewer(base, room=room, viewer=actor),
     }
 
@@ -519,20 +534,46 @@ def message_delete(*, room_id: str, message_id: str, actor: User) -> dict[str, A
     if not room.is_open:
         raise RoomClosed()
     now = timezone.now()
-    seq = _reserve_seq(room.pk, last_seq=room.last_seq)
-    if not timeline.apply_delete(message.pk, seq=seq, now=now):  # a concurrent delete won
-        timeline.fill_noop(room.pk, seq)
-        return {**answer, "seq": timeline.event_by_id(message.pk).deleted_seq}
-    RoomEvent.objects.create(
+
+    def tombstone(seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        changes = {"deleted": True, "deleted_at": now, "deleted_seq": Int64(seq)}
+        return {"deleted": False}, {"$set": {**changes, "search_terms": None}}
+
+    def publish(event: RoomEvent) -> None:
+        events.message_deleted(room_id=room.pk, seq=event.seq, message_id=message.pk)
+
+    deletion = RoomEvent(
         room_id=room.pk,
-        seq=seq,
         kind=EventKind.MESSAGE_DELETED,
         created_at=now,
         actor=actor,
         target_id=message.pk,
     )
-    events.message_deleted(room_id=room.pk, seq=seq, message_id=message.pk)
-    return {**answer, "seq": seq}
+    outcome = timeline_writer().submit(
+        Append(
+            room_id=room.pk,
+            event=deletion,
+            target=Target(event_id=message.pk, build=tombstone),
+            known_seq=room.last_seq,
+            on_written=publish,
+        )
+    )
+    if isinstance(outcome, TargetMissed):  # a concurrent delete won: its seq is the answer
+        _place(RoomEvent(room_id=room.pk, seq=outcome.seq, kind=EventKind.NOOP))
+        return {**answer, "seq": timeline.event_by_id(message.pk).deleted_seq}
+    if isinstance(outcome, Refused):
+        raise RoomClosed() if outcome.room is not None else NotFound("No such room.")
+    return {**answer, "seq": deletion.seq}
+
+
+def _place(
+    event: RoomEvent,
+    *,
+    target: Target | None = None,
+    on_written: Callable[[RoomEvent], None] | None = None,
+):
+    """Put ``event`` at the seq it carries (one this change already holds)."""
+    return timeline_writer().submit(Place(event=event, target=target, on_written=on_written))
 
 
 # --- Receipts ------------------------------------------------------------------------------
@@ -548,109 +589,68 @@ def receipt_advance(
     up_to_seq: int | None = None,
     message_id: str | None = None,
 ) -> dict[str, Any]:
-    """Move the user's delivered (or read, which implies delivered) watermark forward
-    to ``up_to_seq`` or to the seq of ``message_id``; capped at the room's
-    ``last_seq``. One ``$max`` update on the room document, so a stale or replayed
-    receipt never moves a watermark back (and costs no write at all). A socket in the
-    room uses :func:`receipt_marks_advance` instead, which skips reading the room."""
+    """One receipt as the contract states it: ``delivered`` or ``read`` up to
+    ``up_to_seq`` or to the seq of ``message_id``. Written by
+    :func:`receipt_marks_advance`."""
     if kind not in RECEIPT_KINDS:
         raise ValidationFailed(details={"fields": {"kind": [f"One of {RECEIPT_KINDS}."]}})
-    room = selectors.room_get_for_user(room_id=room_id, user=user)
     if message_id is not None:
+        room = selectors.room_get_for_user(room_id=room_id, user=user)
         target = selectors.message_get_in_room(room=room, message_id=message_id).seq
     elif up_to_seq is not None:
         target = selectors.seq_value(up_to_seq, field="up_to_seq")
     else:
         raise ValidationFailed("Give up_to_seq or message_id.")
-    target = min(target, room.last_seq)
-    delivered, read = room.watermark(user.pk)
-    uid = str(user.pk)
-    answer = {"room_id": str(room.pk), "user_id": uid}
-    wants_read = kind == "read" and target > read
-    if target <= delivered and not wants_read:
-        return {**answer, "last_delivered_seq": delivered, "last_read_seq": read, "moved": False}
-    new_delivered, new_read = max(delivered, target), read
-    if kind == "read":
-        new_read = max(read, target)
-    # One $max update: it only ever raises a watermark, so a concurrent receipt with
-    # a higher seq is never undone. The reply reports this receipt's own effect.
-    moved = timeline.advance_watermarks(
-        room.pk, uid, delivered=target, read=target if kind == "read" else None
+    return receipt_marks_advance(
+        room_id=room_id, user=user, delivered=target, read=target if kind == "read" else None
     )
-    if moved:
-        events.message_status_updated(
-            room_id=room.pk,
-            user_id=uid,
-            last_delivered_seq=new_delivered,
-            last_read_seq=new_read,
-        )
-    return {
-        **answer,
-        "last_delivered_seq": new_delivered,
-        "last_read_seq": new_read,
-        "moved": moved,
-    }
 
 
 def receipt_marks_advance(
-    *, room_id: str, user: User, delivered: int, read: int | None, known: tuple[int, int]
+    *, room_id: str, user: User, delivered: int, read: int | None = None
 ) -> dict[str, Any]:
-    """Several receipts of one socket and room in one go (the gateway coalesces them):
-    raise the user's delivered watermark to ``delivered`` and the read one to ``read``
-    (None: not moved; read implies delivered), as :func:`receipt_advance` would for
-    each. One command when ``known`` holds; otherwise through the reading path."""
+    """Raise the user's delivered watermark to ``delivered`` and the read one to ``read``
+    (None: not moved; read implies delivered), capped at the room's ``last_seq``. One
+    ``$max`` in the writer's round, so a stale or replayed receipt never moves a
+    watermark back; receipts are for the room's participants only (admins included:
+    they read rooms, they do not take part in them).
+
+    The answer and the event report the watermarks as this process knows them, raised
+    by this receipt; clients keep the highest value they have seen."""
     room_oid = selectors.object_id(room_id)
     delivered = selectors.seq_value(delivered, field="up_to_seq")
     if read is not None:
         read = selectors.seq_value(read, field="up_to_seq")
         delivered = max(delivered, read)
-    answer = _receipt_on_known(
-        room_oid=room_oid, user=user, delivered=delivered, read=read, known=known
+    participant = _participant_field(user)
+    if participant is None:
+        raise _not_a_participant(room_id=room_id, user=user)
+    receipt = Receipt(
+        room_id=room_oid, user_id=user.pk, participant=participant, delivered=delivered, read=read
     )
-    if answer is not None:
-        return answer
-    if read is not None:
-        answer = receipt_advance(room_id=room_id, user=user, kind="read", up_to_seq=read)
-    if read is None or delivered > read:
-        answer = receipt_advance(room_id=room_id, user=user, kind="delivered", up_to_seq=delivered)
-    return answer
-
-
-def _receipt_on_known(
-    *, room_oid: ObjectId, user: User, delivered: int, read: int | None, known: tuple[int, int]
-) -> dict[str, Any] | None:
-    """Raise the watermarks to ``delivered`` / ``read`` (``read <= delivered``) in at
-    most one command, or None when the update did not match (not a participant any
-    more, or ``delivered`` beyond the room's ``last_seq``): the caller then reads the
-    room. The answer and the event report the watermarks as this socket knows them,
-    raised by these receipts; another socket of the same user may have raised them
-    further, and clients keep the highest value they have seen."""
-    field = _participant_field(user)
-    if field is None:
-        return None
-    old_delivered, old_read = known
+    outcome = timeline_writer().submit(receipt)
+    if not outcome.matched:
+        # Not a participant (any more), or ahead of the room: read it to say which.
+        room = selectors.room_get_for_user(room_id=room_id, user=user)
+        _require_participant(room, user)
+        receipt.delivered = min(delivered, room.last_seq)
+        receipt.read = min(read, room.last_seq) if read is not None else None
+        outcome = timeline_writer().submit(receipt)
     uid = str(user.pk)
-    answer = {"room_id": str(room_oid), "user_id": uid}
-    wants_read = read is not None and read > old_read
-    if delivered <= old_delivered and not wants_read:
-        marks = {"last_delivered_seq": old_delivered, "last_read_seq": old_read}
-        return {**answer, **marks, "moved": False}
-    matched, moved = timeline.advance_watermarks_if(
-        room_oid, uid, require={field: user.pk}, delivered=delivered, read=read
-    )
-    if not matched:
-        return None
-    new_delivered = max(old_delivered, delivered)
-    new_read = max(old_read, read) if read is not None else old_read
-    if moved:
+    if outcome.moved:
         events.message_status_updated(
             room_id=room_oid,
             user_id=uid,
-            last_delivered_seq=new_delivered,
-            last_read_seq=new_read,
+            last_delivered_seq=outcome.delivered,
+            last_read_seq=outcome.read,
         )
-    marks = {"last_delivered_seq": new_delivered, "last_read_seq": new_read}
-    return {**answer, **marks, "moved": moved}
+    return {
+        "room_id": str(room_oid),
+        "user_id": uid,
+        "last_delivered_seq": outcome.delivered,
+        "last_read_seq": outcome.read,
+        "moved": outcome.moved,
+    }
 
 
 # --- Attachments ---------------------------------------------------------------------------

@@ -117,13 +117,23 @@ class EmbeddedProcess:
             self.process.wait(timeout=5)
 
 
-def start_mongo(storage: str, *, log_path: Path | None = None) -> EmbeddedProcess:
-    """Start SecantusDB on a free 127.0.0.1 port; ``storage`` is a folder or ``:memory:``."""
+def start_mongo(storage: str, *, log_path: Path | None = None, port: int = 0) -> EmbeddedProcess:
+    """Start SecantusDB on ``port`` of 127.0.0.1 (0: a free one); ``storage`` is a folder
+    or ``:memory:``. Restarting on the same folder and port is how the fault tests bring
+    a killed database back under a running server."""
     port_file = Path(tempfile.mkstemp(prefix="secantus-port-")[1])
     port_file.write_text("")
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "chat_project.devservers", "_mongod", storage, str(port_file)],
+        [
+            sys.executable,
+            "-m",
+            "chat_project.devservers",
+            "_mongod",
+            storage,
+            str(port_file),
+            str(port),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL,
         preexec_fn=_die_with_parent,
@@ -304,13 +314,14 @@ def _apply_mongod_compatibility() -> None:
     from secantus import aggregate
     from secantus.storage import Storage
 
-    from chat_project import secantus_indexes
+    from chat_project import secantus_compat, secantus_indexes
 
     aggregate._add_fields_one = _merge_nested_add_fields(aggregate._add_fields_one)
     secantus_indexes.install(Storage)  # mongod's index maintenance cost on updates
+    secantus_compat.install()  # bulkWrite honours writeConcern.j (durable acks)
 
 
-def _run_mongod(storage: str, port_file: str) -> int:
+def _run_mongod(storage: str, port_file: str, port: int = 0) -> int:
     import logging
 
     from secantus import SecantusDBServer
@@ -320,7 +331,7 @@ def _run_mongod(storage: str, port_file: str) -> int:
     if storage != ":memory:":
         Path(storage).mkdir(parents=True, exist_ok=True)
     server = SecantusDBServer(
-        host="127.0.0.1", port=0, storage_path=storage, enable_test_commands=False
+        host="127.0.0.1", port=port, storage_path=storage, enable_test_commands=False
     )
 
     def handle_signal(_signum: int, _frame: Any) -> None:
@@ -387,7 +398,7 @@ def _exec(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["_mongod"]:
-        return _run_mongod(argv[1], argv[2])
+        return _run_mongod(argv[1], argv[2], int(argv[3]) if len(argv) > 3 else 0)
     parser = argparse.ArgumentParser(prog="python -m chat_project.devservers")
     sub = parser.add_subparsers(dest="action", required=True)
     run = sub.add_parser("exec", help="run a command with the embedded servers")

@@ -17,9 +17,12 @@ queued up meanwhile as one batch (``group_send_many`` of the project's layer).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import threading
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -32,12 +35,31 @@ _queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue] = (
 )
 
 
-def _caller_loop() -> asyncio.AbstractEventLoop | None:
-    local = SyncToAsync.threadlocal
-    loop = getattr(local, "main_event_loop", None)
-    if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
-        return None
+_publishing = threading.local()
+
+
+def caller_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop this thread works for: the one a ``sync_to_async`` call came from,
+    or the one :func:`publishing_on` names (the timeline writer's thread)."""
+    loop = getattr(_publishing, "loop", None)
+    if loop is None:
+        local = SyncToAsync.threadlocal
+        loop = getattr(local, "main_event_loop", None)
+        if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
+            return None
     return loop if loop.is_running() and not loop.is_closed() else None
+
+
+@contextlib.contextmanager
+def publishing_on(loop: asyncio.AbstractEventLoop | None) -> Iterator[None]:
+    """Publish from this thread as the thread that submitted the write would have (the
+    timeline writer publishes its callers' events in seq order)."""
+    previous = getattr(_publishing, "loop", None)
+    _publishing.loop = loop
+    try:
+        yield
+    finally:
+        _publishing.loop = previous
 
 
 MAX_BATCH = 500
@@ -84,7 +106,7 @@ def publish(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    loop = _caller_loop()
+    loop = caller_loop()
     if loop is not None:
         loop.call_soon_threadsafe(_enqueue, loop, group, message)
         return

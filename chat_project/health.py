@@ -1,7 +1,17 @@
-"""``GET /api/health``: each dependency answers a ping, or the check names it."""
+"""``GET /api/health``: each dependency answers a ping, or the check names it.
+
+The answer comes within ``HEALTH_TIMEOUT_SECONDS`` whatever the dependencies do: both
+pings run at once on their own threads, each bounded (pymongo's ``timeout()`` for the
+database, which covers server selection too), and a ping that has not answered by then
+is reported as ``error: timeout``."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import pymongo
+from django.conf import settings
 from django.db import connections
 from django_redis import get_redis_connection
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -11,12 +21,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+# Pings that outlive their answer finish here, never on a request's thread.
+_pings = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
+
 
 def check_database() -> str:
     try:
-        connection = connections["default"]
-        connection.ensure_connection()
-        connection.connection.admin.command("ping")
+        with pymongo.timeout(settings.HEALTH_TIMEOUT_SECONDS):
+            connection = connections["default"]
+            connection.ensure_connection()
+            connection.connection.admin.command("ping")
     except Exception as exc:
         return f"error: {type(exc).__name__}"
     return "ok"
@@ -31,7 +45,14 @@ def check_redis() -> str:
 
 
 def dependency_checks() -> dict[str, str]:
-    return {"database": check_database(), "redis": check_redis()}
+    pending = {"database": _pings.submit(check_database), "redis": _pings.submit(check_redis)}
+    checks = {}
+    for name, future in pending.items():
+        try:
+            checks[name] = future.result(timeout=settings.HEALTH_TIMEOUT_SECONDS)
+        except FutureTimeout:
+            checks[name] = "error: timeout"
+    return checks
 
 
 class HealthApi(APIView):

@@ -87,7 +87,21 @@ TEMPLATES = [
 # The embedded SecantusDB URI carries retryWrites=false (chat_project/devservers.py);
 # a production replica set keeps pymongo's retryable writes.
 MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/?retryWrites=false")
+# The bound on every database call: server selection, connecting, and each reply
+# (socketTimeoutMS), so a stalled database is an error within this, never a hang.
 MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 5000)
+# An acknowledgement means durable: writes wait for a majority of the replica set with
+# the journal flushed (j). The embedded server honours both (chat_project/secantus_compat).
+MONGODB_WRITE_CONCERN = {
+    "w": (lambda w: int(w) if w.isdigit() else w)(env_str("MONGODB_WRITE_CONCERN", "majority")),
+    "j": env_bool("MONGODB_JOURNAL", True),
+    "wtimeout": MONGODB_TIMEOUT_MS,
+}
+# How long a caller waits for the timeline writer's round (chat/writer.py) before it
+# answers service_unavailable.
+MONGODB_WRITE_TIMEOUT_SECONDS = MONGODB_TIMEOUT_MS / 1000
+# GET /api/health answers within this, naming the check that did not (chat_project/health.py).
+HEALTH_TIMEOUT_SECONDS = float(env_str("HEALTH_TIMEOUT_SECONDS", "1.5"))
 DATABASES = {
     "default": {
         "ENGINE": "django_mongodb_backend",
@@ -96,6 +110,10 @@ DATABASES = {
         "OPTIONS": {
             "serverSelectionTimeoutMS": MONGODB_TIMEOUT_MS,
             "connectTimeoutMS": MONGODB_TIMEOUT_MS,
+            "socketTimeoutMS": MONGODB_TIMEOUT_MS,
+            "w": MONGODB_WRITE_CONCERN["w"],
+            "journal": MONGODB_WRITE_CONCERN["j"],
+            "wTimeoutMS": MONGODB_TIMEOUT_MS,
         },
     },
 }
@@ -257,6 +275,7 @@ CHAT_EDIT_WINDOW_SECONDS = env_int("CHAT_EDIT_WINDOW_SECONDS", 900)  # authors; 
 CHAT_AUDIT_RETENTION_DAYS = env_int("CHAT_AUDIT_RETENTION_DAYS", 365)  # purge_chat_audit
 CHAT_REPLAY_MAX_EVENTS = env_int("CHAT_REPLAY_MAX_EVENTS", 10000)  # further: resync_required
 CHAT_HISTORY_CACHE_SECONDS = env_int("CHAT_HISTORY_CACHE_SECONDS", 300)
+CHAT_HOLE_SETTLE_SECONDS = float(env_str("CHAT_HOLE_SETTLE_SECONDS", "5"))  # chat/holes.py
 CHAT_ATTACHMENT_MAX_BYTES = env_int("CHAT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 CHAT_ATTACHMENT_TYPES = env_list(
     "CHAT_ATTACHMENT_TYPES",

@@ -1,4 +1,4 @@
-"""Chat test helpers. Routing is a later issue, so tests assign agents directly."""
+"""Chat test helpers. Tests assign agents directly (routing has its own tests)."""
 
 from __future__ import annotations
 
@@ -35,3 +35,16 @@ def send(room: Room, sender, text: str = "hello", *, client_msg_id: str | None =
         text=text,
         **kw,
     )
+
+
+def seq_taken_without_event(room: Room) -> int:
+    """What a database crash between a round's compare-and-set and its event insert
+    leaves (``chat.writer``, crash points): the room's next seq taken, nothing at it."""
+    from pymongo import ReturnDocument
+
+    from chat.timeline import rooms_collection
+
+    doc = rooms_collection().find_one_and_update(
+        {"_id": room.pk}, {"$inc": {"last_seq": 1}}, return_document=ReturnDocument.AFTER
+    )
+    return int(doc["last_seq"])
