@@ -3,23 +3,9 @@ events"). It parses and authorises each frame and calls the same services as RES
 ``chat.async_services`` / ``accounts.async_services`` (one thread hop per use case);
 presence and typing are Redis only (no hop).
 
-Delivery. The channel layer is at-most-once; MongoDB is the record. Every room event
-carries ``room_id`` and ``seq``. A socket keeps, per joined room, a :class:`RoomCursor`:
-the highest ``seq`` it has sent and the seqs at or below it that it has not sent yet.
-Joining subscribes to ``room.<id>`` FIRST, then reads history (the latest page, or a
-replay after ``after_seq``) and sets the cursor to the room's ``last_seq`` as read; live
-events at or below it are dropped (they were in what was read), so there is no gap and
-no duplicate between replay and live. Two refinements:
-
-- a seq is taken a moment before its event is written (in the same round of the
-  writer), so a read can miss a write that is in flight; recent seqs the read did not
-  contain are remembered and forwarded if they arrive live;
-- a live event that skips ahead (a lost fan-out, or concurrent writers publishing out of
-  order) is forwarded at once and the skipped seqs become ``gaps``; if they have not
-  arrived ``WS_GAP_REPAIR_SECONDS`` later, the socket reads them from the database.
-
-So live delivery heals itself while a room is active; ``sync`` after a reconnect (or a
-loss at the very end of a burst) replays whatever the client has not seen.
+Delivery: what each socket has sent of each joined room is a :class:`chat.delivery.RoomCursor`
+(see there: subscribe first, then read, then drop what the read covered; gaps repaired from
+the database).
 
 Authorisation happens on every frame: services check access on every call, and a
 user who loses access to a room (``room.access``: transfer, close) is unsubscribed at
@@ -28,11 +14,9 @@ once, so they neither receive its events nor type into it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
@@ -41,11 +25,13 @@ from django.conf import settings
 from accounts import async_services as accounts_async
 from accounts import presence
 from accounts.events import session_digest, user_group
-from chat import async_services, typing_state
+from chat import async_services, delivery, typing_state
+from chat.delivery import RoomCursor
 from chat.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_status, status_message
 from chat.receipt_batch import PendingReceipts
 from chat_project import fanout
 from chat_project.errors import DomainError, NotFound, ValidationFailed
+from chat_project.timers import KeyedTimers
 from chat_project.ws import (
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_TOO_MANY_SOCKETS,
@@ -61,14 +47,6 @@ ID = Field("str", max_length=64)
 OPTIONAL_SEQ = Field("int", required=False)
 
 
-# Reads can miss writes in flight among this many newest seqs (a writer holds a seq for
-# the moment between its compare-and-set and its insert, in one round of the writer).
-IN_FLIGHT_WINDOW = 100
-# A missing seq not seen within this long (live or in the database) is a noop filler or
-# a crashed writer's hole: forgotten.
-MISSING_TTL_SECONDS = 10.0
-
-
 def room_group(room_id: str) -> str:
     return f"room.{room_id}"
 
@@ -81,61 +59,6 @@ def _room_id(value: str) -> str:
     return value.lower()
 
 
-@dataclass(slots=True)
-class RoomCursor:
-    """What one socket has sent of one room: every seq up to ``seq`` except
-
-    - ``gaps``: seqs the live stream skipped (lost or reordered fan-out) or a replay did
-      not find (a write in flight); repaired from the database if they do not arrive;
-    - ``unread``: recent seqs the latest-page read did not contain (events other than
-      messages, or a message in flight); sent if they arrive live, never repaired.
-
-    Both map a seq to when it was noticed; after ``MISSING_TTL_SECONDS`` it is forgotten
-    (a noop filler or a crashed writer's hole never arrives)."""
-
-    seq: int
-    gaps: dict[int, float] = field(default_factory=dict)
-    unread: dict[int, float] = field(default_factory=dict)
-    repair: asyncio.TimerHandle | None = None
-    receipts: PendingReceipts | None = None  # waiting to be written together
-
-    def take(self, seq: int) -> bool:
-        """Whether an event with ``seq`` is to be sent now (and note that it is)."""
-        if seq <= self.seq:
-            if self.gaps.pop(seq, None) is not None:
-                return True
-            return self.unread.pop(seq, None) is not None
-        if seq > self.seq + 1:
-            now = time.monotonic()
-            for skipped in range(max(self.seq + 1, seq - settings.WS_REPLAY_MAX_EVENTS), seq):
-                self.gaps[skipped] = now
-        self.seq = seq
-        return True
-
-    def forget_stale(self) -> None:
-        horizon = time.monotonic() - MISSING_TTL_SECONDS
-        self.gaps = {s: t for s, t in self.gaps.items() if t > horizon}
-        self.unread = {s: t for s, t in self.unread.items() if t > horizon}
-
-
-def _recent_absent(last_seq: int, low_seq: int, seen: set[int]) -> dict[int, float]:
-    now = time.monotonic()
-    start = max(low_seq, last_seq - IN_FLIGHT_WINDOW) + 1
-    return {s: now for s in range(start, last_seq + 1) if s not in seen}
-
-
-def _cursor_after_page(page: dict[str, Any]) -> RoomCursor:
-    seen = {m["seq"] for m in page["messages"]}
-    return RoomCursor(seq=page["last_seq"], unread=_recent_absent(page["last_seq"], 0, seen))
-
-
-def _cursor_after_replay(replay: dict[str, Any], after_seq: int) -> RoomCursor:
-    seen = {item["data"]["seq"] for item in replay["events"]}
-    return RoomCursor(
-        seq=replay["last_seq"], gaps=_recent_absent(replay["last_seq"], after_seq, seen)
-    )
-
-
 class ChatConsumer(EventConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,9 +67,9 @@ class ChatConsumer(EventConsumer):
         self.conn_id = uuid.uuid4().hex
         self.groups_joined: set[str] = set()
         self.rooms: dict[str, RoomCursor] = {}  # the joined rooms
-        self.typing_timers: dict[str, asyncio.TimerHandle] = {}
+        self.receipts: dict[str, PendingReceipts] = {}  # per room, waiting to be written
+        self.timers = KeyedTimers()  # ("typing" | "repair" | "receipts", room_id)
         self.live = False  # counted in presence and under the socket cap
-        self.tasks: set[asyncio.Task] = set()
 
     # --- connection --------------------------------------------------------------------
 
@@ -186,9 +109,9 @@ class ChatConsumer(EventConsumer):
         if self.live:
             self.live = False
             liveness().remove(self.conn_id)
-            for room_id, cursor in list(self.rooms.items()):
+            for room_id in list(self.rooms):
                 await self._typing_stopped(room_id)
-                await self._flush_receipts(room_id, cursor)
+                await self._flush_receipts(room_id)
             try:
                 await presence.alease_release(
                     user_id=self.user_id,
@@ -200,6 +123,7 @@ class ChatConsumer(EventConsumer):
         for group in list(self.groups_joined):
             await self._group_discard(group)
         self.rooms.clear()
+        self.timers.cancel_all()
 
     async def _group_add(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
@@ -254,7 +178,7 @@ class ChatConsumer(EventConsumer):
                 result.details = {**result.details, "room_id": room_id}
                 await self.send_error(None, "sync", result)
                 continue
-            self._set_cursor(room_id, _cursor_after_replay(result, cursors[room_id]))
+            self._set_cursor(room_id, self._cursor_after_replay(result, cursors[room_id]))
             await self._send_history(result)
             synced[room_id] = {"last_seq": result["last_seq"], "events": len(result["events"])}
         return {"rooms": synced, "failed": failed}
@@ -305,35 +229,40 @@ class ChatConsumer(EventConsumer):
                 self.rooms.pop(room_id, None)
             raise
         if after_seq is None:
-            self._set_cursor(room_id, _cursor_after_page(history))
+            cursor = delivery.cursor_after_page(
+                history, now=time.monotonic(), max_gap=settings.WS_REPLAY_MAX_EVENTS
+            )
         else:
-            self._set_cursor(room_id, _cursor_after_replay(history, after_seq))
+            cursor = self._cursor_after_replay(history, after_seq)
+        self._set_cursor(room_id, cursor)
         return history
 
+    @staticmethod
+    def _cursor_after_replay(replay: dict[str, Any], after_seq: int) -> RoomCursor:
+        return delivery.cursor_after_replay(
+            replay, after_seq, now=time.monotonic(), max_gap=settings.WS_REPLAY_MAX_EVENTS
+        )
+
     def _set_cursor(self, room_id: str, cursor: RoomCursor) -> None:
-        old = self.rooms.get(room_id)
-        if old is not None:  # a re-join or sync: keep what the socket already knows
-            if old.repair is not None:
-                old.repair.cancel()
-            cursor.receipts = old.receipts  # their timer finds them on the new cursor
+        # A re-join or sync starts from what was just read; pending receipts stay.
+        self.timers.cancel(("repair", room_id))
         self.rooms[room_id] = cursor
         self._schedule_repair(room_id, cursor)
 
     def _schedule_repair(self, room_id: str, cursor: RoomCursor) -> None:
-        if cursor.gaps and cursor.repair is None and not self.closing:
-            cursor.repair = asyncio.get_running_loop().call_later(
-                settings.WS_GAP_REPAIR_SECONDS, self._on_repair_timer, room_id
+        if cursor.gaps and not self.closing:
+            self.timers.start(
+                ("repair", room_id),
+                settings.WS_GAP_REPAIR_SECONDS,
+                lambda: self._repair_gap(room_id),
+                restart=False,
             )
 
     async def _drop_room(self, room_id: str) -> None:
-        cursor = self.rooms.pop(room_id, None)
-        if cursor is not None and cursor.repair is not None:
-            cursor.repair.cancel()
-        if cursor is not None:
-            await self._flush_receipts(room_id, cursor)  # sent before leaving: still due
-        handle = self.typing_timers.pop(room_id, None)
-        if handle is not None:
-            handle.cancel()
+        if self.rooms.pop(room_id, None) is not None:
+            self.timers.cancel(("repair", room_id))
+            await self._flush_receipts(room_id)  # sent before leaving: still due
+        self.timers.cancel(("typing", room_id))
         await self._group_discard(room_group(room_id))
 
     def _check_room_cap(self, room_ids: list[str]) -> None:
@@ -387,20 +316,21 @@ class ChatConsumer(EventConsumer):
                 details={"fields": {"up_to_seq": ["Either this or message_id."]}},
             )
         room_id = data["room_id"].lower()
-        cursor = self.rooms.get(room_id)
-        if cursor is not None and data.get("up_to_seq") is not None:
+        if room_id in self.rooms and data.get("up_to_seq") is not None:
             # See chat.receipt_batch: merged with this room's other receipts for a
             # moment, then written as one receipt.
+            pending = self.receipts.setdefault(room_id, PendingReceipts())
+            waiter = pending.add(kind, data["up_to_seq"])
             delay = settings.WS_RECEIPT_COALESCE_SECONDS
-            if cursor.receipts is None:
-                cursor.receipts = PendingReceipts()
-                if delay > 0:
-                    cursor.receipts.timer = asyncio.get_running_loop().call_later(
-                        delay, self._on_receipt_timer, room_id
-                    )
-            waiter = cursor.receipts.add(kind, data["up_to_seq"])
-            if delay <= 0:
-                await self._flush_receipts(room_id, cursor)
+            if delay > 0:
+                self.timers.start(
+                    ("receipts", room_id),
+                    delay,
+                    lambda: self._flush_receipts(room_id),
+                    restart=False,
+                )
+            else:
+                await self._flush_receipts(room_id)
             return AckLater(waiter)
         return await async_services.receipt_advance(
             room_id=data["room_id"],
@@ -410,21 +340,12 @@ class ChatConsumer(EventConsumer):
             message_id=data.get("message_id"),
         )
 
-    def _on_receipt_timer(self, room_id: str) -> None:
-        cursor = self.rooms.get(room_id)
-        if cursor is None:
-            return
-        task = asyncio.get_running_loop().create_task(self._flush_receipts(room_id, cursor))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def _flush_receipts(self, room_id: str, cursor: RoomCursor) -> None:
+    async def _flush_receipts(self, room_id: str) -> None:
         """Write a room's pending receipts as one and answer each of them."""
-        pending, cursor.receipts = cursor.receipts, None
+        self.timers.cancel(("receipts", room_id))
+        pending = self.receipts.pop(room_id, None)
         if pending is None:
             return
-        if pending.timer is not None:
-            pending.timer.cancel()
         try:
             answer = await async_services.receipt_marks_advance(
                 room_id=room_id, user=self.user, delivered=pending.delivered, read=pending.read
@@ -451,23 +372,14 @@ class ChatConsumer(EventConsumer):
             ttl_seconds=ttl,
             throttle_seconds=settings.WS_TYPING_THROTTLE_SECONDS,
         )
-        old = self.typing_timers.pop(room_id, None)
-        if old is not None:
-            old.cancel()
-        self.typing_timers[room_id] = asyncio.get_running_loop().call_later(
-            ttl, self._on_typing_timer, room_id
+        self.timers.start(
+            ("typing", room_id), ttl, lambda: self._typing_timer_fired(room_id), restart=True
         )
         if due:
             await self._publish_typing(room_id, True)
         return {"room_id": room_id}
 
-    def _on_typing_timer(self, room_id: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._typing_timer_fired(room_id))
-        self.tasks.add(task)  # a strong reference until it is done
-        task.add_done_callback(self.tasks.discard)
-
     async def _typing_timer_fired(self, room_id: str) -> None:
-        self.typing_timers.pop(room_id, None)
         try:
             ended = await typing_state.typing_expire(
                 room_id=room_id, user_id=self.user_id, ttl_seconds=settings.WS_TYPING_TTL_SECONDS
@@ -478,10 +390,8 @@ class ChatConsumer(EventConsumer):
             logger.warning("typing expiry failed", exc_info=True)
 
     async def _typing_stopped(self, room_id: str) -> None:
-        handle = self.typing_timers.pop(room_id, None)
-        if handle is None:
+        if not self.timers.cancel(("typing", room_id)):
             return  # this socket was not typing there
-        handle.cancel()
         try:
             if await typing_state.typing_stop(room_id=room_id, user_id=self.user_id):
                 await self._publish_typing(room_id, False)
@@ -560,21 +470,13 @@ class ChatConsumer(EventConsumer):
             return
         seq = message.get("seq")
         if seq is not None:
-            if not cursor.take(seq):
+            if not cursor.take(seq, now=time.monotonic()):
                 return  # already sent (in a read, a replay or a repair)
             self._schedule_repair(room_id, cursor)
         data = message.get("data") or {}
         if data.get("room_id") != room_id or ("seq" not in data and seq is not None):
             data = {**data, "room_id": room_id, **({"seq": seq} if seq is not None else {})}
         await self.send_event(message["event"], data)
-
-    def _on_repair_timer(self, room_id: str) -> None:
-        cursor = self.rooms.get(room_id)
-        if cursor is not None:
-            cursor.repair = None
-        task = asyncio.get_running_loop().create_task(self._repair_gap(room_id))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
     async def _repair_gap(self, room_id: str) -> None:
         """Seqs skipped by the live stream did not arrive: send them from the database
@@ -600,16 +502,8 @@ class ChatConsumer(EventConsumer):
             return
         if self.rooms.get(room_id) is not cursor:
             return  # left or re-joined meanwhile
-        for item in replay["events"]:
-            seq = item["data"]["seq"]
-            # A gap, or beyond everything sent (the stream stopped early): send it.
-            if cursor.gaps.pop(seq, None) is not None or (seq > cursor.seq and cursor.take(seq)):
-                await self.send_event(item["event"], item["data"])
-        # Gaps the database did not have either: a write in flight (sent if it arrives
-        # live), a noop filler or a crashed writer's hole (forgotten after a while).
-        cursor.unread.update(cursor.gaps)
-        cursor.gaps.clear()
-        cursor.forget_stale()
+        for item in cursor.repair(replay["events"], now=time.monotonic()):
+            await self.send_event(item["event"], item["data"])
 
     async def room_access(self, message: dict[str, Any]) -> None:
         room_id = message.get("room_id")

@@ -660,21 +660,6 @@ async def test_heartbeat_keeps_a_connected_user_online_past_the_lease_ttl(
 # --- Units -------------------------------------------------------------------------------
 
 
-def test_room_cursor_sends_each_seq_once_and_remembers_gaps():
-    from chat.consumers import RoomCursor
-
-    cursor = RoomCursor(seq=3, unread={2: 0.0})
-    assert not cursor.take(3)  # already read
-    assert cursor.take(2)  # in flight at the read: sent once
-    assert not cursor.take(2)
-    assert cursor.take(4)
-    assert cursor.take(7)  # 5 and 6 skipped: gaps
-    assert set(cursor.gaps) == {5, 6}
-    assert cursor.take(6)
-    assert not cursor.take(6)
-    assert (cursor.seq, set(cursor.gaps)) == (7, {5})
-
-
 async def test_a_socket_too_far_behind_is_closed_not_buffered(settings):
     from chat.consumers import ChatConsumer
 

@@ -19,7 +19,7 @@ from chat.exceptions import IdempotencyConflict, RoomClosed
 from chat.models import EventKind, Room, RoomEvent, SendKey
 from chat.tests.factories import room_with_agent, send, seq_taken_without_event
 from chat.timeline import rooms_collection
-from chat_project.errors import NotFound, PermissionDenied, ServiceUnavailable
+from chat_project.errors import Conflict, NotFound, PermissionDenied, ServiceUnavailable
 from tests.mongo_commands import mongo_commands
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -321,7 +321,7 @@ def test_an_edit_whose_message_was_deleted_meanwhile_fills_its_seq(monkeypatch, 
     stale = selectors.message_get_in_room(room=room, message_id=message["id"])
     services.message_delete(room_id=str(room.pk), message_id=message["id"], actor=customer)
     monkeypatch.setattr(selectors, "message_get_in_room", lambda **_kw: stale)
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.message_edit(
             room_id=str(room.pk), message_id=message["id"], actor=customer, text="late"
         )

@@ -1,0 +1,50 @@
+"""Audit retention: what only admins could see is forgotten after a while."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from chat import timeline
+from chat.conf import chat_setting
+from chat.models import EventKind
+
+
+def message_audit_purge(*, now=None) -> dict[str, int]:
+    """Forget what only admins could see once it is older than
+    CHAT_AUDIT_RETENTION_DAYS: originals of edited messages, the texts of edit events
+    and the texts of deleted messages. Run daily (``manage.py purge_chat_audit``)."""
+    cutoff = (now or timezone.now()) - timedelta(days=chat_setting("CHAT_AUDIT_RETENTION_DAYS"))
+    # A daily batch: these multi-field filters scan the collection on SecantusDB.
+    collection = timeline.events_collection()
+    edits = collection.update_many(
+        {
+            "kind": EventKind.MESSAGE_EDITED.value,
+            "created_at": {"$lt": cutoff},
+            "text": {"$ne": ""},
+        },
+        {"$set": {"text": ""}},
+    )
+    originals = collection.update_many(
+        {
+            "kind": EventKind.MESSAGE.value,
+            "edited_at": {"$lt": cutoff},
+            "original_text": {"$ne": None},
+        },
+        {"$set": {"original_text": None}},
+    )
+    deleted = collection.update_many(
+        {
+            "kind": EventKind.MESSAGE.value,
+            "deleted": True,
+            "deleted_at": {"$lt": cutoff},
+            "text": {"$ne": ""},
+        },
+        {"$set": {"text": "", "original_text": None, "attachments": None}},
+    )
+    return {
+        "edit_texts": edits.modified_count,
+        "originals": originals.modified_count,
+        "deleted_texts": deleted.modified_count,
+    }

@@ -1,0 +1,122 @@
+"""Rooms: open one (routed at once by the agents app), close one."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.db import IntegrityError
+from django.utils import timezone
+
+from accounts.models import Role, User
+from chat import dtos, events, selectors, signals, timeline
+from chat.conf import chat_setting
+from chat.models import EventKind, Room, RoomEvent, RoomStatus
+from chat.services import inputs
+from chat.services.messages import message_send
+from chat.writer import Append, Appended, timeline_writer
+from chat_project.errors import Conflict, PermissionDenied, ValidationFailed
+
+SUBJECT_MAX = 200
+FIRST_MESSAGE_CLIENT_ID = "room-create"
+
+
+def _route_new_room(room: Room) -> None:
+    """Hand a new room to routing (the agents app listens): assigned at once if an
+    agent is eligible, otherwise it waits in the queue."""
+    signals.room_opened.send(sender=Room, room_id=room.pk)
+
+
+def _on_room_closed(room: Room) -> None:
+    """The room's agent (if any) has a free slot again: routing releases it and
+    drains the queue."""
+    signals.room_closed.send(sender=Room, room_id=room.pk, agent_id=room.agent_id)
+
+
+def room_create(
+    *, customer: User, subject: str = "", message: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Open a room for a customer: ``(room, True)``; or, while the one-open-room rule
+    is on and the customer already has a queued/active room, ``(that room, False)``
+    (the ``message`` is then not posted). The unique ``open_key`` index decides races
+    between two creates; nothing is checked first."""
+    if customer.role != Role.USER:
+        raise PermissionDenied("Only customers open support rooms.")
+    if not isinstance(subject, str) or len(subject.strip()) > SUBJECT_MAX:
+        raise ValidationFailed(details={"fields": {"subject": [f"At most {SUBJECT_MAX}."]}})
+    if message is not None and message != "":
+        inputs.clean_text(message, field="message")
+    one_open = bool(chat_setting("CHAT_ONE_OPEN_ROOM_PER_CUSTOMER"))
+    for _attempt in range(3):
+        now = timezone.now()
+        room = Room(
+            customer=customer,
+            status=RoomStatus.QUEUED,
+            subject=subject.strip(),
+            created_at=now,
+            queued_at=now,
+            open_key=customer.pk if one_open else None,
+        )
+        try:
+            room.save(force_insert=True)
+            break
+        except IntegrityError:
+            existing = Room.objects.filter(open_key=customer.pk).first()  # flat, rare
+            if existing is not None:
+                return _room_with_position(existing, customer), False
+            # closed between our insert and the lookup: try again
+    else:
+        raise Conflict("Could not open a room; try again.")
+    if message:
+        message_send(
+            room_id=str(room.pk),
+            sender=customer,
+            client_msg_id=FIRST_MESSAGE_CLIENT_ID,
+            text=message,
+        )
+    _route_new_room(room)
+    room = timeline.room_by_id(room.pk)
+    return _room_with_position(room, customer), True
+
+
+def _room_with_position(room: Room, viewer: User) -> dict[str, Any]:
+    return {
+        **dtos.room_dto_one(room, known=[viewer]),
+        "queue_position": selectors.room_queue_position(room),
+    }
+
+
+def room_close(*, room_id: str, actor: User) -> dict[str, Any]:
+    """Close a room (its customer, its agent or an admin). History is kept; sends
+    after this get ``room_closed``. Closing a closed room returns it unchanged."""
+    room = selectors.room_get_for_user(room_id=room_id, user=actor)
+    if not (actor.is_admin or selectors.is_participant(room, actor)):
+        raise PermissionDenied()
+    now = timezone.now()
+    closed = copy.copy(room)
+    closed.status, closed.closed_at, closed.open_key = RoomStatus.CLOSED, now, None
+    room_data = dtos.room_dto_one(closed, known=[actor])
+
+    def publish(event: RoomEvent) -> None:
+        room_data["last_seq"] = event.seq
+        events.room_closed(room_id=room.pk, seq=event.seq, room=room_data)
+
+    outcome = timeline_writer().submit(
+        Append(
+            room_id=room.pk,
+            event=RoomEvent(
+                room_id=room.pk,
+                kind=EventKind.CLOSED,
+                created_at=now,
+                actor=actor,
+                data={"closed_by": str(actor.pk)},
+            ),
+            set_fields={"status": RoomStatus.CLOSED.value, "closed_at": now, "open_key": None},
+            known_seq=room.last_seq,
+            on_written=publish,
+        )
+    )
+    if not isinstance(outcome, Appended):  # closed meanwhile (or gone)
+        return dtos.room_dto_one(selectors.room_get_for_user(room_id=room_id, user=actor))
+    _on_room_closed(room)
+    return room_data

@@ -1,0 +1,62 @@
+"""A change on its way through the writer (its progress across rounds), and the event
+document it inserts."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+from django.db import connections
+from pymongo import DeleteOne
+
+from chat.models import RoomEvent
+from chat.writer.ops import Append, Outcome, Place, Receipt
+
+
+@dataclass(eq=False)
+class Item:
+    """A change on its way. ``waiter``: a caller waits for it (clean-ups and fillers the
+    writer makes itself have none)."""
+
+    op: Append | Place | Receipt | list[DeleteOne]
+    waiter: bool = True
+    loop: Any = None  # the submitting thread's event loop, for publishing
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: Outcome | BaseException | None = None
+    abandoned: bool = False
+    # An Append's progress across rounds.
+    key_written: bool = False
+    seq: int | None = None  # provisional until ``seq_held``
+    seq_held: bool = False
+    target_written: bool = False
+    attempts: int = 0
+
+    @property
+    def started(self) -> bool:
+        return self.key_written or self.seq_held
+
+    def finish(self, outcome: Outcome | BaseException) -> None:
+        self.outcome = outcome
+        self.done.set()
+
+
+def internal(op: Place | list[DeleteOne]) -> Item:
+    return Item(op=op, waiter=False)
+
+
+def event_document(event: RoomEvent) -> dict[str, Any]:
+    """The document ``event.save(force_insert=True)`` would store (each field's own
+    ``pre_save`` and ``get_db_prep_save``, search terms included), with its ``_id`` chosen
+    here so that it is known before the insert."""
+    connection = connections["default"]
+    if event.pk is None:
+        event.pk = ObjectId()
+    doc = {
+        field.column: field.get_db_prep_save(field.pre_save(event, True), connection)
+        for field in RoomEvent._meta.concrete_fields
+        if not field.primary_key
+    }
+    doc["_id"] = event.pk
+    return doc

@@ -1,0 +1,119 @@
+"""What callers hand the timeline writer (``Append``, ``Place``, ``Receipt``) and what
+they get back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+
+from chat.models import RoomEvent
+
+
+@dataclass(frozen=True)
+class Target:
+    """The guarded update of an existing event (the message an edit or delete changes),
+    made right before the change's own event is inserted. ``build(seq)`` gives the
+    ``(filter, update)`` for the seq the change gets; the filter is a condition on the
+    message (e.g. not deleted) that must hold, or the change stops with
+    :class:`TargetMissed` and its caller decides what its seq becomes."""
+
+    event_id: ObjectId
+    build: Callable[[int], tuple[dict[str, Any], dict[str, Any]]]
+
+
+@dataclass(eq=False)
+class Append:
+    """Give ``event`` (unsaved) the room's next seq while the room is open and its
+    fields match ``require`` (raw names and values, e.g. ``{"customer_id": oid}``), and
+    set ``set_fields`` on the room in the same update; ``set_once`` fields are set only
+    while still null (an agent's first reply). ``idem_key``: a send's exactly-once key.
+    ``on_written(event)`` runs once the write is durable, in seq order among the round's
+    changes (publishing)."""
+
+    room_id: ObjectId
+    event: RoomEvent
+    require: dict[str, Any] = field(default_factory=dict)
+    set_fields: dict[str, Any] = field(default_factory=dict)
+    set_once: dict[str, Any] = field(default_factory=dict)
+    idem_key: str | None = None
+    target: Target | None = None
+    known_seq: int | None = None
+    on_written: Callable[[RoomEvent], None] | None = None
+
+
+@dataclass(eq=False)
+class Place:
+    """Insert ``event`` at the seq it carries, one its caller already holds (a change
+    that stopped with :class:`TargetMissed`) or a hole's (a ``noop`` filler); optionally
+    after a guarded :class:`Target` update."""
+
+    event: RoomEvent
+    target: Target | None = None
+    on_written: Callable[[RoomEvent], None] | None = None
+
+
+@dataclass(eq=False)
+class Receipt:
+    """Raise ``user_id``'s watermarks in a room to ``delivered`` / ``read`` (None: not
+    moved) while the user is its ``participant`` (``customer_id`` / ``agent_id``) and
+    the room's ``last_seq`` reaches ``delivered``."""
+
+    room_id: ObjectId
+    user_id: ObjectId
+    participant: str
+    delivered: int
+    read: int | None = None
+
+
+@dataclass(frozen=True)
+class Appended:
+    event: RoomEvent  # as stored: its seq and id set
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The send key exists: the message was sent before (or is being sent by another
+    process this instant). No seq was taken."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The room is closed, gone (``room`` None) or no longer matches ``require``:
+    ``room`` is the raw room document as the writer just read it."""
+
+    room: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class TargetMissed:
+    """The target's guard failed. The change holds ``seq`` with no event: its caller
+    must :class:`Place` something there (the event after all, or a ``noop``)."""
+
+    seq: int
+
+
+@dataclass(frozen=True)
+class Placed:
+    event: RoomEvent
+
+
+@dataclass(frozen=True)
+class Occupied:
+    """Something is at that seq already (a hole filled meanwhile)."""
+
+
+@dataclass(frozen=True)
+class ReceiptWritten:
+    """``matched``: the user is a participant and the room reaches ``delivered``;
+    ``moved``: a watermark went up; the marks as this process now knows them."""
+
+    matched: bool
+    moved: bool
+    delivered: int
+    read: int
+
+
+Outcome = Appended | Duplicate | Refused | TargetMissed | Placed | Occupied | ReceiptWritten
