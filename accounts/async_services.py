@@ -11,7 +11,6 @@ from types import SimpleNamespace
 from typing import Any
 
 from bson import ObjectId
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.cache import caches
@@ -19,6 +18,7 @@ from django.core.cache import caches
 from accounts import services
 from accounts.models import Role, User
 from chat_project.errors import PermissionDenied
+from chat_project.hops import database_hop
 
 
 def _public_user(user: User, *, online: bool) -> dict[str, Any]:
@@ -86,9 +86,9 @@ def _load_socket_user(session_key: str) -> User | None:
     return user if user.is_authenticated and user.is_active else None
 
 
-agent_status_update = database_sync_to_async(_agent_status_update)
-online_users = database_sync_to_async(_online_users)
+agent_status_update = database_hop(_agent_status_update)
+online_users = database_hop(_online_users)
 # Not thread-sensitive (as chat's hops): handshakes run on pool threads, each with its
 # own Django connection, instead of queueing behind every other socket's database work
 # on the process's single thread (at 100 connects/s that queue was what refused them).
-socket_user = database_sync_to_async(_socket_user, thread_sensitive=False)
+socket_user = database_hop(_socket_user)

@@ -1,13 +1,12 @@
 """The agents app's one ``database_sync_to_async`` boundary (STYLE.md)."""
 
-from channels.db import database_sync_to_async
-
 from agents import services
+from chat_project.hops import database_hop
 
-# Pool threads, not the process's one thread-sensitive thread: a drain or the periodic
+# The gateway's database threads, not the one thread-sensitive thread: a drain or the periodic
 # safety net must not hold up the database work of every socket in the process.
-queue_drain = database_sync_to_async(services.queue_drain, thread_sensitive=False)
-routing_housekeeping = database_sync_to_async(services.routing_housekeeping, thread_sensitive=False)
+queue_drain = database_hop(services.queue_drain)
+routing_housekeeping = database_hop(services.routing_housekeeping)
 
 
 async def agent_came_online(user_id: str, role: str) -> None:

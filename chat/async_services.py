@@ -4,21 +4,14 @@ DomainErrors, which cross the hop unchanged."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
-
-from channels.db import database_sync_to_async
 
 from chat import selectors, services
 from chat.exceptions import ResyncRequired
 from chat_project.errors import DomainError
+from chat_project.hops import database_hop
 
-# Not thread-sensitive: each call runs on a pool thread with its own Django connection
-# (all sharing the one MongoClient pool), so one socket's database round trips do not
-# queue behind every other socket's on a single thread. Nothing here relies on thread
-# affinity (no transactions, no thread-bound state), and each socket's frames still run
-# one at a time, in order.
-_hop = functools.partial(database_sync_to_async, thread_sensitive=False)
+_hop = database_hop  # on the gateway's database threads (chat_project.hops)
 
 message_send = _hop(services.message_send)
 message_edit = _hop(services.message_edit)

@@ -209,6 +209,9 @@ SPECTACULAR_SETTINGS = {
 # Threads per process that run HTTP requests (middleware and view in one hop each,
 # chat_project/asgi_http.py); a request arriving when all are busy waits its turn.
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
+# Threads per process on which the WebSocket gateway's service calls run (chat_project/hops.py).
+# A send or receipt holds one while its change waits for the timeline writer's round.
+WS_DB_THREADS = env_int("WS_DB_THREADS", 32)
 # How long a thread holding the GIL keeps it while another waits (CPython: 5 ms). The
 # server's threads mostly wait on MongoDB and Redis; each reply then waits for the
 # GIL, so a routing drain (5 round trips per assignment) competing with request threads

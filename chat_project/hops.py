@@ -1,0 +1,26 @@
+"""The gateway's one way across to the database: :func:`database_hop` wraps a sync
+service for the consumers (each app's ``async_services``), one thread hop per use case.
+
+Every hop runs on one pool of ``WS_DB_THREADS`` threads per process, not on the single
+thread-sensitive thread (nothing here relies on thread affinity: no transactions, no
+thread-bound state) and not on the event loop's default executor, whose
+``min(32, cores + 4)`` threads (6 here) capped how many of a process's changes could
+ever wait for one round of the timeline writer (``chat.writer``): a caller holds its
+thread while its change is written, and the more changes share a round, the fewer
+rounds the database has to serve. Each socket's frames still run one at a time, in
+order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+_pool = ThreadPoolExecutor(max_workers=settings.WS_DB_THREADS, thread_name_prefix="db-hop")
+
+
+def database_hop(func: Callable[..., Any]) -> Callable[..., Any]:
+    return database_sync_to_async(func, thread_sensitive=False, executor=_pool)
