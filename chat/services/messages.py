@@ -23,28 +23,10 @@ from chat_project.errors import Conflict, ValidationFailed
 SEND_KEY_SETTLE_SECONDS = 0.25
 
 
-def message_send(
-    *,
-    room_id: str,
-    sender: User,
-    client_msg_id: str,
-    text: str,
-    attachment_ids: Iterable[str] = (),
-    known_seq: int | None = None,
-) -> dict[str, Any]:
-    """Store a message once per (room, sender, client_msg_id) and return it once the
-    write is durable. A retry returns the stored message (same ``seq``); the same id
-    with other text or attachments is ``idempotency_conflict``. ``known_seq``: the
-    room's seq as the caller last saw it (a socket following the room), which saves
-    the writer reading the room."""
-    message, _created = message_send_or_replay(
-        room_id=room_id,
-        sender=sender,
-        client_msg_id=client_msg_id,
-        text=text,
-        attachment_ids=attachment_ids,
-        known_seq=known_seq,
-    )
+def message_send(**kwargs: Any) -> dict[str, Any]:
+    """The message of :func:`message_send_or_replay` (the same arguments), for callers
+    that need not tell a new message from a retry."""
+    message, _created = message_send_or_replay(**kwargs)
     return message
 
 
@@ -57,8 +39,12 @@ def message_send_or_replay(
     attachment_ids: Iterable[str] = (),
     known_seq: int | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """:func:`message_send`, telling a new message (True) from a retry (False); REST
-    answers 201 or 200.
+    """Store a message once per (room, sender, client_msg_id) and return it once the
+    write is durable, with True for a new message and False for a retry (REST answers
+    201 or 200). A retry returns the stored message (same ``seq``); the same id with
+    other text or attachments is ``idempotency_conflict``. ``known_seq``: the room's
+    seq as the caller last saw it (a socket following the room), which saves the writer
+    reading the room.
 
     Commands: none before the writer's round for a text message (who may post and
     whether the room is open are conditions of the round's compare-and-set); one read
