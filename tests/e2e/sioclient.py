@@ -91,6 +91,13 @@ class SioClient:
         )
         return report["args"]
 
+    async def emit_with_ack(self, event: str, *args: Any) -> Any:
+        """``await socket.timeout(5000).emitWithAck(event, ...args)``: what it resolves to."""
+        ack = f"{self.name}-{next(_acks)}"
+        await self._command(op="emit_with_ack", event=event, args=list(args), ack=ack)
+        report = await self.next_report(lambda r: r["type"] == "ack" and r["ack"] == ack)
+        return report["args"][0]
+
     async def call(self, event: str, data: Any = None, **kwargs: Any) -> dict[str, Any]:
         """:meth:`request` with one data argument that must succeed: the ack's data."""
         args = await self.request(event, *([] if data is None else [data]), **kwargs)

@@ -41,6 +41,10 @@ async def test_join_send_with_ack_and_new_message_on_a_second_client(
     message = sent["message"]
     assert (message["seq"], message["text"], message["client_msg_id"]) == (1, "Hello?", "m-1")
     assert await agent1.expect("new-message") == {"room_id": room_id, "seq": 1, "message": message}
+    # The promise form resolves to the same single argument.
+    assert await alice.emit_with_ack("get-online-agents", {}) == {"count": 1}
+    refused = await alice.emit_with_ack("leave-room", {})
+    assert refused["error"]["code"] == "validation_error"
     # The sender's own socket is in the room too (its other tabs see the message).
     assert (await alice.expect("new-message"))["seq"] == 1
     # A retry of the same client_msg_id is acked with the original, and not sent again.

@@ -5,6 +5,7 @@
 //
 //   {"op": "open", "url", "cookie", "origin", "options"}   io(url, options)
 //   {"op": "emit", "event", "args", "ack"}    socket.emit(event, ...args[, callback])
+//   {"op": "emit_with_ack", "event", "args", "ack"}    socket.timeout(5000).emitWithAck(...)
 //   {"op": "drop"}        the connection breaks (engine closed): the client reconnects
 //   {"op": "disconnect"}  socket.disconnect()
 //
@@ -67,6 +68,11 @@ const commands = {
     const values = withBytes(args ?? []);
     if (ack == null) socket.emit(event, ...values);
     else socket.emit(event, ...values, (...reply) => report({ type: "ack", ack, args: reply }));
+  },
+  async emit_with_ack({ event, args, ack }) {
+    // socket.timeout(ms).emitWithAck(...): the promise form of a callback
+    const result = await socket.timeout(5000).emitWithAck(event, ...withBytes(args ?? []));
+    report({ type: "ack", ack, args: [result] });
   },
   drop() {
     socket.io.engine.close();
