@@ -15,6 +15,24 @@ if [ ! -x /usr/bin/chromium ]; then
     exit 1
   fi
 fi
+# The npm socket.io-client that tests/e2e/test_socketio.py drives (Node is on the machine;
+# Debian's nodejs otherwise): installed from the lockfile, again only when it changes.
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing Debian nodejs and npm for tests/e2e/test_socketio.py"
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
+  else
+    echo "test.sh: npm is missing; as root: apt-get install -y nodejs npm" >&2
+    exit 1
+  fi
+fi
+sio_client=tests/e2e/socketio_client
+sio_stamp="$sio_client/node_modules/.installed-$(sha256sum "$sio_client/package-lock.json" | cut -c1-16)"
+if [ ! -f "$sio_stamp" ]; then
+  echo "test.sh: npm ci in $sio_client"
+  (cd "$sio_client" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$sio_stamp"
+fi
 export BROWSER_TESTS_REQUIRED=1
 echo "test.sh: ruff check"
 .venv/bin/ruff check .

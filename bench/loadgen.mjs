@@ -13,6 +13,9 @@
 //         ack: the server answers `error` without touching a store)
 //   http  GET a list of paths at a fixed concurrency: latency percentiles
 //   sync  reconnect and `sync` from N events behind: time until the ack (after the replay)
+// config.transport "socketio" (chat and idle modes): the same traffic through the npm
+// socket.io-client at /socket.io/ (config.urls are then http://host:port): emit with a
+// callback for a frame with an ack, server events as Socket.IO events (issue 14).
 // Progress lines go to stdout ("MEASURE_START", "MEASURE_END", "HOLD_START", ...) so the
 // runner can sample server CPU and memory at the right moments; the last line is
 // "RESULT {json}". The generator reports its own CPU and marks the run client-bound
@@ -90,6 +93,55 @@ function open(url, cookie, onFrame, timeoutMs = 15000) {
   });
 }
 
+// Open one Socket.IO socket (socket.io-client, imported only in this mode), seen by the
+// chat mode as a WebSocket of the contract: `emitFrame(f)` sends a frame, and acks,
+// callback errors ({error}) and events come back to onFrame as contract frames.
+let sioConnect = null;
+async function openSio(url, cookie, onFrame, timeoutMs = 15000) {
+  if (!sioConnect) sioConnect = (await import("socket.io-client")).io;
+  return new Promise((resolve) => {
+    const t0 = now();
+    const socket = sioConnect(url, {
+      transports: ["websocket"],
+      extraHeaders: { ...(cookie ? { Cookie: cookie } : {}), Origin: cfg.origin },
+      forceNew: true,
+      reconnection: false,
+      timeout: timeoutMs,
+    });
+    const conn = {
+      readyState: 0,
+      _onClose: null,
+      emitFrame(f) {
+        if (!f.ack) return socket.emit(f.event, f.data);
+        socket.emit(f.event, f.data, (res) =>
+          onFrame(conn, res && res.error ? { event: "error", ack: f.ack, data: res.error } : { event: "ack", ack: f.ack, data: res }),
+        );
+      },
+      terminate: () => socket.disconnect(),
+    };
+    let done = false;
+    socket.on("connect", () => {
+      conn.readyState = 1;
+      if (!done) (done = true), resolve({ ws: conn, ms: now() - t0 });
+    });
+    socket.on("connect_error", (e) => {
+      // "websocket error" says little: the cause is in the transport's error event
+      const cause = e.description?.message ?? e.description?.error?.code ?? "";
+      if (!done) (done = true), resolve({ error: cause ? `${e.message}: ${cause}` : e.message });
+    });
+    socket.io.engine?.on?.("close", (reason, details) => {
+      // closed before the Engine.IO open (4013 busy): the client would wait for its timeout
+      const code = details?.context?.code;
+      if (!done && code) (done = true), resolve({ error: `close ${code}` }), socket.disconnect();
+    });
+    socket.on("disconnect", (_reason, details) => {
+      conn.readyState = 3;
+      if (conn._onClose) conn._onClose(details?.context?.code ?? 1000);
+    });
+    socket.onAny((event, data) => onFrame(conn, { event, data }));
+  });
+}
+
 // ---------------------------------------------------------------------------- idle
 async function idleMode() {
   const n = cfg.sockets;
@@ -108,8 +160,9 @@ async function idleMode() {
     if (wait > 0) await sleep(wait);
     const url = cfg.urls[i % cfg.urls.length];
     const user = cfg.users[i % cfg.users.length];
+    const opener = cfg.transport === "socketio" ? openSio : open;
     pending.push(
-      open(url, user.cookie, () => {}).then((r) => {
+      opener(url, user.cookie, () => {}).then((r) => {
         if (r.error) failures[r.error] = (failures[r.error] || 0) + 1;
         else {
           handshake.push(now() - at); // from the scheduled connect time
@@ -137,6 +190,7 @@ async function idleMode() {
   for (const ws of sockets) ws.terminate();
   return {
     mode: "idle",
+    transport: cfg.transport ?? "websocket",
     sockets: n,
     connected: live.length,
     failures,
@@ -171,7 +225,8 @@ async function chatMode() {
     if (!ws || ws.readyState !== 1) return false;
     const f = { event, data };
     if (ack) f.ack = ack;
-    ws.send(JSON.stringify(f));
+    if (ws.emitFrame) ws.emitFrame(f);
+    else ws.send(JSON.stringify(f));
     c.frames_out++;
     return true;
   };
@@ -248,8 +303,9 @@ async function chatMode() {
   for (let i = 0; i < users.length; i++) {
     const wait = t0 + (i * 1000) / connectRate - now();
     if (wait > 0) await sleep(wait);
+    const opener = cfg.transport === "socketio" ? openSio : open;
     conns.push(
-      open(cfg.urls[i % cfg.urls.length], users[i].cookie, onFrame(i)).then((r) => {
+      opener(cfg.urls[i % cfg.urls.length], users[i].cookie, onFrame(i)).then((r) => {
         if (r.error) connectFailures[r.error] = (connectFailures[r.error] || 0) + 1;
         else {
           socks[i] = r.ws;
@@ -363,6 +419,7 @@ async function chatMode() {
   const secs = durMs / 1000;
   return {
     mode: "chat",
+    transport: cfg.transport ?? "websocket",
     rooms: rooms.length,
     sockets: users.length,
     offered_rate: rate,

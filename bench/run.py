@@ -5,7 +5,8 @@ Node load generator (bench/loadgen.mjs), the pure-asyncio reference server first
     .venv/bin/python bench/run.py --scenario chat,knee # some of them
     .venv/bin/python bench/run.py --quick              # short smoke run (~3 min)
 
-Scenarios: idle, chat, knee, knee2 (two server processes), routing, history, search.
+Scenarios: idle, chat, knee, knee2 (two server processes), routing, history, search,
+socketio (the chat scenario over Socket.IO beside plain WebSocket, issue 14).
 The database and Valkey are the embedded servers (chat_project.devservers, a fresh data
 folder per run) unless MONGODB_URI and REDIS_URL are set. daphne is started as ./run.sh
 starts it (DJANGO_DEBUG=0, FAST_PASSWORD_HASHER=1, the per-socket rate limit raised so
@@ -43,6 +44,9 @@ NODE = shutil.which("node") or "node"
 
 PROJECT_FRAME = re.compile(r"[ (/](chat|accounts|chat_project|agents)/[a-z_/]+\.py")
 
+# Scenario socketio connects at this rate (scenario 1's is 100/s; see socketio_idle).
+SOCKETIO_CONNECT_RATE = 50
+
 # Targets of issue 8.
 FANOUT_P99_MS = 50
 ACK_P99_MS = 100
@@ -53,7 +57,7 @@ def ensure_tools() -> None:
         import psutil  # noqa: F401
     except ImportError:  # bench-only dependency: not in pyproject's main deps
         subprocess.run([PY, "-m", "pip", "install", "--quiet", "psutil"], check=True)
-    if not (BENCH / "node_modules" / "ws").exists():
+    if not all((BENCH / "node_modules" / m).exists() for m in ("ws", "socket.io-client")):
         subprocess.run(["npm", "ci", "--silent"], cwd=BENCH, check=True, timeout=300)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):  # 5,000 sockets on each side
@@ -411,7 +415,9 @@ class Bench:
             "receipts": True,
         }
 
-    def chat_once(self, target: Target, rate: float, duration: float, chats: int) -> dict:
+    def chat_once(
+        self, target: Target, rate: float, duration: float, chats: int, **cfg_extra
+    ) -> dict:
         tag = next(self.tags)
         if target.name == "reference":
             per_agent = 5
@@ -427,7 +433,7 @@ class Bench:
         else:
             seeded = self.seed("chat", "--customers", str(chats), "--per-agent", "5")
         self.wait_idle(target)
-        res = self.loadgen(target, self.chat_cfg(seeded, rate, duration, tag))
+        res = self.loadgen(target, {**self.chat_cfg(seeded, rate, duration, tag), **cfg_extra})
         if target.name != "reference" and (res.get("unacked") or res.get("lost")):
             # An overloaded server keeps working off its backlog for minutes; restart it
             # so that the next run starts clean.
@@ -453,6 +459,80 @@ class Bench:
                 for target in (reference, product):
                     res = self.chat_once(target, rate, duration, chats)
                     self.record("chat", target, res, run=run, chats=chats, passed=passes(res))
+
+    def scenario_socketio(self, product: Target) -> None:
+        """Issue 14: the chat scenario over Socket.IO (/socket.io/, the npm
+        socket.io-client) beside plain WebSocket (/ws/chat/), alternating, at rates
+        below the knee; the figure is the server's CPU per acked message. Then idle
+        sockets over both (memory per socket, as scenario 1 measures it)."""
+        self.socketio_chat(product)
+        self.socketio_idle(product)
+
+    def socketio_idle(self, product: Target) -> None:
+        """Idle sockets over each transport, a fresh process per run: RSS per socket, and
+        the server's CPU per socket over the whole run (handshake, hold, close)."""
+        n = 200 if self.quick else 1000
+        hold = 5 if self.quick else 10
+        for run in (1, 2):
+            order = ("websocket", "socketio") if run == 1 else ("socketio", "websocket")
+            for transport in order:
+                self.restart(product)  # RSS never shrinks: a fresh process per run
+                self.wait_idle(product)
+                users = self.seed("users", "--count", str(n))["users"]
+                cfg = {
+                    "mode": "idle",
+                    "transport": transport,
+                    "sockets": n,
+                    # Half scenario 1's rate: 100/s is at this machine's handshake
+                    # capacity when it is shared, and the point here is memory.
+                    "connect_rate": SOCKETIO_CONNECT_RATE,
+                    "hold_s": hold,
+                    "users": users,
+                }
+                if transport == "socketio":
+                    cfg["urls"] = [f"http://127.0.0.1:{p}" for p in product.ports]
+                stats = self.stats_for(product)
+                before = stats.snapshot()
+                res = self.loadgen(product, cfg)
+                time.sleep(2)  # the server closes the sockets
+                after = stats.snapshot()
+                cpu_ms = (after["server0"][0] - before["server0"][0]) * 1000
+                res["server_cpu_ms_per_socket"] = round(cpu_ms / max(1, res.get("connected", 0)), 2)
+                per_k = {}
+                for name, proc in (res.get("procs") or {}).items():
+                    if name.startswith("server"):
+                        grown = proc["rss_mb"] - res["rss_before_mb"].get(name, 0)
+                        per_k[name] = round(grown / max(1, res.get("connected", 0)) * 1000, 1)
+                res["rss_mb_per_1000"] = per_k
+                self.record("socketio-idle", product, res, run=run, n=n)
+
+    def socketio_chat(self, product: Target) -> None:
+        chats = self.args.chats
+        duration = 5 if self.quick else 20
+        per_msg: dict[str, list[float]] = {"websocket": [], "socketio": []}
+        for rate in (float(r) for r in self.args.sio_rate.split(",")):
+            for run in (1, 2, 3):  # the machine is shared: three of each, in turns
+                order = ("websocket", "socketio") if run % 2 else ("socketio", "websocket")
+                for transport in order:
+                    extra: dict = {"transport": transport, "connect_rate": SOCKETIO_CONNECT_RATE}
+                    if transport == "socketio":
+                        extra["urls"] = [f"http://127.0.0.1:{p}" for p in product.ports]
+                    res = self.chat_once(product, rate, duration, chats, **extra)
+                    cost = cpu_per_message(res)
+                    clean = not (res.get("lost") or res.get("unacked") or res.get("errors"))
+                    if cost and clean:  # latency aside: what a message costs the server
+                        per_msg[transport].append(cost["server_ms"])
+                    self.record(
+                        "socketio", product, res, run=run, chats=chats, passed=passes(res), **cost
+                    )
+        ws, sio = (round(sum(v) / len(v), 2) if v else None for v in per_msg.values())
+        ratio = round(sio / ws, 3) if ws and sio else None
+        print(
+            f"[socketio] server CPU ms per message: websocket={ws} socketio={sio} "
+            f"socketio/websocket={ratio}",
+            flush=True,
+        )
+        self.results.append({"scenario": "socketio", "cpu_ms_per_msg": per_msg, "ratio": ratio})
 
     def knee(self, target: Target, label: str, steps: list[float]) -> float | None:
         """Ascending rates until the first miss, then two bisections; confirm twice."""
@@ -591,7 +671,7 @@ class Bench:
 
     def run(self) -> None:
         wanted = self.args.scenario.split(",")
-        every = ["idle", "chat", "knee", "knee2", "routing", "history", "search"]
+        every = ["idle", "chat", "knee", "knee2", "routing", "history", "search", "socketio"]
         if wanted == ["all"]:
             wanted = every
         ensure_tools()
@@ -623,6 +703,8 @@ class Bench:
                     self.scenario_history(product)
                 elif name == "search":
                     self.scenario_search(product)
+                elif name == "socketio":
+                    self.scenario_socketio(product)
                 else:
                     raise SystemExit(f"unknown scenario {name!r}; one of {every}")
                 print(f"== {name} took {time.monotonic() - started:.0f}s", flush=True)
@@ -655,6 +737,21 @@ def passes(res: dict) -> bool:
     )
 
 
+def cpu_per_message(res: dict) -> dict:
+    """CPU milliseconds per acked message over the measured window: the server
+    process(es) alone, and with the database and Valkey."""
+    procs, acked = res.get("procs") or {}, res.get("acked") or 0
+    if not acked or not procs:
+        return {}
+    seconds = res["duration_s"]
+    servers = sum(v["cpu_pct"] for k, v in procs.items() if k.startswith("server"))
+    stores = sum(v["cpu_pct"] for k, v in procs.items() if k != "loadgen")
+    return {
+        "server_ms": round(servers / 100 * seconds * 1000 / acked, 2),
+        "server_and_stores_ms": round(stores / 100 * seconds * 1000 / acked, 2),
+    }
+
+
 def summarize(row: dict) -> str:
     if "status" in row:
         return row["status"]
@@ -665,11 +762,17 @@ def summarize(row: dict) -> str:
     mode = row.get("mode")
     if mode == "idle":
         hs = row["handshake_ms"]
-        return (
+        over = f"{row['transport']} " if row.get("scenario", "").startswith("socketio") else ""
+        return over + (
             f"n={row['sockets']} run={row['run']} connected={row['connected']} "
             f"failed={row['failed']} closed={row['closed_during_hold']} "
             f"rate={row['connect_rate']}/s handshake p50={hs['p50']} p99={hs['p99']} ms "
             f"MB/1000 sockets={row['rss_mb_per_1000']} | {cpu}"
+            + (
+                f" | server CPU {row['server_cpu_ms_per_socket']} ms/socket"
+                if "server_cpu_ms_per_socket" in row
+                else ""
+            )
         )
     if mode == "chat":
         a, f, p = row["ack_ms"], row["fanout_ms"], row["probe_ms"]
@@ -682,6 +785,12 @@ def summarize(row: dict) -> str:
             f"client={row['client_cpu_pct']}%{' CLIENT-BOUND' if row['client_bound'] else ''} "
             f"db-ops/msg={row.get('db_ops_per_msg', '-')} "
             f"pass={row.get('passed')} | {cpu}"
+            + (
+                f" | {row['transport']}: server CPU {row.get('server_ms')} ms/msg"
+                f" ({row.get('server_and_stores_ms')} with the stores)"
+                if "server_ms" in row
+                else ""
+            )
         )
     if mode == "http":
         lat = row["latency_ms"]
@@ -761,6 +870,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
     parser.add_argument("--rate", default="50,600", help="scenario chat: msg/s offered (list)")
     parser.add_argument("--chats", type=int, default=200, help="concurrent 1:1 chats")
+    parser.add_argument(
+        "--sio-rate", default="30", help="scenario socketio: msg/s offered (list, below the knee)"
+    )
     parser.add_argument("--ws-rate", type=int, default=1000, help="server WS_RATE_PER_SECOND")
     parser.add_argument("--memory", action="store_true", help="embedded database in memory")
     parser.add_argument("--connect-rate", type=int, default=100, help="idle: sockets/s")

@@ -3,7 +3,10 @@
 from django.urls import path
 
 from chat.consumers import ChatConsumer
+from chat.socketio_consumer import SocketIOChatConsumer
 
 websocket_urlpatterns = [
     path("ws/chat/", ChatConsumer.as_asgi()),
+    # Socket.IO clients (io(url, {transports: ["websocket"]})): the same consumer.
+    path("socket.io/", SocketIOChatConsumer.as_asgi()),
 ]

@@ -268,6 +268,10 @@ WS_GAP_REPAIR_SECONDS = float(env_str("WS_GAP_REPAIR_SECONDS", "0.5"))  # then r
 # A socket's receipts for a room are written together after this long (0: one by one).
 WS_RECEIPT_COALESCE_SECONDS = float(env_str("WS_RECEIPT_COALESCE_SECONDS", "0.2"))
 WS_MAX_BACKLOG = env_int("WS_MAX_BACKLOG", 2000)  # events queued for one socket, then close
+# Socket.IO at /socket.io/ (chat_project/socketio_transport.py): Engine.IO's heartbeat, sent
+# to the client in the handshake (socket.io's own defaults: 25 s and 20 s).
+SOCKETIO_PING_INTERVAL_SECONDS = float(env_str("SOCKETIO_PING_INTERVAL_SECONDS", "25"))
+SOCKETIO_PING_TIMEOUT_SECONDS = float(env_str("SOCKETIO_PING_TIMEOUT_SECONDS", "20"))
 
 # --- Chat ----------------------------------------------------------------------------------
 # Read through chat/conf.py (defaults there too); the README lists them.

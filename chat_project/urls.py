@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chat_project.converters import ObjectIdConverter
 from chat_project.health import HealthApi
+from chat_project.socketio_transport import polling_refused
 
 register_converter(ObjectIdConverter, "oid")
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # Socket.IO's HTTP long-polling: refused, WebSocket only (chat_project/socketio_transport)
+    path("socket.io/", polling_refused, name="socketio-polling"),
     path("", include("chat.page_urls")),
 ]
 

@@ -16,6 +16,11 @@ into the contract's ``error`` frame, keeping the socket open:
 - a :class:`~chat_project.errors.DomainError` raised by a handler: its own code;
 - anything else: ``server_error``, logged with its traceback.
 
+The wire format is two hooks, :meth:`EventConsumer.decode_frame` (a client text frame to
+``(frame, ack)``) and :meth:`EventConsumer.send_frame` (every server frame), so that a
+transport adapter (``chat_project.socketio_transport``: Socket.IO at ``/socket.io/``)
+changes the framing and nothing else: limits, validation and handlers stay shared.
+
 Dispatch goes through explicit dicts (client events: ``events``; channel-layer and ASGI
 messages: ``message_handlers``), never ``getattr`` on a name from the wire.
 
@@ -316,11 +321,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self.close_socket(CLOSE_FRAME_TOO_LARGE, "frame too large")
             return
         allowed = self.bucket.take()
-        try:
-            frame = json.loads(text_data)
-        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
-            frame = _NOT_JSON
-        ack = frame.get("ack") if isinstance(frame, dict) else None
+        frame, ack = self.decode_frame(text_data)
         ack_ok = ack is None or (isinstance(ack, str) and len(ack) <= MAX_ACK_LENGTH)
         if not ack_ok:
             ack = None  # not echoed: the client gets validation_error without it
@@ -330,6 +331,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         self.strikes = 0
         if frame is _NOT_JSON:
             await self.send_error(None, None, BadJson())
+        elif isinstance(frame, DomainError):  # a transport's own refusal (decode_frame)
+            await self.send_error(ack, None, frame)
         elif not ack_ok:
             problem = f"A string of at most {MAX_ACK_LENGTH} characters."
             await self.send_error(
@@ -369,7 +372,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(result, AckLater):
             self._ack_when_done(ack, event, result.future)
         elif ack is not None:
-            await self.send_json({"event": "ack", "ack": ack, "data": result or {}})
+            await self.send_frame({"event": "ack", "ack": ack, "data": result or {}})
 
     def _ack_when_done(self, ack: str | None, event: str, future: asyncio.Future) -> None:
         async def answer() -> None:
@@ -383,7 +386,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_error(ack, event, ServerError())
                 return
             if ack is not None and not self.closing:
-                await self.send_json({"event": "ack", "ack": ack, "data": result or {}})
+                await self.send_frame({"event": "ack", "ack": ack, "data": result or {}})
 
         task = asyncio.get_running_loop().create_task(answer())
         if self.pending_acks is None:
@@ -407,11 +410,29 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if self.strikes >= settings.WS_RATE_STRIKES:
             await self.close_socket(CLOSE_RATE_LIMITED, "rate limited")
 
+    # -- the wire format: hooks a transport adapter overrides (chat_project.socketio_transport)
+
+    def decode_frame(self, text: str) -> tuple[Any, Any]:
+        """A client text frame as ``(frame, ack)``: the contract's ``{"event", "data"}``
+        object (``_NOT_JSON`` when it does not parse, or a DomainError to answer instead)
+        and the client's ack token, ``None`` when it asked for none. Everything after
+        this (rate limit, validation, dispatch) is the same whatever the framing."""
+        try:
+            frame = json.loads(text)
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
+            return _NOT_JSON, None
+        return frame, (frame.get("ack") if isinstance(frame, dict) else None)
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        """Every server frame goes out through here, in the contract's shape: an event
+        ``{"event", "data"}``, an ``ack`` or an ``error`` (both with ``"ack"``)."""
+        await self.send_json(frame)
+
     # -- server frames
 
     async def send_event(self, event: str, data: dict[str, Any]) -> None:
         if not self.closing:
-            await self.send_json({"event": event, "data": data})
+            await self.send_frame({"event": event, "data": data})
 
     async def send_error(self, ack: str | None, event: str | None, exc: DomainError) -> None:
         if self.closing:
@@ -419,7 +440,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         data: dict[str, Any] = {"code": str(exc.code), "message": exc.message, "event": event}
         if exc.details:
             data["details"] = exc.details
-        await self.send_json({"event": "error", "ack": ack, "data": data})
+        await self.send_frame({"event": "error", "ack": ack, "data": data})
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:

@@ -39,6 +39,9 @@ FAST = {
     "WS_TYPING_THROTTLE_SECONDS": "0.5",
     "WS_RATE_PER_SECOND": "2000",
     "WS_RATE_BURST": "4000",
+    # Engine.IO pings every second (the client gives up after 1 + 3 s without one).
+    "SOCKETIO_PING_INTERVAL_SECONDS": "1",
+    "SOCKETIO_PING_TIMEOUT_SECONDS": "3",
 }
 
 
@@ -233,3 +236,34 @@ def make_room():
         return str(room_with_agent(customer, agent).pk)
 
     return sync_to_async(make)
+
+
+@pytest.fixture
+async def sio(login):
+    """``await sio(server, user, name=..., **options)`` -> a SioClient: the npm
+    socket.io-client in a Node process, ``io(server, {transports: ["websocket"], ...})``
+    with a fresh session cookie of ``user`` (none for ``None``). Wait for
+    ``connected()``; all are closed afterwards."""
+    from tests.e2e.sioclient import SioClient, driver_ready
+
+    problem = driver_ready()
+    if problem is not None:
+        pytest.fail(problem)
+    opened: list[SioClient] = []
+
+    async def open_client(
+        target: DaphneServer, user, *, name: str = "", namespace: str = "", **kwargs
+    ) -> SioClient:
+        cookie = await login(user) if user is not None else None
+        client = await SioClient.open(
+            target.http_url + namespace,
+            cookie=cookie,
+            name=name or getattr(user, "username", "anon"),
+            **kwargs,
+        )
+        opened.append(client)
+        return client
+
+    yield open_client
+    for client in opened:
+        await client.close()

@@ -1,0 +1,389 @@
+"""Socket.IO at ``/socket.io/``: the same gateway, framed as Engine.IO 4 / Socket.IO 5 over
+the WebSocket transport (issue 14).
+
+:class:`SocketIOTransport` is a mixin over a :class:`~chat_project.ws.EventConsumer`
+(``chat.socketio_consumer.SocketIOChatConsumer`` puts it in front of ``ChatConsumer``).
+It changes the framing and nothing else: origin check, session auth, per-frame
+authorisation, validation, rate limits, frame limits, presence, ``sync`` and the error
+codes are those of ``/ws/chat/``, because every event packet goes through the base
+consumer's ``receive`` (size cap, token bucket, validation, dispatch) by way of the
+``decode_frame`` / ``send_frame`` hooks. The packets are encoded and decoded by the
+packet classes of ``python-engineio`` and ``python-socketio``.
+
+The mapping (the README's "Socket.IO clients" has the client's view):
+
+- the upgrade: the Engine.IO ``open`` packet (no upgrades: WebSocket is the only
+  transport), then the client's Socket.IO ``CONNECT`` to ``/`` is answered with
+  ``CONNECT`` (``{sid}``). The ``auth`` payload is ignored: the session cookie decides.
+  A socket the consumer refuses (no session 4401, too many sockets 4409) answers that
+  ``CONNECT`` with ``CONNECT_ERROR`` ``{message: <reason>, data: {close_code, reason}}``
+  and closes with the same code; another namespace gets ``CONNECT_ERROR``
+  ``Invalid namespace`` (the wording of the reference server);
+- ``emit(event, data)`` is the frame ``{event, data}``; ``emit(event, data, callback)``
+  is the frame with an ack: the callback gets the ack's data, or ``{"error": {code,
+  message, event, details?}}`` (the REST error body), never both and exactly once;
+- an error for a frame without a callback is the ``error`` event (``socket.on("error")``),
+  as on ``/ws/chat/``; every other server event is a Socket.IO event of the same name
+  and data;
+- a binary event (``BINARY_EVENT``) is refused with ``bad_json`` (as a binary frame on
+  ``/ws/chat/``) and its attachments are dropped;
+- a close keeps our code (4401 after logout, 4413, 4429, 4503): the client's
+  ``disconnect`` reason is ``"transport close"`` with ``details.context.code``, and the
+  client reconnects by itself (after a logout, that attempt gets ``CONNECT_ERROR``
+  4401 and the client stops). A handshake refused for overload (4013,
+  ``ws_handshake``) closes before the Engine.IO ``open``: the client retries later;
+- the origin check refuses the upgrade itself (HTTP 403): the client's
+  ``connect_error`` is ``"websocket error"``;
+- heartbeat: Engine.IO's server ping every ``SOCKETIO_PING_INTERVAL_SECONDS``, which the
+  client answers with a pong (:class:`Heartbeats`: one task per process, no store read).
+
+HTTP long-polling is refused (:func:`polling_refused`): a session would live in one
+process and every poll would have to reach it, i.e. sticky sessions or a second,
+shared session store. One WebSocket per client needs neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import secrets
+from typing import Any
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from engineio import json as engineio_json
+from engineio import packet as eio
+from socketio import packet as sio
+
+from chat_project.errors import NotFound
+from chat_project.ws import CLOSE_TOO_SLOW, BadJson, EventConsumer
+from chat_project.ws import _Encoder as ContractEncoder  # the same JSON as /ws/chat/
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "/"  # the only one: the whole gateway is the default namespace
+CLOSE_NORMAL = 1000
+
+
+# --- Codec: the contract's frames <-> Engine.IO text -----------------------------------------
+
+
+class _ContractJson:
+    """The JSON module the packet classes use: ``/ws/chat/``'s encoder (ObjectId, dates,
+    ASCII output) and engineio's guarded decoder (integers of at most 100 digits)."""
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        return json.dumps(obj, cls=ContractEncoder, **kwargs)
+
+    loads = staticmethod(engineio_json.loads)
+
+
+class Packet(sio.Packet):
+    json = _ContractJson
+
+
+def _message(sio_packet: Packet) -> str:
+    """A Socket.IO packet inside an Engine.IO ``message`` packet."""
+    return eio.Packet(eio.MESSAGE, data=sio_packet.encode()).encode()
+
+
+PING = eio.Packet(eio.PING).encode()  # "2"
+PONG = eio.Packet(eio.PONG).encode()  # "3"
+_EVENT = str(eio.MESSAGE) + str(sio.EVENT)  # "42"
+_BINARY_EVENT = str(eio.MESSAGE) + str(sio.BINARY_EVENT)  # "45"
+_CONNECT = str(eio.MESSAGE) + str(sio.CONNECT)  # "40"
+_DISCONNECT = str(eio.MESSAGE) + str(sio.DISCONNECT)  # "41"
+_CLOSE = str(eio.CLOSE)  # "1"
+
+
+def open_packet(*, ping_interval: float, ping_timeout: float, max_payload: int) -> str:
+    """Engine.IO's handshake. No ``upgrades``: the socket is already a WebSocket."""
+    data = {
+        "sid": secrets.token_urlsafe(15),  # kept by nobody: there are no polling requests
+        "upgrades": [],
+        "pingInterval": round(ping_interval * 1000),
+        "pingTimeout": round(ping_timeout * 1000),
+        "maxPayload": max_payload,
+    }
+    return eio.Packet(eio.OPEN, data=data).encode()
+
+
+def connect_packet(namespace: str = NAMESPACE) -> str:
+    sid = secrets.token_urlsafe(15)
+    return _message(Packet(sio.CONNECT, data={"sid": sid}, namespace=namespace, binary=False))
+
+
+def connect_error_packet(namespace: str, message: str, data: dict[str, Any]) -> str:
+    payload = {"message": message, "data": data}
+    return _message(Packet(sio.CONNECT_ERROR, data=payload, namespace=namespace, binary=False))
+
+
+def encode_frame(frame: dict[str, Any]) -> str:
+    """One server frame of the contract as Engine.IO text:
+
+    - ``{"event": "ack", "ack", "data"}`` -> ``ACK`` with the data;
+    - ``{"event": "error", "ack": <id>, "data"}`` -> ``ACK`` with ``{"error": data}``;
+    - any other event (``error`` without an ack included) -> ``EVENT [event, data]``.
+
+    ``binary=False``: our data is JSON, so the codec need not walk it looking for bytes."""
+    event, ack = frame["event"], frame.get("ack")
+    if event == "ack":
+        packet = Packet(sio.ACK, data=[frame["data"]], id=int(ack), binary=False)
+    elif event == "error" and ack is not None:
+        packet = Packet(sio.ACK, data=[{"error": frame["data"]}], id=int(ack), binary=False)
+    else:
+        packet = Packet(sio.EVENT, data=[event, frame["data"]], binary=False)
+    return _message(packet)
+
+
+def decode_event(text: str) -> tuple[Any, str | None, int]:
+    """An Engine.IO ``message`` holding a Socket.IO ``EVENT`` or ``BINARY_EVENT``, as
+    ``(frame, ack, attachments)``: ``frame`` the contract's ``{"event", "data"}`` or the
+    DomainError that answers it, ``ack`` the packet's id as text (``None``: no callback),
+    ``attachments`` the binary frames announced to follow.
+
+    ``emit(event)`` has no data (``{}``, as a frame without ``data``) and
+    ``emit(event, data)`` one; more arguments are a list, which validation refuses."""
+    try:
+        packet = Packet(encoded_packet=text[1:])
+    except (ValueError, RecursionError):  # not a Socket.IO packet; "[[[[..." too deep
+        return BadJson("The frame is not a Socket.IO packet with JSON data."), None, 0
+    ack = None if packet.id is None else str(packet.id)
+    if packet.packet_type == sio.BINARY_EVENT:
+        refused = BadJson(
+            "Binary data is not accepted: send JSON (files go to "
+            "POST /api/chat/rooms/{id}/attachments)."
+        )
+        return refused, ack, packet.attachment_count
+    if (packet.namespace or NAMESPACE) != NAMESPACE:
+        return NotFound(f"Namespace {packet.namespace[:64]!r} is not connected."), ack, 0
+    args = packet.data if isinstance(packet.data, list) else [None]
+    event = args[0] if args else None
+    data = None if len(args) < 2 else args[1] if len(args) == 2 else args[1:]
+    return {"event": event, "data": data}, ack, 0
+
+
+# --- Heartbeat --------------------------------------------------------------------------------
+
+
+class Heartbeats:
+    """Engine.IO's server pings for every Socket.IO socket of one event loop (process).
+
+    One task wakes every ``tick`` (at most 1 s) and visits one of ``interval / tick``
+    slots, so each socket is pinged once per interval and a process's pings are spread
+    over the interval rather than sent in one burst. A socket costs a set entry and two
+    attributes; a ping is one text frame; no store is read or written (presence leases
+    have their own per-process heartbeat, ``chat.liveness``).
+
+    At its turn a socket that has not answered ``max_unanswered`` pings in a row (as many
+    intervals as cover ``pingTimeout``; it answers each within ``pingTimeout`` when alive)
+    is closed; so is one that never sent its Socket.IO ``CONNECT``."""
+
+    def __init__(self, *, interval: float, timeout: float) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.tick = min(1.0, interval)
+        self.slots: list[set[SocketIOTransport]] = [
+            set() for _ in range(max(1, round(interval / self.tick)))
+        ]
+        self.max_unanswered = max(1, math.ceil(timeout / interval))
+        self.cursor = 0
+        self.task: asyncio.Task | None = None
+
+    def add(self, sock: SocketIOTransport) -> None:
+        # Into the slot visited last: its first ping is a whole interval away.
+        self.slots[(self.cursor - 1) % len(self.slots)].add(sock)
+        if self.task is None:
+            self.task = self.loop.create_task(self._run())
+
+    def remove(self, sock: SocketIOTransport) -> None:
+        for slot in self.slots:
+            slot.discard(sock)
+
+    async def _run(self) -> None:
+        while any(self.slots):  # stops with the process's last socket; add() restarts it
+            await asyncio.sleep(self.tick)
+            slot = self.slots[self.cursor]
+            self.cursor = (self.cursor + 1) % len(self.slots)
+            for sock in list(slot):
+                try:
+                    await sock.heartbeat(self.max_unanswered)
+                except Exception:  # one socket must not stop the others' pings
+                    logger.warning("Socket.IO heartbeat failed", exc_info=True)
+        self.task = None
+
+
+_heartbeats: Heartbeats | None = None
+
+
+def heartbeats() -> Heartbeats:
+    """This process's :class:`Heartbeats` (a new one for a new event loop: tests)."""
+    global _heartbeats
+    if _heartbeats is None or _heartbeats.loop is not asyncio.get_running_loop():
+        _heartbeats = Heartbeats(
+            interval=settings.SOCKETIO_PING_INTERVAL_SECONDS,
+            timeout=settings.SOCKETIO_PING_TIMEOUT_SECONDS,
+        )
+    return _heartbeats
+
+
+# --- The transport ----------------------------------------------------------------------------
+
+
+class SocketIOTransport(EventConsumer):
+    """Put in front of a consumer: ``class X(SocketIOTransport, ChatConsumer)``. It
+    defines no ``events`` or ``message_handlers``, so the consumer's own stay in force.
+
+    Per-socket state is class-level defaults, set on the instance only when it changes
+    (issue 8 measures memory per idle socket)."""
+
+    sio_connected: bool = False  # the client's CONNECT to "/" was answered
+    sio_refusal: tuple[int, str] | None = None  # (close code, reason) to answer it with
+    sio_early: list[str] | None = None  # server packets before that CONNECT
+    sio_unanswered: int = 0  # pings sent since the client last sent anything
+    sio_skip_binary: int = 0  # attachments of a refused binary event still to drop
+
+    # -- the handshake
+
+    async def connect(self) -> None:
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        if query.get("EIO") != ["4"]:
+            # Engine.IO 3 (socket.io-client 2.x) frames differently: refused at the
+            # upgrade (HTTP 403) rather than misread.
+            await self.close()
+            return
+        await super().connect()
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol, headers)
+        await self.send(
+            text_data=open_packet(
+                ping_interval=settings.SOCKETIO_PING_INTERVAL_SECONDS,
+                ping_timeout=settings.SOCKETIO_PING_TIMEOUT_SECONDS,
+                max_payload=settings.WS_MAX_FRAME_BYTES,
+            )
+        )
+        heartbeats().add(self)
+
+    async def reject(self, code: int, reason: str = "") -> None:
+        # Socket.IO refuses a connection by answering the client's CONNECT with
+        # CONNECT_ERROR, which needs the Engine.IO session open first; the close with
+        # `code` follows that answer (or the first heartbeat, if the CONNECT never comes).
+        self.sio_refusal = (code, reason)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        heartbeats().remove(self)
+        await super().disconnect(code)
+
+    async def _namespace_connect(self, text: str) -> None:
+        try:
+            namespace = Packet(encoded_packet=text[1:]).namespace or NAMESPACE
+        except (ValueError, RecursionError):
+            namespace = NAMESPACE  # a malformed auth payload: it is ignored anyway
+        if namespace != NAMESPACE:
+            details = {"code": "not_found", "namespace": namespace[:64], "namespaces": ["/"]}
+            await self.send(text_data=connect_error_packet(namespace, "Invalid namespace", details))
+            return
+        if self.sio_refusal is not None:
+            code, reason = self.sio_refusal
+            data = {"close_code": code, "reason": reason}
+            await self.send(text_data=connect_error_packet(NAMESPACE, reason, data))
+            await self.close_socket(code, reason)
+            return
+        if self.sio_connected or self.closing:
+            return
+        await self.send(text_data=connect_packet())
+        self.sio_connected = True
+        early, self.sio_early = self.sio_early, None
+        for packet in early or ():
+            await self.send(text_data=packet)
+
+    # -- client packets
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
+        if self.sio_unanswered:
+            self.sio_unanswered = 0  # anything from the client shows it is alive
+        if text_data is None:
+            if self.sio_skip_binary:
+                self.sio_skip_binary -= 1
+                return
+            await super().receive(text_data, bytes_data)  # bad_json, as on /ws/chat/
+            return
+        kind = text_data[:2]
+        if kind in (_EVENT, _BINARY_EVENT):
+            if self.sio_connected:  # events before the CONNECT answer are not for us yet
+                await super().receive(text_data=text_data)
+        elif text_data == PONG:
+            pass
+        elif kind == _CONNECT:
+            await self._namespace_connect(text_data)
+        elif kind == _DISCONNECT or text_data[:1] == _CLOSE:
+            await self.close_socket(CLOSE_NORMAL, "client disconnect")
+        elif text_data and text_data[0] in "23456":
+            pass  # acks we never asked for, a client ping or upgrade probe, noop
+        else:
+            await super().receive(text_data=text_data)  # not Engine.IO: bad_json
+
+    def decode_frame(self, text: str) -> tuple[Any, Any]:
+        frame, ack, attachments = decode_event(text)
+        if attachments:
+            self.sio_skip_binary = attachments  # the binary frames of a refused event
+        return frame, ack
+
+    # -- server packets
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        text = encode_frame(frame)
+        if self.sio_connected:
+            await self.send(text_data=text)
+            return
+        # A server event before the client's CONNECT (presence, say) waits for it, as a
+        # Socket.IO server sends nothing to a namespace before connecting it.
+        if self.sio_early is None:
+            self.sio_early = []
+        self.sio_early.append(text)
+        if len(self.sio_early) > settings.WS_MAX_BACKLOG:
+            await self.close_socket(CLOSE_TOO_SLOW, "too slow")
+
+    async def heartbeat(self, max_unanswered: int) -> None:
+        """:class:`Heartbeats` calls this once per ping interval."""
+        if self.closing:
+            return
+        if not self.sio_connected:
+            code, reason = self.sio_refusal or (CLOSE_NORMAL, "no Socket.IO CONNECT")
+            await self.close_socket(code, reason)
+        elif self.sio_unanswered >= max_unanswered:
+            await self.close_socket(CLOSE_NORMAL, "ping timeout")
+        else:
+            self.sio_unanswered += 1
+            await self.send(text_data=PING)
+
+
+# --- HTTP long-polling: refused --------------------------------------------------------------
+
+POLLING_REFUSED = (
+    "HTTP long-polling is not supported: connect with the WebSocket transport, "
+    'io(url, { transports: ["websocket"] })'
+)
+
+
+@csrf_exempt
+def polling_refused(request: HttpRequest) -> JsonResponse:
+    """``/socket.io/`` over HTTP: the answer Engine.IO gives an unknown transport (HTTP
+    400, ``{"code": 0, "message"}``, which is what Socket.IO clients and tools show),
+    with our error body beside it."""
+    body = {
+        "code": 0,
+        "message": POLLING_REFUSED,
+        "error": {
+            "code": "validation_error",
+            "message": POLLING_REFUSED,
+            "details": {"transport": request.GET.get("transport"), "transports": ["websocket"]},
+        },
+    }
+    return JsonResponse(body, status=400)
