@@ -196,6 +196,12 @@ def room_history_page(
         raise ValidationFailed("Give before_seq or after_seq, not both.")
     limit = max(1, min(int(limit), HISTORY_MAX_LIMIT))
     room = room_get_for_user(room_id=room_id, user=user)
+    # Cursors past the room's end mean "the end": never a value MongoDB cannot hold
+    # (issue 18: before_seq=2**63 was an OverflowError, a 500).
+    if after_seq is not None:
+        after_seq = min(after_seq, room.last_seq)
+    if before_seq is not None:
+        before_seq = min(before_seq, room.last_seq + 1)
     page: dict[str, Any] | None = None
     if after_seq is not None:
         rows = _messages_after(room, after=after_seq, count=limit + 1)

@@ -44,6 +44,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 from chat_project.errors import DomainError, ErrorCode, RateLimited, ValidationFailed
+from chat_project.wire import MAX_INT
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,6 @@ CLOSE_FRAME_TOO_LARGE = 4413
 
 MAX_ACK_LENGTH = 128
 _NOT_JSON = object()
-MAX_INT = 2**53  # fits a BSON int64 and a JavaScript number
 
 
 class BadJson(DomainError):

@@ -5,6 +5,12 @@ schema's."""
 from rest_framework import serializers
 
 from chat.models import RoomStatus
+from chat_project.wire import MAX_INT
+
+
+def seq_field(**kwargs) -> serializers.IntegerField:
+    """A seq from the query string: 0..MAX_INT (issue 18: 2**63 was a 500)."""
+    return serializers.IntegerField(min_value=0, max_value=MAX_INT, **kwargs)
 
 
 class StrictCharField(serializers.CharField):
@@ -39,8 +45,8 @@ class RoomListQuerySerializer(serializers.Serializer):
 
 
 class HistoryQuerySerializer(serializers.Serializer):
-    before_seq = serializers.IntegerField(min_value=0, required=False)
-    after_seq = serializers.IntegerField(min_value=0, required=False)
+    before_seq = seq_field(required=False)
+    after_seq = seq_field(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
 
     def validate(self, attrs):
@@ -50,13 +56,13 @@ class HistoryQuerySerializer(serializers.Serializer):
 
 
 class ReplayQuerySerializer(serializers.Serializer):
-    after_seq = serializers.IntegerField(min_value=0)
+    after_seq = seq_field()
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=500)
 
 
 class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=200, trim_whitespace=False)
-    before_seq = serializers.IntegerField(min_value=0, required=False)
+    before_seq = seq_field(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 
@@ -74,7 +80,7 @@ class MessageEditInputSerializer(serializers.Serializer):
 
 class ReceiptInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["delivered", "read"])
-    up_to_seq = StrictIntegerField(min_value=0, required=False)
+    up_to_seq = StrictIntegerField(min_value=0, max_value=MAX_INT, required=False)
     message_id = serializers.RegexField(r"^[0-9a-fA-F]{24}$", required=False)
 
     def validate(self, attrs):
