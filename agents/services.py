@@ -309,7 +309,10 @@ def room_assign_agent(
     if not (actor.is_admin or actor.is_agent):
         raise PermissionDenied("Only agents and admins assign rooms.")
     room = selectors.room_by_id(room_id)
-    if room is None:
+    # A waiting room is open to every agent (the queue lists it); any other room only
+    # to whoever may see it: for the rest it does not exist, as on every other path
+    # (issue 18: its status leaked through the 409's details).
+    if room is None or not (room.status == RoomStatus.QUEUED or selectors.can_see(room, actor)):
         raise NotFound("No such room.")
     if room.status != RoomStatus.QUEUED:
         raise Conflict("The room is not waiting in the queue.", details={"status": room.status})
