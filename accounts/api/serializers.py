@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts import visibility
+from accounts import names, visibility
 from accounts.models import Role, Status, User
 from chat_project.timefmt import IsoMsDateTimeField
 
@@ -57,8 +57,17 @@ class SessionInvalidOutputSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
 
 
+class UsernameField(serializers.RegexField):
+    """NFKC first (``accounts.names``), then the pattern: fullwidth ``alice`` is ``alice``."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = names.normalize_username(data)
+        return super().to_internal_value(data)
+
+
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
+    username = UsernameField(r"^[\w.@+-]{3,150}$", max_length=150)
     email = serializers.EmailField()
     password = serializers.CharField(max_length=128, trim_whitespace=False)
     display_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
