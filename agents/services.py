@@ -8,7 +8,8 @@ The rule (README "Routing"):
   wins; ties go to the agent whose last assignment is oldest (never assigned counts
   as oldest), then to the lowest id.
 - A new room is routed at once; if nobody is eligible it waits in the queue, FIFO by
-  ``queued_at`` (a re-routed room goes back to the head). The queue drains on every
+  ``queued_at`` and then id (``chat.selectors.QUEUE_ORDER``, the one order every reader
+  of the queue uses; a re-routed room goes back to the head). The queue drains on every
   event that frees capacity or brings an agent in.
 
 Atomic without transactions: a slot is reserved on the agent with one conditional
