@@ -76,7 +76,11 @@ def _room_page(request: Request, *, assigned_only: bool) -> Response:
 
 
 class RoomListCreateApi(APIView):
-    @extend_schema(parameters=[RoomListQuerySerializer], responses=RoomPageSerializer)
+    @extend_schema(
+        operation_id="chat_rooms_list",
+        parameters=[RoomListQuerySerializer],
+        responses=RoomPageSerializer,
+    )
     def get(self, request: Request) -> Response:
         return _room_page(request, assigned_only=False)
 
@@ -93,7 +97,11 @@ class RoomListCreateApi(APIView):
 
 
 class AgentRoomListApi(APIView):
-    @extend_schema(parameters=[RoomListQuerySerializer], responses=RoomPageSerializer)
+    @extend_schema(
+        operation_id="chat_rooms_agent_list",
+        parameters=[RoomListQuerySerializer],
+        responses=RoomPageSerializer,
+    )
     def get(self, request: Request) -> Response:
         return _room_page(request, assigned_only=True)
 
