@@ -27,9 +27,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from autobahn.exception import Disconnected
 from daphne import http_protocol, ws_protocol
 
 _INSTALLED = "_support_chat_transport"
+
+# What sending on a socket raises once the transport has closed it (or begun to: after
+# a 1009 the close handshake is under way while the application still answers frames
+# it read before). ASGI asks servers for an OSError; daphne lets Autobahn's through.
+SEND_AFTER_CLOSE = (OSError, Disconnected)
 
 
 def install() -> None:
