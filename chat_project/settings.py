@@ -208,7 +208,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["chat_project.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "chat_project.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, with every operation's error responses (issue 18).
+    "DEFAULT_SCHEMA_CLASS": "chat_project.schema.ContractAutoSchema",
     "NUM_PROXIES": NUM_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -218,6 +219,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema states what the views enforce (issue 18): a PATCH body is the full
+    # serializer (the one PATCH requires its text), a non-blank string has minLength 1,
+    # and an id in the path is 24 hex digits (the ``oid`` converter).
+    "COMPONENT_SPLIT_PATCH": False,
+    "ENFORCE_NON_BLANK_FIELDS": True,
+    "PATH_CONVERTER_OVERRIDES": {"oid": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}},
     # The docs page's assets ship in a PyPI package: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

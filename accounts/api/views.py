@@ -21,6 +21,7 @@ from accounts.api.serializers import (
     UserOutputSerializer,
 )
 from chat_project.errors import PermissionDenied
+from chat_project.schema import ERROR
 
 
 def _user_data(user, *, viewer) -> dict:
@@ -70,7 +71,10 @@ class RegisterApi(APIView):
 class LoginApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(request=LoginInputSerializer, responses=UserOutputSerializer)
+    @extend_schema(
+        request=LoginInputSerializer,
+        responses={200: UserOutputSerializer, 401: ERROR, 429: ERROR, 503: ERROR},
+    )
     def post(self, request: Request) -> Response:
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from adminstats.selectors import EARLIEST, LATEST, OUT_OF_RANGE
+from chat_project.api import QuerySerializer
 
 
 class WindowBoundField(serializers.DateTimeField):
@@ -22,7 +23,7 @@ class WindowBoundField(serializers.DateTimeField):
         return parsed
 
 
-class ChatStatsInputSerializer(serializers.Serializer):
+class ChatStatsInputSerializer(QuerySerializer):
     """``?from=&to=``: ISO 8601; a time without a zone is UTC."""
 
     def get_fields(self):
