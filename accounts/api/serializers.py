@@ -14,7 +14,10 @@ class UserOutputSerializer(serializers.Serializer):
 
     id = serializers.CharField(source="pk")
     username = serializers.CharField()
-    email = serializers.EmailField(required=False, help_text=_ACCOUNT_ONLY)
+    # Not EmailField: the admin may create users without an address (then "").
+    email = serializers.CharField(
+        required=False, allow_blank=True, help_text=f"An address or empty. {_ACCOUNT_ONLY}"
+    )
     display_name = serializers.CharField(allow_blank=True)
     role = serializers.ChoiceField(choices=Role.values)
     status = serializers.ChoiceField(choices=Status.values)
