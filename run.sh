@@ -50,6 +50,7 @@ case "${1:-serve}" in
   setup) setup ;;
   serve) setup; serve ;;
   manage) shift; setup
+    export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"  # development, as serve (a key is needed without)
     exec .venv/bin/python -m chat_project.devservers exec --data-dir "${DATA_DIR:-.data}" -- \
       .venv/bin/python manage.py "$@" ;;
   *) echo "usage: ./run.sh [serve|setup|manage ARGS...]" >&2; exit 2 ;;

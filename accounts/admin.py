@@ -8,7 +8,7 @@ the API, so clients hear the change and routing drains the queue.
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 
 from accounts import services
 from accounts.models import User
@@ -26,6 +26,33 @@ class PasswordOnlyChangeForm(AdminPasswordChangeForm):
         if commit:
             user.save(update_fields=["password"])
         return user
+
+
+class LookAlikeNamesMixin:
+    """The rules of ``accounts.names`` on the admin's user forms (as registration)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        username = cleaned.get("username", getattr(self.instance, "username", ""))
+        problems = services.user_name_problems(
+            username=username or "",
+            display_name=cleaned.get("display_name", self.instance.display_name) or "",
+            role=cleaned.get("role", self.instance.role),
+            exclude_pk=self.instance.pk,
+        )
+        for field, messages in problems.items():
+            target = field if field in self.fields else None
+            for message in messages:
+                self.add_error(target, message)
+        return cleaned
+
+
+class UserAddForm(LookAlikeNamesMixin, AdminUserCreationForm):
+    pass
+
+
+class UserEditForm(LookAlikeNamesMixin, UserChangeForm):
+    pass
 
 
 @admin.register(User)
@@ -58,6 +85,8 @@ class UserAdmin(admin_pages.PageLookupMixin, DjangoUserAdmin):
     )
     readonly_fields = ("active_chats", "last_assigned_at", "last_seen_at")
     change_password_form = PasswordOnlyChangeForm
+    add_form = UserAddForm
+    form = UserEditForm
 
     def decorate_page(self, request, rows):
         online = admin_pages.online_ids()

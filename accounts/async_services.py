@@ -15,14 +15,14 @@ from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.cache import caches
 
-from accounts import services
+from accounts import services, visibility
 from accounts.models import Role, User
 from chat_project.errors import PermissionDenied
 from chat_project.hops import database_hop
 
 
 def _public_user(user: User, *, online: bool) -> dict[str, Any]:
-    """What one signed-in user may see of another on the socket (no email)."""
+    """A user in a presence frame: the public fields (``accounts.visibility``)."""
     data: dict[str, Any] = {
         "id": str(user.pk),
         "username": user.username,
@@ -38,7 +38,7 @@ def _public_user(user: User, *, online: bool) -> dict[str, Any]:
             active_chats=user.active_chats,
             max_chats=user.max_chats,
         )
-    return data
+    return visibility.visible_to(data, viewer=None, subject=user)
 
 
 def _agent_status_update(*, user: User, status: str, accepting_chats: bool | None) -> User:

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django_mongodb_backend.fields import ArrayField
+
+from accounts import names
 
 
 class Role(models.TextChoices):
@@ -26,6 +31,30 @@ class SupportUserManager(UserManager):
         return super().create_superuser(username, email, password, **extra_fields)
 
 
+class NameKeysField(ArrayField):
+    """The confusable keys (``accounts.names``) of the field named ``source``, derived
+    whenever the user is saved (with ``update_fields``, see ``User.save``). Never
+    edited by hand; a multikey index finds clashes."""
+
+    def __init__(self, *, source: str, **kwargs: Any) -> None:
+        self.source = source
+        kwargs.pop("base_field", None)
+        kwargs.update(default=list, blank=True, editable=False)
+        super().__init__(models.CharField(max_length=500), **kwargs)
+
+    def deconstruct(self) -> tuple[Any, str, list[Any], dict[str, Any]]:
+        name, _path, args, kwargs = super().deconstruct()
+        for fixed in ("base_field", "default", "blank", "editable"):
+            kwargs.pop(fixed, None)
+        kwargs["source"] = self.source
+        return name, "accounts.models.NameKeysField", args, kwargs
+
+    def pre_save(self, model_instance: Any, add: bool) -> list[str]:
+        keys = names.confusable_keys(getattr(model_instance, self.source) or "")
+        setattr(model_instance, self.attname, keys)
+        return keys
+
+
 class User(AbstractUser):
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.USER)
     display_name = models.CharField(max_length=80, blank=True)
@@ -38,16 +67,29 @@ class User(AbstractUser):
     accepting_chats = models.BooleanField(default=True)
     active_chats = models.IntegerField(default=0)
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+    # Look-alike names are refused (accounts.names); these find them with one query.
+    username_keys = NameKeysField(source="username")
+    display_name_keys = NameKeysField(source="display_name")
 
     objects = SupportUserManager()
 
     class Meta:
         ordering = ["username"]
-        indexes = [models.Index(fields=["role", "username"], name="user_role_username")]
+        indexes = [
+            models.Index(fields=["role", "username"], name="user_role_username"),
+            models.Index(fields=["username_keys"], name="user_username_keys"),
+            models.Index(fields=["display_name_keys"], name="user_display_name_keys"),
+        ]
 
     def save(self, *args, **kwargs):
         # Admin role implies staff: support managers work in the Django admin.
         self.is_staff = self.is_superuser = self.role == Role.ADMIN
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            # A name saved alone still refreshes its keys.
+            derived = {"username": "username_keys", "display_name": "display_name_keys"}
+            extra = {derived[f] for f in update_fields if f in derived}
+            kwargs["update_fields"] = sorted(set(update_fields) | extra)
         # A password set on an existing user (API, admin form, changepassword command)
         # closes every socket of theirs; AbstractBaseUser.save() clears _password.
         password_changed = self._password is not None and not self._state.adding

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bson import ObjectId
+from django.db import connections
 
 from accounts import presence
 from accounts.models import Role, User
@@ -26,3 +28,37 @@ def agent_list(*, online_only: bool) -> list[AgentSummary]:
 
 def user_is_online(user: User) -> bool:
     return presence.is_online(str(user.pk))
+
+
+@dataclass(frozen=True)
+class NameHolder:
+    """Another user holding a name key: enough to tell which rule a clash breaks."""
+
+    pk: ObjectId
+    staff: bool
+    username_keys: frozenset[str]
+    display_name_keys: frozenset[str]
+
+
+def users_holding_name_keys(keys: list[str]) -> list[NameHolder]:
+    """Users with any of ``keys`` among their username or display-name keys
+    (``accounts.names``): two flat reads, each served by its multikey index (the ORM
+    would wrap the two fields' ``$or`` in one ``$and``, which the embedded server
+    answers with a collection scan)."""
+    if not keys:
+        return []
+    collection = connections["default"].get_collection(User._meta.db_table)
+    fields = {"role": 1, "username_keys": 1, "display_name_keys": 1}
+    found: dict[Any, dict[str, Any]] = {}
+    for field in ("username_keys", "display_name_keys"):
+        for doc in collection.find({field: {"$in": keys}}, fields):
+            found[doc["_id"]] = doc
+    return [
+        NameHolder(
+            pk=doc["_id"],
+            staff=doc.get("role") in (Role.AGENT.value, Role.ADMIN.value),
+            username_keys=frozenset(doc.get("username_keys") or ()),
+            display_name_keys=frozenset(doc.get("display_name_keys") or ()),
+        )
+        for doc in found.values()
+    ]

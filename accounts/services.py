@@ -10,7 +10,7 @@ from django.db import IntegrityError
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import events, login_throttle, presence, signals
+from accounts import events, login_throttle, names, presence, selectors, signals
 from accounts.exceptions import InvalidCredentials, UsernameTaken
 from accounts.models import Role, Status, User
 from chat_project.errors import PermissionDenied, ValidationFailed
@@ -30,6 +30,14 @@ def user_create(
     ``created_by=None`` with another role is for trusted callers (commands, demo data)."""
     if role != Role.USER and created_by is not None and not created_by.is_admin:
         raise PermissionDenied("Only an admin can create agents and admins.")
+    username = names.normalize_username(username)
+    problems = user_name_problems(username=username, display_name=display_name, role=role)
+    if "username" in problems:
+        raise UsernameTaken(details={"fields": problems})
+    if problems:
+        raise ValidationFailed(
+            "That name could pass for someone else's.", details={"fields": problems}
+        )
     user = User(username=username, email=email, display_name=display_name, role=role)
     if max_chats is not None:
         user.max_chats = max_chats
@@ -40,9 +48,9 @@ def user_create(
             "The password is too weak.", details={"fields": {"password": exc.messages}}
         ) from None
     user.set_password(password)
-    # The unique index on username decides races between two registrations.
-    if User.objects.filter(username__iexact=username).exists():
-        raise UsernameTaken(details={"fields": {"username": ["That username is taken."]}})
+    # The unique index on username decides races between two registrations of the
+    # same name; two look-alike names registered in the same instant both pass the
+    # check above (a window of milliseconds, which the keys then show to the admin).
     try:
         user.save()
     except IntegrityError:
@@ -50,9 +58,39 @@ def user_create(
     return user
 
 
+USERNAME_TAKEN = "That username is taken, or too close to an existing name."
+DISPLAY_NAME_TAKEN = "Too close to another person's name."
+
+
+def user_name_problems(
+    *, username: str, display_name: str, role: str, exclude_pk: object = None
+) -> dict[str, list[str]]:
+    """The rules of ``accounts.names`` for a user about to have these names (the user
+    ``exclude_pk`` is left out: a change of their own names). Field -> messages; empty
+    when both names are free. Two reads (``selectors.users_holding_name_keys``)."""
+    own = set(names.confusable_keys(username))
+    shown = set(names.confusable_keys(display_name))
+    staff = role in (Role.AGENT, Role.ADMIN)
+    problems: dict[str, list[str]] = {}
+    if names.has_invisible(display_name):
+        problems["display_name"] = ["No control or invisible characters."]
+    for other in selectors.users_holding_name_keys(sorted(own | shown)):
+        if other.pk == exclude_pk:
+            continue
+        # Whose display names count: staff members' always; everyone's for new staff.
+        their_shown = other.display_name_keys if (other.staff or staff) else frozenset()
+        if own & (other.username_keys | their_shown):
+            problems["username"] = [USERNAME_TAKEN]
+        if shown & (other.username_keys | their_shown):
+            problems["display_name"] = [DISPLAY_NAME_TAKEN]
+    return problems
+
+
 def user_login(*, request: HttpRequest, username: str, password: str, ip: str) -> User:
     """Check the throttle, then the password; on success start a new session (Django's
-    ``login`` rotates the session key and the CSRF token)."""
+    ``login`` rotates the session key and the CSRF token). The username is NFKC-
+    normalised first, as at registration (and so for the throttle's count)."""
+    username = names.normalize_username(username)
     login_throttle.login_attempt_reserve(username=username, ip=ip)
     user = authenticate(request, username=username, password=password)
     if user is None:

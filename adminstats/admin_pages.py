@@ -20,7 +20,8 @@ from django.contrib.admin.views.main import ChangeList
 from accounts import presence
 from accounts.models import User
 from adminstats import queries
-from chat.models import EventKind, RoomStatus
+from chat import selectors as chat_selectors
+from chat.models import EventKind
 
 
 class PageChangeList(ChangeList):
@@ -95,15 +96,8 @@ def first_assignments(room_ids: list[ObjectId]) -> dict[ObjectId, datetime]:
 
 
 def queue_positions() -> dict[ObjectId, int]:
-    """The whole queue's places (ids only; the same FIFO order as routing)."""
-    rows = queries.rooms_collection().aggregate(
-        [
-            {"$match": {"status": RoomStatus.QUEUED.value}},
-            {"$sort": {"queued_at": 1, "_id": 1}},
-            {"$project": {"_id": 1}},
-        ]
-    )
-    return {row["_id"]: place for place, row in enumerate(rows, start=1)}
+    """The whole queue's places (ids only): routing's order (``chat.selectors``)."""
+    return chat_selectors.queue_places()
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -22,6 +22,12 @@ from chat_project.errors import ValidationFailed
 from chat_project.timefmt import iso_ms
 
 DEFAULT_WINDOW = timedelta(hours=24)
+# The times a window may start or end at: a day inside what an ObjectId's 32-bit
+# timestamp holds (rooms and events are found by the time in their ids), with room
+# for the default day and STATS_ID_SLACK_SECONDS on either side.
+EARLIEST = datetime(1970, 1, 3, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = "Between 1970-01-03 and 2100-01-01 (UTC)."
 SERIES_HOURS = 24
 SERIES_BUCKET_MINUTES = 10
 _CACHE_PREFIX = "adminstats:"
@@ -51,11 +57,14 @@ def stats_window(
     *, start: datetime | None, end: datetime | None, now: datetime
 ) -> tuple[datetime, datetime]:
     """[start, end): the last 24 hours by default; one bound alone means 24 hours from
-    or up to it. Refused: naive times, an empty or reversed window, or one longer
-    than ``STATS_MAX_WINDOW_DAYS``."""
+    or up to it. Refused: naive times, times outside [EARLIEST, LATEST], an empty or
+    reversed window, or one longer than ``STATS_MAX_WINDOW_DAYS``."""
     for name, value in (("from", start), ("to", end)):
         if value is not None and timezone.is_naive(value):
             raise ValidationFailed(details={"fields": {name: ["Give a time zone (e.g. Z)."]}})
+        # Before the arithmetic below: 9999-12-31 plus a day was a 500 (issue 18).
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValidationFailed(details={"fields": {name: [OUT_OF_RANGE]}})
     if start is None and end is None:
         end = now
     if start is None:

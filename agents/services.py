@@ -8,7 +8,8 @@ The rule (README "Routing"):
   wins; ties go to the agent whose last assignment is oldest (never assigned counts
   as oldest), then to the lowest id.
 - A new room is routed at once; if nobody is eligible it waits in the queue, FIFO by
-  ``queued_at`` (a re-routed room goes back to the head). The queue drains on every
+  ``queued_at`` and then id (``chat.selectors.QUEUE_ORDER``, the one order every reader
+  of the queue uses; a re-routed room goes back to the head). The queue drains on every
   event that frees capacity or brings an agent in.
 
 Atomic without transactions: a slot is reserved on the agent with one conditional
@@ -309,7 +310,10 @@ def room_assign_agent(
     if not (actor.is_admin or actor.is_agent):
         raise PermissionDenied("Only agents and admins assign rooms.")
     room = selectors.room_by_id(room_id)
-    if room is None:
+    # A waiting room is open to every agent (the queue lists it); any other room only
+    # to whoever may see it: for the rest it does not exist, as on every other path
+    # (issue 18: its status leaked through the 409's details).
+    if room is None or not (room.status == RoomStatus.QUEUED or selectors.can_see(room, actor)):
         raise NotFound("No such room.")
     if room.status != RoomStatus.QUEUED:
         raise Conflict("The room is not waiting in the queue.", details={"status": room.status})

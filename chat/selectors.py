@@ -93,13 +93,10 @@ def room_detail(*, room_id: object, user: User) -> dict[str, Any]:
 
 
 def room_queue_position(room: Room) -> int | None:
-    """1-based place in the FIFO queue (by ``queued_at``), None unless queued."""
+    """1-based place in the queue (``QUEUE_ORDER``), None unless queued."""
     if room.status != RoomStatus.QUEUED or room.queued_at is None:
         return None
-    ahead = timeline.count_rooms(
-        {"status": RoomStatus.QUEUED.value, "queued_at": {"$lt": room.queued_at}}
-    )
-    return ahead + 1
+    return queue_rooms_ahead(room) + 1
 
 
 def room_list(
@@ -201,6 +198,12 @@ def room_history_page(
         raise ValidationFailed("Give before_seq or after_seq, not both.")
     limit = max(1, min(int(limit), HISTORY_MAX_LIMIT))
     room = room_get_for_user(room_id=room_id, user=user)
+    # Cursors past the room's end mean "the end": never a value MongoDB cannot hold
+    # (issue 18: before_seq=2**63 was an OverflowError, a 500).
+    if after_seq is not None:
+        after_seq = min(after_seq, room.last_seq)
+    if before_seq is not None:
+        before_seq = min(before_seq, room.last_seq + 1)
     page: dict[str, Any] | None = None
     if after_seq is not None:
         rows = _messages_after(room, after=after_seq, count=limit + 1)
@@ -527,15 +530,57 @@ def room_by_id(room_id: object) -> Room | None:
         return None
 
 
+# --- the queue: one order for routing, REST, queue-updated and the admin -----------------
+#
+# FIFO by ``queued_at`` (a room taken back from an agent is put at the head with a time
+# ahead of every waiting room), and rooms queued in the same millisecond by ``_id``
+# (issue 18: positions counted only earlier ``queued_at`` values, so such rooms shared
+# a place while the drain took them one after another). Every reader of the queue goes
+# through ``QUEUE_ORDER``: routing's drain and the queue snapshot (``queued_rooms``),
+# a room's own place (``queue_rooms_ahead``) and the admin's column
+# (``queue_places``). Each read starts with the flat ``{status, queued_at}`` filter
+# of the (status, queued_at) index.
+
+QUEUE_ORDER = {"queued_at": 1, "_id": 1}
+_QUEUED = {"status": RoomStatus.QUEUED.value}
+
+
 def queued_rooms(*, limit: int | None = None) -> list[Room]:
-    """The waiting rooms, FIFO by ``queued_at`` (index (status, queued_at))."""
-    pipeline: list[dict[str, Any]] = [
-        {"$match": {"status": RoomStatus.QUEUED.value}},
-        {"$sort": {"queued_at": 1, "_id": 1}},
-    ]
+    """The waiting rooms in ``QUEUE_ORDER``."""
+    pipeline: list[dict[str, Any]] = [{"$match": _QUEUED}, {"$sort": QUEUE_ORDER}]
     if limit is not None:
         pipeline.append({"$limit": limit})
     return list(Room.objects.raw_aggregate(pipeline))
+
+
+def queue_rooms_ahead(room: Room) -> int:
+    """How many waiting rooms come before ``room`` in ``QUEUE_ORDER``: one count whose
+    first stage is the index range ``queued_at <= room's``, then the tie on ``_id``."""
+    rows = list(
+        timeline.rooms_collection().aggregate(
+            [
+                {"$match": {**_QUEUED, "queued_at": {"$lte": room.queued_at}}},
+                {
+                    "$match": {
+                        "$or": [
+                            {"queued_at": {"$lt": room.queued_at}},
+                            {"_id": {"$lt": room.pk}},
+                        ]
+                    }
+                },
+                {"$count": "n"},
+            ]
+        )
+    )
+    return int(rows[0]["n"]) if rows else 0
+
+
+def queue_places() -> dict[ObjectId, int]:
+    """Every waiting room's 1-based place (ids only), in ``QUEUE_ORDER``."""
+    rows = timeline.rooms_collection().aggregate(
+        [{"$match": _QUEUED}, {"$sort": QUEUE_ORDER}, {"$project": {"_id": 1}}]
+    )
+    return {row["_id"]: place for place, row in enumerate(rows, start=1)}
 
 
 def active_room_counts() -> dict[ObjectId, int]:

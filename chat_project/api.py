@@ -7,10 +7,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions, status
+from django.http.multipartparser import MultiPartParserError
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -57,7 +60,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             error_body(exc.code, exc.message, exc.details), status=exc.http_status, headers=headers
         )
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        # Django's 400 (an HTML debug page with DEBUG on) for a body over
+        # DATA_UPLOAD_MAX_MEMORY_SIZE; it is a 413 in the contract's shape (issue 18).
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            error_body(
+                ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large.", {"max_bytes": limit}
+            ),
+            status=413,
+        )
+    if isinstance(exc, (SuspiciousOperation, MultiPartParserError)):
+        # Too many fields, a malformed multipart body read outside DRF's parser, ...
+        exc = exceptions.ParseError(str(exc) or "Bad request.")
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -72,6 +88,19 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     code, message, details = _drf_error(exc)
     set_rollback()
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters. One given empty (``?status=``) is refused like any invalid
+    value: DRF takes it for an absent parameter, while the schema says that a parameter
+    that is given has a value (issue 18: Schemathesis found ``?status=`` accepted)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "getlist"):
+            blank = {name: ["May not be empty."] for name in self.fields if data.get(name) == ""}
+            if blank:
+                raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:

@@ -30,4 +30,7 @@ class ChatProjectConfig(AppConfig):
     default_auto_field = OBJECT_ID_FIELD
 
     def ready(self) -> None:
-        from chat_project import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from chat_project import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            schema,  # noqa: F401  (registers the OpenAPI auth scheme)
+        )

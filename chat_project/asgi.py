@@ -17,6 +17,7 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from chat_project import daphne_transport  # noqa: E402
 from chat_project.asgi_http import PooledThreadASGIHandler  # noqa: E402
 from chat_project.routing import websocket_urlpatterns  # noqa: E402
 from chat_project.ws_handshake import HandshakeMiddleware  # noqa: E402
@@ -29,6 +30,8 @@ def allowed_origins() -> list[str]:
 
 
 sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_MS / 1000)  # the server process only
+# Close frames for transport failures (1009) and no body parsing by Twisted (issue 18).
+daphne_transport.install()
 django_asgi_app = PooledThreadASGIHandler(threads=settings.HTTP_THREADS)
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 

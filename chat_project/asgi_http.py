@@ -37,6 +37,8 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.http import FileResponse, HttpRequest, HttpResponseBase
 
+from chat_project.middleware import with_envelope
+
 
 class PooledThreadASGIHandler(ASGIHandler):
     def __init__(self, *, threads: int) -> None:
@@ -71,6 +73,15 @@ class PooledThreadASGIHandler(ASGIHandler):
                 await self.handle(scope, receive, send)
         finally:
             idle.put_nowait(executor)
+
+    def create_request(self, scope, body_file):
+        # Django answers a request it cannot even build (a query string that is not
+        # UTF-8, a body over DATA_UPLOAD_MAX_MEMORY_SIZE) here, before any middleware:
+        # under /api/ that answer gets the contract's envelope too (issue 18).
+        request, error_response = super().create_request(scope, body_file)
+        if error_response is not None:
+            error_response = with_envelope(scope.get("path", ""), error_response)
+        return request, error_response
 
     async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
         # One hop: the sync chain (middleware, view, exception handling) on the

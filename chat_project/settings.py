@@ -6,6 +6,8 @@ DJANGO_SECRET_KEY, DJANGO_DEBUG=0, MONGODB_URI, REDIS_URL and DJANGO_ALLOWED_HOS
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -29,9 +31,41 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production")
+# Public, so only for development: the "django-insecure-" prefix makes `check --deploy`
+# name it (security.W009), and with DEBUG off it is refused below.
+DEV_SECRET_KEY = "django-insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+# Tests and benchmarks only: an MD5 hasher first (below), and the development key is
+# allowed with DEBUG off (their servers run as in production otherwise).
+FAST_PASSWORD_HASHER = env_bool("FAST_PASSWORD_HASHER", False)
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY and not FAST_PASSWORD_HASHER:
+    # Issue 18: with DJANGO_DEBUG=0 and no DJANGO_SECRET_KEY the app ran on this public
+    # key (sessions and signed values forgeable by anyone who reads this file).
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set and DJANGO_DEBUG is off: refusing to run on the "
+        "public development key. Set DJANGO_SECRET_KEY (50+ random characters), or "
+        "DJANGO_DEBUG=1 for development."
+    )
+
+# --- Security behind a TLS-terminating proxy (README "Production settings") --------------
+# `manage.py check --deploy` is clean with the README's production values; the defaults
+# suit plain-HTTP development.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# The load balancer's plain-HTTP health probe is answered, not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+# The header the proxy sets to the client's scheme, e.g. X-Forwarded-Proto; only set it
+# when a proxy that overwrites that header is in front (else a client could claim https).
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER", "")
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"),
+        "https",
+    )
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / ".data")))
 
@@ -56,6 +90,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: /api/ answers errors as JSON whatever DEBUG is (issue 18).
+    "chat_project.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -161,7 +197,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-if env_bool("FAST_PASSWORD_HASHER", False):  # tests and benchmarks only
+if FAST_PASSWORD_HASHER:  # tests and benchmarks only
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -186,10 +222,12 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["chat_project.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a nesting bound (issue 18: deep JSON was a 500).
+    "DEFAULT_PARSER_CLASSES": ["chat_project.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "chat_project.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, with every operation's error responses (issue 18).
+    "DEFAULT_SCHEMA_CLASS": "chat_project.schema.ContractAutoSchema",
     "NUM_PROXIES": NUM_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -199,10 +237,23 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema states what the views enforce (issue 18): a PATCH body is the full
+    # serializer (the one PATCH requires its text), a non-blank string has minLength 1,
+    # and an id in the path is 24 hex digits (the ``oid`` converter).
+    "COMPONENT_SPLIT_PATCH": False,
+    "ENFORCE_NON_BLANK_FIELDS": True,
+    "PATH_CONVERTER_OVERRIDES": {"oid": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}},
     # The docs page's assets ship in a PyPI package: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Three choice sets share the field name "status"; each gets its own component name
+    # (`manage.py check --deploy` runs the schema generator and reports collisions).
+    "ENUM_NAME_OVERRIDES": {
+        "UserStatusEnum": ["online", "away", "busy", "offline"],  # accounts.models.Status
+        "RoomStatusEnum": ["queued", "active", "closed"],  # chat.models.RoomStatus
+        "MessageStatusEnum": ["sent", "delivered", "read"],
+    },
 }
 
 # --- HTTP under ASGI -------------------------------------------------------------------------

@@ -12,12 +12,25 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.api.serializers import (
     AgentOutputSerializer,
+    AgentPageSerializer,
     LoginInputSerializer,
     RegisterInputSerializer,
+    SessionInvalidOutputSerializer,
+    SessionValidOutputSerializer,
     StatusInputSerializer,
     UserOutputSerializer,
 )
 from chat_project.errors import PermissionDenied
+from chat_project.schema import ERROR
+
+
+def _user_data(user, *, viewer) -> dict:
+    return UserOutputSerializer(user, context={"viewer": viewer}).data
+
+
+def _agent_page(agents: list, *, viewer) -> dict:
+    rows = AgentOutputSerializer(agents, many=True, context={"viewer": viewer}).data
+    return {"results": rows, "next": None}
 
 
 class IsAdminRole(BasePermission):
@@ -51,20 +64,24 @@ class RegisterApi(APIView):
         if creator is None and role != "user":
             raise PermissionDenied("Only an admin can create agents and admins.")
         user = services.user_create(**data.validated_data, role=role, created_by=creator)
-        return Response(UserOutputSerializer(user).data, status=201)
+        # The new user themself, or the admin who made them: both see the account.
+        return Response(_user_data(user, viewer=creator or user), status=201)
 
 
 class LoginApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(request=LoginInputSerializer, responses=UserOutputSerializer)
+    @extend_schema(
+        request=LoginInputSerializer,
+        responses={200: UserOutputSerializer, 401: ERROR, 429: ERROR, 503: ERROR},
+    )
     def post(self, request: Request) -> Response:
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_login(
             request=request._request, ip=client_ip(request), **data.validated_data
         )
-        return Response(UserOutputSerializer(user).data)
+        return Response(_user_data(user, viewer=user))
 
 
 class LogoutApi(APIView):
@@ -77,11 +94,14 @@ class LogoutApi(APIView):
 class ValidateSessionApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(request=None, responses={200: UserOutputSerializer, 401: None})
+    @extend_schema(
+        request=None,
+        responses={200: SessionValidOutputSerializer, 401: SessionInvalidOutputSerializer},
+    )
     def post(self, request: Request) -> Response:
         if not request.user.is_authenticated:
             return Response({"valid": False}, status=401)
-        return Response({"valid": True, "user": UserOutputSerializer(request.user).data})
+        return Response({"valid": True, "user": _user_data(request.user, viewer=request.user)})
 
 
 class ProfileApi(APIView):
@@ -89,7 +109,7 @@ class ProfileApi(APIView):
 
     @extend_schema(responses=UserOutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response(UserOutputSerializer(request.user).data)
+        return Response(_user_data(request.user, viewer=request.user))
 
 
 class StatusApi(APIView):
@@ -100,22 +120,20 @@ class StatusApi(APIView):
         data = StatusInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_set_status(user=request.user, **data.validated_data)
-        return Response(UserOutputSerializer(user).data)
+        return Response(_user_data(user, viewer=request.user))
 
 
 class AgentsOnlineApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=AgentOutputSerializer(many=True))
+    @extend_schema(responses=AgentPageSerializer)
     def get(self, request: Request) -> Response:
-        agents = selectors.agent_list(online_only=True)
-        return Response({"results": AgentOutputSerializer(agents, many=True).data, "next": None})
+        return Response(_agent_page(selectors.agent_list(online_only=True), viewer=request.user))
 
 
 class AgentsAllApi(APIView):
     permission_classes = [IsAdminRole]
 
-    @extend_schema(responses=AgentOutputSerializer(many=True))
+    @extend_schema(responses=AgentPageSerializer)
     def get(self, request: Request) -> Response:
-        agents = selectors.agent_list(online_only=False)
-        return Response({"results": AgentOutputSerializer(agents, many=True).data, "next": None})
+        return Response(_agent_page(selectors.agent_list(online_only=False), viewer=request.user))

@@ -330,3 +330,33 @@ def test_openapi_schema_describes_the_session_cookie(api):
         "name": "sessionid",
     }
     assert "/api/chat/rooms" in schema["paths"]
+
+
+def test_customers_do_not_read_agents_email_addresses(api, customer, agent, other_agent, make_user):
+    """Issue 18: GET /api/auth/agents/online gave customers the agents' e-mail
+    addresses, while the socket's online-agents left them out. Visibility is decided
+    once (accounts.visibility): account fields go to the user themself and to admins."""
+    from accounts import presence
+    from accounts.async_services import _online_users
+
+    make_user(username="boss", role="admin")
+    for who in (agent, other_agent):
+        presence.lease_touch(user_id=str(who.pk), conn_id=f"c-{who.pk}", ttl_seconds=300)
+    private = {"email", "last_seen_at", "date_joined"}
+
+    for viewer in ("alice", "agent1"):
+        api.login(viewer)
+        rows = api.get("/api/auth/agents/online").json()["results"]
+        assert len(rows) == 2
+        others = [row for row in rows if row["username"] != viewer]
+        assert all(private.isdisjoint(row) for row in others), (viewer, rows)
+        assert {"max_chats", "active_chats", "accepting_chats", "online"} <= set(rows[0])
+    api.login("boss")
+    rows = api.get("/api/auth/agents/online").json()["results"]
+    assert all(private <= set(row) for row in rows)
+    # The socket's presence frames follow the same rule (public fields only).
+    socket_rows = _online_users(user_ids={str(agent.pk)}, agents_only=True)
+    assert private.isdisjoint(socket_rows[0])
+    # Oneself: every field.
+    api.login("agent1")
+    assert private <= set(api.get("/api/auth/profile").json())

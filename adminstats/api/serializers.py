@@ -2,15 +2,35 @@
 
 from rest_framework import serializers
 
+from adminstats.selectors import EARLIEST, LATEST, OUT_OF_RANGE
+from chat_project.api import QuerySerializer
 
-class ChatStatsInputSerializer(serializers.Serializer):
+
+class WindowBoundField(serializers.DateTimeField):
+    """An ISO 8601 time in the range a statistics window may use. DRF converts an
+    aware time to UTC, which overflows at the ends of ``datetime``'s range
+    (``0001-01-01T00:00+01:00``): refused like any time out of range (issue 18)."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def to_internal_value(self, value):
+        try:
+            parsed = super().to_internal_value(value)
+        except OverflowError:
+            self.fail("out_of_range")
+        if not EARLIEST <= parsed <= LATEST:
+            self.fail("out_of_range")
+        return parsed
+
+
+class ChatStatsInputSerializer(QuerySerializer):
     """``?from=&to=``: ISO 8601; a time without a zone is UTC."""
 
     def get_fields(self):
         # "from" is a Python keyword, so the fields are declared here.
         return {
-            "from": serializers.DateTimeField(required=False, source="start"),
-            "to": serializers.DateTimeField(required=False, source="end"),
+            "from": WindowBoundField(required=False, source="start"),
+            "to": WindowBoundField(required=False, source="end"),
         }
 
 

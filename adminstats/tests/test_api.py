@@ -85,6 +85,34 @@ def test_bad_windows_are_validation_errors(api, support_admin, params):
     assert response.json()["error"]["code"] == "validation_error"
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "9999-12-31T00:00:00Z"},
+        {"to": "0001-01-01T00:00:00Z"},
+        {"from": "0001-01-01T00:00:00+01:00"},
+        {"to": "9999-12-31T23:59:59-10:00"},
+        {"from": "1970-01-01T00:00:00Z"},
+        {"from": "2106-02-07T06:28:15Z", "to": "2106-02-07T07:28:15Z"},
+    ],
+)
+def test_times_out_of_range_are_validation_errors_not_500(api, support_admin, params):
+    """Issue 18: from=9999-12-31T00:00:00Z was a 500 (``date value out of range`` when
+    the default day was added; ObjectIds cannot hold such times either)."""
+    api.login("admin")
+    response = api.get(URL, params)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "validation_error"
+    assert set(response.json()["error"]["details"]["fields"]) <= {"from", "to"}
+
+
+def test_chat_stats_command_refuses_times_out_of_range(support_admin):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="2100-01-01"):
+        call_command("chat_stats", "--from", "9999-12-31T00:00:00Z")
+
+
 def test_naive_times_are_utc(api, support_admin):
     api.login("admin")
     response = api.get(URL, {"from": "2026-03-01T00:00:00", "to": "2026-03-01T06:00:00"})

@@ -1,11 +1,18 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents import selectors, services
-from agents.api.serializers import AssignAgentInputSerializer, TransferInputSerializer
+from agents.api.serializers import (
+    AssignAgentInputSerializer,
+    AssignedOutputSerializer,
+    QueuePageSerializer,
+    TransferInputSerializer,
+    TransferredOutputSerializer,
+)
+from chat_project.schema import ERROR
 
 
 class IsAgentOrAdmin(BasePermission):
@@ -17,7 +24,10 @@ class IsAgentOrAdmin(BasePermission):
 class AssignAgentApi(APIView):
     permission_classes = [IsAuthenticated, IsAgentOrAdmin]
 
-    @extend_schema(request=AssignAgentInputSerializer, responses={200: OpenApiResponse()})
+    @extend_schema(
+        request=AssignAgentInputSerializer,
+        responses={200: AssignedOutputSerializer, 404: ERROR, 409: ERROR},
+    )
     def post(self, request: Request) -> Response:
         data = AssignAgentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -28,7 +38,10 @@ class AssignAgentApi(APIView):
 class TransferApi(APIView):
     permission_classes = [IsAuthenticated, IsAgentOrAdmin]
 
-    @extend_schema(request=TransferInputSerializer, responses={200: OpenApiResponse()})
+    @extend_schema(
+        request=TransferInputSerializer,
+        responses={200: TransferredOutputSerializer, 404: ERROR, 409: ERROR},
+    )
     def post(self, request: Request) -> Response:
         data = TransferInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -39,6 +52,6 @@ class TransferApi(APIView):
 class QueueApi(APIView):
     permission_classes = [IsAuthenticated, IsAgentOrAdmin]
 
-    @extend_schema(responses={200: OpenApiResponse()})
+    @extend_schema(responses=QueuePageSerializer)
     def get(self, request: Request) -> Response:
         return Response({"results": selectors.queue_list(viewer=request.user), "next": None})

@@ -178,3 +178,30 @@ def test_route_queue_and_reconcile_commands(customer, agent):
     out = StringIO()
     call_command("reconcile_agents", stdout=out)
     assert "agents repaired: 0" in out.getvalue()
+
+
+def test_assign_a_room_the_agent_may_not_see_is_404_not_its_status(
+    api, customer, agent, other_agent, support_admin
+):
+    """Issue 18: an agent not assigned to a room learned its status from assign-agent
+    (409 with details.status); every other path answers 404 for such a room."""
+    room = queued_room(customer)
+    Room.objects.filter(pk=room.pk).update(status="active", agent=other_agent)
+    api.login("agent1")
+    response = api.post("/api/chat/assign-agent", {"room_id": str(room.pk)})
+    assert response.status_code == 404
+    assert response.json()["error"] == {
+        "code": "not_found",
+        "message": "No such room.",
+        "details": {},
+    }
+    # The same room's assigned agent, and an admin, may see it: for them it is a conflict.
+    api.login("agent2")
+    assert code(api.post("/api/chat/assign-agent", {"room_id": str(room.pk)})) == "conflict"
+    api.login("admin")
+    response = api.post("/api/chat/assign-agent", {"room_id": str(room.pk)})
+    assert response.json()["error"]["details"] == {"status": "active"}
+    # A closed room is no different for the agent who is not in it.
+    Room.objects.filter(pk=room.pk).update(status="closed", agent=None)
+    api.login("agent1")
+    assert api.post("/api/chat/assign-agent", {"room_id": str(room.pk)}).status_code == 404

@@ -409,3 +409,54 @@ def test_drained_rooms_are_announced_with_the_stored_room(make_user, customers, 
     stored = {str(r.pk): dtos.room_dto_one(r) for r in Room.objects.filter(status="active")}
     assert announced == stored
     assert len(announced) == 3
+
+
+def test_queue_positions_with_equal_queued_at_are_1_to_n_everywhere(
+    make_user, customers, captured, api, support_admin
+):
+    """Issue 18: a room's position counted only rooms with an earlier ``queued_at``, so
+    rooms queued in the same millisecond shared a place ([1, 2, 3, 4, 5, 6, 7, 7, 9, 10]
+    after a burst). One order, (queued_at, _id), for routing, REST, queue-updated and
+    the admin; positions 1..n without repeats."""
+    from adminstats import admin_pages
+    from agents import selectors as agents_selectors
+    from chat import selectors as chat_selectors
+
+    rooms = [open_room(c) for c in customers[:6]]
+    same = timezone.now().replace(microsecond=0)
+    Room.objects.filter(pk__in=[r.pk for r in rooms[1:5]]).update(queued_at=same)
+    Room.objects.filter(pk=rooms[0].pk).update(queued_at=same - timedelta(seconds=1))
+    Room.objects.filter(pk=rooms[5].pk).update(queued_at=same + timedelta(seconds=1))
+    expected = [str(rooms[0].pk), *sorted(str(r.pk) for r in rooms[1:5]), str(rooms[5].pk)]
+
+    # REST: each room's own position (GET /api/chat/rooms/{id} and the create answer).
+    detail = {
+        str(r.pk): chat_selectors.room_detail(room_id=r.pk, user=support_admin)["queue_position"]
+        for r in rooms
+    }
+    assert sorted(detail.values()) == [1, 2, 3, 4, 5, 6]
+    assert sorted(detail, key=detail.get) == expected
+    # REST: the queue list; the admin's column.
+    listed = agents_selectors.queue_list(viewer=support_admin)
+    assert [(row["id"], row["queue_position"]) for row in listed] == [
+        (room_id, place) for place, room_id in enumerate(expected, start=1)
+    ]
+    places = admin_pages.queue_positions()
+    assert {str(k): v for k, v in places.items()} == detail
+    # queue-updated: the same places.
+    services.queue_notify()
+    notices = {
+        m["data"]["room_id"]: m["data"]["position"]
+        for _, m in captured
+        if m.get("event") == "queue-updated"
+    }
+    assert notices == detail
+    # Routing takes them in the same order.
+    agent = make_user(username="late", role="agent", max_chats=3)
+    online(agent)
+    services.queue_drain()
+    active = {str(r.pk) for r in Room.objects.filter(status="active")}
+    assert active == set(expected[:3])
+    assert [
+        chat_selectors.room_queue_position(Room.objects.get(pk=room_id)) for room_id in expected[3:]
+    ] == [1, 2, 3]

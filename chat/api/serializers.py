@@ -2,9 +2,21 @@
 (shared with the gateway), so there are no output serializers here beyond the
 schema's."""
 
+from drf_spectacular.extensions import (
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
 from rest_framework import serializers
 
+from chat.conf import chat_setting
 from chat.models import RoomStatus
+from chat_project.api import QuerySerializer
+from chat_project.wire import MAX_INT
+
+
+def seq_field(**kwargs) -> serializers.IntegerField:
+    """A seq from the query string: 0..MAX_INT (issue 18: 2**63 was a 500)."""
+    return serializers.IntegerField(min_value=0, max_value=MAX_INT, **kwargs)
 
 
 class StrictCharField(serializers.CharField):
@@ -25,22 +37,65 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+# Python's str.strip() whitespace (str.isspace), as a regex class: the text limit is
+# counted after trimming exactly these.
+_WHITESPACE = (
+    r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029"
+    r"\u202f\u205f\u3000"
+)
+
+
+class MessageTextField(StrictCharField):
+    """Message text, stored as sent. The service (``chat.services._clean_text``) decides:
+    at most ``CHAT_MESSAGE_MAX_CHARS`` characters once leading and trailing whitespace
+    is trimmed, at most twice that as sent, and not blank unless the message has
+    attachments. The schema states the same (``MessageTextFieldSchema``); it said
+    20,000 until issue 18."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(allow_blank=True, trim_whitespace=False)
+        super().__init__(**kwargs)
+
+
+def message_text_schema() -> dict:
+    limit = chat_setting("CHAT_MESSAGE_MAX_CHARS")
+    visible = f"[^{_WHITESPACE}]"
+    trimmed = rf"(?:{visible}(?:[\s\S]{{0,{max(limit - 2, 0)}}}{visible})?)?"
+    return {
+        "type": "string",
+        "maxLength": 2 * limit,
+        # Under allOf: drf-spectacular wraps a blank-allowing field whose top level has a
+        # pattern in oneOf [it, blank], which a blank text would match twice.
+        "allOf": [{"pattern": f"^[{_WHITESPACE}]*{trimmed}[{_WHITESPACE}]*$"}],
+        "description": (
+            f"At most {limit} characters once leading and trailing whitespace is trimmed "
+            f"(at most {2 * limit} as sent); stored as sent. Not blank, unless the "
+            "message has attachments."
+        ),
+    }
+
+
+class MessageTextFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = MessageTextField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return message_text_schema()
+
+
 class RoomCreateInputSerializer(serializers.Serializer):
     subject = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
-    message = StrictCharField(
-        required=False, allow_blank=True, trim_whitespace=False, max_length=20000
-    )
+    message = MessageTextField(required=False, help_text="The first message (optional).")
 
 
-class RoomListQuerySerializer(serializers.Serializer):
+class RoomListQuerySerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=RoomStatus.values, required=False)
     cursor = serializers.RegexField(r"^[0-9a-fA-F]{24}$", required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 
-class HistoryQuerySerializer(serializers.Serializer):
-    before_seq = serializers.IntegerField(min_value=0, required=False)
-    after_seq = serializers.IntegerField(min_value=0, required=False)
+class HistoryQuerySerializer(QuerySerializer):
+    before_seq = seq_field(required=False, help_text="The page before it; not with after_seq.")
+    after_seq = seq_field(required=False, help_text="The page after it; not with before_seq.")
     limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
 
     def validate(self, attrs):
@@ -49,38 +104,50 @@ class HistoryQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class ReplayQuerySerializer(serializers.Serializer):
-    after_seq = serializers.IntegerField(min_value=0)
+class ReplayQuerySerializer(QuerySerializer):
+    after_seq = seq_field()
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=500)
 
 
-class SearchQuerySerializer(serializers.Serializer):
+class SearchQuerySerializer(QuerySerializer):
     q = serializers.CharField(max_length=200, trim_whitespace=False)
-    before_seq = serializers.IntegerField(min_value=0, required=False)
+    before_seq = seq_field(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 
 class MessageSendInputSerializer(serializers.Serializer):
     client_msg_id = StrictCharField(max_length=64, trim_whitespace=False)
-    text = StrictCharField(allow_blank=True, trim_whitespace=False, max_length=20000)
+    text = MessageTextField()
     attachment_ids = serializers.ListField(
         child=serializers.RegexField(r"^[0-9a-fA-F]{24}$"), required=False, default=list
     )
 
 
 class MessageEditInputSerializer(serializers.Serializer):
-    text = StrictCharField(allow_blank=True, trim_whitespace=False, max_length=20000)
+    text = MessageTextField()
 
 
 class ReceiptInputSerializer(serializers.Serializer):
+    """``kind`` and exactly one of ``up_to_seq`` and ``message_id`` (the schema's
+    ``oneOf``, ``ReceiptInputSchema``)."""
+
     kind = serializers.ChoiceField(choices=["delivered", "read"])
-    up_to_seq = StrictIntegerField(min_value=0, required=False)
+    up_to_seq = StrictIntegerField(min_value=0, max_value=MAX_INT, required=False)
     message_id = serializers.RegexField(r"^[0-9a-fA-F]{24}$", required=False)
 
     def validate(self, attrs):
         if ("up_to_seq" in attrs) == ("message_id" in attrs):
             raise serializers.ValidationError("Give up_to_seq or message_id.")
         return attrs
+
+
+class ReceiptInputSchema(OpenApiSerializerExtension):
+    target_class = ReceiptInputSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["oneOf"] = [{"required": ["up_to_seq"]}, {"required": ["message_id"]}]
+        return schema
 
 
 class AttachmentUploadInputSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -39,6 +40,8 @@ from chat.api.serializers import (
     UnreadOutputSerializer,
 )
 from chat.attachments import CappedUploadHandler
+from chat.conf import chat_setting
+from chat_project.schema import ERROR
 
 
 def _next_url(request: Request, params: dict | None, **keep) -> str | None:
@@ -76,13 +79,17 @@ def _room_page(request: Request, *, assigned_only: bool) -> Response:
 
 
 class RoomListCreateApi(APIView):
-    @extend_schema(parameters=[RoomListQuerySerializer], responses=RoomPageSerializer)
+    @extend_schema(
+        operation_id="chat_rooms_list",
+        parameters=[RoomListQuerySerializer],
+        responses=RoomPageSerializer,
+    )
     def get(self, request: Request) -> Response:
         return _room_page(request, assigned_only=False)
 
     @extend_schema(
         request=RoomCreateInputSerializer,
-        responses={201: RoomOutputSerializer, 200: RoomOutputSerializer},
+        responses={201: RoomOutputSerializer, 200: RoomOutputSerializer, 409: ERROR},
     )
     def post(self, request: Request) -> Response:
         data = _parsed(RoomCreateInputSerializer, request.data)
@@ -93,7 +100,11 @@ class RoomListCreateApi(APIView):
 
 
 class AgentRoomListApi(APIView):
-    @extend_schema(parameters=[RoomListQuerySerializer], responses=RoomPageSerializer)
+    @extend_schema(
+        operation_id="chat_rooms_agent_list",
+        parameters=[RoomListQuerySerializer],
+        responses=RoomPageSerializer,
+    )
     def get(self, request: Request) -> Response:
         return _room_page(request, assigned_only=True)
 
@@ -103,7 +114,7 @@ class RoomDetailApi(APIView):
     def get(self, request: Request, room_id) -> Response:
         return Response(selectors.room_detail(room_id=room_id, user=request.user))
 
-    @extend_schema(responses=RoomOutputSerializer)
+    @extend_schema(responses={200: RoomOutputSerializer})
     def delete(self, request: Request, room_id) -> Response:
         return Response(services.room_close(room_id=str(room_id), actor=request.user))
 
@@ -130,7 +141,7 @@ class RoomMessagesApi(APIView):
 
     @extend_schema(
         request=MessageSendInputSerializer,
-        responses={201: MessageOutputSerializer, 200: MessageOutputSerializer},
+        responses={201: MessageOutputSerializer, 200: MessageOutputSerializer, 409: ERROR},
     )
     def post(self, request: Request, room_id) -> Response:
         data = _parsed(MessageSendInputSerializer, request.data)
@@ -145,7 +156,10 @@ class RoomMessagesApi(APIView):
 
 
 class MessageDetailApi(APIView):
-    @extend_schema(request=MessageEditInputSerializer, responses=EditedMessageOutputSerializer)
+    @extend_schema(
+        request=MessageEditInputSerializer,
+        responses={200: EditedMessageOutputSerializer, 409: ERROR},
+    )
     def patch(self, request: Request, room_id, message_id) -> Response:
         data = _parsed(MessageEditInputSerializer, request.data)
         result = services.message_edit(
@@ -153,7 +167,7 @@ class MessageDetailApi(APIView):
         )
         return Response({**result["message"], "event_seq": result["seq"]})
 
-    @extend_schema(responses=MessageDeletedSerializer)
+    @extend_schema(responses={200: MessageDeletedSerializer, 409: ERROR})
     def delete(self, request: Request, room_id, message_id) -> Response:
         return Response(
             services.message_delete(
@@ -173,7 +187,10 @@ class MessageEditsApi(APIView):
 class RoomEventsApi(APIView):
     """Replay for clients without a socket: the ``sync`` answer of one room."""
 
-    @extend_schema(parameters=[ReplayQuerySerializer], responses=ReplayOutputSerializer)
+    @extend_schema(
+        parameters=[ReplayQuerySerializer],
+        responses={200: ReplayOutputSerializer, 409: ERROR},
+    )
     def get(self, request: Request, room_id) -> Response:
         query = _parsed(ReplayQuerySerializer, request.query_params)
         return Response(
@@ -240,7 +257,7 @@ class AttachmentUploadApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": AttachmentUploadInputSerializer},
-        responses={201: AttachmentOutputSerializer},
+        responses={201: AttachmentOutputSerializer, 409: ERROR},
     )
     def post(self, request: Request, room_id) -> Response:
         attachment = services.attachment_upload(
@@ -250,7 +267,14 @@ class AttachmentUploadApi(APIView):
 
 
 class AttachmentDownloadApi(APIView):
-    @extend_schema(responses={200: OpenApiResponse(description="the file")})
+    @extend_schema(
+        responses={
+            **{
+                (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="the file")
+                for content_type in chat_setting("CHAT_ATTACHMENT_TYPES")
+            },
+        }
+    )
     def get(self, request: Request, attachment_id) -> FileResponse:
         attachment, handle = services.attachment_open(
             attachment_id=str(attachment_id), user=request.user

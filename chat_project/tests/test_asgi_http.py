@@ -93,3 +93,15 @@ async def test_requests_beyond_the_pool_wait_their_turn():
     results = await asyncio.gather(*(_call(handler, "GET", "/api/health") for _ in range(5)))
 
     assert [status for status, _ in results] == [200] * 5
+
+
+async def test_a_request_django_cannot_build_gets_the_envelope_under_api():
+    """Issue 18: Django answers a query string that is not UTF-8 while building the
+    request, before any middleware: an empty 400 that is now the contract's envelope."""
+    communicator = HttpCommunicator(
+        application, "GET", "/api/chat/rooms", headers=[(b"host", b"testserver")]
+    )
+    communicator.scope["query_string"] = b"status=\xff"
+    response = await communicator.get_response(timeout=10)
+    assert response["status"] == 400
+    assert json.loads(response["body"])["error"]["code"] == "validation_error"

@@ -43,3 +43,44 @@ def test_scripts_never_insert_html():
         assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source), (
             name
         )
+
+
+def _policy(response) -> dict[str, list[str]]:
+    directives = [d.split() for d in response["Content-Security-Policy"].split(";")]
+    return {d[0]: d[1:] for d in directives if d}
+
+
+@pytest.mark.parametrize("path", ["/chat/", "/agent/"])
+def test_pages_send_a_content_security_policy(client, path, settings):
+    """Issue 18: /chat/ and /agent/ sent no Content-Security-Policy."""
+    settings.ALLOWED_HOSTS = ["chat.example.com", "testserver"]
+    response = client.get(path, HTTP_HOST="chat.example.com", secure=True)
+    policy = _policy(response)
+    assert policy == {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["data:"],
+        "connect-src": ["'self'", "wss://chat.example.com"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+    plain = _policy(client.get(path))
+    assert plain["connect-src"] == ["'self'", "ws://testserver"]
+
+
+@pytest.mark.parametrize("path", ["/chat/", "/agent/"])
+def test_the_policy_covers_everything_the_page_references(client, path):
+    """What the markup loads is same-origin (scripts, the stylesheet) or the data:
+    favicon; the one inline script is a JSON data block, which never runs; no markup
+    carries inline styles or event handlers."""
+    html = client.get(path).content.decode()
+    for src in re.findall(r'<script[^>]*\bsrc="([^"]+)"', html):
+        assert src.startswith("/static/"), src
+    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
+    assert inline == [' id="chat-config" type="application/json"'], inline
+    for href in re.findall(r'<link[^>]*\bhref="([^"]+)"', html):
+        assert href.startswith("/static/") or href == "data:,", href
+    assert not re.search(r"\sstyle=|\son[a-z]+=", html)
+    assert not re.search(r"<(img|iframe|object|embed|audio|video)\b", html)

@@ -378,3 +378,23 @@ async def test_history_scrolls_back_page_by_page(open_page, make_user, expect, s
     await expect(page.locator("[data-older]")).to_be_hidden()
     assert await messages.all_inner_texts() == [f"line {n}" for n in range(1, 121)]
     assert errors_of(page) == []
+
+
+async def test_the_policy_is_enforced_and_the_pages_run_under_it(open_page, customer, expect):
+    """Issue 18: a script injected into the page does not run (inline scripts are not
+    allowed), while the page itself works and logs no violation of its own."""
+    page = await open_page("/chat/")
+    await sign_in(page, "alice")
+    await expect(page.locator("[data-start]")).to_be_visible()
+    assert errors_of(page) == []
+    ran = await page.evaluate(
+        """() => new Promise(resolve => {
+            document.addEventListener("securitypolicyviolation", e => resolve(e.violatedDirective));
+            const s = document.createElement("script");
+            s.textContent = "window.__injected = true";
+            document.body.append(s);
+            setTimeout(() => resolve(window.__injected ? "ran" : "silent"), 2000);
+        })"""
+    )
+    assert ran.startswith("script-src"), ran
+    assert await page.evaluate("() => window.__injected === undefined")
