@@ -10,9 +10,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 
-from accounts import services
+from accounts import presence, services
 from accounts.models import User
-from adminstats import admin_pages
+from chat_project.admin_pages import PageLookupMixin
 
 _STATUS_FIELDS = {"status", "accepting_chats"}
 
@@ -56,7 +56,7 @@ class UserEditForm(LookAlikeNamesMixin, UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(admin_pages.PageLookupMixin, DjangoUserAdmin):
+class UserAdmin(PageLookupMixin, DjangoUserAdmin):
     list_display = (
         "username",
         "display_name",
@@ -89,13 +89,13 @@ class UserAdmin(admin_pages.PageLookupMixin, DjangoUserAdmin):
     form = UserEditForm
 
     def decorate_page(self, request, rows):
-        online = admin_pages.online_ids()
+        online = presence.online_user_ids()
         for row in rows:
             row._online = str(row.pk) in online
 
     @admin.display(description="online", boolean=True)
     def online(self, obj):
-        return admin_pages.is_online(obj)
+        return presence.is_online_on_page(obj)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -8,14 +8,14 @@ reconcile recomputes it from the rooms.
 
 from __future__ import annotations
 
-from django.db import connections
 from django.utils import timezone
 
 from accounts.models import Role, User
+from chat_project import mongo
 
 
 def _users():
-    return connections["default"].get_collection(User._meta.db_table)
+    return mongo.collection(User)
 
 
 def capacity_reserve(*, agent: User, force: bool = False) -> bool:

@@ -38,7 +38,7 @@ def user_credentials_changed(user_id: object) -> None:
 
 def user_status_changed(*, user, online: bool) -> None:
     """A manual status or accepting-chats change: staff hear everyone's (group
-    ``presence``), customers hear agents' (``presence.agents``), as in chat.liveness."""
+    ``presence``), customers hear agents' (``presence.agents``), as in accounts.liveness."""
     message = {
         "type": "presence.changed",
         "user_id": str(user.pk),

@@ -19,6 +19,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django_redis import get_redis_connection
@@ -99,6 +100,15 @@ def lease_release(*, user_id: str, conn_id: str, grace_seconds: float) -> None:
 def online_user_ids() -> set[str]:
     raw = _redis().zrangebyscore(ONLINE_KEY, _now_ms(), "+inf")
     return {member.decode() for member in raw}
+
+
+def is_online_on_page(user: Any) -> bool:
+    """For admin pages: whether ``user`` holds a live lease. A list page sets ``_online``
+    on its rows from one :func:`online_user_ids` read; a change page reads for its one
+    user."""
+    if not hasattr(user, "_online"):
+        user._online = str(user.pk) in online_user_ids()
+    return user._online
 
 
 def is_online(user_id: str) -> bool:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
-from django.db import connections
 
 from accounts import presence
 from accounts.models import Role, User
+from chat_project import mongo
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def users_holding_name_keys(keys: list[str]) -> list[NameHolder]:
     answers with a collection scan)."""
     if not keys:
         return []
-    collection = connections["default"].get_collection(User._meta.db_table)
+    collection = mongo.collection(User)
     fields = {"role": 1, "username_keys": 1, "display_name_keys": 1}
     found: dict[Any, dict[str, Any]] = {}
     for field in ("username_keys", "display_name_keys"):

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
-from adminstats.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
+from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
 
 
 @admin.register(LogEntry)

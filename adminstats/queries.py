@@ -28,10 +28,10 @@ from typing import Any
 
 from bson import ObjectId
 from django.conf import settings
-from django.db import connections
 
 from accounts.models import User
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
+from chat_project import mongo
 
 MESSAGE = EventKind.MESSAGE.value
 ASSIGNED = EventKind.ASSIGNED.value
@@ -40,20 +40,16 @@ CLOSED = EventKind.CLOSED.value
 SYSTEM = EventKind.SYSTEM.value
 
 
-def _collection(model):
-    return connections["default"].get_collection(model._meta.db_table)
-
-
 def rooms_collection():
-    return _collection(Room)
+    return mongo.collection(Room)
 
 
 def events_collection():
-    return _collection(RoomEvent)
+    return mongo.collection(RoomEvent)
 
 
 def users_collection():
-    return _collection(User)
+    return mongo.collection(User)
 
 
 # --- expression helpers --------------------------------------------------------------------

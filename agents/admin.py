@@ -1,6 +1,6 @@
 """Agents and the routing audit log in the Django admin, for support managers.
 
-Agents are a proxy of the user model (``adminstats.models.Agent``): capacity, the
+Agents are a proxy of the user model (``agents.models.Agent``): capacity, the
 accepting switch, live presence and current load, with ``max_chats`` and the switch
 editable right in the list. Changes go through the services: status and the switch
 through ``accounts.services.user_set_status`` (which tells clients and routing), other
@@ -10,17 +10,23 @@ change that may free capacity drains the queue at once.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts import presence
 from accounts import services as account_services
-from adminstats import admin_pages
-from adminstats.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
-from adminstats.models import Agent
+from accounts.models import Role, User
 from agents import services as routing
-from agents.models import RoutingAudit
+from agents.models import Agent, RoutingAudit
 from chat import selectors as chat_selectors
+from chat.admin import RoomAdmin
+from chat.models import Room, RoomStatus
+from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
+from chat_project.errors import Conflict
 
 _STATUS_FIELDS = {"status", "accepting_chats"}
 _SAVED_FIELDS = {"display_name", "max_chats", "is_active"}
@@ -73,7 +79,7 @@ class AgentAdmin(PageLookupMixin, admin.ModelAdmin):
         return False
 
     def decorate_page(self, request, rows):
-        online = admin_pages.online_ids()
+        online = presence.online_user_ids()
         counts = chat_selectors.active_room_counts()
         for row in rows:
             row._online = str(row.pk) in online
@@ -81,7 +87,7 @@ class AgentAdmin(PageLookupMixin, admin.ModelAdmin):
 
     @admin.display(description="online", boolean=True)
     def online(self, obj):
-        return admin_pages.is_online(obj)
+        return presence.is_online_on_page(obj)
 
     @admin.display(description="load")
     def load(self, obj):
@@ -168,3 +174,85 @@ class RoutingAuditAdmin(PageLookupMixin, ReadOnlyAdmin):
     @admin.display(description="to")
     def to_agent_name(self, obj):
         return name_of(obj, obj.to_agent_id)
+
+
+class TransferForm(forms.Form):
+    to_agent = forms.ModelChoiceField(
+        queryset=User.objects.filter(role=Role.AGENT), label="Agent", empty_label=None
+    )
+    force = forms.BooleanField(
+        required=False,
+        help_text="Past the agent's capacity, status and accepting switch (audited as forced).",
+    )
+    note = forms.CharField(
+        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class RoutingRoomAdmin(RoomAdmin):
+    """The rooms page with routing's actions: route now, transfer or assign to an agent,
+    requeue; each calls the same service as the REST API and is audited."""
+
+    actions = (*RoomAdmin.actions, "route_rooms", "transfer_rooms", "requeue_rooms")
+
+    @admin.action(description="Route now (queued rooms)", permissions=["supervise"])
+    def route_rooms(self, request, queryset):
+        def act(room):
+            payload = routing.room_assign_agent(room_id=room.pk, actor=request.user)
+            return f"Routed to {payload['agent']['username']}."
+
+        self._each(request, queryset, "Routed", act)
+
+    @admin.action(description="Put back in the queue (active rooms)", permissions=["supervise"])
+    def requeue_rooms(self, request, queryset):
+        reason = f"requeued by {request.user.username} in the admin"
+
+        def act(room):
+            payload = routing.room_requeue(room_id=room.pk, actor=request.user, reason=reason)
+            return None if payload is None else "Put back in the queue."
+
+        self._each(request, queryset, "Requeued", act)
+
+    @admin.action(description="Transfer or assign to an agent…", permissions=["supervise"])
+    def transfer_rooms(self, request, queryset):
+        """An intermediate page picks the agent; active rooms are transferred, queued
+        rooms assigned (both may be forced, as in the API)."""
+        form = TransferForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            agent = form.cleaned_data["to_agent"]
+            force = form.cleaned_data["force"]
+            note = form.cleaned_data["note"]
+            label = f"{agent.username}{' (forced)' if force else ''}"
+
+            def act(room):
+                if room.status == RoomStatus.ACTIVE:
+                    routing.room_transfer(
+                        room_id=room.pk,
+                        actor=request.user,
+                        to_agent_id=agent.pk,
+                        note=note,
+                        force=force,
+                    )
+                    return f"Transferred to {label}."
+                if room.status == RoomStatus.QUEUED:
+                    routing.room_assign_agent(
+                        room_id=room.pk, actor=request.user, agent_id=agent.pk, force=force
+                    )
+                    return f"Assigned to {label}."
+                raise Conflict("The room is closed.")
+
+            self._each(request, queryset, "Transferred or assigned", act)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Transfer or assign rooms to an agent",
+            "opts": self.model._meta,
+            "form": form,
+            "rooms": list(queryset),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "agents/room_transfer.html", context)
+
+
+admin.site.unregister(Room)
+admin.site.register(Room, RoutingRoomAdmin)

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django_mongodb_backend.fields import ObjectIdField
 
+from accounts.models import Role, SupportUserManager, User
+
 
 class RoutingAction(models.TextChoices):
     ASSIGNED = "assigned", "Assigned"
@@ -50,3 +52,20 @@ class RoutingAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.room_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# The support manager's view of agents in the Django admin (``agents/admin.py``): a proxy
+# of the user model, no collection of its own, only agents listed.
+class AgentManager(SupportUserManager):
+    def get_queryset(self):
+        return super().get_queryset().filter(role=Role.AGENT)
+
+
+class Agent(User):
+    objects = AgentManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["username"]
+        verbose_name = "agent"
+        verbose_name_plural = "agents"

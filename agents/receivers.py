@@ -5,10 +5,10 @@ from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts import liveness
 from accounts.models import User
 from accounts.signals import agent_availability_changed
 from agents import async_services, services
-from chat import liveness
 from chat.signals import room_closed, room_opened
 
 _AVAILABILITY_FIELDS = {"max_chats", "accepting_chats", "status", "is_active", "role"}

@@ -2,11 +2,11 @@
 
 Nothing here writes a room or an event through a model form: ``last_seq`` and the
 watermarks change by single-document operators, and a ``save()`` would write stale
-copies back. The pages are read-only; the room actions (close, route now, transfer or
-assign to an agent, requeue) call the same services as the REST API
-(``chat.services``, ``agents.services``), which write the timeline events and the
-routing audit rows; each action is also recorded in the admin's action log
-(``LogEntry``, listed under Supervision).
+copies back. The pages are read-only; the room action here (close) calls the same
+service as the REST API (``chat.services``) and is recorded in the admin's action log
+(``LogEntry``, listed under Supervision). Routing adds its own actions to this page
+(``agents.admin``: route now, transfer or assign, requeue), so that chat never imports
+the app built on it.
 """
 
 from __future__ import annotations
@@ -14,22 +14,17 @@ from __future__ import annotations
 from datetime import UTC
 
 from bson import ObjectId
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.models import Role, User
-from adminstats import admin_pages
-from adminstats.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
-from adminstats.templatetags.stats_format import duration
-from agents import services as routing
+from chat import selectors
 from chat import services as chat_services
 from chat.models import Attachment, Room, RoomEvent, RoomStatus
-from chat_project.errors import Conflict, DomainError
+from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
+from chat_project.errors import DomainError
+from chat_project.timefmt import duration
 
 
 def room_link(room_id: object) -> str:
@@ -37,19 +32,6 @@ def room_link(room_id: object) -> str:
         return "—"
     url = reverse("admin:chat_room_change", args=[str(room_id)])
     return format_html('<a href="{}">{}</a>', url, room_id)
-
-
-class TransferForm(forms.Form):
-    to_agent = forms.ModelChoiceField(
-        queryset=User.objects.filter(role=Role.AGENT), label="Agent", empty_label=None
-    )
-    force = forms.BooleanField(
-        required=False,
-        help_text="Past the agent's capacity, status and accepting switch (audited as forced).",
-    )
-    note = forms.CharField(
-        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
-    )
 
 
 @admin.register(Room)
@@ -86,14 +68,14 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
         "timeline",
     )
     readonly_fields = fields
-    actions = ("close_rooms", "route_rooms", "transfer_rooms", "requeue_rooms")
+    actions = ("close_rooms",)
 
     # --- columns ---------------------------------------------------------------------------
 
     def decorate_page(self, request, rows):
         super().decorate_page(request, rows)
-        firsts = admin_pages.first_assignments([r.pk for r in rows])
-        places = admin_pages.queue_positions() if any(r.status == "queued" for r in rows) else {}
+        firsts = selectors.rooms_first_assigned([r.pk for r in rows])
+        places = selectors.queue_places() if any(r.status == "queued" for r in rows) else {}
         for row in rows:
             row._first_assigned = firsts.get(row.pk)
             row._queue_position = places.get(row.pk)
@@ -113,7 +95,7 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
         if obj.status == RoomStatus.QUEUED and obj.queued_at:
             return f"{duration((timezone.now() - obj.queued_at).total_seconds())} (waiting)"
         if not hasattr(obj, "_first_assigned"):
-            obj._first_assigned = admin_pages.first_assignments([obj.pk]).get(obj.pk)
+            obj._first_assigned = selectors.rooms_first_assigned([obj.pk]).get(obj.pk)
         first = obj._first_assigned
         if first is None or obj.created_at is None:
             return "—"
@@ -126,7 +108,7 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
         if obj.status != RoomStatus.QUEUED:
             return "—"
         if not hasattr(obj, "_queue_position"):
-            obj._queue_position = admin_pages.queue_positions().get(obj.pk)
+            obj._queue_position = selectors.queue_places().get(obj.pk)
         return obj._queue_position or "—"
 
     @admin.display(description="timeline")
@@ -165,64 +147,6 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
             return "Closed the room."
 
         self._each(request, queryset, "Closed", act)
-
-    @admin.action(description="Route now (queued rooms)", permissions=["supervise"])
-    def route_rooms(self, request, queryset):
-        def act(room):
-            payload = routing.room_assign_agent(room_id=room.pk, actor=request.user)
-            return f"Routed to {payload['agent']['username']}."
-
-        self._each(request, queryset, "Routed", act)
-
-    @admin.action(description="Put back in the queue (active rooms)", permissions=["supervise"])
-    def requeue_rooms(self, request, queryset):
-        reason = f"requeued by {request.user.username} in the admin"
-
-        def act(room):
-            payload = routing.room_requeue(room_id=room.pk, actor=request.user, reason=reason)
-            return None if payload is None else "Put back in the queue."
-
-        self._each(request, queryset, "Requeued", act)
-
-    @admin.action(description="Transfer or assign to an agent…", permissions=["supervise"])
-    def transfer_rooms(self, request, queryset):
-        """An intermediate page picks the agent; active rooms are transferred, queued
-        rooms assigned (both may be forced, as in the API)."""
-        form = TransferForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            agent = form.cleaned_data["to_agent"]
-            force = form.cleaned_data["force"]
-            note = form.cleaned_data["note"]
-            label = f"{agent.username}{' (forced)' if force else ''}"
-
-            def act(room):
-                if room.status == RoomStatus.ACTIVE:
-                    routing.room_transfer(
-                        room_id=room.pk,
-                        actor=request.user,
-                        to_agent_id=agent.pk,
-                        note=note,
-                        force=force,
-                    )
-                    return f"Transferred to {label}."
-                if room.status == RoomStatus.QUEUED:
-                    routing.room_assign_agent(
-                        room_id=room.pk, actor=request.user, agent_id=agent.pk, force=force
-                    )
-                    return f"Assigned to {label}."
-                raise Conflict("The room is closed.")
-
-            self._each(request, queryset, "Transferred or assigned", act)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Transfer or assign rooms to an agent",
-            "opts": self.model._meta,
-            "form": form,
-            "rooms": list(queryset),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "adminstats/room_transfer.html", context)
 
 
 class RoomFilter(admin.SimpleListFilter):

@@ -25,9 +25,9 @@ from django.conf import settings
 from accounts import async_services as accounts_async
 from accounts import presence
 from accounts.events import session_digest, user_group
+from accounts.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_status, status_message
 from chat import async_services, delivery, typing_state
 from chat.delivery import RoomCursor
-from chat.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_status, status_message
 from chat.receipt_batch import PendingReceipts
 from chat_project import fanout
 from chat_project.errors import DomainError, NotFound, ValidationFailed

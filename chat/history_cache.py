@@ -4,7 +4,7 @@ room, viewer-independent (``dtos.message_base``), keyed by (room, last_seq, limi
 Every send, edit, delete and close bumps the room's ``last_seq`` before it changes
 anything else, so a page cached under an older ``last_seq`` is never looked up again
 (it expires by its TTL): no invalidation step that a crash could skip. A reader only
-stores a page it has proven complete (``selectors._page_is_complete``), so an event
+stores a page it has proven complete (``selectors.history._page_is_complete``), so an event
 whose ``seq`` is reserved but not yet written is never frozen out of a cached page.
 """
 

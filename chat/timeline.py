@@ -27,17 +27,17 @@ from __future__ import annotations
 from typing import Any
 
 from bson import ObjectId
-from django.db import connections
 
-from chat.models import EventKind, Room, RoomEvent, SendKey
+from chat.models import EventKind, Room, RoomEvent, RoomStatus, SendKey
+from chat_project import mongo
 
 
 def rooms_collection():
-    return connections["default"].get_collection(Room._meta.db_table)
+    return mongo.collection(Room)
 
 
 def events_collection():
-    return connections["default"].get_collection(RoomEvent._meta.db_table)
+    return mongo.collection(RoomEvent)
 
 
 def idem_key(room_id: object, sender_id: object, client_msg_id: str) -> str:
@@ -48,7 +48,7 @@ def idem_key(room_id: object, sender_id: object, client_msg_id: str) -> str:
 def discard_send_key(key: str) -> None:
     """Forget a send key that has no message (left behind by a database crash between the
     key and the seq: ``chat.services`` crash point 1), so the send can go through."""
-    connections["default"].get_collection(SendKey._meta.db_table).delete_one({"_id": key})
+    mongo.collection(SendKey).delete_one({"_id": key})
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -64,9 +64,7 @@ def events(
 ) -> list[RoomEvent]:
     """A room's events in seq order: the first ``$match`` is ``{room_id, seq: range}``
     (the unique (room_id, seq) index), ``then`` narrows further (kind, deleted, text)."""
-    first: dict[str, Any] = {"room_id": room_id}
-    if seq:
-        first["seq"] = seq
+    first = mongo.index_match({"room_id": room_id}, ("seq", seq) if seq else None)
     pipeline: list[dict[str, Any]] = [{"$match": first}]
     if then:
         pipeline.append({"$match": then})
@@ -88,9 +86,10 @@ def events_with_term(
     newest first: the first ``$match`` is ``{room_id, search_terms: term}`` (a seq
     range only after a single term), the (room_id, search_terms, seq) index of
     migration 0003; ``then`` narrows further."""
-    first: dict[str, Any] = {"room_id": room_id, "search_terms": term}
-    if seq:
-        first["seq"] = seq
+    if seq:  # a single term: equal, then the seq range
+        first = mongo.index_match({"room_id": room_id, "search_terms": term}, ("seq", seq))
+    else:
+        first = mongo.index_match({"room_id": room_id}, ("search_terms", term))
     pipeline: list[dict[str, Any]] = [{"$match": first}, {"$match": then}, {"$sort": {"seq": -1}}]
     if limit is not None:
         pipeline.append({"$limit": limit})
@@ -101,7 +100,11 @@ def count_events(room_id: ObjectId, *, gte: int, lte: int) -> int:
     rows = list(
         events_collection().aggregate(
             [
-                {"$match": {"room_id": room_id, "seq": {"$gte": gte, "$lte": lte}}},
+                {
+                    "$match": mongo.index_match(
+                        {"room_id": room_id}, ("seq", {"$gte": gte, "$lte": lte})
+                    )
+                },
                 {"$count": "n"},
             ]
         )
@@ -114,7 +117,7 @@ def count_unread(room_id: ObjectId, *, after_seq: int, reader_id: ObjectId) -> i
     rows = list(
         events_collection().aggregate(
             [
-                {"$match": {"room_id": room_id, "seq": {"$gt": after_seq}}},
+                {"$match": mongo.index_match({"room_id": room_id}, ("seq", {"$gt": after_seq}))},
                 {
                     "$match": {
                         "kind": EventKind.MESSAGE.value,
@@ -134,14 +137,16 @@ def event_by_id(event_id: ObjectId) -> RoomEvent | None:
 
 
 def message_by_idem_key(key: str) -> RoomEvent | None:
-    found = list(RoomEvent.objects.raw_aggregate([{"$match": {"idem_key": key}}, {"$limit": 1}]))
+    first = mongo.index_match({"idem_key": key})
+    found = list(RoomEvent.objects.raw_aggregate([{"$match": first}, {"$limit": 1}]))
     return found[0] if found else None
 
 
 def events_by_ids(ids: list[ObjectId]) -> list[RoomEvent]:
     if not ids:
         return []
-    return list(RoomEvent.objects.raw_aggregate([{"$match": {"_id": {"$in": ids}}}]))
+    first = mongo.index_match({}, ("_id", {"$in": ids}))
+    return list(RoomEvent.objects.raw_aggregate([{"$match": first}]))
 
 
 def rooms(
@@ -164,3 +169,55 @@ def room_by_id(room_id: ObjectId) -> Room | None:
 def count_rooms(match: dict[str, Any]) -> int:
     rows = list(rooms_collection().aggregate([{"$match": match}, {"$count": "n"}]))
     return int(rows[0]["n"]) if rows else 0
+
+
+# --- the queue and room counts (chat.selectors.queue, .rooms) ------------------------------
+
+QUEUED = {"status": RoomStatus.QUEUED.value}
+# FIFO by queued_at, ties by _id (chat.selectors.queue explains).
+QUEUE_ORDER = {"queued_at": 1, "_id": 1}
+
+
+def queued_rooms(*, limit: int | None = None) -> list[Room]:
+    """The waiting rooms in ``QUEUE_ORDER``."""
+    pipeline: list[dict[str, Any]] = [{"$match": QUEUED}, {"$sort": QUEUE_ORDER}]
+    if limit is not None:
+        pipeline.append({"$limit": limit})
+    return list(Room.objects.raw_aggregate(pipeline))
+
+
+def queued_ahead_of(room: Room) -> int:
+    """How many waiting rooms come before ``room`` in ``QUEUE_ORDER``: one count whose
+    first stage is the index range ``queued_at <= room's``, then the tie on ``_id``."""
+    first = mongo.index_match(QUEUED, ("queued_at", {"$lte": room.queued_at}))
+    tie = {"$or": [{"queued_at": {"$lt": room.queued_at}}, {"_id": {"$lt": room.pk}}]}
+    pipeline = [{"$match": first}, {"$match": tie}, {"$count": "n"}]
+    rows = list(rooms_collection().aggregate(pipeline))
+    return int(rows[0]["n"]) if rows else 0
+
+
+def queued_places() -> dict[ObjectId, int]:
+    """Every waiting room's 1-based place (ids only), in ``QUEUE_ORDER``."""
+    pipeline = [{"$match": QUEUED}, {"$sort": QUEUE_ORDER}, {"$project": {"_id": 1}}]
+    rows = rooms_collection().aggregate(pipeline)
+    return {row["_id"]: place for place, row in enumerate(rows, start=1)}
+
+
+def active_rooms_per_agent() -> dict[ObjectId, int]:
+    """Active rooms per agent, counted in the database."""
+    first = mongo.index_match({"status": RoomStatus.ACTIVE.value})
+    pipeline = [{"$match": first}, {"$group": {"_id": "$agent_id", "n": {"$sum": 1}}}]
+    rows = rooms_collection().aggregate(pipeline)
+    return {row["_id"]: int(row["n"]) for row in rows if row["_id"] is not None}
+
+
+def first_assigned_at(room_ids: list[ObjectId]) -> dict[ObjectId, Any]:
+    """Each room's first ``assigned`` event time, by the (room_id, seq) index."""
+    if not room_ids:
+        return {}
+    pipeline = [
+        {"$match": mongo.index_match({}, ("room_id", {"$in": room_ids}))},
+        {"$match": {"kind": EventKind.ASSIGNED.value}},
+        {"$group": {"_id": "$room_id", "at": {"$min": "$created_at"}}},
+    ]
+    return {row["_id"]: row["at"] for row in events_collection().aggregate(pipeline)}

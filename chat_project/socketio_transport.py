@@ -178,7 +178,7 @@ class Heartbeats:
     slots, so each socket is pinged once per interval and a process's pings are spread
     over the interval rather than sent in one burst. A socket costs a set entry and two
     attributes; a ping is one text frame; no store is read or written (presence leases
-    have their own per-process heartbeat, ``chat.liveness``).
+    have their own per-process heartbeat, ``accounts.liveness``).
 
     At its turn a socket that has not answered ``max_unanswered`` pings in a row (as many
     intervals as cover ``pingTimeout``; it answers each within ``pingTimeout`` when alive)

@@ -23,7 +23,7 @@ from chat.models import Room, RoomStatus
 pytestmark = pytest.mark.django_db(transaction=True)
 
 COMMANDS = {
-    "cleanup_sessions": "adminstats",
+    "cleanup_sessions": "accounts",
     "route_queue": "agents",
     "reconcile_agents": "agents",
     "create_agent": "accounts",

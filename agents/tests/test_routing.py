@@ -418,7 +418,6 @@ def test_queue_positions_with_equal_queued_at_are_1_to_n_everywhere(
     rooms queued in the same millisecond shared a place ([1, 2, 3, 4, 5, 6, 7, 7, 9, 10]
     after a burst). One order, (queued_at, _id), for routing, REST, queue-updated and
     the admin; positions 1..n without repeats."""
-    from adminstats import admin_pages
     from agents import selectors as agents_selectors
     from chat import selectors as chat_selectors
 
@@ -441,7 +440,7 @@ def test_queue_positions_with_equal_queued_at_are_1_to_n_everywhere(
     assert [(row["id"], row["queue_position"]) for row in listed] == [
         (room_id, place) for place, room_id in enumerate(expected, start=1)
     ]
-    places = admin_pages.queue_positions()
+    places = chat_selectors.queue_places()  # the admin's queue column
     assert {str(k): v for k, v in places.items()} == detail
     # queue-updated: the same places.
     services.queue_notify()

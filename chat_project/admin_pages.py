@@ -1,4 +1,5 @@
-"""Helpers for the admin's list pages on this backend, shared by every app's admin.
+"""Helpers for the admin's list pages, shared by every app's admin (generic: users are
+reached through ``get_user_model()``, as Django's own contrib apps do).
 
 No ``select_related`` in changelists: on django-mongodb-backend it becomes a
 ``$lookup`` over the whole collection before the page is cut. Instead a list page
@@ -10,18 +11,12 @@ first assignments, queue places) and hangs the answers on the rows
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
-
-from accounts import presence
-from accounts.models import User
-from adminstats import queries
-from chat import selectors as chat_selectors
-from chat.models import EventKind
+from django.contrib.auth import get_user_model
 
 
 class PageChangeList(ChangeList):
@@ -55,7 +50,7 @@ def user_names(ids: Iterable[object]) -> dict[ObjectId, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    users = User.objects.filter(pk__in=list(wanted)).only("username", "display_name")
+    users = get_user_model().objects.filter(pk__in=list(wanted)).only("username", "display_name")
     return {u.pk: f"{u.name} ({u.username})" if u.display_name else u.username for u in users}
 
 
@@ -67,37 +62,6 @@ def name_of(row: Any, user_id: object) -> str:
     if names is None:
         names = user_names([user_id])
     return names.get(user_id, str(user_id))
-
-
-def online_ids() -> set[str]:
-    """Who is connected (presence leases in Redis): one read per page."""
-    return presence.online_user_ids()
-
-
-def is_online(user: Any) -> bool:
-    """From the page's presence read, or (change page) one read of its own."""
-    if not hasattr(user, "_online"):
-        user._online = str(user.pk) in online_ids()
-    return user._online
-
-
-def first_assignments(room_ids: list[ObjectId]) -> dict[ObjectId, datetime]:
-    """Each room's first ``assigned`` event time, by the (room_id, seq) index."""
-    if not room_ids:
-        return {}
-    rows = queries.events_collection().aggregate(
-        [
-            {"$match": {"room_id": {"$in": room_ids}}},
-            {"$match": {"kind": EventKind.ASSIGNED.value}},
-            {"$group": {"_id": "$room_id", "at": {"$min": "$created_at"}}},
-        ]
-    )
-    return {row["_id"]: row["at"] for row in rows}
-
-
-def queue_positions() -> dict[ObjectId, int]:
-    """The whole queue's places (ids only): routing's order (``chat.selectors``)."""
-    return chat_selectors.queue_places()
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

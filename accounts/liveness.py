@@ -14,7 +14,7 @@ that user going offline) and starts again with the next socket.
 
 Who hears a transition: group ``presence`` (agents and admins: everyone's) and, for
 agents only, group ``presence.agents`` (customers). The same rule decides
-``online-users`` and ``online-agents`` (see ``chat.consumers``).
+``online-users`` and ``online-agents`` (the gateway, ``chat.consumers``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from accounts.events import PRESENCE_AGENTS_GROUP, PRESENCE_STAFF_GROUP
 
 logger = logging.getLogger(__name__)
 
-# Apps built on chat (routing) plug in here, so chat never imports them: a hook for
+# Apps built on accounts (routing) plug in here, so accounts never imports them: a hook for
 # "this user just came online" and hooks run every so many seconds while this process
 # has sockets.
 _online_hooks: list[Callable[[str, str], Awaitable[None]]] = []

@@ -1,0 +1,198 @@
+"""Replay: every timeline event after a cursor, in the shapes published live (``sync``,
+a socket's join with ``after_seq``, gap repair, ``GET .../events``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import User
+from chat import dtos, events, timeline
+from chat import holes as holes_module
+from chat.conf import chat_setting
+from chat.exceptions import ResyncRequired
+from chat.models import EventKind, RoomEvent
+from chat.selectors.history import room_history_page
+from chat.selectors.rooms import room_get_for_user, seq_value
+from chat_project.errors import DomainError
+
+_KIND_EVENT = {
+    EventKind.CLOSED: events.ROOM_CLOSED,
+    EventKind.ASSIGNED: events.ROOM_ASSIGNED,
+    EventKind.TRANSFERRED: events.ROOM_TRANSFERRED,
+}
+
+
+def room_events_after(
+    *, room_id: object, user: User, after_seq: int, limit: int = 500
+) -> dict[str, Any]:
+    """Every timeline event after ``after_seq`` in seq order, in the live shapes
+    (``{"event", "data"}``); ``noop`` fillers are left out.
+
+    Messages are rendered in their CURRENT state (a replayed ``new-message`` of a
+    message edited since carries the new text; the ``message-updated`` events after
+    it carry the same), so a client that applies the list in order ends in the
+    stored state.
+
+    Holes (a seq taken in a round the database crashed in before its event) are
+    tolerated: ``last_seq`` is the room's, so the client's cursor moves past them, and
+    a settled one gets its ``noop`` filler here (``chat.holes``). A hole left by an edit
+    or delete that updated the message but not its event is repaired here from the
+    message's ``text_seq`` / ``deleted_seq``. With ``has_more`` the client asks again
+    from ``cursor``.
+    """
+    after_seq = seq_value(after_seq, field="after_seq")
+    limit = max(1, min(int(limit), 1000))
+    room = room_get_for_user(room_id=room_id, user=user)
+    if after_seq > room.last_seq:
+        raise ResyncRequired("after_seq is ahead of the room.", details={"room_id": str(room.pk)})
+    if room.last_seq - after_seq > chat_setting("CHAT_REPLAY_MAX_EVENTS"):
+        raise ResyncRequired(
+            "Too far behind to replay; reload the history.", details={"room_id": str(room.pk)}
+        )
+    # A page covers the seqs (after_seq, cursor]: at most ``limit`` events, since a
+    # seq is used once. Fillers are left out; a window that holds nothing else moves
+    # on, so a page with ``has_more`` is never empty.
+    start = after_seq
+    while True:
+        cursor = min(start + limit, room.last_seq)
+        window = timeline.events(room.pk, seq={"$gt": start, "$lte": cursor})
+        rows = [row for row in window if row.kind != EventKind.NOOP]
+        if rows or cursor >= room.last_seq:
+            break
+        start = cursor
+    more = cursor < room.last_seq
+    # Seqs with no event: fillers, or holes a crashed writer left (repaired below if
+    # they were an edit or delete; a filler never carries text_seq or deleted_seq).
+    fillers = {row.seq for row in window if row.kind == EventKind.NOOP}
+    present = {row.seq for row in rows} | fillers
+    holes = [seq for seq in range(after_seq + 1, cursor + 1) if seq not in present]
+    targets: dict[object, RoomEvent] = {row.pk: row for row in rows if row.kind == "message"}
+    missing = {
+        row.target_id
+        for row in rows
+        if row.kind in (EventKind.MESSAGE_EDITED, EventKind.MESSAGE_DELETED)
+        and row.target_id
+        and row.target_id not in targets
+    }
+    for message in timeline.events_by_ids(list(missing)):
+        targets[message.pk] = message
+    if holes:
+        repaired = timeline.events(
+            room.pk,
+            then={
+                "kind": EventKind.MESSAGE.value,
+                "$or": [{"text_seq": {"$in": holes}}, {"deleted_seq": {"$in": holes}}],
+            },
+        )
+        for message in repaired:
+            targets[message.pk] = message
+    users = dtos.users_by_id(
+        {m.actor_id for m in targets.values()} | {room.customer_id, room.agent_id}, known=[user]
+    )
+    bases = {pk: dtos.message_base(m, users) for pk, m in targets.items()}
+
+    def current(pk: object) -> dict[str, Any]:
+        return dtos.message_for_viewer(bases[pk], room=room, viewer=user)
+
+    rid = str(room.pk)
+    items: list[tuple[int, str, dict[str, Any]]] = []
+    for row in rows:
+        data: dict[str, Any] = {"room_id": rid, "seq": row.seq}
+        if row.kind == EventKind.MESSAGE:
+            items.append((row.seq, events.NEW_MESSAGE, {**data, "message": current(row.pk)}))
+        elif row.kind == EventKind.MESSAGE_EDITED and row.target_id in bases:
+            message = current(row.target_id)
+            items.append((row.seq, events.MESSAGE_UPDATED, {**data, "message": message}))
+        elif row.kind == EventKind.MESSAGE_DELETED:
+            message_id = str(row.target_id)
+            items.append((row.seq, events.MESSAGE_DELETED, {**data, "message_id": message_id}))
+        elif row.kind in _KIND_EVENT:
+            room_data = {**(row.data or {}), **data, "room": dtos.room_dto(room, users)}
+            items.append((row.seq, _KIND_EVENT[row.kind], room_data))
+        elif row.kind == EventKind.SYSTEM:
+            items.append(
+                (row.seq, events.SYSTEM_MESSAGE, {**(row.data or {}), **data, "text": row.text})
+            )
+    hole_set = set(holes)
+    repaired_seqs = set()
+    for pk, message in targets.items():
+        if message.text_seq in hole_set:
+            data = {"room_id": rid, "seq": message.text_seq, "message": current(pk)}
+            items.append((message.text_seq, events.MESSAGE_UPDATED, data))
+            repaired_seqs.add(message.text_seq)
+        if message.deleted_seq in hole_set:
+            data = {"room_id": rid, "seq": message.deleted_seq, "message_id": str(pk)}
+            items.append((message.deleted_seq, events.MESSAGE_DELETED, data))
+            repaired_seqs.add(message.deleted_seq)
+    # Only the last window read is known seq by seq (earlier ones held no events).
+    known = {seq for seq in hole_set if seq > start} - repaired_seqs
+    unfilled = holes_module.settled(room, known, rows)
+    if unfilled:
+        holes_module.holes_fill(room_id=room.pk, seqs=unfilled)
+    items.sort(key=lambda item: item[0])
+    return {
+        "room_id": rid,
+        "events": [{"event": name, "data": data} for _, name, data in items],
+        "last_seq": room.last_seq,
+        "cursor": cursor,
+        "has_more": more,
+        "watermarks": dtos.watermarks_dto(room),
+    }
+
+
+REPLAY_PAGE = 500
+
+
+def room_replay(*, room_id: str, user: Any, after_seq: int, max_events: int) -> dict[str, Any]:
+    """Every event after ``after_seq`` in seq order, as ``chat-history`` data: ``events``
+    (each ``{"event", "data"}`` exactly as it is published live), ``last_seq`` (the
+    room's, the new cursor) and ``watermarks``. More than ``max_events`` missed is
+    ``resync_required`` (reload the latest page instead)."""
+    events: list[dict[str, Any]] = []
+    cursor = after_seq
+    while True:
+        page = room_events_after(room_id=room_id, user=user, after_seq=cursor, limit=REPLAY_PAGE)
+        events.extend(page["events"])
+        if len(events) > max_events:
+            raise ResyncRequired(f"More than {max_events} events were missed; reload the room.")
+        if not page["has_more"]:
+            return {
+                "room_id": room_id,
+                "after_seq": after_seq,
+                "events": events,
+                "last_seq": page["last_seq"],
+                "watermarks": page["watermarks"],
+            }
+        cursor = page["cursor"]
+
+
+def room_join_history(
+    *, room_id: str, user: Any, after_seq: int | None, max_events: int
+) -> dict[str, Any]:
+    """``chat-history`` data for a join: the latest page (``messages``, oldest first,
+    ``next`` to page back) or, with ``after_seq``, the replay of :func:`room_replay`."""
+    if after_seq is not None:
+        return room_replay(room_id=room_id, user=user, after_seq=after_seq, max_events=max_events)
+    page = room_history_page(room_id=room_id, user=user)
+    return {
+        "room_id": room_id,
+        "messages": page["results"],
+        "next": page["next"],
+        "last_seq": page["last_seq"],
+        "watermarks": page["watermarks"],
+    }
+
+
+def rooms_replay(
+    *, user: Any, cursors: dict[str, int], max_events: int
+) -> dict[str, dict[str, Any] | DomainError]:
+    """``sync``: each room's replay, or the DomainError that room failed with."""
+    results: dict[str, dict[str, Any] | DomainError] = {}
+    for room_id, after_seq in cursors.items():
+        try:
+            results[room_id] = room_replay(
+                room_id=room_id, user=user, after_seq=after_seq, max_events=max_events
+            )
+        except DomainError as exc:
+            results[room_id] = exc
+    return results

@@ -1,0 +1,142 @@
+"""Rooms: who may see which (``can_see``, the rule of the package docstring), one room,
+a caller's rooms, and what routing reads of rooms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from accounts.models import User
+from chat import dtos, timeline
+from chat.models import OPEN_STATUSES, Room, RoomStatus
+from chat.selectors.queue import queue_rooms_ahead
+from chat.writer import timeline_writer
+from chat_project.errors import NotFound, PermissionDenied, ValidationFailed
+
+
+def object_id(value: object) -> ObjectId:
+    """An id from the wire; anything malformed is a 404 like an unknown id."""
+    if isinstance(value, ObjectId):
+        return value
+    if not isinstance(value, str):
+        raise NotFound()
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        raise NotFound() from None
+
+
+def seq_value(value: object, *, field: str) -> int:
+    """A non-negative seq from the wire (bools are not ints here)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationFailed(details={"fields": {field: ["A non-negative integer."]}})
+    return value
+
+
+def can_see(room: Room, user: User) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_admin:
+        return True
+    if user.is_agent:
+        return room.agent_id == user.pk
+    return room.customer_id == user.pk
+
+
+def _visible_match(user: User) -> dict[str, Any]:
+    """The flat filter of the rooms ``user`` may see (``{}``: all of them)."""
+    if user.is_admin:
+        return {}
+    if user.is_agent:
+        return {"agent_id": user.pk}
+    return {"customer_id": user.pk}
+
+
+def room_get_for_user(*, room_id: object, user: User) -> Room:
+    room = timeline.room_by_id(object_id(room_id))
+    if room is None or not can_see(room, user):
+        raise NotFound("No such room.")
+    # What the room is now saves the writer reading it for the next change here
+    # (a socket's first send after joining, a REST send after a page).
+    timeline_writer().note_room(room)
+    return room
+
+
+def is_participant(room: Room, user: User) -> bool:
+    return user.pk in (room.customer_id, room.agent_id)
+
+
+def room_detail(*, room_id: object, user: User) -> dict[str, Any]:
+    room = room_get_for_user(room_id=room_id, user=user)
+    return {**dtos.room_dto_one(room, known=[user]), "queue_position": room_queue_position(room)}
+
+
+def room_queue_position(room: Room) -> int | None:
+    """1-based place in the queue (``QUEUE_ORDER``), None unless queued."""
+    if room.status != RoomStatus.QUEUED or room.queued_at is None:
+        return None
+    return queue_rooms_ahead(room) + 1
+
+
+def room_list(
+    *,
+    user: User,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+    assigned_only: bool = False,
+) -> dict[str, Any]:
+    """The caller's rooms, newest first, paged by id (``next`` is the cursor to pass)."""
+    if assigned_only:
+        if not user.is_agent:
+            raise PermissionDenied("Only agents have assigned rooms.")
+        match: dict[str, Any] = {"agent_id": user.pk}
+    else:
+        match = _visible_match(user)
+    if status:
+        match["status"] = status
+    before_id = None
+    if cursor:
+        try:
+            before_id = ObjectId(cursor)
+        except (InvalidId, TypeError):
+            raise ValidationFailed(details={"fields": {"cursor": ["Invalid cursor."]}}) from None
+    rows = timeline.rooms(match, before_id=before_id, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "results": dtos.rooms_dto(rows, known=[user]),
+        "next": str(rows[-1].pk) if more else None,
+    }
+
+
+def room_ids_for_user(*, user: User) -> list[str]:
+    """Open rooms the user may see now (admins: every open room)."""
+    if not user.is_authenticated:
+        return []
+    match = {**_visible_match(user), "status": {"$in": [s.value for s in OPEN_STATUSES]}}
+    return [str(room.pk) for room in timeline.rooms(match)]
+
+
+def room_by_id(room_id: object) -> Room | None:
+    """A room whoever may see it (routing decides who may act); None if unknown."""
+    try:
+        return timeline.room_by_id(object_id(room_id))
+    except NotFound:
+        return None
+
+
+def active_room_counts() -> dict[ObjectId, int]:
+    """Active rooms per agent, counted in the database."""
+    return timeline.active_rooms_per_agent()
+
+
+def active_rooms_of(agent_id: object) -> list[Room]:
+    return timeline.rooms({"agent_id": object_id(agent_id), "status": RoomStatus.ACTIVE.value})
+
+
+def rooms_first_assigned(room_ids: list[ObjectId]) -> dict[ObjectId, Any]:
+    """Each room's first ``assigned`` event time (the admin's wait column)."""
+    return timeline.first_assigned_at(room_ids)
