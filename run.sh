@@ -41,7 +41,7 @@ serve() {
       .venv/bin/python manage.py reconcile_agents
       echo "run.sh: serving on http://'"$host:$port"'/  (customer page /chat/, agent console /agent/, admin /admin/)"
       limit="${WS_TRANSPORT_MAX_BYTES:-131072}"
-      exec .venv/bin/daphne -b '"$host"' -p '"$port"' \
+      exec .venv/bin/python -m chat_project.serve -b '"$host"' -p '"$port"' \
         --websocket-max-message-size "$limit" --websocket-max-frame-size "$limit" \
         chat_project.asgi:application'
 }

@@ -5,7 +5,6 @@ only and has async functions of its own (``accounts.presence``)."""
 from __future__ import annotations
 
 import contextvars
-import threading
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -13,12 +12,12 @@ from typing import Any
 from bson import ObjectId
 from django.conf import settings
 from django.contrib.auth import get_user
-from django.core.cache import caches
 
 from accounts import services, visibility
 from accounts.models import Role, User
 from chat_project.errors import PermissionDenied
 from chat_project.hops import database_hop
+from chat_project.patches.django_caches import use_thread_cache
 
 
 def _public_user(user: User, *, online: bool) -> dict[str, Any]:
@@ -69,18 +68,10 @@ def _socket_user(*, session_key: str) -> User | None:
     return contextvars.copy_context().run(_load_socket_user, session_key)
 
 
-_thread_caches = threading.local()
-
-
 def _load_socket_user(session_key: str) -> User | None:
-    # One cache handle per thread, as Django keeps them outside an event loop, rather
+    # One cache client per thread, as Django keeps them outside an event loop, rather
     # than a new client per handshake in the throwaway context.
-    alias = settings.SESSION_CACHE_ALIAS
-    cache = getattr(_thread_caches, alias, None)
-    if cache is None:
-        cache = caches.create_connection(alias)
-        setattr(_thread_caches, alias, cache)
-    caches[alias] = cache
+    use_thread_cache(settings.SESSION_CACHE_ALIAS)
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user = get_user(SimpleNamespace(session=store))  # reads request.session only
     return user if user.is_authenticated and user.is_active else None

@@ -23,13 +23,20 @@ rank ceil(p * n) (1-based). The median is p = 0.5 (the lower middle value for ev
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from django.conf import settings
 
 from accounts.models import User
+from adminstats.pipelines import (
+    _concat,
+    _pluck,
+    _room_events,
+    _room_of_group,
+    id_range,
+    summary,
+)
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat_project import mongo
 
@@ -50,88 +57,6 @@ def events_collection():
 
 def users_collection():
     return mongo.collection(User)
-
-
-# --- expression helpers --------------------------------------------------------------------
-
-
-def id_range(start: datetime, end: datetime) -> dict[str, Any]:
-    """``_id`` bounds for documents inserted in [start, end), widened by the slack."""
-    slack = timedelta(seconds=settings.STATS_ID_SLACK_SECONDS)
-    return {
-        "_id": {
-            "$gte": ObjectId.from_datetime(start - slack),
-            "$lt": ObjectId.from_datetime(end + slack),
-        }
-    }
-
-
-def _rank_pick(sorted_array: Any, p: float) -> dict[str, Any]:
-    """Nearest-rank percentile of an ascending array expression (null when empty)."""
-    size = {"$size": sorted_array}
-    index = {"$toInt": {"$subtract": [{"$ceil": {"$multiply": [p, size]}}, 1]}}
-    return {"$cond": [{"$eq": [size, 0]}, None, {"$arrayElemAt": [sorted_array, index]}]}
-
-
-def summary(array: Any) -> dict[str, Any]:
-    """``{count, median, p90}`` of an array expression of durations (ms)."""
-    ordered = {"$sortArray": {"input": array, "sortBy": 1}}
-    return {
-        "$let": {
-            "vars": {"sorted": ordered},
-            "in": {
-                "count": {"$size": "$$sorted"},
-                "median": _rank_pick("$$sorted", 0.5),
-                "p90": _rank_pick("$$sorted", 0.9),
-            },
-        }
-    }
-
-
-def _concat(array_of_arrays: Any) -> dict[str, Any]:
-    return {
-        "$reduce": {
-            "input": array_of_arrays,
-            "initialValue": [],
-            "in": {"$concatArrays": ["$$value", "$$this"]},
-        }
-    }
-
-
-def _pluck(array: Any, field: str) -> dict[str, Any]:
-    """``array[*].field`` written with ``$map`` (see the module note)."""
-    return {"$map": {"input": array, "as": "row", "in": f"$$row.{field}"}}
-
-
-def _room_of_group() -> list[dict[str, Any]]:
-    """After a ``$group`` by room id: the room document as ``room``."""
-    return [
-        {
-            "$lookup": {
-                "from": Room._meta.db_table,
-                "localField": "_id",
-                "foreignField": "_id",
-                "as": "room",
-            }
-        },
-        {"$unwind": "$room"},
-    ]
-
-
-def _room_events(local_field: str, kinds: list[str], as_: str) -> dict[str, Any]:
-    """The room's events of ``kinds`` (times only), by the (room_id, seq) index."""
-    return {
-        "$lookup": {
-            "from": RoomEvent._meta.db_table,
-            "localField": local_field,
-            "foreignField": "room_id",
-            "pipeline": [
-                {"$match": {"kind": {"$in": kinds}}},
-                {"$project": {"_id": 0, "created_at": 1}},
-            ],
-            "as": as_,
-        }
-    }
 
 
 # --- now: rooms by status, the queue; rooms created in a window ----------------------------

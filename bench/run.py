@@ -202,7 +202,7 @@ class Bench:
         for i in range(processes):
             port = free_port()
             log = open(self.workdir / f"daphne-{port}.log", "ab")  # noqa: SIM115
-            cmd = [str(Path(PY).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
+            cmd = [PY, "-m", "chat_project.serve", "-b", "127.0.0.1", "-p", str(port)]
             limit = self.env.get("WS_TRANSPORT_MAX_BYTES", "131072")  # as ./run.sh starts it
             cmd += ["--websocket-max-message-size", limit, "--websocket-max-frame-size", limit]
             procs.append(

@@ -74,7 +74,7 @@ def _append(
     return outcome.event if isinstance(outcome, Appended) else None
 
 
-def room_assign(
+def claim(
     *,
     room_id: object,
     agent: User,
@@ -115,7 +115,7 @@ def room_assign(
     return payload if written is not None else None
 
 
-def room_transfer(
+def hand_over(
     *,
     room: Room,
     from_agent: User,
@@ -161,7 +161,7 @@ def room_transfer(
     return payload if written is not None else None
 
 
-def room_requeue(
+def back_to_queue(
     *,
     room: Room,
     from_agent: User,

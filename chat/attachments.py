@@ -10,10 +10,10 @@ import re
 import unicodedata
 from pathlib import PurePosixPath
 
+from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest
 
-from chat.conf import chat_setting
 from chat.exceptions import PayloadTooLarge, UnsupportedMediaType
 
 SNIFF_BYTES = 2048
@@ -56,7 +56,7 @@ class CappedUploadHandler(FileUploadHandler):
 
     def __init__(self, request: HttpRequest | None = None, *, max_bytes: int | None = None):
         super().__init__(request)
-        self.max_bytes = max_bytes or chat_setting("CHAT_ATTACHMENT_MAX_BYTES")
+        self.max_bytes = max_bytes or settings.CHAT_ATTACHMENT_MAX_BYTES
         self.received = 0
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
@@ -127,7 +127,7 @@ def detect_content_type(file) -> str | None:
 def sniff_file(file) -> str:
     """The detected type of an upload, checked against the allowlist."""
     content_type = detect_content_type(file)
-    allowed = chat_setting("CHAT_ATTACHMENT_TYPES")
+    allowed = settings.CHAT_ATTACHMENT_TYPES
     if content_type is None or content_type not in allowed:
         raise UnsupportedMediaType(
             details={"detected": content_type or "unknown", "allowed": list(allowed)}

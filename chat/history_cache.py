@@ -13,9 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
-
-from chat.conf import chat_setting
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +33,6 @@ def page_get(*, room_id: object, last_seq: int, limit: int) -> dict[str, Any] | 
 
 def page_set(*, room_id: object, last_seq: int, limit: int, page: dict[str, Any]) -> None:
     try:
-        cache.set(
-            _key(room_id, last_seq, limit), page, timeout=chat_setting("CHAT_HISTORY_CACHE_SECONDS")
-        )
+        cache.set(_key(room_id, last_seq, limit), page, timeout=settings.CHAT_HISTORY_CACHE_SECONDS)
     except Exception:
         logger.warning("history cache write failed", exc_info=True)

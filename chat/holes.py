@@ -18,16 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
-from chat.conf import chat_setting
 from chat.models import EventKind, Room, RoomEvent
 from chat.writer import Place, Placed, timeline_writer
 
 
 def settled(room: Room, holes: Iterable[int], later: Iterable[RoomEvent]) -> list[int]:
     """The holes of ``room`` that are settled; ``later``: events read around them."""
-    horizon = timezone.now() - timedelta(seconds=chat_setting("CHAT_HOLE_SETTLE_SECONDS"))
+    horizon = timezone.now() - timedelta(seconds=settings.CHAT_HOLE_SETTLE_SECONDS)
     if room.seq_at is None or room.seq_at <= horizon:
         return sorted(holes)
     old = [event.seq for event in later if event.created_at and event.created_at <= horizon]

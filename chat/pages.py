@@ -8,22 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.generic import TemplateView
 
-from chat.conf import chat_setting
-
 
 def page_config() -> dict[str, Any]:
     """Limits the pages apply before asking the server (the server decides anyway)."""
     return {
-        "editWindowSeconds": chat_setting("CHAT_EDIT_WINDOW_SECONDS"),
-        "maxMessageChars": chat_setting("CHAT_MESSAGE_MAX_CHARS"),
-        "maxAttachments": chat_setting("CHAT_MESSAGE_MAX_ATTACHMENTS"),
-        "attachmentMaxBytes": chat_setting("CHAT_ATTACHMENT_MAX_BYTES"),
-        "attachmentTypes": list(chat_setting("CHAT_ATTACHMENT_TYPES")),
+        "editWindowSeconds": settings.CHAT_EDIT_WINDOW_SECONDS,
+        "maxMessageChars": settings.CHAT_MESSAGE_MAX_CHARS,
+        "maxAttachments": settings.CHAT_MESSAGE_MAX_ATTACHMENTS,
+        "attachmentMaxBytes": settings.CHAT_ATTACHMENT_MAX_BYTES,
+        "attachmentTypes": list(settings.CHAT_ATTACHMENT_TYPES),
     }
 
 

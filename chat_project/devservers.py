@@ -9,9 +9,8 @@ Children are started with ``PR_SET_PDEATHSIG`` so that they die with their paren
 even when the parent is killed with SIGKILL: no orphan servers after Ctrl-C, a
 crashed test run or a timed-out CI job.
 
-This module is also the only place that knows how SecantusDB differs from mongod
-(see :func:`_apply_mongod_compatibility`, and :mod:`chat_project.secantus_indexes`, which
-only it loads).
+Where SecantusDB differs from mongod is patched in the server's own process only
+(:mod:`chat_project.patches.secantus`, which only this module loads).
 
 Command line::
 
@@ -271,63 +270,15 @@ def running_servers(**kwargs: Any) -> Iterator[Servers]:
 # --- SecantusDB child process --------------------------------------------------------------
 
 
-def _merge_nested_add_fields(add_fields_one):
-    """mongod semantics for ``$addFields`` with an embedded-document value.
-
-    mongod documents that ``{$addFields: {a: {c: 2}}}`` on ``{a: {b: 1}}`` yields
-    ``{a: {b: 1, c: 2}}``: a literal sub-document adds fields to the existing one.
-    SecantusDB 0.7.0b3 replaces ``a`` instead, which loses the related ``_id`` that
-    django-mongodb-backend's ``select_related()`` puts there (the admin's user form
-    breaks on ``Permission.objects.select_related("content_type")``).
-    """
-
-    def is_field_spec(value: Any) -> bool:
-        return (
-            isinstance(value, Mapping)
-            and bool(value)
-            and not any(str(key).startswith("$") for key in value)
-        )
-
-    def flatten(prefix: str, spec: Mapping[str, Any], current: Any, out: dict[str, Any]) -> None:
-        for key, value in spec.items():
-            path = f"{prefix}.{key}"
-            inner = current.get(key) if isinstance(current, Mapping) else None
-            if is_field_spec(value) and isinstance(inner, Mapping):
-                flatten(path, value, inner, out)
-            else:
-                out[path] = value
-
-    def patched(doc: dict[str, Any], spec: Mapping[str, Any], vars: dict[str, Any]):
-        expanded: dict[str, Any] = {}
-        for path, value in spec.items():
-            current = doc.get(path) if "." not in path else None
-            if is_field_spec(value) and isinstance(current, Mapping):
-                flatten(path, value, current, expanded)
-            else:
-                expanded[path] = value
-        return add_fields_one(doc, expanded, vars)
-
-    return patched
-
-
-def _apply_mongod_compatibility() -> None:
-    from secantus import aggregate
-    from secantus.storage import Storage
-
-    from chat_project import secantus_compat, secantus_indexes
-
-    aggregate._add_fields_one = _merge_nested_add_fields(aggregate._add_fields_one)
-    secantus_indexes.install(Storage)  # mongod's index maintenance cost on updates
-    secantus_compat.install()  # bulkWrite honours writeConcern.j (durable acks)
-
-
 def _run_mongod(storage: str, port_file: str, port: int = 0) -> int:
     import logging
 
     from secantus import SecantusDBServer
 
+    from chat_project.patches import secantus
+
     logging.basicConfig(level=logging.WARNING)
-    _apply_mongod_compatibility()
+    secantus.install()  # where SecantusDB differs from mongod (chat_project.patches)
     if storage != ":memory:":
         Path(storage).mkdir(parents=True, exist_ok=True)
     server = SecantusDBServer(

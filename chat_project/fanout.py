@@ -19,14 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import threading
 import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+from chat_project.patches.asgiref_loop import sync_to_async_caller_loop
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +40,11 @@ _publishing = threading.local()
 
 
 def caller_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop this thread works for: the one a ``sync_to_async`` call came from,
-    or the one :func:`publishing_on` names (the timeline writer's thread)."""
+    """The event loop this thread works for: the one :func:`publishing_on` names (the
+    timeline writer's thread), or the one a ``sync_to_async`` call came from."""
     loop = getattr(_publishing, "loop", None)
     if loop is None:
-        local = SyncToAsync.threadlocal
-        loop = getattr(local, "main_event_loop", None)
-        if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
-            return None
+        return sync_to_async_caller_loop()
     return loop if loop.is_running() and not loop.is_closed() else None
 
 

@@ -127,7 +127,8 @@ MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/?retryWrites=fal
 # (socketTimeoutMS), so a stalled database is an error within this, never a hang.
 MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 5000)
 # An acknowledgement means durable: writes wait for a majority of the replica set with
-# the journal flushed (j). The embedded server honours both (chat_project/secantus_compat).
+# the journal flushed (j). The embedded server honours both
+# (chat_project/patches/secantus_bulk_write.py).
 MONGODB_WRITE_CONCERN = {
     "w": (lambda w: int(w) if w.isdigit() else w)(env_str("MONGODB_WRITE_CONCERN", "majority")),
     "j": env_bool("MONGODB_JOURNAL", True),
@@ -182,7 +183,7 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": env_str(
-            "CHANNEL_LAYER_BACKEND", "chat_project.channel_layer.PubSubChannelLayer"
+            "CHANNEL_LAYER_BACKEND", "chat_project.patches.channel_layer.PubSubChannelLayer"
         ),
         "CONFIG": {
             "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
@@ -258,7 +259,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- HTTP under ASGI -------------------------------------------------------------------------
 # Threads per process that run HTTP requests (middleware and view in one hop each,
-# chat_project/asgi_http.py); a request arriving when all are busy waits its turn.
+# chat_project/patches/asgi_http.py); a request arriving when all are busy waits its turn.
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
 # Threads per process on which the WebSocket gateway's service calls run (chat_project/hops.py).
 # A send or receipt holds one while its change waits for the timeline writer's round.
@@ -325,7 +326,7 @@ SOCKETIO_PING_INTERVAL_SECONDS = float(env_str("SOCKETIO_PING_INTERVAL_SECONDS",
 SOCKETIO_PING_TIMEOUT_SECONDS = float(env_str("SOCKETIO_PING_TIMEOUT_SECONDS", "20"))
 
 # --- Chat ----------------------------------------------------------------------------------
-# Read through chat/conf.py (defaults there too); the README lists them.
+# Read at call time (tests override them); the defaults are stated here only.
 CHAT_ONE_OPEN_ROOM_PER_CUSTOMER = env_bool("CHAT_ONE_OPEN_ROOM_PER_CUSTOMER", True)
 CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 5000)  # after trimming
 CHAT_MESSAGE_MAX_ATTACHMENTS = env_int("CHAT_MESSAGE_MAX_ATTACHMENTS", 10)

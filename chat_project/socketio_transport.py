@@ -60,8 +60,12 @@ from engineio import packet as eio
 from socketio import packet as sio
 
 from chat_project.errors import NotFound
-from chat_project.ws import CLOSE_TOO_SLOW, BadJson, EventConsumer
-from chat_project.ws import _Encoder as ContractEncoder  # the same JSON as /ws/chat/
+from chat_project.ws import (
+    CLOSE_TOO_SLOW,
+    BadJson,
+    ContractEncoder,  # the same JSON as /ws/chat/
+    EventConsumer,
+)
 
 logger = logging.getLogger(__name__)
 

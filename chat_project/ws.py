@@ -37,7 +37,6 @@ import asyncio
 import json
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -48,9 +47,17 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
-from chat_project.daphne_transport import SEND_AFTER_CLOSE
-from chat_project.errors import DomainError, ErrorCode, RateLimited, ValidationFailed
-from chat_project.wire import MAX_INT
+from chat_project.errors import DomainError, RateLimited, ValidationFailed
+from chat_project.patches.daphne_transport import SEND_AFTER_CLOSE
+from chat_project.ws_frames import (
+    BadJson,
+    Field,
+    FrameTooLarge,
+    ServerError,
+    TokenBucket,
+    UnknownEvent,
+    clean_data,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,133 +74,6 @@ CLOSE_FRAME_TOO_LARGE = 4413
 
 MAX_ACK_LENGTH = 128
 _NOT_JSON = object()
-
-
-class BadJson(DomainError):
-    code = ErrorCode.BAD_JSON
-    default_message = "The frame is not valid JSON text."
-
-
-class UnknownEvent(DomainError):
-    code = ErrorCode.UNKNOWN_EVENT
-    default_message = "Unknown event."
-
-
-class FrameTooLarge(DomainError):
-    code = ErrorCode.FRAME_TOO_LARGE
-    http_status = 413
-    default_message = "The frame is too large."
-
-
-class ServerError(DomainError):
-    code = ErrorCode.SERVER_ERROR
-    http_status = 500
-    default_message = "Something went wrong on our side; try again."
-
-
-# --- Field validation ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Field:
-    """One field of an event's ``data``. ``kind``: str, int, bool, str_list, seq_map."""
-
-    kind: str
-    required: bool = True
-    max_length: int = 200  # characters for str, items for str_list / seq_map
-    min_value: int = 0  # int only
-    allow_blank: bool = False  # str only
-
-
-def _clean_str(value: Any, spec: Field) -> str:
-    if not isinstance(value, str):
-        raise ValueError("Must be a string.")
-    if len(value) > spec.max_length:
-        raise ValueError(f"At most {spec.max_length} characters.")
-    if not spec.allow_blank and not value.strip():
-        raise ValueError("May not be blank.")
-    try:  # JSON's \ud800 escapes give lone surrogates that no store can encode
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("Must be valid Unicode text.") from None
-    return value
-
-
-def _clean_int(value: Any, spec: Field) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("Must be an integer.")
-    if not spec.min_value <= value <= MAX_INT:
-        raise ValueError(f"Must be between {spec.min_value} and {MAX_INT}.")
-    return value
-
-
-def _clean_value(value: Any, spec: Field) -> Any:
-    if spec.kind == "str":
-        return _clean_str(value, spec)
-    if spec.kind == "int":
-        return _clean_int(value, spec)
-    if spec.kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError("Must be true or false.")
-        return value
-    item = Field("str", max_length=100)
-    if spec.kind == "str_list":
-        if not isinstance(value, list) or len(value) > spec.max_length:
-            raise ValueError(f"Must be a list of at most {spec.max_length} strings.")
-        return [_clean_str(v, item) for v in value]
-    if spec.kind == "seq_map":  # {"<id>": <seq>}
-        if not isinstance(value, dict) or len(value) > spec.max_length:
-            raise ValueError(f"Must be an object of at most {spec.max_length} entries.")
-        seq = Field("int")
-        return {_clean_str(k, item): _clean_int(v, seq) for k, v in value.items()}
-    raise AssertionError(f"unknown field kind {spec.kind}")
-
-
-def clean_data(fields: Mapping[str, Field], data: Mapping[str, Any]) -> dict[str, Any]:
-    """Check ``data`` against ``fields``; unknown keys are ignored (forward compatible).
-    Raises ``validation_error`` with ``details.fields`` like the REST API."""
-    clean: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    for name, spec in fields.items():
-        value = data.get(name)
-        if value is None:
-            if spec.required:
-                errors[name] = ["This field is required."]
-            continue
-        try:
-            clean[name] = _clean_value(value, spec)
-        except ValueError as exc:
-            errors[name] = [str(exc)]
-    if errors:
-        raise ValidationFailed(details={"fields": errors})
-    return clean
-
-
-# --- Token bucket --------------------------------------------------------------------------
-
-
-class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved up; one token per frame."""
-
-    __slots__ = ("burst", "rate", "stamp", "tokens")  # one per socket
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    def retry_after(self) -> float:
-        return max(0.0, (1 - self.tokens) / self.rate) if self.rate > 0 else math.inf
 
 
 # --- The consumer --------------------------------------------------------------------------
@@ -220,7 +100,7 @@ class AckLater:
         self.future = future
 
 
-class _Encoder(DjangoJSONEncoder):
+class ContractEncoder(DjangoJSONEncoder):
     def default(self, o: Any) -> Any:
         if isinstance(o, ObjectId):
             return str(o)
@@ -268,10 +148,10 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
 
     def _backlog(self) -> int:
         if self._inbox is None:
-            try:  # channels_redis.pubsub keeps one asyncio.Queue per channel
-                self._inbox = self.channel_layer._get_layer().channels[self.channel_name]
-            except (AttributeError, KeyError):
-                self._inbox = False  # another layer: it bounds its own queues
+            # The project's layer (chat_project.patches.channel_layer) tells; another layer
+            # bounds its own queues.
+            inbox = getattr(self.channel_layer, "inbox", None)
+            self._inbox = (inbox(self.channel_name) if inbox else None) or False
         return self._inbox.qsize() if self._inbox else 0
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
@@ -445,6 +325,38 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if not self.closing:
             await self.send_frame({"event": event, "data": data})
 
+    async def send_event_in_parts(
+        self,
+        event: str,
+        data: dict[str, Any],
+        key: str,
+        part_of: Callable[[dict[str, Any], list[Any], bool], dict[str, Any]],
+        *,
+        keep_whole: tuple[str, ...] = (),
+    ) -> None:
+        """Send ``event`` with ``data``, in several frames when it does not fit the
+        transport's limit (Autobahn applies ``WS_TRANSPORT_MAX_BYTES`` to outgoing
+        messages too): ``data[key]`` (a list) is cut into parts that fit, in order, and
+        ``part_of(base, items, last)`` makes each frame's data from ``base`` (``data``
+        without ``key`` and the ``keep_whole`` fields) and its items."""
+        items = data.get(key)
+        budget = settings.WS_TRANSPORT_MAX_BYTES - 8 * 1024
+        if not isinstance(items, list) or len(await self.encode_json(data)) <= budget:
+            await self.send_event(event, data)
+            return
+        parts: list[list[Any]] = [[]]
+        size = 0
+        for item in items:
+            item_size = len(await self.encode_json(item)) + 1
+            if parts[-1] and size + item_size > budget:
+                parts.append([])
+                size = 0
+            parts[-1].append(item)
+            size += item_size
+        base = {k: v for k, v in data.items() if k != key and k not in keep_whole}
+        for index, part in enumerate(parts):
+            await self.send_event(event, part_of(base, part, index == len(parts) - 1))
+
     async def send_error(self, ack: str | None, event: str | None, exc: DomainError) -> None:
         if self.closing:
             return
@@ -456,7 +368,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
     @classmethod
     async def encode_json(cls, content: Any) -> str:
         # ASCII output: a lone surrogate echoed back could not be encoded as UTF-8.
-        return json.dumps(content, cls=_Encoder, separators=(",", ":"))
+        return json.dumps(content, cls=ContractEncoder, separators=(",", ":"))
 
 
 def _event_name(frame: Any) -> str | None:

@@ -18,7 +18,7 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         [
             sys.executable,
             "-m",
-            "daphne",
+            "chat_project.serve",
             "-b",
             "127.0.0.1",
             "-p",

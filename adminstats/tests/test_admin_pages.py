@@ -80,7 +80,7 @@ def test_the_registry_is_what_the_pages_cover():
     labels = {m._meta.label for m in MODELS}
     assert labels == {
         "accounts.User",
-        "adminstats.Agent",
+        "agents.Agent",
         "admin.LogEntry",
         "agents.RoutingAudit",
         "auth.Group",

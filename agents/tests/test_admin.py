@@ -14,7 +14,7 @@ from chat.models import Room, RoomStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-AGENTS = "/admin/adminstats/agent/"
+AGENTS = "/admin/agents/agent/"
 
 
 @pytest.fixture

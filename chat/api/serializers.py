@@ -2,13 +2,13 @@
 (shared with the gateway), so there are no output serializers here beyond the
 schema's."""
 
+from django.conf import settings
 from drf_spectacular.extensions import (
     OpenApiSerializerExtension,
     OpenApiSerializerFieldExtension,
 )
 from rest_framework import serializers
 
-from chat.conf import chat_setting
 from chat.models import RoomStatus
 from chat_project.api import QuerySerializer
 from chat_project.wire import MAX_INT
@@ -58,7 +58,7 @@ class MessageTextField(StrictCharField):
 
 
 def message_text_schema() -> dict:
-    limit = chat_setting("CHAT_MESSAGE_MAX_CHARS")
+    limit = settings.CHAT_MESSAGE_MAX_CHARS
     visible = f"[^{_WHITESPACE}]"
     trimmed = rf"(?:{visible}(?:[\s\S]{{0,{max(limit - 2, 0)}}}{visible})?)?"
     return {

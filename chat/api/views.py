@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -40,7 +41,6 @@ from chat.api.serializers import (
     UnreadOutputSerializer,
 )
 from chat.attachments import CappedUploadHandler
-from chat.conf import chat_setting
 from chat_project.schema import ERROR
 
 
@@ -271,7 +271,7 @@ class AttachmentDownloadApi(APIView):
         responses={
             **{
                 (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="the file")
-                for content_type in chat_setting("CHAT_ATTACHMENT_TYPES")
+                for content_type in settings.CHAT_ATTACHMENT_TYPES
             },
         }
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from accounts.models import User
 from chat import dtos, events, timeline
 from chat import holes as holes_module
-from chat.conf import chat_setting
 from chat.exceptions import ResyncRequired
 from chat.models import EventKind, RoomEvent
 from chat.selectors.history import room_history_page
@@ -45,7 +46,7 @@ def room_events_after(
     room = room_get_for_user(room_id=room_id, user=user)
     if after_seq > room.last_seq:
         raise ResyncRequired("after_seq is ahead of the room.", details={"room_id": str(room.pk)})
-    if room.last_seq - after_seq > chat_setting("CHAT_REPLAY_MAX_EVENTS"):
+    if room.last_seq - after_seq > settings.CHAT_REPLAY_MAX_EVENTS:
         raise ResyncRequired(
             "Too far behind to replay; reload the history.", details={"room_id": str(room.pk)}
         )

@@ -6,12 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import storages
 
 from accounts.models import User
 from chat import dtos, selectors
 from chat.attachments import EXTENSIONS, safe_filename, sniff_file
-from chat.conf import chat_setting
 from chat.exceptions import RoomClosed
 from chat.models import Attachment
 from chat.services import participants
@@ -33,7 +33,7 @@ def attachment_upload(*, room_id: str, uploader: User, file) -> dict[str, Any]:
         raise ValidationFailed(details={"fields": {"file": ["The file is empty."]}})
     content_type = sniff_file(file)
     filename = safe_filename(getattr(file, "name", ""), content_type)
-    storage = storages[chat_setting("CHAT_ATTACHMENT_STORAGE")]
+    storage = storages[settings.CHAT_ATTACHMENT_STORAGE]
     name = f"chat/{room.pk}/{uuid.uuid4().hex}{EXTENSIONS.get(content_type, '')}"
     stored_name = storage.save(name, file)
     attachment = Attachment.objects.create(
@@ -50,5 +50,5 @@ def attachment_upload(*, room_id: str, uploader: User, file) -> dict[str, Any]:
 def attachment_open(*, attachment_id: str, user: User) -> tuple[Attachment, Any]:
     """The attachment and an open file for a download (see the selector's rule)."""
     attachment = selectors.attachment_get_for_user(attachment_id=attachment_id, user=user)
-    storage = storages[chat_setting("CHAT_ATTACHMENT_STORAGE")]
+    storage = storages[settings.CHAT_ATTACHMENT_STORAGE]
     return attachment, storage.open(attachment.storage_name, "rb")

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bson import Int64
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
 from chat import dtos, events, search_index, selectors, timeline
 from chat import writer as writer_module
-from chat.conf import chat_setting
 from chat.exceptions import RoomClosed
 from chat.models import EventKind, RoomEvent
 from chat.services import inputs
@@ -28,7 +28,7 @@ def _require_can_modify(message: RoomEvent, actor: User) -> None:
         return
     if message.actor_id != actor.pk:
         raise PermissionDenied("Only the author or an admin can change a message.")
-    window = timedelta(seconds=chat_setting("CHAT_EDIT_WINDOW_SECONDS"))
+    window = timedelta(seconds=settings.CHAT_EDIT_WINDOW_SECONDS)
     if timezone.now() - message.created_at > window:
         raise PermissionDenied("The edit window for this message has passed.")
 

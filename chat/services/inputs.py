@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bson import ObjectId
+from django.conf import settings
 
-from chat.conf import chat_setting
 from chat_project.errors import ValidationFailed
 
 CLIENT_MSG_ID_MAX = 64
@@ -15,7 +15,7 @@ CLIENT_MSG_ID_MAX = 64
 
 def clean_text(text: object, *, allow_empty: bool = False, field: str = "text") -> str:
     """Raw text (stored and returned as given) whose trimmed length is 1..max."""
-    limit = chat_setting("CHAT_MESSAGE_MAX_CHARS")
+    limit = settings.CHAT_MESSAGE_MAX_CHARS
     if not isinstance(text, str):
         raise ValidationFailed(details={"fields": {field: ["A string."]}})
     trimmed = len(text.strip())
@@ -43,7 +43,7 @@ def clean_client_msg_id(value: object) -> str:
 def clean_attachment_ids(values: Iterable[object]) -> list[str]:
     if isinstance(values, str | bytes) or not isinstance(values, list | tuple):
         raise ValidationFailed(details={"fields": {"attachment_ids": ["A list of ids."]}})
-    if len(values) > chat_setting("CHAT_MESSAGE_MAX_ATTACHMENTS"):
+    if len(values) > settings.CHAT_MESSAGE_MAX_ATTACHMENTS:
         raise ValidationFailed(details={"fields": {"attachment_ids": ["Too many attachments."]}})
     ids: list[str] = []
     for value in values:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from chat import timeline
-from chat.conf import chat_setting
 from chat.models import EventKind
 
 
@@ -15,7 +15,7 @@ def message_audit_purge(*, now=None) -> dict[str, int]:
     """Forget what only admins could see once it is older than
     CHAT_AUDIT_RETENTION_DAYS: originals of edited messages, the texts of edit events
     and the texts of deleted messages. Run daily (``manage.py purge_chat_audit``)."""
-    cutoff = (now or timezone.now()) - timedelta(days=chat_setting("CHAT_AUDIT_RETENTION_DAYS"))
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CHAT_AUDIT_RETENTION_DAYS)
     # A daily batch: these multi-field filters scan the collection on SecantusDB.
     collection = timeline.events_collection()
     edits = collection.update_many(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import Role, User
 from chat import dtos, events, selectors, signals, timeline
-from chat.conf import chat_setting
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat.services import inputs
 from chat.services.messages import message_send
@@ -46,7 +46,7 @@ def room_create(
         raise ValidationFailed(details={"fields": {"subject": [f"At most {SUBJECT_MAX}."]}})
     if message is not None and message != "":
         inputs.clean_text(message, field="message")
-    one_open = bool(chat_setting("CHAT_ONE_OPEN_ROOM_PER_CUSTOMER"))
+    one_open = bool(settings.CHAT_ONE_OPEN_ROOM_PER_CUSTOMER)
     for _attempt in range(3):
         now = timezone.now()
         room = Room(

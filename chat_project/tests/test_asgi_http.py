@@ -1,5 +1,5 @@
 """HTTP through the whole ASGI stack (``chat_project.asgi.application``) on the pooled
-request threads of ``chat_project.asgi_http``: the sync middleware chain keeps
+request threads of ``chat_project.patches.asgi_http``: the sync middleware chain keeps
 sessions, CSRF and DRF's error shapes; every step of a request runs on one pooled
 thread; no thread is started per request; a request finding every thread busy waits
 its turn."""
@@ -18,7 +18,7 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from chat_project.asgi import application
-from chat_project.asgi_http import PooledThreadASGIHandler
+from chat_project.patches.asgi_http import PooledThreadASGIHandler
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

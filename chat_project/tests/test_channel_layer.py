@@ -1,4 +1,4 @@
-"""The layer's per-socket inbox (chat_project.channel_layer); the layer itself runs under
+"""The layer's per-socket inbox (chat_project.patches.channel_layer); the layer itself runs under
 every socket test."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from chat_project.channel_layer import Inbox
+from chat_project.patches.channel_layer import Inbox
 
 
 async def test_inbox_hands_messages_to_its_reader_in_order_and_keeps_nothing_when_empty():

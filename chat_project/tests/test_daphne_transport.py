@@ -1,4 +1,4 @@
-"""Contract of ``chat_project.daphne_transport`` with the daphne it patches: fails when
+"""Contract of ``chat_project.patches.daphne_transport`` with the daphne it patches: fails when
 daphne's internals it relies on change (the behaviour itself is tested end to end in
 ``tests/e2e/test_transport.py`` and ``tests/e2e/test_bad_frames.py``)."""
 
@@ -11,7 +11,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory
 from daphne import http_protocol, server, ws_protocol
 from twisted.web import http
 
-from chat_project import daphne_transport
+from chat_project.patches import daphne_transport
 
 
 def test_daphne_is_the_pinned_version():

@@ -7,7 +7,7 @@ import pytest
 from channels.layers import get_channel_layer
 
 from chat_project import fanout
-from chat_project.channel_layer import PubSubChannelLayer
+from chat_project.patches.channel_layer import PubSubChannelLayer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

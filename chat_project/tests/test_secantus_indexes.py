@@ -1,4 +1,4 @@
-"""chat_project.secantus_indexes: an update touches only the indexes it can change
+"""chat_project.patches.secantus_indexes: an update touches only the indexes it can change
 (mongod's documented cost model: "an update operation may result in updates to a
 subset of indexes on the collection, depending on the keys affected by the update",
 docs/manual/core/write-performance), with every index still exact afterwards."""
@@ -9,7 +9,8 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import DuplicateKeyError
 
-from chat_project import devservers, secantus_indexes
+from chat_project import devservers
+from chat_project.patches import secantus_indexes
 
 
 @pytest.fixture(scope="module")

@@ -75,7 +75,7 @@ class DaphneServer:
         self.args = [
             sys.executable,
             "-m",
-            "daphne",
+            "chat_project.serve",
             "-b",
             "127.0.0.1",
             "-p",
@@ -227,7 +227,7 @@ async def ws(login):
 
 @pytest.fixture
 def make_room():
-    """``await make_room(customer, agent)`` -> the room id (routing is another issue:
+    """``await make_room(customer, agent)`` -> the room id (routing has its own tests:
     the agent is assigned directly, as chat.tests.factories does)."""
 
     def make(customer, agent) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import random
 
-from chat_project.channel_layer import PubSubChannelLayer
+from chat_project.patches.channel_layer import PubSubChannelLayer
 
 
 class LossyPubSubChannelLayer(PubSubChannelLayer):

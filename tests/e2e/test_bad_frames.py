@@ -260,7 +260,7 @@ async def test_sockets_that_must_close_always_close_with_a_code(server, ws, cust
 
 async def test_invalid_utf8_text_frame_fails_the_connection_only(server, ws, customer):
     """RFC 6455 §8.1: invalid UTF-8 in a text frame fails the connection, with a close
-    frame saying 1007 (chat_project.daphne_transport; it was a drop, 1006, until issue
+    frame saying 1007 (chat_project.patches.daphne_transport; it was a drop, 1006, until issue
     18). The same bytes in a binary frame are a recoverable ``bad_json``."""
     alice = await ws(server, customer, name="alice")
     await alice.send_raw(b'{"event": "\xff\xfe"}')

@@ -1,5 +1,5 @@
 """What daphne's transport answers before Django sees a request (issue 18):
-``chat_project.daphne_transport`` against a real daphne."""
+``chat_project.patches.daphne_transport`` against a real daphne."""
 
 from __future__ import annotations
 

@@ -72,6 +72,12 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
             _wrap_close(self, loop)
         return layer
 
+    def inbox(self, channel: str) -> Inbox | None:
+        """The queue of messages waiting for ``channel`` in this process (None if it has
+        none here): the gateway watches its length to close a socket that falls too far
+        behind (``chat_project.ws``)."""
+        return self._get_layer().channels.get(channel)
+
     async def group_send_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
         """``group_send`` of each ``(group, message)``, in order, as one Redis pipeline
         per shard: one round trip instead of one per message (``chat_project.fanout``

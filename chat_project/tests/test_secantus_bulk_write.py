@@ -1,4 +1,4 @@
-"""``chat_project.secantus_compat``: the embedded server's ``bulkWrite`` honours
+"""``chat_project.patches.secantus_bulk_write``: the embedded server's ``bulkWrite`` honours
 ``writeConcern.j`` as mongod does, so an acknowledged timeline round survives a crash of
 the database process.
 
@@ -17,7 +17,8 @@ import pymongo
 import pytest
 from pymongo import MongoClient, WriteConcern
 
-from chat_project import devservers, secantus_compat
+from chat_project import devservers
+from chat_project.patches import secantus_bulk_write
 
 ROUNDS, PER_ROUND = 40, 5
 
@@ -75,7 +76,7 @@ def test_the_patch_flushes_the_log_once_per_journaled_command():
     def wants_journal(doc):
         return bool((doc.get("writeConcern") or {}).get("j"))
 
-    patched = secantus_compat.journaled(bulk_write, wants_journal)
+    patched = secantus_bulk_write.journaled(bulk_write, wants_journal)
     patched({"writeConcern": {"j": True}}, Context())
     patched({"writeConcern": {"w": 1}}, Context())  # not asked for
     patched(

@@ -1,0 +1,30 @@
+"""What the routing modules share: Redis keys and client, the audit writer."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from django_redis import get_redis_connection
+
+from agents.models import RoutingAudit
+
+logger = logging.getLogger(__name__)
+
+
+DRAIN_LOCK = "routing:drain:lock"
+DRAIN_PENDING = "routing:drain:pending"
+HOUSEKEEPING_LOCK = "routing:housekeeping:lock"
+RECONCILE_DUE = "routing:reconcile:recent"
+QUEUE_POSITIONS = "routing:queue:positions"
+GONE_AT = "routing:agent-gone:{agent_id}"
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _redis():
+    return get_redis_connection("default")
+
+
+def _audit(action: str, **fields: Any) -> None:
+    RoutingAudit.objects.create(action=action, **fields)

@@ -1,0 +1,163 @@
+"""Manual assignment, transfer between agents, and back to the queue."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from bson import ObjectId
+from django.utils import timezone
+
+from accounts import capacity, presence
+from accounts.models import Role, User
+from agents.exceptions import AgentUnavailable, NoCapacity
+from agents.models import RoutingAction
+from agents.services.common import _audit
+from agents.services.eligibility import _is_available, _take_best, agents_eligible
+from agents.services.queue import queue_drain, queue_notify
+from chat import assignment, selectors
+from chat.models import RoomStatus
+from chat_project.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+
+def _agent_by_id(agent_id: object) -> User:
+    try:
+        oid = ObjectId(str(agent_id))
+    except Exception:
+        raise NotFound("No such agent.") from None
+    agent = User.objects.filter(pk=oid, role=Role.AGENT, is_active=True).first()
+    if agent is None:
+        raise NotFound("No such agent.")
+    return agent
+
+
+def room_assign_agent(
+    *, room_id: object, actor: User, agent_id: object | None = None, force: bool = False
+) -> dict[str, Any]:
+    """``POST /api/chat/assign-agent``. Without ``agent_id``: route this room now to
+    the best eligible agent. With it: an admin assigns any agent (``force`` passes the
+    agent's cap and switch, recorded as forced); an agent may take a queued room for
+    themselves within their capacity."""
+    if not (actor.is_admin or actor.is_agent):
+        raise PermissionDenied("Only agents and admins assign rooms.")
+    room = selectors.room_by_id(room_id)
+    # A waiting room is open to every agent (the queue lists it); any other room only
+    # to whoever may see it: for the rest it does not exist, as on every other path
+    # (issue 18: its status leaked through the 409's details).
+    if room is None or not (room.status == RoomStatus.QUEUED or selectors.can_see(room, actor)):
+        raise NotFound("No such room.")
+    if room.status != RoomStatus.QUEUED:
+        raise Conflict("The room is not waiting in the queue.", details={"status": room.status})
+    if agent_id is None:
+        eligible = agents_eligible()
+        payload = _take_best(eligible, room, reason="manual route", actor=actor)
+        if payload is None:
+            if not eligible:
+                raise AgentUnavailable("No agent is available; the room stays queued.")
+            raise Conflict("The room was taken meanwhile.")
+        queue_notify()
+        return payload
+    agent = _agent_by_id(agent_id)
+    if actor.is_agent and agent.pk != actor.pk:
+        raise PermissionDenied("Agents may only take rooms for themselves.")
+    force = force and actor.is_admin
+    if not force and not _is_available(agent, presence.online_user_ids()):
+        raise AgentUnavailable()
+    if not capacity.capacity_reserve(agent=agent, force=force):
+        raise NoCapacity()
+    payload = assignment.claim(
+        room_id=room.pk, agent=agent, reason="forced" if force else "manual", actor=actor
+    )
+    if payload is None:
+        capacity.capacity_release(agent_id=agent.pk)
+        raise Conflict("The room was taken meanwhile.")
+    action = RoutingAction.FORCED if force else RoutingAction.ASSIGNED
+    _audit(action, room_id=room.pk, actor=actor, to_agent=agent, reason="manual")
+    queue_notify()
+    return payload
+
+
+def room_transfer(
+    *, room_id: object, actor: User, to_agent_id: object, note: str = "", force: bool = False
+) -> dict[str, Any]:
+    """``POST /api/chat/transfer``: the assigned agent or an admin moves an active room
+    to another agent, who must be eligible with a free slot (an admin may ``force``
+    past both, recorded as such). Concurrent transfers of one room: one wins, the
+    others get ``conflict``."""
+    room = selectors.room_get_for_user(room_id=room_id, user=actor)
+    if not (actor.is_admin or (actor.is_agent and room.agent_id == actor.pk)):
+        raise PermissionDenied("Only the assigned agent or an admin transfers a room.")
+    if not isinstance(note, str) or len(note) > 1000:
+        raise ValidationFailed(details={"fields": {"note": ["At most 1000 characters."]}})
+    if room.status != RoomStatus.ACTIVE or room.agent_id is None:
+        raise Conflict("Only an active room with an agent can be transferred.")
+    to_agent = _agent_by_id(to_agent_id)
+    if to_agent.pk == room.agent_id:
+        raise ValidationFailed("The room is already with that agent.")
+    force = force and actor.is_admin
+    if not force and not _is_available(to_agent, presence.online_user_ids()):
+        raise AgentUnavailable()
+    if not capacity.capacity_reserve(agent=to_agent, force=force):
+        raise NoCapacity()
+    from_agent = User.objects.get(pk=room.agent_id)
+    payload = assignment.hand_over(
+        room=room,
+        from_agent=from_agent,
+        to_agent=to_agent,
+        actor=actor,
+        note=note,
+        forced=force,
+    )
+    if payload is None:
+        capacity.capacity_release(agent_id=to_agent.pk)
+        raise Conflict("The room changed hands meanwhile; reload it.")
+    capacity.capacity_release(agent_id=from_agent.pk)
+    _audit(
+        RoutingAction.FORCED if force else RoutingAction.TRANSFERRED,
+        room_id=room.pk,
+        actor=actor,
+        from_agent=from_agent,
+        to_agent=to_agent,
+        reason="transfer",
+        note=note,
+    )
+    queue_drain()  # the old agent has a free slot
+    return payload
+
+
+def room_requeue(*, room_id: object, actor: User | None, reason: str) -> dict[str, Any] | None:
+    """Take an active room from its agent and put it at the head of the queue, then
+    route it again at once (never back to the same agent by this call)."""
+    room = selectors.room_by_id(room_id)
+    if room is None:
+        raise NotFound("No such room.")
+    if room.status != RoomStatus.ACTIVE or room.agent_id is None:
+        raise Conflict("Only an active room can go back to the queue.")
+    from_agent = User.objects.get(pk=room.agent_id)
+    payload = assignment.back_to_queue(
+        room=room,
+        from_agent=from_agent,
+        queued_at=_queue_head_time(),
+        reason=reason,
+        actor=actor,
+    )
+    if payload is None:
+        return None
+    capacity.capacity_release(agent_id=from_agent.pk)
+    _audit(
+        RoutingAction.REQUEUED, room_id=room.pk, actor=actor, from_agent=from_agent, reason=reason
+    )
+    queue_drain()
+    return payload
+
+
+def _queue_head_time():
+    """A ``queued_at`` ahead of every waiting room."""
+    head = selectors.queued_rooms(limit=1)
+    now = timezone.now()
+    if head and head[0].queued_at and head[0].queued_at <= now:
+        return head[0].queued_at - timedelta(milliseconds=1)
+    return now - timedelta(milliseconds=1)

@@ -1,0 +1,72 @@
+"""The gateway's typing indicators (``ChatConsumer`` mixes these in): Redis state only
+(``chat.typing_state``: throttle, ttl, implied stop), a timer per room that ends the
+indicator by itself, and ``user-typing`` to the room's other users (no seq: not
+history)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+
+from chat import typing_state
+from chat_project.errors import NotFound
+
+logger = logging.getLogger(__name__)
+
+
+class TypingHandlers:
+    """Needs from the consumer: ``rooms``, ``timers``, ``user``, ``user_id`` and
+    ``_publish_ephemeral``."""
+
+    async def typing(self, data: dict[str, Any]) -> dict[str, Any]:
+        """See ``chat.typing_state`` for the rules (throttle, ttl, implied stop)."""
+        room_id = data["room_id"].lower()
+        if room_id not in self.rooms:  # joined (and still allowed: room.access) only
+            raise NotFound("Join the room first.")
+        if not data["is_typing"]:
+            await self._typing_stopped(room_id)
+            return {"room_id": room_id}
+        ttl = settings.WS_TYPING_TTL_SECONDS
+        due = await typing_state.typing_start(
+            room_id=room_id,
+            user_id=self.user_id,
+            ttl_seconds=ttl,
+            throttle_seconds=settings.WS_TYPING_THROTTLE_SECONDS,
+        )
+        self.timers.start(
+            ("typing", room_id), ttl, lambda: self._typing_timer_fired(room_id), restart=True
+        )
+        if due:
+            await self._publish_typing(room_id, True)
+        return {"room_id": room_id}
+
+    async def _typing_timer_fired(self, room_id: str) -> None:
+        try:
+            ended = await typing_state.typing_expire(
+                room_id=room_id, user_id=self.user_id, ttl_seconds=settings.WS_TYPING_TTL_SECONDS
+            )
+            if ended:
+                await self._publish_typing(room_id, False)
+        except Exception:
+            logger.warning("typing expiry failed", exc_info=True)
+
+    async def _typing_stopped(self, room_id: str) -> None:
+        if not self.timers.cancel(("typing", room_id)):
+            return  # this socket was not typing there
+        try:
+            if await typing_state.typing_stop(room_id=room_id, user_id=self.user_id):
+                await self._publish_typing(room_id, False)
+        except Exception:
+            logger.warning("typing stop failed", exc_info=True)
+
+    async def _publish_typing(self, room_id: str, is_typing: bool) -> None:
+        data: dict[str, Any] = {
+            "user_id": self.user_id,
+            "username": self.user.username,
+            "is_typing": is_typing,
+        }
+        if is_typing:
+            data["ttl_ms"] = int(settings.WS_TYPING_TTL_SECONDS * 1000)
+        await self._publish_ephemeral(room_id, "user-typing", data)

@@ -1,0 +1,15 @@
+"""Where the embedded SecantusDB (0.7.0b3, pinned exactly) differs from mongod, patched
+in the server's own process (``chat_project.devservers`` starts it): each patch gives
+mongod's documented behaviour and has a test that states it."""
+
+from __future__ import annotations
+
+
+def install() -> None:
+    from secantus.storage import Storage
+
+    from chat_project.patches import secantus_add_fields, secantus_bulk_write, secantus_indexes
+
+    secantus_add_fields.install()  # $addFields merges an embedded document
+    secantus_indexes.install(Storage)  # an update maintains only the indexes it can change
+    secantus_bulk_write.install()  # bulkWrite honours writeConcern.j (durable acks)

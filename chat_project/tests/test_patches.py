@@ -1,0 +1,86 @@
+"""Contracts with the library internals ``chat_project.patches`` relies on: each test
+fails when the internal it names changes, so an upgrade of a pinned library cannot
+break delivery silently."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from importlib.metadata import version
+
+import pytest
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+
+from chat_project.patches.asgiref_loop import sync_to_async_caller_loop
+
+
+@pytest.mark.parametrize(
+    ("library", "pinned"),
+    [
+        ("django", "5.2.19"),
+        ("asgiref", "3.13.0"),
+        ("channels", "4.3.2"),
+        ("channels-redis", "4.3.0"),
+        ("daphne", "4.2.3"),
+        ("secantusdb", "0.7.0b3"),
+    ],
+)
+def test_patched_libraries_are_the_pinned_versions(library, pinned):
+    assert version(library) == pinned
+
+
+async def test_a_sync_to_async_thread_sees_its_callers_loop():
+    loop = asyncio.get_running_loop()
+    seen = await sync_to_async(sync_to_async_caller_loop, thread_sensitive=False)()
+    assert seen is loop
+    assert sync_to_async_caller_loop() is None  # not from a sync_to_async thread
+
+
+def test_thread_sensitive_context_takes_an_executor():
+    assert "executor" in inspect.signature(ThreadSensitiveContext).parameters
+
+
+def test_django_cache_handler_creates_and_takes_a_client_per_alias(settings):
+    from django.core.cache import caches
+
+    from chat_project.patches.django_caches import use_thread_cache
+
+    assert callable(caches.create_connection)
+    client = use_thread_cache("default")
+    assert caches["default"] is client
+    assert use_thread_cache("default") is client  # one per thread
+
+
+def test_channels_dispatch_is_what_the_gateway_replaces():
+    # chat_project.ws.EventConsumer.dispatch drops this hop before every handler.
+    from channels.consumer import AsyncConsumer
+
+    source = inspect.getsource(AsyncConsumer.dispatch)
+    assert "aclose_old_connections" in source
+    assert "get_handler_name" in source
+
+
+def test_the_pubsub_layer_internals_the_project_layer_uses():
+    from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+
+    from chat_project.patches.channel_layer import PubSubChannelLayer
+
+    layer = PubSubChannelLayer(hosts=["redis://127.0.0.1:1"])
+    assert {"_layers", "_args", "_kwargs"} <= set(vars(layer))
+    for name in ("_subscribe_to_channel", "_get_group_channel_name", "_get_shard"):
+        assert callable(getattr(RedisPubSubLoopLayer, name))
+    assert "_get_layer" in vars(RedisPubSubChannelLayer)
+    shard_source = inspect.getsource(RedisPubSubLoopLayer)
+    assert "channels" in shard_source
+
+
+async def test_a_shard_has_the_lock_and_client_group_send_many_takes():
+    from chat_project.patches.channel_layer import PubSubChannelLayer
+
+    layer = PubSubChannelLayer(hosts=["redis://127.0.0.1:1"])
+    loop_layer = layer._get_layer()
+    shard = loop_layer._get_shard("probe")
+    assert isinstance(shard._lock, asyncio.Lock)
+    assert callable(shard._ensure_redis)
+    assert layer.inbox("nobody") is None
+    await layer.flush()
