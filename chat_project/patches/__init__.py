@@ -11,7 +11,8 @@ named in the module), and each library is pinned exactly in ``pyproject.toml``.
 - ``channel_layer``: channels_redis' PubSub layer with one-reader inboxes and batched
   publishing (``group_send_many``), and a public ``inbox()`` for the gateway's backlog.
 - ``daphne_transport``: close frames for transport failures; no body parsing by Twisted.
-- ``secantus`` (``secantus_add_fields``, ``secantus_indexes``, ``secantus_bulk_write``):
+- ``secantus`` (``secantus_add_fields``, ``secantus_indexes``, ``secantus_bulk_write``,
+  ``secantus_planner``):
   the embedded SecantusDB brought in line with mongod, in its own process only.
 
 Also relied on, outside this package: ``chat_project.ws.EventConsumer.dispatch`` leaves

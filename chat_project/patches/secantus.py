@@ -8,8 +8,14 @@ from __future__ import annotations
 def install() -> None:
     from secantus.storage import Storage
 
-    from chat_project.patches import secantus_add_fields, secantus_bulk_write, secantus_indexes
+    from chat_project.patches import (
+        secantus_add_fields,
+        secantus_bulk_write,
+        secantus_indexes,
+        secantus_planner,
+    )
 
     secantus_add_fields.install()  # $addFields merges an embedded document
     secantus_indexes.install(Storage)  # an update maintains only the indexes it can change
     secantus_bulk_write.install()  # bulkWrite honours writeConcern.j (durable acks)
+    secantus_planner.install(Storage)  # a filter with an _id equality is an _id lookup
