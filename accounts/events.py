@@ -36,10 +36,9 @@ def user_credentials_changed(user_id: object) -> None:
     publish(user_group(user_id), {"type": "auth.revoked", "reason": "password_changed"})
 
 
-def user_status_changed(*, user, online: bool) -> None:
-    """A manual status or accepting-chats change: staff hear everyone's (group
-    ``presence``), customers hear agents' (``presence.agents``), as in accounts.liveness."""
-    message = {
+def status_message(user, *, online: bool) -> dict:
+    """A ``presence.changed`` channel-layer message for ``user`` (a User)."""
+    return {
         "type": "presence.changed",
         "user_id": str(user.pk),
         "role": user.role,
@@ -47,6 +46,12 @@ def user_status_changed(*, user, online: bool) -> None:
         "online": online,
         "accepting_chats": user.accepting_chats if user.is_agent else None,
     }
+
+
+def user_status_changed(*, user, online: bool) -> None:
+    """A manual status or accepting-chats change: staff hear everyone's (group
+    ``presence``), customers hear agents' (``presence.agents``), as in accounts.liveness."""
+    message = status_message(user, online=online)
     publish(PRESENCE_STAFF_GROUP, message)
     if user.is_agent:
         publish(PRESENCE_AGENTS_GROUP, message)

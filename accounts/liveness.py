@@ -32,7 +32,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from accounts import presence
-from accounts.events import PRESENCE_AGENTS_GROUP, PRESENCE_STAFF_GROUP
+from accounts.events import PRESENCE_AGENTS_GROUP, PRESENCE_STAFF_GROUP, status_message
 
 logger = logging.getLogger(__name__)
 
@@ -67,18 +67,6 @@ AGENTS_GROUP = PRESENCE_AGENTS_GROUP
 class LocalSocket:
     user: Any  # accounts.models.User: role, status and accepting_chats for announcements
     conn_id: str
-
-
-def status_message(user: Any, *, online: bool) -> dict[str, Any]:
-    """A ``presence.changed`` channel-layer message for ``user`` (a User)."""
-    return {
-        "type": "presence.changed",
-        "user_id": str(user.pk),
-        "role": user.role,
-        "status": user.status,
-        "online": online,
-        "accepting_chats": user.accepting_chats if user.is_agent else None,
-    }
 
 
 async def publish_status(message: dict[str, Any]) -> None:

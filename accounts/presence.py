@@ -73,7 +73,8 @@ return 0
 """
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
+    """The clock of leases and typing entries (ms since the epoch)."""
     return int(time.time() * 1000)
 
 
@@ -83,7 +84,7 @@ def _redis():
 
 def lease_touch(*, user_id: str, conn_id: str, ttl_seconds: float) -> bool:
     """Create or refresh a connection's lease. True when the user just came online."""
-    now = _now_ms()
+    now = now_ms()
     keys = [LEASES_KEY.format(user_id=user_id), ONLINE_KEY]
     return bool(
         _redis().eval(_TOUCH, 2, *keys, user_id, conn_id, now + int(ttl_seconds * 1000), now)
@@ -92,13 +93,13 @@ def lease_touch(*, user_id: str, conn_id: str, ttl_seconds: float) -> bool:
 
 def lease_release(*, user_id: str, conn_id: str, grace_seconds: float) -> None:
     """A connection closed: keep its lease for the grace period so a reload does not flap."""
-    now = _now_ms()
+    now = now_ms()
     keys = [LEASES_KEY.format(user_id=user_id), ONLINE_KEY]
     _redis().eval(_RELEASE, 2, *keys, user_id, conn_id, now + int(grace_seconds * 1000), now)
 
 
 def online_user_ids() -> set[str]:
-    raw = _redis().zrangebyscore(ONLINE_KEY, _now_ms(), "+inf")
+    raw = _redis().zrangebyscore(ONLINE_KEY, now_ms(), "+inf")
     return {member.decode() for member in raw}
 
 
@@ -113,12 +114,12 @@ def is_online_on_page(user: Any) -> bool:
 
 def is_online(user_id: str) -> bool:
     score = _redis().zscore(ONLINE_KEY, str(user_id))
-    return score is not None and score > _now_ms()
+    return score is not None and score > now_ms()
 
 
 def expire_stale() -> list[str]:
     """Take users whose every lease ran out offline; returns exactly those this call took."""
-    now = _now_ms()
+    now = now_ms()
     client = _redis()
     gone = []
     for member in client.zrangebyscore(ONLINE_KEY, "-inf", now):
@@ -197,7 +198,7 @@ async def aleases_touch(*, leases: Iterable[tuple[str, str]], ttl_seconds: float
     """Refresh many ``(user_id, conn_id)`` leases and their socket entries in one round
     trip (the heartbeat). Returns the users who came online again (a lease had run out)."""
     state = _async()
-    now = _now_ms()
+    now = now_ms()
     expiry = now + int(ttl_seconds * 1000)
     ttl_ms = int(ttl_seconds * 1000)
     leases = list(leases)
@@ -218,26 +219,26 @@ async def aleases_touch(*, leases: Iterable[tuple[str, str]], ttl_seconds: float
 async def alease_release(*, user_id: str, conn_id: str, grace_seconds: float) -> None:
     """Async :func:`lease_release`; also frees the socket's place under the cap."""
     state = _async()
-    now = _now_ms()
+    now = now_ms()
     keys = [LEASES_KEY.format(user_id=user_id), ONLINE_KEY]
     await state.release(keys=keys, args=[user_id, conn_id, now + int(grace_seconds * 1000), now])
     await state.client.zrem(CONNS_KEY.format(user_id=user_id), conn_id)
 
 
 async def aonline_user_ids() -> set[str]:
-    raw = await _async().client.zrangebyscore(ONLINE_KEY, _now_ms(), "+inf")
+    raw = await _async().client.zrangebyscore(ONLINE_KEY, now_ms(), "+inf")
     return {member.decode() for member in raw}
 
 
 async def ais_online(user_id: str) -> bool:
     score = await _async().client.zscore(ONLINE_KEY, str(user_id))
-    return score is not None and score > _now_ms()
+    return score is not None and score > now_ms()
 
 
 async def aexpire_stale() -> list[str]:
     """Async :func:`expire_stale`: exactly the users this call took offline."""
     state = _async()
-    now = _now_ms()
+    now = now_ms()
     gone = []
     for member in await state.client.zrangebyscore(ONLINE_KEY, "-inf", now):
         user_id = member.decode()
@@ -254,7 +255,7 @@ async def aconnection_open(
     only, across processes), remember the user's role (for whoever reports them offline)
     and take its presence lease. Returns ``(admitted, came_online)``: not admitted when
     the user already has ``limit`` live sockets (nothing else is written then)."""
-    now = _now_ms()
+    now = now_ms()
     keys = [
         CONNS_KEY.format(user_id=user_id),
         LEASES_KEY.format(user_id=user_id),

@@ -41,13 +41,7 @@ def user_create(
     user = User(username=username, email=email, display_name=display_name, role=role)
     if max_chats is not None:
         user.max_chats = max_chats
-    try:
-        validate_password(password, user)
-    except DjangoValidationError as exc:
-        raise ValidationFailed(
-            "The password is too weak.", details={"fields": {"password": exc.messages}}
-        ) from None
-    user.set_password(password)
+    _set_checked_password(user, password)
     # The unique index on username decides races between two registrations of the
     # same name; two look-alike names registered in the same instant both pass the
     # check above (a window of milliseconds, which the keys then show to the admin).
@@ -127,8 +121,8 @@ def user_set_status(*, user: User, status: str, accepting_chats: bool | None = N
     return user
 
 
-def user_set_password(*, user: User, password: str) -> None:
-    """Change a password; every socket of the user closes (``auth.revoked``)."""
+def _set_checked_password(user: User, password: str) -> None:
+    """Django's password validators, then the hash; a weak one is ``validation_error``."""
     try:
         validate_password(password, user)
     except DjangoValidationError as exc:
@@ -136,4 +130,9 @@ def user_set_password(*, user: User, password: str) -> None:
             "The password is too weak.", details={"fields": {"password": exc.messages}}
         ) from None
     user.set_password(password)
+
+
+def user_set_password(*, user: User, password: str) -> None:
+    """Change a password; every socket of the user closes (``auth.revoked``)."""
+    _set_checked_password(user, password)
     user.save(update_fields=["password"])  # the model's save() closes the user's sockets

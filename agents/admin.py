@@ -23,7 +23,7 @@ from accounts.models import Role, User
 from agents import services as routing
 from agents.models import Agent, RoutingAudit
 from chat import selectors as chat_selectors
-from chat.admin import RoomAdmin
+from chat.admin import RoomAdmin, RoomColumn
 from chat.models import Room, RoomStatus
 from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
 from chat_project.errors import Conflict
@@ -127,7 +127,7 @@ class AgentAdmin(PageLookupMixin, admin.ModelAdmin):
 
 
 @admin.register(RoutingAudit)
-class RoutingAuditAdmin(PageLookupMixin, ReadOnlyAdmin):
+class RoutingAuditAdmin(RoomColumn, PageLookupMixin, ReadOnlyAdmin):
     """Every assignment, transfer, requeue, forced assignment and counter repair."""
 
     page_user_fields = ("actor_id", "from_agent_id", "to_agent_id")
@@ -144,24 +144,8 @@ class RoutingAuditAdmin(PageLookupMixin, ReadOnlyAdmin):
     )
     list_filter = ("action",)
     ordering = ("-at",)
-    fields = (
-        "at",
-        "action",
-        "room_ref",
-        "actor_name",
-        "from_agent_name",
-        "to_agent_name",
-        "reason",
-        "note",
-    )
+    fields = list_display
     readonly_fields = fields
-
-    @admin.display(description="room")
-    def room_ref(self, obj):
-        if obj.room_id is None:
-            return "—"
-        url = reverse("admin:chat_room_change", args=[str(obj.room_id)])
-        return format_html('<a href="{}">{}</a>', url, obj.room_id)
 
     @admin.display(description="by")
     def actor_name(self, obj):

@@ -34,6 +34,14 @@ def room_link(room_id: object) -> str:
     return format_html('<a href="{}">{}</a>', url, room_id)
 
 
+class RoomColumn:
+    """A ``room_ref`` column linking a row to its room's page."""
+
+    @admin.display(description="room")
+    def room_ref(self, obj):
+        return room_link(obj.room_id)
+
+
 @admin.register(Room)
 class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
     page_user_fields = ("customer_id", "agent_id")
@@ -168,7 +176,7 @@ class RoomFilter(admin.SimpleListFilter):
 
 
 @admin.register(RoomEvent)
-class RoomEventAdmin(PageLookupMixin, ReadOnlyAdmin):
+class RoomEventAdmin(RoomColumn, PageLookupMixin, ReadOnlyAdmin):
     """Messages and the other timeline events. Admins see everything: the current
     text, the original of an edited message, and the text of a deleted one."""
 
@@ -205,10 +213,6 @@ class RoomEventAdmin(PageLookupMixin, ReadOnlyAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="room")
-    def room_ref(self, obj):
-        return room_link(obj.room_id)
-
     @admin.display(description="by")
     def actor_name(self, obj):
         return name_of(obj, obj.actor_id)
@@ -224,7 +228,7 @@ class RoomEventAdmin(PageLookupMixin, ReadOnlyAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(PageLookupMixin, ReadOnlyAdmin):
+class AttachmentAdmin(RoomColumn, PageLookupMixin, ReadOnlyAdmin):
     page_user_fields = ("uploader_id",)
     list_display = (
         "id",
@@ -248,10 +252,6 @@ class AttachmentAdmin(PageLookupMixin, ReadOnlyAdmin):
         "created_at",
     )
     readonly_fields = fields
-
-    @admin.display(description="room")
-    def room_ref(self, obj):
-        return room_link(obj.room_id)
 
     @admin.display(description="uploader")
     def uploader_name(self, obj):

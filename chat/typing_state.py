@@ -53,10 +53,6 @@ return 0
 """
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _key(room_id: str, user_id: str) -> str:
     return KEY.format(room_id=room_id, user_id=user_id)
 
@@ -70,7 +66,7 @@ async def typing_start(
         _START,
         1,
         _key(room_id, user_id),
-        _now_ms(),
+        presence.now_ms(),
         int(throttle_seconds * 1000),
         ttl_ms + _MARGIN_MS,
     )
@@ -86,7 +82,7 @@ async def typing_expire(*, room_id: str, user_id: str, ttl_seconds: float) -> bo
     """A socket's timer ran out. True when nobody refreshed within the ttl (broadcast
     false); False when a refresh came meanwhile or someone else already stopped it."""
     result = await presence.aredis().eval(
-        _EXPIRE, 1, _key(room_id, user_id), _now_ms(), int(ttl_seconds * 1000)
+        _EXPIRE, 1, _key(room_id, user_id), presence.now_ms(), int(ttl_seconds * 1000)
     )
     return bool(result)
 

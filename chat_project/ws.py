@@ -242,32 +242,34 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         try:
             if not isinstance(data, dict):
                 raise ValidationFailed(details={"fields": {"data": ["Must be an object."]}})
-            result = await spec.handler(self, clean_data(spec.fields, data))
-        except DomainError as exc:
+            outcome = spec.handler(self, clean_data(spec.fields, data))
+        except DomainError as exc:  # raised while checking the frame's data
             await self.send_error(ack, event, exc)
             return
+        result = await self._answer(ack, event, outcome)
+        if isinstance(result, AckLater):
+            self._ack_when_done(ack, event, result.future)
+
+    async def _answer(self, ack: str | None, event: str, outcome: Awaitable[Any]) -> Any:
+        """Await a handler's ``outcome`` and answer it: its ``ack`` frame, or the
+        ``error`` frame of a DomainError (a bug is ``server_error``, logged). An
+        ``AckLater`` is returned unanswered, for :meth:`_ack_when_done`."""
+        try:
+            result = await outcome
+        except DomainError as exc:
+            await self.send_error(ack, event, exc)
+            return None
         except Exception:
             logger.exception("event %s failed", event)
             await self.send_error(ack, event, ServerError())
-            return
-        if isinstance(result, AckLater):
-            self._ack_when_done(ack, event, result.future)
-        elif ack is not None:
+            return None
+        if not isinstance(result, AckLater) and ack is not None and not self.closing:
             await self.send_frame({"event": "ack", "ack": ack, "data": result or {}})
+        return result
 
     def _ack_when_done(self, ack: str | None, event: str, future: asyncio.Future) -> None:
         async def answer() -> None:
-            try:
-                result = await future
-            except DomainError as exc:
-                await self.send_error(ack, event, exc)
-                return
-            except Exception:
-                logger.exception("event %s failed", event)
-                await self.send_error(ack, event, ServerError())
-                return
-            if ack is not None and not self.closing:
-                await self.send_frame({"event": "ack", "ack": ack, "data": result or {}})
+            await self._answer(ack, event, future)
 
         task = asyncio.get_running_loop().create_task(answer())
         if self.pending_acks is None:
