@@ -52,6 +52,7 @@ def install() -> None:
             return
         server_close(self, code)
 
+    protocol._support_chat_serverClose = server_close  # the original (contract test)
     protocol.serverClose = serverClose
     setattr(protocol, _INSTALLED, True)
 
