@@ -15,6 +15,17 @@ if [ ! -x /usr/bin/chromium ]; then
     exit 1
   fi
 fi
+# The proxy tests (tests/e2e/test_proxy.py, tests/faults/test_drain.py) run Debian's
+# HAProxy with deploy/haproxy.cfg, the file docker-compose.yml's proxy runs.
+if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing Debian haproxy for the proxy tests"
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy
+  else
+    echo "test.sh: haproxy is missing; as root: apt-get install -y haproxy" >&2
+    exit 1
+  fi
+fi
 # The npm socket.io-client that tests/e2e/test_socketio.py drives (Node is on the machine;
 # Debian's nodejs otherwise): installed from the lockfile, again only when it changes.
 if ! command -v npm >/dev/null; then

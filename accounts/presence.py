@@ -25,6 +25,8 @@ from django.conf import settings
 from django_redis import get_redis_connection
 from redis import asyncio as aioredis
 
+from chat_project import metrics
+
 ONLINE_KEY = "presence:online"
 LEASES_KEY = "presence:leases:{user_id}"
 CONNS_KEY = "presence:conns:{user_id}"
@@ -211,7 +213,8 @@ async def aleases_touch(*, leases: Iterable[tuple[str, str]], ttl_seconds: float
         conns = CONNS_KEY.format(user_id=user_id)
         pipe.zadd(conns, {conn_id: expiry})
         pipe.pexpire(conns, ttl_ms)
-    results = await pipe.execute()
+    with metrics.redis_timer("presence_heartbeat"):
+        results = await pipe.execute()
     came = {user_id for (user_id, _), result in zip(leases, results[::3], strict=True) if result}
     return sorted(came)
 
@@ -221,8 +224,11 @@ async def alease_release(*, user_id: str, conn_id: str, grace_seconds: float) ->
     state = _async()
     now = now_ms()
     keys = [LEASES_KEY.format(user_id=user_id), ONLINE_KEY]
-    await state.release(keys=keys, args=[user_id, conn_id, now + int(grace_seconds * 1000), now])
-    await state.client.zrem(CONNS_KEY.format(user_id=user_id), conn_id)
+    with metrics.redis_timer("presence_release"):
+        await state.release(
+            keys=keys, args=[user_id, conn_id, now + int(grace_seconds * 1000), now]
+        )
+        await state.client.zrem(CONNS_KEY.format(user_id=user_id), conn_id)
 
 
 async def aonline_user_ids() -> set[str]:
@@ -240,7 +246,9 @@ async def aexpire_stale() -> list[str]:
     state = _async()
     now = now_ms()
     gone = []
-    for member in await state.client.zrangebyscore(ONLINE_KEY, "-inf", now):
+    with metrics.redis_timer("presence_sweep"):
+        due = await state.client.zrangebyscore(ONLINE_KEY, "-inf", now)
+    for member in due:
         user_id = member.decode()
         keys = [LEASES_KEY.format(user_id=user_id), ONLINE_KEY]
         if await state.expire(keys=keys, args=[user_id, now]):
@@ -263,7 +271,8 @@ async def aconnection_open(
         ROLES_KEY,
     ]
     args = [conn_id, now + int(ttl_seconds * 1000), now, limit, user_id, role]
-    result = int(await _async().open(keys=keys, args=args))
+    with metrics.redis_timer("presence_open"):
+        result = int(await _async().open(keys=keys, args=args))
     return result > 0, result == 2
 
 

@@ -6,7 +6,9 @@ Node load generator (bench/loadgen.mjs), the pure-asyncio reference server first
     .venv/bin/python bench/run.py --quick              # short smoke run (~3 min)
 
 Scenarios: idle, chat, knee, knee2 (two server processes), routing, history, search,
-socketio (the chat scenario over Socket.IO beside plain WebSocket, issue 14).
+socketio (the chat scenario over Socket.IO beside plain WebSocket, issue 14), proxy (the
+chat scenario through HAProxy with one and with three processes, issue 17:
+bench/proxy_scenario.py).
 The database and Valkey are the embedded servers (chat_project.devservers, a fresh data
 folder per run) unless MONGODB_URI and REDIS_URL are set. daphne is started as ./run.sh
 starts it (DJANGO_DEBUG=0, FAST_PASSWORD_HASHER=1, the per-socket rate limit raised so
@@ -249,6 +251,9 @@ class Bench:
         procs = {f"server{i}": p.pid for i, p in enumerate(target.procs)}
         if target.name != "reference":
             procs.update(self.server_pids)
+        proxy = getattr(target, "proxy", None)
+        if proxy is not None and proxy.process is not None:
+            procs["haproxy"] = proxy.process.pid
         if loadgen_pid:
             procs["loadgen"] = loadgen_pid
         return Stats(procs)
@@ -672,6 +677,7 @@ class Bench:
     def run(self) -> None:
         wanted = self.args.scenario.split(",")
         every = ["idle", "chat", "knee", "knee2", "routing", "history", "search", "socketio"]
+        every.append("proxy")
         if wanted == ["all"]:
             wanted = every
         ensure_tools()
@@ -705,6 +711,14 @@ class Bench:
                     self.scenario_search(product)
                 elif name == "socketio":
                     self.scenario_socketio(product)
+                elif name == "proxy":
+                    from bench.proxy_scenario import scenario_proxy
+
+                    product.stop()  # the scenario starts its own processes
+                    try:
+                        scenario_proxy(self)
+                    finally:
+                        product = self.start_product(1)
                 else:
                     raise SystemExit(f"unknown scenario {name!r}; one of {every}")
                 print(f"== {name} took {time.monotonic() - started:.0f}s", flush=True)
@@ -872,6 +886,9 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=200, help="concurrent 1:1 chats")
     parser.add_argument(
         "--sio-rate", default="30", help="scenario socketio: msg/s offered (list, below the knee)"
+    )
+    parser.add_argument(
+        "--proxy-rate", default="30,60", help="scenario proxy: msg/s offered (list)"
     )
     parser.add_argument("--ws-rate", type=int, default=1000, help="server WS_RATE_PER_SECOND")
     parser.add_argument("--memory", action="store_true", help="embedded database in memory")

@@ -30,7 +30,7 @@ from chat.consumer_rooms import RoomHandlers, room_group
 from chat.consumer_typing import TypingHandlers
 from chat.delivery import RoomCursor
 from chat.receipt_batch import PendingReceipts
-from chat_project import fanout
+from chat_project import drain, fanout
 from chat_project.errors import ValidationFailed
 from chat_project.timers import KeyedTimers
 from chat_project.ws import (
@@ -102,10 +102,11 @@ class ChatConsumer(RoomHandlers, TypingHandlers, PresenceHandlers, EventConsumer
                 await self._typing_stopped(room_id)
                 await self._flush_receipts(room_id)
             try:
+                # Longer while the process drains: the user reconnects elsewhere first.
                 await presence.alease_release(
                     user_id=self.user_id,
                     conn_id=self.conn_id,
-                    grace_seconds=settings.WS_PRESENCE_GRACE_SECONDS,
+                    grace_seconds=drain.presence_grace_seconds(),
                 )
             except Exception:  # the lease then simply runs out
                 logger.warning("lease release failed", exc_info=True)
@@ -113,6 +114,11 @@ class ChatConsumer(RoomHandlers, TypingHandlers, PresenceHandlers, EventConsumer
             await self._group_discard(group)
         self.rooms.clear()
         self.timers.cancel_all()
+
+    async def finish_pending(self) -> None:
+        """A drain: coalesced receipts are written now (their acks follow)."""
+        for room_id in list(self.receipts):
+            await self._flush_receipts(room_id)
 
     async def _group_add(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)

@@ -17,6 +17,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from chat_project import metrics
 from chat_project.authentication import CsrfFailed
 from chat_project.errors import DomainError, ErrorCode
 
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    # Every REST error answer is made here: counted once.
+    metrics.errors.labels(str(code), "http").inc()
     return {"error": {"code": str(code), "message": str(message), "details": details or {}}}
 
 

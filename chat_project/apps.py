@@ -32,5 +32,16 @@ class ChatProjectConfig(AppConfig):
     def ready(self) -> None:
         from chat_project import (
             checks,  # noqa: F401  (registers the deploy checks)
+            drain,
+            fanout,
+            hops,
+            metrics,
             schema,  # noqa: F401  (registers the OpenAPI auth scheme)
+        )
+
+        metrics.install_command_timer()  # before the first MongoClient
+        metrics.watch_queue("fanout", fanout.queued)
+        metrics.watch_queue("db_hop", hops.queued)
+        metrics.watch_queue(
+            "socket_inbox", lambda: sum(consumer._backlog() for consumer in list(drain.sockets))
         )

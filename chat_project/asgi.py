@@ -1,5 +1,6 @@
 """ASGI entry point (serve it with ``python -m chat_project.serve``, which also tunes the
-process): HTTP goes to Django (on pooled threads, ``asgi_http``), WebSockets
+process): HTTP goes through the edge (request ids, ``/metrics``: ``chat_project.edge``) to
+Django (on pooled threads, ``asgi_http``), WebSockets
 through the origin check and the handshake stack (a bound on handshakes in progress,
 session auth: ``chat_project.ws_handshake``) to the routed consumers (the Channels stack
 of STYLE.md)."""
@@ -16,6 +17,7 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from chat_project.edge import HttpEdge  # noqa: E402
 from chat_project.patches.asgi_http import PooledThreadASGIHandler  # noqa: E402
 from chat_project.routing import websocket_urlpatterns  # noqa: E402
 from chat_project.ws_handshake import HandshakeMiddleware  # noqa: E402
@@ -28,7 +30,9 @@ def allowed_origins() -> list[str]:
 
 
 django_asgi_app = PooledThreadASGIHandler(threads=settings.HTTP_THREADS)
-http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+http_app = HttpEdge(
+    ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+)
 
 application = ProtocolTypeRouter(
     {

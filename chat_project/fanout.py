@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from chat_project import metrics
 from chat_project.patches.asgiref_loop import sync_to_async_caller_loop
 
 logger = logging.getLogger(__name__)
@@ -76,16 +78,24 @@ async def _sender(queue: asyncio.Queue) -> None:
         layer = get_channel_layer()
         send_many = getattr(layer, "group_send_many", None)
         try:
-            if send_many is not None:
-                await send_many(batch)
-                continue
-            for group, message in batch:
-                await layer.group_send(group, message)
+            with metrics.redis_timer("publish_batch"):
+                if send_many is not None:
+                    await send_many(batch)
+                    continue
+                for group, message in batch:
+                    await layer.group_send(group, message)
         except Exception:
             logger.warning("group_send of %d events failed", len(batch), exc_info=True)
 
 
+def queued() -> int:
+    """Events waiting to be published, across this process's loops (metrics)."""
+    return sum(queue.qsize() for queue in list(_queues.values()))
+
+
 def _enqueue(loop: asyncio.AbstractEventLoop, group: str, message: dict[str, Any]) -> None:
+    # When it was published, for the receiving sockets' fan-out latency (chat_project.metrics).
+    message = {**message, "published_at": time.time()}
     queue = _queues.get(loop)
     if queue is None:
         queue = _queues[loop] = asyncio.Queue()

@@ -21,6 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chat_project import drain
+
 # Pings that outlive their answer finish here, never on a request's thread.
 _pings = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
 
@@ -65,6 +67,8 @@ class HealthApi(APIView):
         )
     )
     def get(self, request: Request) -> Response:
+        if drain.is_draining():  # going away (SIGTERM): out of the proxy's rotation
+            return Response({"status": "draining", "checks": {}}, status=503)
         checks = dependency_checks()
         healthy = all(value == "ok" for value in checks.values())
         return Response(

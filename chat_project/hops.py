@@ -22,5 +22,10 @@ from django.conf import settings
 _pool = ThreadPoolExecutor(max_workers=settings.WS_DB_THREADS, thread_name_prefix="db-hop")
 
 
+def queued() -> int:
+    """Hops waiting for a free thread (metrics)."""
+    return _pool._work_queue.qsize()
+
+
 def database_hop(func: Callable[..., Any]) -> Callable[..., Any]:
     return database_sync_to_async(func, thread_sensitive=False, executor=_pool)

@@ -9,6 +9,9 @@ lives here, not in the importable ASGI module, so that importing the application
 - CPython's GIL switch interval, ``GIL_SWITCH_INTERVAL_MS`` (1 ms; CPython's default
   is 5): the server's threads mostly wait on MongoDB and Redis, and each reply then
   waits for the GIL (docs/benchmarks.md);
+- a graceful drain on SIGTERM (issue 17, ``chat_project.drain``): stop listening,
+  finish what the sockets started, close them with 1012, exit within
+  ``DRAIN_SECONDS`` (``chat_project.patches.daphne_drain``);
 - the cyclic GC (issue 8, scenario 1): with the defaults, full collections ran every
   ~5 s while sockets connected and paused the event loop for 0.4-1.9 s each (every
   socket's objects are walked), long enough for queued handshakes to time out.
@@ -31,9 +34,10 @@ import sys
 def tune_process() -> None:
     from django.conf import settings
 
-    from chat_project.patches import daphne_transport
+    from chat_project.patches import daphne_drain, daphne_transport
 
     daphne_transport.install()
+    daphne_drain.install()
     sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_MS / 1000)
     gc.freeze()
     gc.set_threshold(10_000, 10, 100)
@@ -46,7 +50,11 @@ def main(argv: list[str] | None = None) -> None:
     tune_process()
     from daphne.cli import CommandLineInterface
 
-    CommandLineInterface().run(sys.argv[1:] if argv is None else argv)
+    from chat_project.patches.daphne_drain import DrainingServer
+
+    cli = CommandLineInterface()
+    cli.server_class = DrainingServer
+    cli.run(sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from chat_project.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -180,13 +182,20 @@ CACHES = {
     },
 }
 
+# The channel layer's Redis servers: several shard the channels and groups between them
+# (channels_redis hashes each name to one server); every process must list the same
+# servers in the same order (docs/deploy.md). Cache, sessions and presence stay on REDIS_URL.
+CHANNEL_LAYER_HOSTS = env_list("CHANNEL_LAYER_HOSTS", REDIS_URL)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": env_str(
             "CHANNEL_LAYER_BACKEND", "chat_project.patches.channel_layer.PubSubChannelLayer"
         ),
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+            "hosts": [
+                {"address": url, "max_connections": REDIS_MAX_CONNECTIONS}
+                for url in CHANNEL_LAYER_HOSTS
+            ],
             "prefix": env_str("CHANNEL_LAYER_PREFIX", "asgi"),
         },
     },
@@ -279,19 +288,42 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
+# Attachments (and any other default-storage file) in S3-compatible object storage through
+# django-storages when S3_BUCKET is set, so that every process on every host sees them;
+# credentials come from boto3's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or
+# the host's role), never from this file. S3_ENDPOINT_URL for MinIO, Ceph, R2, ...
+S3_BUCKET = env_str("S3_BUCKET", "")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("S3_REGION", "") or None,
+            "location": env_str("S3_PREFIX", "attachments"),
+            # Private objects: attachments are served through the app, which checks access.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "addressing_style": env_str("S3_ADDRESSING_STYLE", "") or None,  # "path": MinIO
+        },
+    }
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
-}
+# LOG_FORMAT=json: one JSON object per line, with request and socket ids (chat_project/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"), fmt=LOG_FORMAT)
+# GET /metrics on each process (Prometheus) answers only with this bearer token; empty:
+# no metrics endpoint (a 404). The proxy refuses /metrics from outside (docs/deploy.md).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 # --- WebSocket gateway ---------------------------------------------------------------------
 # Frames above WS_MAX_FRAME_BYTES get ``frame_too_large`` and the socket closes (4413).
@@ -324,6 +356,12 @@ WS_MAX_BACKLOG = env_int("WS_MAX_BACKLOG", 2000)  # events queued for one socket
 # to the client in the handshake (socket.io's own defaults: 25 s and 20 s).
 SOCKETIO_PING_INTERVAL_SECONDS = float(env_str("SOCKETIO_PING_INTERVAL_SECONDS", "25"))
 SOCKETIO_PING_TIMEOUT_SECONDS = float(env_str("SOCKETIO_PING_TIMEOUT_SECONDS", "20"))
+# SIGTERM drains the process within this (chat_project/drain.py); the orchestrator's grace
+# period (compose: stop_grace_period) must be longer.
+DRAIN_SECONDS = float(env_str("DRAIN_SECONDS", "10"))
+# A socket closed by a drain keeps its presence lease this long (instead of
+# WS_PRESENCE_GRACE_SECONDS): the client reconnects to another process meanwhile.
+WS_DRAIN_PRESENCE_GRACE_SECONDS = float(env_str("WS_DRAIN_PRESENCE_GRACE_SECONDS", "15"))
 
 # --- Chat ----------------------------------------------------------------------------------
 # Read at call time (tests override them); the defaults are stated here only.

@@ -37,6 +37,7 @@ import asyncio
 import json
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -47,7 +48,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
-from chat_project.errors import DomainError, RateLimited, ValidationFailed
+from chat_project import drain, logs, metrics
+from chat_project.errors import DomainError, RateLimited, ServiceUnavailable, ValidationFailed
 from chat_project.patches.daphne_transport import SEND_AFTER_CLOSE
 from chat_project.ws_frames import (
     BadJson,
@@ -58,6 +60,7 @@ from chat_project.ws_frames import (
     UnknownEvent,
     clean_data,
 )
+from chat_project.ws_parts import ChunkedSending
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +110,7 @@ class ContractEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
-class EventConsumer(AsyncJsonWebsocketConsumer):
+class EventConsumer(ChunkedSending, AsyncJsonWebsocketConsumer):
     """Subclasses fill ``events`` (client event name -> :class:`EventSpec`) and extend
     ``message_handlers`` (channel-layer ``type`` -> async function of the consumer and
     the message), and implement :meth:`connect` / :meth:`disconnect`."""
@@ -122,6 +125,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         self.closing = False
         self._inbox: Any = None  # the layer's queue for this socket (PubSub layer only)
         self.pending_acks: set[asyncio.Task] | None = None  # see _ack_when_done
+        self.taking_frames = True  # False once the process drains (chat_project.drain)
+        self.handling = 0  # a frame's handler is running
 
     # -- ASGI / channel-layer messages
 
@@ -133,6 +138,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             # (the client reconnects and syncs) rather than growing the process's memory.
             await self.close_socket(CLOSE_TOO_SLOW, "too slow")
             return
+        if "published_at" in message:
+            metrics.fanout_delivered(message)
         handler = self.message_handlers.get(kind)
         if handler is None:
             logger.warning("no handler for message type %r", message.get("type"))
@@ -155,6 +162,9 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         return self._inbox.qsize() if self._inbox else 0
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
+        drain.sockets.add(self)
+        metrics.connections.inc()
+        logs.socket_id.set(getattr(self, "conn_id", None))  # this socket's task and hops
         await self.connect()
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
@@ -168,6 +178,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         try:
             await self.disconnect(message.get("code", 1005))
         finally:
+            drain.sockets.discard(self)
+            metrics.connections.dec()
             raise StopConsumer()
 
     message_handlers = {
@@ -186,6 +198,22 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if not self.closing:
             self.closing = True
             await self.close(code=code, reason=reason or None)
+
+    # -- a graceful drain (chat_project.drain)
+
+    def stop_taking_frames(self) -> None:
+        self.taking_frames = False
+
+    def in_flight(self) -> int:
+        """Frames being handled and acks still to send (a drain waits for them)."""
+        return self.handling + len(self.pending_acks or ())
+
+    async def finish_pending(self) -> None:
+        """Start now what would otherwise wait for a timer (a subclass's coalesced
+        writes); their acks are counted as in flight until answered."""
+
+    async def close_for_restart(self) -> None:
+        await self.close_socket(drain.CLOSE_SERVICE_RESTART, "service restart")
 
     # -- client frames
 
@@ -219,20 +247,35 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error(
                 None, _event_name(frame), ValidationFailed(details={"fields": {"ack": [problem]}})
             )
+        elif not self.taking_frames:
+            # Draining: not run; the client sends it again after reconnecting.
+            await self.send_error(
+                ack,
+                _event_name(frame),
+                ServiceUnavailable("The server is restarting: reconnect and send it again."),
+            )
         else:
-            await self.receive_frame(frame, ack)
+            self.handling += 1
+            try:
+                await self.receive_frame(frame, ack)
+            finally:
+                self.handling -= 1
 
     async def receive_frame(self, frame: Any, ack: str | None) -> None:
+        started = time.monotonic()
         if not isinstance(frame, dict):
+            metrics.frames_in.labels("invalid").inc()
             await self.send_error(ack, None, ValidationFailed("A frame is a JSON object."))
             return
         event = frame.get("event")
         if not isinstance(event, str):
+            metrics.frames_in.labels("invalid").inc()
             await self.send_error(
                 ack, None, ValidationFailed(details={"fields": {"event": ["Must be a string."]}})
             )
             return
         spec = self.events.get(event)
+        metrics.frames_in.labels(event if spec is not None else "unknown").inc()
         if spec is None:
             await self.send_error(ack, event[:64], UnknownEvent(f"Unknown event {event[:64]!r}."))
             return
@@ -246,11 +289,13 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         except DomainError as exc:  # raised while checking the frame's data
             await self.send_error(ack, event, exc)
             return
-        result = await self._answer(ack, event, outcome)
+        result = await self._answer(ack, event, outcome, started)
         if isinstance(result, AckLater):
-            self._ack_when_done(ack, event, result.future)
+            self._ack_when_done(ack, event, result.future, started)
 
-    async def _answer(self, ack: str | None, event: str, outcome: Awaitable[Any]) -> Any:
+    async def _answer(
+        self, ack: str | None, event: str, outcome: Awaitable[Any], started: float
+    ) -> Any:
         """Await a handler's ``outcome`` and answer it: its ``ack`` frame, or the
         ``error`` frame of a DomainError (a bug is ``server_error``, logged). An
         ``AckLater`` is returned unanswered, for :meth:`_ack_when_done`."""
@@ -264,12 +309,19 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error(ack, event, ServerError())
             return None
         if not isinstance(result, AckLater) and ack is not None and not self.closing:
-            await self.send_frame({"event": "ack", "ack": ack, "data": result or {}})
+            await self.send_ack(ack, event, result, started)
         return result
 
-    def _ack_when_done(self, ack: str | None, event: str, future: asyncio.Future) -> None:
+    async def send_ack(self, ack: str, event: str, result: Any, started: float) -> None:
+        await self.send_frame({"event": "ack", "ack": ack, "data": result or {}})
+        metrics.frames_out.labels("ack").inc()
+        metrics.ack_sent(event, started)
+
+    def _ack_when_done(
+        self, ack: str | None, event: str, future: asyncio.Future, started: float
+    ) -> None:
         async def answer() -> None:
-            await self._answer(ack, event, future)
+            await self._answer(ack, event, future, started)
 
         task = asyncio.get_running_loop().create_task(answer())
         if self.pending_acks is None:
@@ -326,38 +378,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
     async def send_event(self, event: str, data: dict[str, Any]) -> None:
         if not self.closing:
             await self.send_frame({"event": event, "data": data})
-
-    async def send_event_in_parts(
-        self,
-        event: str,
-        data: dict[str, Any],
-        key: str,
-        part_of: Callable[[dict[str, Any], list[Any], bool], dict[str, Any]],
-        *,
-        keep_whole: tuple[str, ...] = (),
-    ) -> None:
-        """Send ``event`` with ``data``, in several frames when it does not fit the
-        transport's limit (Autobahn applies ``WS_TRANSPORT_MAX_BYTES`` to outgoing
-        messages too): ``data[key]`` (a list) is cut into parts that fit, in order, and
-        ``part_of(base, items, last)`` makes each frame's data from ``base`` (``data``
-        without ``key`` and the ``keep_whole`` fields) and its items."""
-        items = data.get(key)
-        budget = settings.WS_TRANSPORT_MAX_BYTES - 8 * 1024
-        if not isinstance(items, list) or len(await self.encode_json(data)) <= budget:
-            await self.send_event(event, data)
-            return
-        parts: list[list[Any]] = [[]]
-        size = 0
-        for item in items:
-            item_size = len(await self.encode_json(item)) + 1
-            if parts[-1] and size + item_size > budget:
-                parts.append([])
-                size = 0
-            parts[-1].append(item)
-            size += item_size
-        base = {k: v for k, v in data.items() if k != key and k not in keep_whole}
-        for index, part in enumerate(parts):
-            await self.send_event(event, part_of(base, part, index == len(parts) - 1))
+            metrics.frames_out.labels(event).inc()
 
     async def send_error(self, ack: str | None, event: str | None, exc: DomainError) -> None:
         if self.closing:
@@ -366,6 +387,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if exc.details:
             data["details"] = exc.details
         await self.send_frame({"event": "error", "ack": ack, "data": data})
+        metrics.frames_out.labels("error").inc()
+        metrics.errors.labels(data["code"], "ws").inc()
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:

@@ -23,6 +23,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 
 from accounts import async_services as accounts_async
+from chat_project import drain, logs
 
 CLOSE_BUSY = 4013  # RFC 6455's 1013 "try again later"; Autobahn lets apps send 4000-4999
 
@@ -33,8 +34,12 @@ class HandshakeMiddleware:
         self.pending = 0  # handshakes started in this process and not answered yet
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        logs.request_id.set(logs.request_id_from(scope.get("headers") or []))
+        if drain.is_draining():  # this process is going away: reconnect (to another)
+            await _refuse(receive, send, drain.CLOSE_SERVICE_RESTART, "service restart")
+            return None
         if self.pending >= settings.WS_MAX_PENDING_HANDSHAKES:
-            await _refuse_busy(receive, send)
+            await _refuse(receive, send, CLOSE_BUSY, "busy")
             return None
         self.pending += 1
         answered = False
@@ -61,12 +66,12 @@ class HandshakeMiddleware:
                 self.pending -= 1
 
 
-async def _refuse_busy(receive: Any, send: Any) -> None:
+async def _refuse(receive: Any, send: Any, code: int, reason: str) -> None:
     message = await receive()  # websocket.connect (or the client is already gone)
     if message["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})  # so that a browser can read the code
-    await send({"type": "websocket.close", "code": CLOSE_BUSY, "reason": "busy"})
+    await send({"type": "websocket.close", "code": code, "reason": reason})
 
 
 def _session_cookie(scope: dict[str, Any]) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 from django_redis import get_redis_connection
 
 from agents.models import RoutingAudit
+from chat_project import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +29,4 @@ def _redis():
 
 def _audit(action: str, **fields: Any) -> None:
     RoutingAudit.objects.create(action=action, **fields)
+    metrics.routing_decisions.labels(str(action)).inc()

@@ -54,6 +54,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -78,7 +79,7 @@ from chat.writer.ops import (
 )
 from chat.writer.rooms import ONCE_FIELDS, RoomStates
 from chat.writer.rounds import SEQ_ATTEMPTS, Item, RoundPlan
-from chat_project import fanout
+from chat_project import fanout, metrics
 from chat_project.errors import ServiceUnavailable
 
 __all__ = [
@@ -106,7 +107,10 @@ class TimelineWriter:
     def __init__(self) -> None:
         self.rooms = RoomStates()
         self._queue: list[Item] = []
-        self._cond = threading.Condition()
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # the writer thread waits for work on it
+        self._idle = threading.Condition(lock)  # wait_idle() waits for the end of a round
+        self._writing = False  # a batch taken from the queue is not settled yet
         self._thread: threading.Thread | None = None
         self._pid = 0
         self.rounds = 0  # commands sent (tests and benchmarks read it)
@@ -133,6 +137,23 @@ class TimelineWriter:
             raise item.outcome
         assert item.outcome is not None
         return item.outcome
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is queued or being written, at most ``timeout`` seconds
+        (a process that drains: every change accepted so far is written and its caller
+        answered). True when idle, False when the bound ran out first."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._queue or self._writing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+    def pending(self) -> int:
+        """Changes waiting for the next round (metrics)."""
+        return len(self._queue)
 
     def note_room(self, room: Room) -> None:
         """Remember a room the caller just read (a socket joining it): the room's first
@@ -165,10 +186,12 @@ class TimelineWriter:
                 while not self._queue and not carry:
                     self._cond.wait()
                 batch, self._queue = carry + self._queue, []
+                self._writing = True
                 # Given up by its caller before anything of it was written: dropped.
                 batch = [item for item in batch if not (item.abandoned and not item.started)]
             try:
-                carry = self._round(batch) if batch else []
+                with metrics.writer_round_seconds.time():
+                    carry = self._round(batch) if batch else []
             except Exception as exc:  # a bug: fail this round, keep the writer alive
                 logger.exception("timeline writer round failed")
                 for item in batch:
@@ -176,9 +199,14 @@ class TimelineWriter:
                         item.finish(ServiceUnavailable(f"The write failed ({type(exc).__name__})."))
                 self.rooms.clear()
                 carry = []
+            with self._idle:
+                self._writing = bool(carry)
+                if not self._writing and not self._queue:
+                    self._idle.notify_all()
 
     def _round(self, items: list[Item]) -> list[Item]:
         """Write one round; return what is left for the next one."""
+        metrics.writer_round_changes.observe(len(items))
         client, db_name = _database()
         plan = RoundPlan(self, client, db_name)
         plan.read_unknown_rooms(items)

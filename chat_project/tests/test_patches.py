@@ -22,6 +22,7 @@ from chat_project.patches.asgiref_loop import sync_to_async_caller_loop
         ("channels", "4.3.2"),
         ("channels-redis", "4.3.0"),
         ("daphne", "4.2.3"),
+        ("autobahn", "26.11.1"),
         ("secantusdb", "0.7.0b3"),
     ],
 )
@@ -84,3 +85,29 @@ async def test_a_shard_has_the_lock_and_client_group_send_many_takes():
     assert callable(shard._ensure_redis)
     assert layer.inbox("nobody") is None
     await layer.flush()
+
+
+def test_the_daphne_internals_the_drain_uses():
+    # chat_project.patches.daphne_drain: the CLI builds its server from server_class,
+    # each listening port reaches listen_success, connections map protocols to their
+    # application futures, and serverClose goes through Autobahn's sendClose (which
+    # refuses 1012) to sendCloseFrame (which sends it).
+    from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+    from daphne import ws_protocol
+    from daphne.cli import CommandLineInterface
+    from daphne.server import Server
+
+    assert CommandLineInterface.server_class is Server
+    assert "self.server_class(" in inspect.getsource(CommandLineInterface.run)
+    assert "listener.addCallback(self.listen_success)" in inspect.getsource(Server.run)
+    assert '"application_instance"' in inspect.getsource(Server.application_checker)
+    assert "self.sendClose(code=code)" in inspect.getsource(
+        ws_protocol.WebSocketProtocol.__dict__.get("_support_chat_serverClose")
+        or ws_protocol.WebSocketProtocol.serverClose
+    )
+    assert list(inspect.signature(AutobahnProtocol.sendCloseFrame).parameters)[1:] == [
+        "code",
+        "reasonUtf8",
+        "isReply",
+    ]
+    assert "invalid close code" in inspect.getsource(AutobahnProtocol.sendClose)

@@ -1,0 +1,128 @@
+"""``docker-compose.yml`` and ``deploy/`` hold what the README and docs/deploy.md promise
+(issue 17). No Docker engine runs here: the file is loaded as compose loads it (YAML with
+its merge keys) and checked; the proxy's configuration is checked by HAProxy itself, and
+runs in front of real processes in tests/e2e/test_proxy.py and tests/faults/test_drain.py.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chat_project.devproxy import CONFIG, haproxy_binary
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def readme_variables() -> set[str]:
+    table = (REPO / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([A-Z0-9_]+)`", table, re.M)) | set(
+        re.findall(r"`([A-Z0-9_]+)`", table)
+    )
+
+
+def test_the_proxy_is_the_only_way_in(services):
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("haproxy:")
+    assert "./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in proxy["volumes"]
+    assert [p.split(":")[-1] for p in proxy["ports"]] == ["8080"]
+    published = [name for name, service in services.items() if "ports" in service]
+    # Prometheus (profile "metrics") listens on the host's loopback only.
+    assert sorted(published) == ["prometheus", "proxy"]
+    assert all(p.startswith("127.0.0.1:") for p in services["prometheus"]["ports"])
+
+
+def test_the_app_scales_with_no_host_port_and_drains_on_stop(services):
+    app = services["app"]
+    assert "ports" not in app  # --scale app=N: no two replicas bind one host port
+    assert app["expose"] == ["8000"]
+    assert app["stop_signal"] == "SIGTERM"
+    grace = int(app["stop_grace_period"].rstrip("s"))
+    assert grace > float(app["environment"]["DRAIN_SECONDS"]) + 5
+    assert app["environment"]["NUM_PROXIES"] == "1"
+    cmd = app["build"]["dockerfile_inline"]
+    assert "python -m chat_project.serve -b 0.0.0.0 -p 8000" in cmd
+    assert "migrate" not in cmd  # no replica migrates on start
+
+
+def test_migrations_run_once_before_the_app(services):
+    migrate = services["migrate"]
+    assert "manage.py migrate --noinput" in " ".join(migrate["command"])
+    assert migrate["restart"] == "no"
+    assert migrate["build"] == services["app"]["build"]  # the same image
+    assert services["app"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+
+
+def test_mongodb_is_a_three_member_replica_set(services):
+    members = [name for name in services if re.fullmatch(r"mongo\d", name)]
+    assert members == ["mongo1", "mongo2", "mongo3"]
+    for name in members:
+        assert services[name]["command"][:3] == ["mongod", "--replSet", "rs0"]
+        assert services[name]["volumes"] == [f"{name}-data:/data/db"]
+    init = " ".join(services["mongo-init"]["command"])
+    assert all(f'host: "{name}:27017"' in init for name in members)
+    uri = services["app"]["environment"]["MONGODB_URI"]
+    assert uri == "mongodb://mongo1:27017,mongo2:27017,mongo3:27017/?replicaSet=rs0"
+    assert "retryWrites=false" not in uri
+    assert services["migrate"]["depends_on"]["mongo-init"] == {
+        "condition": "service_completed_successfully"
+    }
+
+
+def test_attachments_go_to_s3_compatible_storage(services):
+    env = services["app"]["environment"]
+    assert env["S3_BUCKET"].startswith("${S3_BUCKET")
+    assert env["AWS_ACCESS_KEY_ID"] == "${S3_ACCESS_KEY:?set S3_ACCESS_KEY}"
+    assert "MEDIA_ROOT" not in env
+    assert not any("media" in volume for volume in services["app"].get("volumes", []))
+    assert services["app"]["depends_on"]["minio-init"]["condition"] == (
+        "service_completed_successfully"
+    )
+
+
+def test_every_app_variable_is_documented(services):
+    documented = readme_variables()
+    # AWS_* are boto3's own (docs/deploy.md), not the app's settings.
+    used = {k for k in services["app"]["environment"] if not k.startswith("AWS_")}
+    assert used - documented == set()
+    required = set(re.findall(r"\$\{(\w+):\?", (REPO / "docker-compose.yml").read_text()))
+    example = (REPO / "deploy" / "env.example").read_text()
+    assert {v for v in required if not re.search(rf"^{v}=", example, re.M)} == set()
+
+
+def test_the_deploy_guide_covers_the_compose_file(services):
+    guide = (REPO / "docs" / "deploy.md").read_text()
+    for phrase in ("--scale app=", "CHANNEL_LAYER_HOSTS", "METRICS_TOKEN", "1012", "rs.add"):
+        assert phrase in guide, phrase
+    for name in services:
+        assert f"`{name}`" in guide, name
+
+
+def test_haproxy_accepts_the_production_config():
+    binary = haproxy_binary()
+    if binary is None:
+        pytest.fail("HAProxy is missing: ./test.sh installs it (apt-get install -y haproxy)")
+    check = subprocess.run(
+        [binary, "-c", "-f", str(CONFIG)], capture_output=True, text=True, timeout=30
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    text = CONFIG.read_text()
+    assert "server-template app" in text  # every replica, through Docker's DNS
+    assert not re.search(r"^\s*(cookie|stick|appsession)\b", text, re.M)  # no sticky sessions
+    assert re.search(r"deny .*path /metrics", text)
