@@ -150,10 +150,17 @@ def events_by_ids(ids: list[ObjectId]) -> list[RoomEvent]:
 
 
 def rooms(
-    match: dict[str, Any], *, before_id: ObjectId | None = None, limit: int | None = None
+    match: dict[str, Any],
+    *,
+    then: dict[str, Any] | None = None,
+    before_id: ObjectId | None = None,
+    limit: int | None = None,
 ) -> list[Room]:
-    """Rooms by a flat indexed filter, newest first (by id), paged by ``before_id``."""
+    """Rooms by a flat indexed filter, newest first (by id), paged by ``before_id``;
+    ``then`` narrows further (a status after the tag index)."""
     pipeline: list[dict[str, Any]] = [{"$match": match}] if match else []
+    if then:
+        pipeline.append({"$match": then})
     if before_id is not None:
         pipeline.append({"$match": {"_id": {"$lt": before_id}}})
     pipeline.append({"$sort": {"_id": -1}})

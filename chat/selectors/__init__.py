@@ -1,5 +1,5 @@
 """Reads, by area: ``rooms`` (and who may see which), ``queue``, ``history``, ``replay``,
-``search``, ``unread``, ``attachments``.
+``search``, ``unread``, ``attachments``, ``notes`` (private: staff only).
 
 Visibility (every room-facing read and write starts here, :func:`can_see`):
 
@@ -24,6 +24,7 @@ from chat.selectors.history import (
     message_get_in_room,
     room_history_page,
 )
+from chat.selectors.notes import NOTES_MAX_LIMIT, note_audit, note_get_in_room, note_list
 from chat.selectors.queue import QUEUE_ORDER, queue_places, queue_rooms_ahead, queued_rooms
 from chat.selectors.replay import room_events_after, room_join_history, room_replay, rooms_replay
 from chat.selectors.rooms import (
@@ -31,7 +32,9 @@ from chat.selectors.rooms import (
     active_rooms_of,
     can_see,
     is_participant,
+    is_staff,
     object_id,
+    require_staff,
     room_by_id,
     room_detail,
     room_get_for_user,
@@ -46,6 +49,7 @@ from chat.selectors.unread import unread_counts
 
 __all__ = [
     "HISTORY_MAX_LIMIT",
+    "NOTES_MAX_LIMIT",
     "QUEUE_ORDER",
     "SEARCH_MAX_CHARS",
     "SEARCH_MAX_WORDS",
@@ -54,13 +58,18 @@ __all__ = [
     "attachment_get_for_user",
     "can_see",
     "is_participant",
+    "is_staff",
     "message_audit",
     "message_get_in_room",
     "message_search",
+    "note_audit",
+    "note_get_in_room",
+    "note_list",
     "object_id",
     "queue_places",
     "queue_rooms_ahead",
     "queued_rooms",
+    "require_staff",
     "room_by_id",
     "room_detail",
     "room_events_after",

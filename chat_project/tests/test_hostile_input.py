@@ -45,9 +45,16 @@ def json_operations() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def world(customer, agent, support_admin):
+    from chat.services import note_add
+
     room = room_with_agent(customer, agent)
     message = send(room, customer, "hello")
-    return {"room_id": str(room.pk), "message_id": message["id"]}
+    note = note_add(room_id=str(room.pk), author=agent, text="a note")
+    return {
+        "room_id": str(room.pk),
+        "message_id": message["id"],
+        "note_id": note["id"],
+    }
 
 
 def test_every_json_operation_is_listed():
