@@ -169,6 +169,20 @@ def rooms(
     return list(Room.objects.raw_aggregate(pipeline))
 
 
+def tags_in_use(*, limit: int) -> list[tuple[str, int]]:
+    """The most used tags with their room counts: the first stage is a range on the
+    (tags, agent) index (every room with a tag), then the tags are counted."""
+    pipeline = [
+        {"$match": mongo.index_match({}, ("tags", {"$gt": ""}))},
+        {"$project": {"tags": 1}},
+        {"$unwind": "$tags"},
+        {"$group": {"_id": "$tags", "n": {"$sum": 1}}},
+        {"$sort": {"n": -1, "_id": 1}},
+        {"$limit": limit},
+    ]
+    return [(row["_id"], int(row["n"])) for row in rooms_collection().aggregate(pipeline)]
+
+
 def room_by_id(room_id: ObjectId) -> Room | None:
     return Room.objects.filter(pk=room_id).first()
 

@@ -39,10 +39,12 @@ from chat.selectors.rooms import (
     room_detail,
     room_get_for_user,
     room_ids_for_user,
+    room_ids_with_tag,
     room_list,
     room_queue_position,
     rooms_first_assigned,
     seq_value,
+    tags_in_use,
 )
 from chat.selectors.search import SEARCH_MAX_CHARS, SEARCH_MAX_WORDS, message_search
 from chat.selectors.unread import unread_counts
@@ -76,6 +78,7 @@ __all__ = [
     "room_get_for_user",
     "room_history_page",
     "room_ids_for_user",
+    "room_ids_with_tag",
     "room_join_history",
     "room_list",
     "room_queue_position",
@@ -83,5 +86,6 @@ __all__ = [
     "rooms_first_assigned",
     "rooms_replay",
     "seq_value",
+    "tags_in_use",
     "unread_counts",
 ]

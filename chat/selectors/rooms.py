@@ -162,3 +162,13 @@ def active_rooms_of(agent_id: object) -> list[Room]:
 def rooms_first_assigned(room_ids: list[ObjectId]) -> dict[ObjectId, Any]:
     """Each room's first ``assigned`` event time (the admin's wait column)."""
     return timeline.first_assigned_at(room_ids)
+
+
+def tags_in_use(*, limit: int = 30) -> list[tuple[str, int]]:
+    """The most used tags and how many rooms carry each (the admin's tag filter)."""
+    return timeline.tags_in_use(limit=limit)
+
+
+def room_ids_with_tag(tag: str, *, limit: int = 10_000) -> list[ObjectId]:
+    """The newest ``limit`` rooms carrying ``tag`` (the admin's filter), by the index."""
+    return [room.pk for room in timeline.rooms({"tags": clean_tag(tag)}, limit=limit)]

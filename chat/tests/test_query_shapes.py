@@ -146,6 +146,8 @@ def test_rooms_by_tag_and_notes_are_index_shaped(monkeypatch, customer, agent, s
         selectors.room_list(user=agent, tag="vip", status="active", assigned_only=True)
         selectors.room_list(user=support_admin, tag="vip", status="closed")
         selectors.note_list(room_id=str(room.pk), user=agent)
+        selectors.tags_in_use()
+        selectors.room_ids_with_tag("vip")
     rooms = [match for collection, match in seen if collection.name == "chat_room"]
     assert {"tags": "vip", "agent_id": agent.pk} in rooms
     assert {"tags": "vip"} in rooms
