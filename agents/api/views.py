@@ -68,7 +68,7 @@ class CannedListCreateApi(APIView):
     @extend_schema(
         operation_id="chat_canned_responses_list",
         parameters=[CannedListQuerySerializer],
-        responses=CannedPageSerializer,
+        responses={200: CannedPageSerializer, 404: ERROR},
     )
     def get(self, request: Request) -> Response:
         query = CannedListQuerySerializer(data=request.query_params)
