@@ -183,11 +183,16 @@ def room_tags_changed(
 
 
 def room_rated(
-    *, room_id: object, seq: int, rating: dict[str, Any], agent_id: object | None
+    *,
+    room_id: object,
+    seq: int,
+    rating: dict[str, Any],
+    customer: dict[str, Any] | None,
+    agent_id: object | None,
 ) -> None:
     """To the room's staff, and to every socket of its agent (who has usually left the
     closed room by then)."""
-    data = {"room_id": str(room_id), "seq": seq, "rating": rating}
+    data = {"room_id": str(room_id), "seq": seq, "rating": rating, "customer": customer}
     room_event(room_id=room_id, seq=seq, event=ROOM_RATED, data=data, audience=STAFF)
     if agent_id is not None:
         user_event(user_id=agent_id, event=ROOM_RATED, data=data)

@@ -149,7 +149,8 @@ def room_events_after(
             tag_data = {**data, "tag": (row.data or {}).get("tag"), "by": _by(row, users)}
             items.append((row.seq, _TAG_EVENT[row.kind], tag_data))
         elif row.kind == EventKind.RATED:
-            items.append((row.seq, events.ROOM_RATED, {**data, "rating": _rating(row)}))
+            rated = {**data, "rating": _rating(row), "customer": _by(row, users)}
+            items.append((row.seq, events.ROOM_RATED, rated))
     hole_set = set(holes)
     repaired_seqs = set()
     for pk, item in targets.items():

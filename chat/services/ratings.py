@@ -57,7 +57,13 @@ def room_rate(*, room_id: str, customer: User, score: int, comment: str = "") ->
     rating = {"score": score, "comment": comment, "rated_at": dtos.iso(now)}
 
     def publish(event: RoomEvent) -> None:
-        events.room_rated(room_id=room.pk, seq=event.seq, rating=rating, agent_id=room.agent_id)
+        events.room_rated(
+            room_id=room.pk,
+            seq=event.seq,
+            rating=rating,
+            customer=dtos.user_brief(customer),
+            agent_id=room.agent_id,
+        )
 
     event = RoomEvent(
         room_id=room.pk,
