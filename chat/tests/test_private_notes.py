@@ -77,6 +77,20 @@ def test_edit_and_delete_keep_the_same_audit_as_messages(room, agent, support_ad
     assert kinds == ["note", "note_edited", "note_deleted"]
 
 
+def test_the_audit_of_notes_is_purged_like_that_of_messages(room, agent, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    rid = str(room.pk)
+    added = note(room, agent, "first")
+    services.note_edit(room_id=rid, note_id=added["id"], actor=agent, text="second")
+    later = timezone.now() + timedelta(days=settings.CHAT_AUDIT_RETENTION_DAYS + 1)
+    assert services.message_audit_purge(now=later)["edit_texts"] == 1
+    stored = RoomEvent.objects.get(pk=added["id"])
+    assert (stored.text, stored.original_text) == ("second", None)
+
+
 def test_another_agents_note_is_the_authors_or_an_admins_to_change(room, agent, support_admin):
     rid = str(room.pk)
     added = note(room, support_admin)
