@@ -71,11 +71,9 @@ class RoundPlan:
     def add(self, item: Item) -> None:
         self.items.append(item)
 
-    def read_rooms(
-        self, room_ids: set[ObjectId], *, also: set[str] = frozenset()
-    ) -> dict[ObjectId, dict[str, Any]]:
-        """The rooms by ``_id``: the fields the writer keeps, and ``also`` (the fields a
-        stopped change requires, to tell a stale seq from a requirement that fails)."""
+    def read_rooms(self, room_ids: set[ObjectId], *, also: set[str] = frozenset()) -> dict:
+        """The rooms by ``_id``: the writer's fields, and ``also`` (what a stopped change
+        requires: a stale seq is told from a requirement that fails)."""
         collection = self.client[self.db_name][Room._meta.db_table]
         fields = {**ROOM_FIELDS, **dict.fromkeys(also, 1)}
         found = {}

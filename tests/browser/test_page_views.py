@@ -18,6 +18,7 @@ SCRIPTS = (
     "customer.js",
     "agent.js",
     "agent-tools.js",
+    "canned.js",
     "attention.js",
     "rating.js",
 )
