@@ -63,8 +63,9 @@ def users_collection():
 
 
 def room_counts(*, start: datetime, end: datetime) -> dict[str, Any]:
-    """One command: rooms per status (and the oldest ``queued_at``) right now, and rooms
-    created in [start, end). Each branch starts on an index ((status, queued_at); _id)."""
+    """One command: rooms per status (and the oldest ``queued_at``) right now, rooms
+    created in [start, end), and of those the rooms per tag they carry. Each branch
+    starts on an index ((status, queued_at); _id)."""
 
     def per_status(status: str, **extra: Any) -> list[dict[str, Any]]:
         return [
@@ -77,15 +78,30 @@ def room_counts(*, start: datetime, end: datetime) -> dict[str, Any]:
         {"$match": {"created_at": {"$gte": start, "$lt": end}}},
         {"$group": {"_id": "created", "n": {"$sum": 1}}},
     ]
+    tagged = [
+        {"$match": id_range(start, end)},
+        {"$match": {"created_at": {"$gte": start, "$lt": end}}},
+        {"$project": {"tags": 1}},
+        {"$unwind": "$tags"},  # rooms without tags (or from before tags) give no row
+        {"$group": {"_id": {"tag": "$tags"}, "n": {"$sum": 1}}},
+    ]
     table = Room._meta.db_table
     pipeline = [
         *per_status(RoomStatus.QUEUED.value, oldest=({"$min": "$queued_at"})),
         {"$unionWith": {"coll": table, "pipeline": per_status(RoomStatus.ACTIVE.value)}},
         {"$unionWith": {"coll": table, "pipeline": per_status(RoomStatus.CLOSED.value)}},
         {"$unionWith": {"coll": table, "pipeline": created}},
+        {"$unionWith": {"coll": table, "pipeline": tagged}},
     ]
-    rows = {row["_id"]: row for row in rooms_collection().aggregate(pipeline)}
+    rows: dict[str, Any] = {}
+    tags: dict[str, int] = {}
+    for row in rooms_collection().aggregate(pipeline):
+        if isinstance(row["_id"], dict):
+            tags[row["_id"]["tag"]] = int(row["n"])
+        else:
+            rows[row["_id"]] = row
     return {
+        "tags": tags,
         "queued": int(rows.get("queued", {}).get("n", 0)),
         "active": int(rows.get("active", {}).get("n", 0)),
         "closed": int(rows.get("closed", {}).get("n", 0)),
@@ -106,7 +122,8 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
     - ``waits``: rooms whose first assignment falls in the window, that time minus the
       room's creation;
     - ``closed``: rooms whose ``closed_at`` falls in the window (found by their
-      ``closed`` event), closed_at minus created_at, per the room's agent.
+      ``closed`` event), closed_at minus created_at, per the room's agent; with how
+      many of them their customer rated (``rated``) and rated 4 or 5 (``positive``).
     """
     window = {"$gte": start, "$lt": end}
     messages = [
@@ -206,11 +223,14 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
         {"$group": {"_id": "$room_id"}},
         *_room_of_group(),
         {"$match": {"room.closed_at": window}},
+        {"$addFields": {"rating": {"$ifNull": ["$room.rating", 0]}}},
         {
             "$group": {
                 "_id": "$room.agent_id",
                 "n": {"$sum": 1},
                 "ms": {"$push": {"$subtract": ["$room.closed_at", "$room.created_at"]}},
+                "rated": {"$sum": {"$cond": [{"$gte": ["$rating", 1]}, 1, 0]}},
+                "positive": {"$sum": {"$cond": [{"$gte": ["$rating", 4]}, 1, 0]}},
             }
         },
     ]
@@ -242,7 +262,12 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
                     "$map": {
                         "input": "$closed",
                         "as": "row",
-                        "in": {"agent_id": "$$row._id", "n": "$$row.n"},
+                        "in": {
+                            "agent_id": "$$row._id",
+                            "n": "$$row.n",
+                            "rated": "$$row.rated",
+                            "positive": "$$row.positive",
+                        },
                     }
                 },
             }

@@ -53,6 +53,18 @@ def _durations(summary: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def _csat(closed: int, rated: int, positive: int) -> dict[str, Any]:
+    """docs/stats.md: the CSAT score is the share of ratings that are 4 or 5; the
+    response rate the share of closed rooms that were rated."""
+    return {
+        "rooms_closed": closed,
+        "rated": rated,
+        "positive": positive,
+        "score": round(positive / rated, 4) if rated else None,
+        "response_rate": round(rated / closed, 4) if closed else None,
+    }
+
+
 def stats_window(
     *, start: datetime | None, end: datetime | None, now: datetime
 ) -> tuple[datetime, datetime]:
@@ -120,6 +132,15 @@ def _compute(*, start: datetime, end: datetime, now: datetime) -> dict[str, Any]
 
     messages = {row["_id"]: int(row["n"]) for row in figures["messages"]}
     closed = {row["agent_id"]: int(row["n"]) for row in figures["closed_by_agent"]}
+    csat = {
+        row["agent_id"]: _csat(int(row["n"]), int(row["rated"]), int(row["positive"]))
+        for row in figures["closed_by_agent"]
+    }
+    overall = _csat(
+        sum(closed.values()),
+        sum(c["rated"] for c in csat.values()),
+        sum(c["positive"] for c in csat.values()),
+    )
     first_response = {
         row["agent_id"]: _durations(row["summary"]) for row in figures["first_response_by_agent"]
     }
@@ -155,6 +176,11 @@ def _compute(*, start: datetime, end: datetime, now: datetime) -> dict[str, Any]
             "wait_seconds": _durations(figures["wait"]),
             "first_response_seconds": _durations(figures["first_response"]),
             "resolution_seconds": _durations(figures["resolution"]),
+            "csat": overall,
+            "tags": [
+                {"tag": tag, "rooms": n}
+                for tag, n in sorted(rooms["tags"].items(), key=lambda item: (-item[1], item[0]))
+            ],
         },
         "agents": [
             {
@@ -170,6 +196,7 @@ def _compute(*, start: datetime, end: datetime, now: datetime) -> dict[str, Any]
                 "rooms_closed": closed.get(agent.pk, 0),
                 "messages_sent": messages.get(agent.pk, 0),
                 "first_response_seconds": first_response.get(agent.pk, _durations(None)),
+                "csat": csat.get(agent.pk, _csat(0, 0, 0)),
             }
             for agent in agents
         ],

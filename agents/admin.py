@@ -1,15 +1,19 @@
-"""Agents and the routing audit log in the Django admin, for support managers.
+"""Agents, the routing audit log and canned responses in the Django admin, for support
+managers.
 
 Agents are a proxy of the user model (``agents.models.Agent``): capacity, the
 accepting switch, live presence and current load, with ``max_chats`` and the switch
 editable right in the list. Changes go through the services: status and the switch
 through ``accounts.services.user_set_status`` (which tells clients and routing), other
 fields are saved alone (``update_fields``: never a stale ``active_chats``), and any
-change that may free capacity drains the queue at once.
+change that may free capacity drains the queue at once. Shared canned responses are
+created and changed here through ``agents.services.canned``; agents' personal ones are
+listed read-only.
 """
 
 from __future__ import annotations
 
+from bson import ObjectId
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -21,12 +25,13 @@ from accounts import presence
 from accounts import services as account_services
 from accounts.models import Role, User
 from agents import services as routing
-from agents.models import Agent, RoutingAudit
+from agents.models import Agent, CannedResponse, RoutingAudit
+from agents.services import canned as canned_services
 from chat import selectors as chat_selectors
 from chat.admin import RoomAdmin, RoomColumn
 from chat.models import Room, RoomStatus
 from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
-from chat_project.errors import Conflict
+from chat_project.errors import Conflict, DomainError
 
 _STATUS_FIELDS = {"status", "accepting_chats"}
 _SAVED_FIELDS = {"display_name", "max_chats", "is_active"}
@@ -240,3 +245,98 @@ class RoutingRoomAdmin(RoomAdmin):
 
 admin.site.unregister(Room)
 admin.site.register(Room, RoutingRoomAdmin)
+
+
+class CannedForm(forms.ModelForm):
+    """A shared response: the service's rules, checked here so that the page shows them."""
+
+    class Meta:
+        model = CannedResponse
+        fields = ("shortcut", "text")
+        widgets = {"text": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {"text": "Placeholders: {customer_name}, {agent_name}."}
+
+    def clean_shortcut(self):
+        return self._domain("shortcut", canned_services.clean_shortcut)
+
+    def clean_text(self):
+        return self._domain("text", canned_services.clean_text)
+
+    def _domain(self, name, clean):
+        try:
+            value = clean(self.cleaned_data.get(name))
+        except DomainError as exc:
+            messages_ = exc.details.get("fields", {}).get(name) or exc.message
+            raise forms.ValidationError(messages_) from None
+        if name == "shortcut":
+            taken = CannedResponse.objects.filter(scope=CannedResponse.SHARED, shortcut=value)
+            if taken.exclude(pk=self.instance.pk).exists():
+                raise forms.ValidationError(f"/{value} exists already.")
+        return value
+
+
+class SharedFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return (("shared", "Shared"), ("personal", "Personal"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "shared":
+            return queryset.filter(scope=CannedResponse.SHARED)
+        if self.value() == "personal":
+            return queryset.exclude(scope=CannedResponse.SHARED)
+        return queryset
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(PageLookupMixin, admin.ModelAdmin):
+    """Shared responses are the managers' to write; personal ones are read here only."""
+
+    form = CannedForm
+    page_user_fields = ("owner_id",)
+    list_display = ("shortcut_label", "kind", "short_text", "updated_at")
+    list_filter = (SharedFilter,)
+    search_fields = ("shortcut",)
+    ordering = ("shortcut",)
+    show_full_result_count = False
+
+    @admin.display(description="shortcut", ordering="shortcut")
+    def shortcut_label(self, obj):
+        return f"/{obj.shortcut}"
+
+    @admin.display(description="shared or whose")
+    def kind(self, obj):
+        return "shared" if obj.shared else name_of(obj, obj.owner_id)
+
+    @admin.display(description="text")
+    def short_text(self, obj):
+        return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not obj.shared:
+            return ("shortcut", "text")
+        return ()
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or obj.shared)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or obj.shared)
+
+    def save_model(self, request, obj, form, change):
+        data = {"shortcut": form.cleaned_data["shortcut"], "text": form.cleaned_data["text"]}
+        if change:
+            canned_services.canned_update(canned_id=obj.pk, user=request.user, **data)
+        else:
+            created = canned_services.canned_create(user=request.user, shared=True, **data)
+            obj.pk = ObjectId(created["id"])
+
+    def delete_model(self, request, obj):
+        canned_services.canned_delete(canned_id=obj.pk, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            if obj.shared:
+                canned_services.canned_delete(canned_id=obj.pk, user=request.user)

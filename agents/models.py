@@ -69,3 +69,52 @@ class Agent(User):
         ordering = ["username"]
         verbose_name = "agent"
         verbose_name_plural = "agents"
+
+
+class CannedResponse(models.Model):
+    """A saved answer an agent inserts by typing ``/shortcut`` in the console, with
+    placeholders (``{customer_name}``, ``{agent_name}``) filled in for the room
+    (``agents.selectors.canned_render``).
+
+    ``owner`` null: shared, managed by admins, offered to every agent; otherwise the
+    owner's own (an agent's or an admin's). ``scope`` is ``"shared"`` or the owner's
+    id, so that a shortcut is unique among the shared ones and among each owner's
+    (a personal one may shadow a shared one of the same name)."""
+
+    SHARED = "shared"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    scope = models.CharField(max_length=24, editable=False)
+    shortcut = models.CharField(max_length=32)
+    text = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["shortcut", "scope"]
+        constraints = [
+            # Enforcement only: lists are read by scope (a handful of documents).
+            models.UniqueConstraint(fields=["scope", "shortcut"], name="canned_scope_shortcut"),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
+
+    @property
+    def shared(self) -> bool:
+        return self.owner_id is None

@@ -6,7 +6,9 @@ copies back. The pages are read-only; the room action here (close) calls the sam
 service as the REST API (``chat.services``) and is recorded in the admin's action log
 (``LogEntry``, listed under Supervision). Routing adds its own actions to this page
 (``agents.admin``: route now, transfer or assign, requeue), so that chat never imports
-the app built on it.
+the app built on it. Rooms show their tags (each a link to the rooms with that tag, the
+``?tag=`` filter) and the customer's rating; the timeline page lists private notes with
+every other event (kind filter ``Private note``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from bson import ObjectId
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from chat import selectors
 from chat import services as chat_services
@@ -42,6 +44,37 @@ class RoomColumn:
         return room_link(obj.room_id)
 
 
+class TagFilter(admin.SimpleListFilter):
+    """``?tag=<tag>``: rooms with that tag (the most used ones offered), found by the
+    (tags, agent) index."""
+
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        return [(tag, f"{tag} ({n})") for tag, n in selectors.tags_in_use()]
+
+    def has_output(self) -> bool:
+        return True  # also when no tag is in use yet: the filter is reached by links
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        try:
+            return queryset.filter(pk__in=selectors.room_ids_with_tag(value))
+        except DomainError:
+            return queryset.none()
+
+
+def tag_links(tags) -> str:
+    if not tags:
+        return "—"
+    url = reverse("admin:chat_room_changelist")
+    links = [format_html('<a href="{}?tag={}">{}</a>', url, tag, tag) for tag in tags]
+    return format_html_join(" ", "{}", ((link,) for link in links))
+
+
 @admin.register(Room)
 class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
     page_user_fields = ("customer_id", "agent_id")
@@ -55,8 +88,10 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
         "wait",
         "queue_position",
         "closed_at",
+        "tag_list",
+        "rating_label",
     )
-    list_filter = ("status",)
+    list_filter = ("status", TagFilter)
     search_fields = ("subject",)
     ordering = ("-id",)
     fields = (
@@ -73,6 +108,10 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
         "wait",
         "queue_position",
         "last_seq",
+        "tag_list",
+        "rating_label",
+        "rating_comment",
+        "rated_at",
         "timeline",
     )
     readonly_fields = fields
@@ -118,6 +157,16 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
         if not hasattr(obj, "_queue_position"):
             obj._queue_position = selectors.queue_places().get(obj.pk)
         return obj._queue_position or "—"
+
+    @admin.display(description="tags")
+    def tag_list(self, obj):
+        return tag_links(obj.tags)
+
+    @admin.display(description="rating")
+    def rating_label(self, obj):
+        if obj.rating is None:
+            return "—"
+        return f"{obj.rating} / 5"
 
     @admin.display(description="timeline")
     def timeline(self, obj):

@@ -29,6 +29,7 @@ from accounts.models import User
 from chat import dtos, events, timeline
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat.selectors import object_id
+from chat.services.notes import transfer_note_add
 from chat.writer import Append, Appended, timeline_writer
 
 QUEUED = RoomStatus.QUEUED.value
@@ -126,12 +127,15 @@ def hand_over(
 ) -> dict[str, Any] | None:
     """Move an active room from ``from_agent`` to ``to_agent``. None if the room is
     not (any more) active with ``from_agent``: a concurrent transfer or close won.
-    The old agent loses access at once (``room.access``)."""
+    The old agent loses access at once (``room.access``).
+
+    ``note`` becomes a private note right after the ``transferred`` event
+    (``chat.services.notes``): the event, which the customer receives, never carries
+    it. The answer (to the staff member who transferred) echoes it."""
     now = timezone.now()
     data = {
         "from_agent": _brief(from_agent),
         "to_agent": _brief(to_agent),
-        "note": note,
         "forced": forced,
         "by": _brief(actor),
     }
@@ -155,10 +159,18 @@ def hand_over(
         require={"status": ACTIVE, "agent_id": from_agent.pk},
         set_fields={"agent_id": to_agent.pk, "assigned_at": now},
         data=data,
-        text=note,
         publish=publish,
     )
-    return payload if written is not None else None
+    if written is None:
+        return None
+    transfer_note_add(
+        room_id=room.pk,
+        author=actor,
+        text=note,
+        transfer={"from_agent": data["from_agent"], "to_agent": data["to_agent"]},
+        known_seq=written.seq,
+    )
+    return {**payload, "note": note}
 
 
 def back_to_queue(

@@ -27,8 +27,10 @@ from accounts.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_statu
 from chat import async_services
 from chat.consumer_presence import PresenceHandlers
 from chat.consumer_rooms import RoomHandlers, room_group
+from chat.consumer_tools import AgentToolHandlers
 from chat.consumer_typing import TypingHandlers
 from chat.delivery import RoomCursor
+from chat.events import STAFF
 from chat.receipt_batch import PendingReceipts
 from chat_project import drain, fanout
 from chat_project.errors import ValidationFailed
@@ -46,13 +48,19 @@ logger = logging.getLogger(__name__)
 
 ID = Field("str", max_length=64)
 OPTIONAL_SEQ = Field("int", required=False)
+TEXT = Field("str", max_length=100_000, allow_blank=True)  # the service decides
+TAG = Field("str", max_length=64)
+COMMENT = {"required": False, "max_length": 2000, "allow_blank": True}
 
 
-class ChatConsumer(RoomHandlers, TypingHandlers, PresenceHandlers, EventConsumer):
+class ChatConsumer(
+    RoomHandlers, TypingHandlers, PresenceHandlers, AgentToolHandlers, EventConsumer
+):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user: Any = None
         self.user_id = ""
+        self.staff = False  # an agent or admin: receives the "staff" audience's events
         self.conn_id = uuid.uuid4().hex
         self.groups_joined: set[str] = set()
         self.rooms: dict[str, RoomCursor] = {}  # the joined rooms
@@ -73,6 +81,7 @@ class ChatConsumer(RoomHandlers, TypingHandlers, PresenceHandlers, EventConsumer
             await self.reject(CLOSE_NOT_AUTHENTICATED, "not authenticated")
             return
         self.user, self.user_id = user, str(user.pk)
+        self.staff = user.role in ("agent", "admin")
         admitted, came_online = await presence.aconnection_open(
             user_id=self.user_id,
             conn_id=self.conn_id,
@@ -241,6 +250,12 @@ class ChatConsumer(RoomHandlers, TypingHandlers, PresenceHandlers, EventConsumer
         if cursor is None or message.get("exclude_user_id") == self.user_id:
             return
         seq = message.get("seq")
+        if message.get("audience") == STAFF and not self.staff:
+            # Never a customer's (a private note, a tag, the rating as an event). Its seq
+            # is stepped over as sent, so it is not taken for a gap to repair.
+            if seq is not None and cursor.take(seq, now=time.monotonic()):
+                self._schedule_repair(room_id, cursor)
+            return
         if seq is not None:
             if not cursor.take(seq, now=time.monotonic()):
                 return  # already sent (in a read, a replay or a repair)
@@ -317,6 +332,17 @@ class ChatConsumer(RoomHandlers, TypingHandlers, PresenceHandlers, EventConsumer
         ),
         "delete-message": EventSpec(delete_message, {"room_id": ID, "message_id": ID}),
         "sync": EventSpec(RoomHandlers.sync, {"rooms": Field("seq_map", max_length=200)}),
+        "add-note": EventSpec(AgentToolHandlers.add_note, {"room_id": ID, "text": TEXT}),
+        "edit-note": EventSpec(
+            AgentToolHandlers.edit_note, {"room_id": ID, "note_id": ID, "text": TEXT}
+        ),
+        "delete-note": EventSpec(AgentToolHandlers.delete_note, {"room_id": ID, "note_id": ID}),
+        "tag-room": EventSpec(AgentToolHandlers.tag_room, {"room_id": ID, "tag": TAG}),
+        "untag-room": EventSpec(AgentToolHandlers.untag_room, {"room_id": ID, "tag": TAG}),
+        "rate-room": EventSpec(
+            AgentToolHandlers.rate_room,
+            {"room_id": ID, "score": Field("int"), "comment": Field("str", **COMMENT)},
+        ),
     }
 
     message_handlers = {

@@ -68,8 +68,17 @@ def attachment_snapshot(attachment: Attachment) -> dict[str, Any]:
     }
 
 
-def room_dto(room: Room, users: dict[str, User]) -> dict[str, Any]:
-    return {
+def rating_dto(room: Room) -> dict[str, Any] | None:
+    """The customer's satisfaction rating of a closed room, or None."""
+    if room.rated_at is None or room.rating is None:
+        return None
+    return {"score": room.rating, "comment": room.rating_comment, "rated_at": iso(room.rated_at)}
+
+
+def room_dto(room: Room, users: dict[str, User], *, staff: bool = False) -> dict[str, Any]:
+    """A room as everyone in it may see it; ``staff`` adds what only agents and admins
+    see (its ``tags``). What is published to a room's group is never ``staff``."""
+    dto = {
         "id": str(room.pk),
         "customer": user_brief(users.get(str(room.customer_id))),
         "agent": user_brief(users.get(str(room.agent_id))) if room.agent_id else None,
@@ -81,17 +90,23 @@ def room_dto(room: Room, users: dict[str, User]) -> dict[str, Any]:
         "first_agent_reply_at": iso(room.first_agent_reply_at),
         "closed_at": iso(room.closed_at),
         "last_seq": room.last_seq,
+        "rating": rating_dto(room),
     }
+    if staff:
+        dto["tags"] = list(room.tags or [])
+    return dto
 
 
-def rooms_dto(rooms: list[Room], *, known: Iterable[User] = ()) -> list[dict[str, Any]]:
+def rooms_dto(
+    rooms: list[Room], *, known: Iterable[User] = (), staff: bool = False
+) -> list[dict[str, Any]]:
     ids = {room.customer_id for room in rooms} | {room.agent_id for room in rooms}
     users = users_by_id(ids, known=known)
-    return [room_dto(room, users) for room in rooms]
+    return [room_dto(room, users, staff=staff) for room in rooms]
 
 
-def room_dto_one(room: Room, *, known: Iterable[User] = ()) -> dict[str, Any]:
-    return rooms_dto([room], known=known)[0]
+def room_dto_one(room: Room, *, known: Iterable[User] = (), staff: bool = False) -> dict[str, Any]:
+    return rooms_dto([room], known=known, staff=staff)[0]
 
 
 def message_base(message: RoomEvent, users: dict[str, User]) -> dict[str, Any]:
@@ -169,3 +184,49 @@ def watermarks_dto(room: Room) -> dict[str, dict[str, int]]:
         uid: dict(zip(("last_delivered_seq", "last_read_seq"), room.watermark(uid), strict=True))
         for uid in (room.watermarks or {})
     }
+
+
+# --- private notes (staff only: never built for a customer) --------------------------------
+
+
+def note_base(note: RoomEvent, users: dict[str, User]) -> dict[str, Any]:
+    """Viewer-independent, like :func:`message_base`: the raw text even when deleted,
+    and the original text. ``transfer``: the agents of the transfer it was written
+    with (``{"from_agent", "to_agent"}``), or None."""
+    return {
+        "id": str(note.pk),
+        "room_id": str(note.room_id),
+        "seq": note.seq,
+        "author": user_brief(users.get(str(note.actor_id))),
+        "text": note.text,
+        "original_text": note.original_text,
+        "transfer": (note.data or {}).get("transfer"),
+        "created_at": iso(note.created_at),
+        "edited_at": iso(note.edited_at),
+        "deleted": note.deleted,
+    }
+
+
+def notes_base(notes: list[RoomEvent], *, known: Iterable[User] = ()) -> list[dict[str, Any]]:
+    users = users_by_id({n.actor_id for n in notes}, known=known)
+    return [note_base(n, users) for n in notes]
+
+
+def note_for_viewer(base: dict[str, Any], *, viewer: User) -> dict[str, Any]:
+    """Admins keep the original text of an edited note and the text of a deleted one."""
+    if viewer.is_admin:
+        data = dict(base)
+        if data["original_text"] is None:
+            data.pop("original_text")
+        return data
+    return note_public(base)
+
+
+def note_public(base: dict[str, Any]) -> dict[str, Any]:
+    """The shape published to the room's staff: no original text, a deleted note's text
+    dropped."""
+    data = dict(base)
+    data.pop("original_text", None)
+    if data["deleted"]:
+        data["text"] = ""
+    return data

@@ -32,3 +32,15 @@ class UnsupportedMediaType(DomainError):
     code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
     http_status = 415
     default_message = "That file type is not allowed."
+
+
+class AlreadyRated(DomainError):
+    code = ErrorCode.ALREADY_RATED
+    http_status = 409
+    default_message = "This chat has been rated already."
+
+
+class RatingUnavailable(DomainError):
+    code = ErrorCode.RATING_UNAVAILABLE
+    http_status = 409
+    default_message = "This chat cannot be rated now."

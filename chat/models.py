@@ -18,7 +18,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django_mongodb_backend.fields import ObjectIdField
+from django_mongodb_backend.fields import ArrayField, ObjectIdField
 from django_mongodb_backend.managers import MongoManager
 
 from chat.search_index import SearchTermsField
@@ -72,6 +72,15 @@ class Room(models.Model):
     seq_at = models.DateTimeField(null=True, blank=True, editable=False)
     open_key = ObjectIdField(null=True, blank=True, editable=False)
     watermarks = models.JSONField(default=dict, blank=True)
+    # Staff only (never in what a customer receives): set by the ``tagged`` /
+    # ``untagged`` events' compare-and-set ($addToSet / $pull, ``chat.services.tags``).
+    # Rooms stored before tags existed have none (None).
+    tags = ArrayField(models.CharField(max_length=32), null=True, blank=True, default=list)
+    # The customer's satisfaction rating (1-5), once, after the close: set by the
+    # ``rated`` event's compare-and-set (``chat.services.ratings``).
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    rating_comment = models.TextField(blank=True, default="")
+    rated_at = models.DateTimeField(null=True, blank=True)
 
     objects = MongoManager()
 
@@ -85,6 +94,8 @@ class Room(models.Model):
             models.Index(fields=["customer", "status"], name="chat_room_customer_status"),
             models.Index(fields=["agent", "status"], name="chat_room_agent_status"),
             models.Index(fields=["status", "queued_at"], name="chat_room_status_queued_at"),
+            # Rooms by tag (multikey): an admin's ``{tags}``, an agent's ``{tags, agent}``.
+            models.Index(fields=["tags", "agent"], name="chat_room_tags_agent"),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +122,29 @@ class EventKind(models.TextChoices):
     SYSTEM = "system", "System note"
     # Fills a seq that an idempotent-send race consumed, so a room's seq has no gaps.
     NOOP = "noop", "Filler"
+    # Staff only: never sent, replayed, counted or searched for a customer
+    # (``STAFF_KINDS``). A note is edited and deleted like a message (its document
+    # holds the current text, the original and the tombstone).
+    NOTE = "note", "Private note"
+    NOTE_EDITED = "note_edited", "Private note edited"
+    NOTE_DELETED = "note_deleted", "Private note deleted"
+    TAGGED = "tagged", "Tag added"
+    UNTAGGED = "untagged", "Tag removed"
+    RATED = "rated", "Rated by the customer"
+
+
+# What a customer never receives, on any path (chat.selectors.replay, the gateway's
+# audience, chat.events): the agents' notes, the room's tags, the rating as an event.
+STAFF_KINDS = frozenset(
+    {
+        EventKind.NOTE,
+        EventKind.NOTE_EDITED,
+        EventKind.NOTE_DELETED,
+        EventKind.TAGGED,
+        EventKind.UNTAGGED,
+        EventKind.RATED,
+    }
+)
 
 
 class RoomEvent(models.Model):
@@ -124,7 +158,9 @@ class RoomEvent(models.Model):
 
     ``message_edited`` / ``message_deleted``: ``target`` is the message; an edit
     carries its new ``text`` (with the original on the message, the audit trail).
-    Other kinds put their payload in ``data``.
+    ``note`` / ``note_edited`` / ``note_deleted``: the same for a private note (staff
+    only; a note has no attachments and no search terms). Other kinds put their
+    payload in ``data``.
     """
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="events", db_index=False)

@@ -19,6 +19,7 @@ def page_config() -> dict[str, Any]:
     """Limits the pages apply before asking the server (the server decides anyway)."""
     return {
         "editWindowSeconds": settings.CHAT_EDIT_WINDOW_SECONDS,
+        "csatWindowSeconds": settings.CHAT_CSAT_WINDOW_SECONDS,
         "maxMessageChars": settings.CHAT_MESSAGE_MAX_CHARS,
         "maxAttachments": settings.CHAT_MESSAGE_MAX_ATTACHMENTS,
         "attachmentMaxBytes": settings.CHAT_ATTACHMENT_MAX_BYTES,

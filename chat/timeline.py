@@ -150,16 +150,37 @@ def events_by_ids(ids: list[ObjectId]) -> list[RoomEvent]:
 
 
 def rooms(
-    match: dict[str, Any], *, before_id: ObjectId | None = None, limit: int | None = None
+    match: dict[str, Any],
+    *,
+    then: dict[str, Any] | None = None,
+    before_id: ObjectId | None = None,
+    limit: int | None = None,
 ) -> list[Room]:
-    """Rooms by a flat indexed filter, newest first (by id), paged by ``before_id``."""
+    """Rooms by a flat indexed filter, newest first (by id), paged by ``before_id``;
+    ``then`` narrows further (a status after the tag index)."""
     pipeline: list[dict[str, Any]] = [{"$match": match}] if match else []
+    if then:
+        pipeline.append({"$match": then})
     if before_id is not None:
         pipeline.append({"$match": {"_id": {"$lt": before_id}}})
     pipeline.append({"$sort": {"_id": -1}})
     if limit is not None:
         pipeline.append({"$limit": limit})
     return list(Room.objects.raw_aggregate(pipeline))
+
+
+def tags_in_use(*, limit: int) -> list[tuple[str, int]]:
+    """The most used tags with their room counts: the first stage is a range on the
+    (tags, agent) index (every room with a tag), then the tags are counted."""
+    pipeline = [
+        {"$match": mongo.index_match({}, ("tags", {"$gt": ""}))},
+        {"$project": {"tags": 1}},
+        {"$unwind": "$tags"},
+        {"$group": {"_id": "$tags", "n": {"$sum": 1}}},
+        {"$sort": {"n": -1, "_id": 1}},
+        {"$limit": limit},
+    ]
+    return [(row["_id"], int(row["n"])) for row in rooms_collection().aggregate(pipeline)]
 
 
 def room_by_id(room_id: ObjectId) -> Room | None:

@@ -32,6 +32,8 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INVALID_CREDENTIALS = "invalid_credentials"
+    ALREADY_RATED = "already_rated"
+    RATING_UNAVAILABLE = "rating_unavailable"
     SERVER_ERROR = "server_error"
 
 

@@ -64,6 +64,19 @@ class NowOutputSerializer(serializers.Serializer):
     online = OnlineNowOutputSerializer()
 
 
+class CsatOutputSerializer(serializers.Serializer):
+    rooms_closed = serializers.IntegerField()
+    rated = serializers.IntegerField(help_text="of those, rated by their customer")
+    positive = serializers.IntegerField(help_text="of those, rated 4 or 5")
+    score = serializers.FloatField(allow_null=True, help_text="positive / rated (0..1)")
+    response_rate = serializers.FloatField(allow_null=True, help_text="rated / rooms_closed (0..1)")
+
+
+class TagCountOutputSerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    rooms = serializers.IntegerField()
+
+
 class WindowOutputSerializer(serializers.Serializer):
     # "from" and "to" are keywords in Python: declared below.
     rooms_created = serializers.IntegerField()
@@ -74,6 +87,10 @@ class WindowOutputSerializer(serializers.Serializer):
     wait_seconds = DurationsOutputSerializer()
     first_response_seconds = DurationsOutputSerializer()
     resolution_seconds = DurationsOutputSerializer()
+    csat = CsatOutputSerializer(help_text="Over the rooms closed in the window.")
+    tags = TagCountOutputSerializer(
+        many=True, help_text="Rooms created in the window, per tag they carry."
+    )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -93,6 +110,7 @@ class AgentStatsOutputSerializer(serializers.Serializer):
     rooms_closed = serializers.IntegerField()
     messages_sent = serializers.IntegerField()
     first_response_seconds = DurationsOutputSerializer()
+    csat = CsatOutputSerializer(help_text="Over the rooms this agent held when closed.")
 
 
 class ChatStatsOutputSerializer(serializers.Serializer):

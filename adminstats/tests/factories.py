@@ -102,6 +102,16 @@ class RoomStory:
         self._save()
         return self
 
+    def tag(self, *tags: str) -> RoomStory:
+        """Tags as the tag service leaves them on the room (events are not read)."""
+        self._save(tags=[*self.fields.get("tags", []), *tags])
+        return self
+
+    def rate(self, score: int, at: datetime, comment: str = "") -> RoomStory:
+        self._event(EventKind.RATED, at, self.customer, data={"score": score, "comment": comment})
+        self._save(rating=score, rating_comment=comment, rated_at=at)
+        return self
+
     def queued_at_instant(self, moment: datetime) -> bool:
         """Waiting in the queue just before ``moment``."""
         return any(start < moment and (end is None or end >= moment) for start, end in self.queued)

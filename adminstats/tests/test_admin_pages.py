@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from accounts import presence
 from agents.models import RoutingAudit
+from agents.services import canned_create
 from chat import services as chat_services
 from chat.models import Attachment, Room, RoomEvent
 
@@ -65,6 +66,7 @@ def world(customer, other_customer, agent, support_admin):
         change_message="test",
     )
     Group.objects.create(name="supervisors")
+    canned_create(user=support_admin, shortcut="hello", text="Hi {customer_name}!", shared=True)
     assert RoutingAudit.objects.exists()
     return room
 
@@ -81,6 +83,7 @@ def test_the_registry_is_what_the_pages_cover():
     assert labels == {
         "accounts.User",
         "agents.Agent",
+        "agents.CannedResponse",
         "admin.LogEntry",
         "agents.RoutingAudit",
         "auth.Group",

@@ -53,6 +53,7 @@ def test_default_window_is_the_last_day(api, support_admin, customer, agent):
         "rooms_closed",
         "messages_sent",
         "first_response_seconds",
+        "csat",
     }
 
 

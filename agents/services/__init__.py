@@ -1,6 +1,7 @@
 """Routing, by area: ``eligibility`` (who may take a room, who is best), ``queue``
 (draining, positions, estimates), ``transfers`` (manual assignment, transfer, requeue),
-``repairs`` (recounts, vanished agents, housekeeping).
+``repairs`` (recounts, vanished agents, housekeeping); and the agents' own tools:
+``canned`` (canned responses).
 
 The rule (README "Routing"):
 - Eligible agent: role agent, active account, ``accepting_chats``, a live presence
@@ -24,6 +25,7 @@ One drainer at a time (a Redis lock), so the queue leaves in order; a caller tha
 finds it taken leaves a "drain again" flag that the holder honours before letting go.
 """
 
+from agents.services.canned import canned_create, canned_delete, canned_update
 from agents.services.eligibility import agent_rank, agents_eligible
 from agents.services.queue import (
     assignments_per_second,
@@ -46,6 +48,9 @@ __all__ = [
     "agents_gone_sweep",
     "agents_reconcile",
     "assignments_per_second",
+    "canned_create",
+    "canned_delete",
+    "canned_update",
     "estimate_wait_seconds",
     "queue_drain",
     "queue_notify",

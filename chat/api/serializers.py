@@ -89,6 +89,9 @@ class RoomCreateInputSerializer(serializers.Serializer):
 
 class RoomListQuerySerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=RoomStatus.values, required=False)
+    tag = serializers.CharField(
+        max_length=64, required=False, help_text="Agents and admins: rooms with this tag."
+    )
     cursor = serializers.RegexField(r"^[0-9a-fA-F]{24}$", required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
@@ -154,6 +157,26 @@ class AttachmentUploadInputSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+class NoteInputSerializer(serializers.Serializer):
+    text = MessageTextField()
+
+
+class NoteListQuerySerializer(QuerySerializer):
+    after_seq = seq_field(required=False, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+
+
+class TagInputSerializer(serializers.Serializer):
+    tag = StrictCharField(
+        max_length=64, help_text="1 to 32 letters, digits, _ or -; stored casefolded."
+    )
+
+
+class RatingInputSerializer(serializers.Serializer):
+    score = StrictIntegerField(min_value=1, max_value=5)
+    comment = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
 # --- Output shapes (the dicts of chat.dtos), for the OpenAPI schema only ----------------------
 
 
@@ -191,6 +214,12 @@ class EditedMessageOutputSerializer(MessageOutputSerializer):
     event_seq = serializers.IntegerField(help_text="The seq of the message_edited event.")
 
 
+class RatingOutputSerializer(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(allow_blank=True)
+    rated_at = serializers.DateTimeField()
+
+
 class RoomOutputSerializer(serializers.Serializer):
     id = serializers.CharField()
     customer = UserBriefSerializer()
@@ -203,6 +232,10 @@ class RoomOutputSerializer(serializers.Serializer):
     first_agent_reply_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
     last_seq = serializers.IntegerField()
+    rating = RatingOutputSerializer(allow_null=True, help_text="The customer's, once rated.")
+    tags = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Agents and admins only."
+    )
     queue_position = serializers.IntegerField(
         allow_null=True, required=False, help_text="Create and detail only."
     )
@@ -274,3 +307,59 @@ class MessageAuditSerializer(serializers.Serializer):
     message = MessageOutputSerializer()
     original_text = serializers.CharField()
     edits = EditRecordSerializer(many=True)
+
+
+class TransferOfNoteSerializer(serializers.Serializer):
+    from_agent = UserBriefSerializer(allow_null=True)
+    to_agent = UserBriefSerializer(allow_null=True)
+
+
+class NoteOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    room_id = serializers.CharField()
+    seq = serializers.IntegerField()
+    author = UserBriefSerializer(allow_null=True)
+    text = serializers.CharField(allow_blank=True, help_text="Empty for non-admins once deleted.")
+    transfer = TransferOfNoteSerializer(
+        allow_null=True, help_text="The transfer the note was written with, if any."
+    )
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+    original_text = serializers.CharField(required=False, help_text="Admins, once edited.")
+
+
+class EditedNoteOutputSerializer(serializers.Serializer):
+    room_id = serializers.CharField()
+    seq = serializers.IntegerField(help_text="The seq of the note_edited event.")
+    note = NoteOutputSerializer()
+
+
+class NotePageSerializer(serializers.Serializer):
+    results = NoteOutputSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class NoteDeletedSerializer(serializers.Serializer):
+    room_id = serializers.CharField()
+    seq = serializers.IntegerField()
+    note_id = serializers.CharField()
+
+
+class NoteAuditSerializer(serializers.Serializer):
+    note = NoteOutputSerializer()
+    original_text = serializers.CharField(allow_blank=True)
+    edits = EditRecordSerializer(many=True)
+
+
+class TagsOutputSerializer(serializers.Serializer):
+    room_id = serializers.CharField()
+    seq = serializers.IntegerField(allow_null=True, help_text="null: nothing changed.")
+    tag = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+
+
+class RatedOutputSerializer(serializers.Serializer):
+    room_id = serializers.CharField()
+    seq = serializers.IntegerField()
+    rating = RatingOutputSerializer()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat.api import views
+from chat.api import room_tools, views
 
 urlpatterns = [
     path("rooms", views.RoomListCreateApi.as_view(), name="chat-rooms"),
@@ -35,4 +35,22 @@ urlpatterns = [
         name="chat-attachment",
     ),
     path("unread-count", views.UnreadCountApi.as_view(), name="chat-unread-count"),
+    path("rooms/<oid:room_id>/notes", room_tools.RoomNotesApi.as_view(), name="chat-room-notes"),
+    path(
+        "rooms/<oid:room_id>/notes/<oid:note_id>",
+        room_tools.NoteDetailApi.as_view(),
+        name="chat-room-note",
+    ),
+    path(
+        "rooms/<oid:room_id>/notes/<oid:note_id>/edits",
+        room_tools.NoteEditsApi.as_view(),
+        name="chat-room-note-edits",
+    ),
+    path("rooms/<oid:room_id>/tags", room_tools.RoomTagsApi.as_view(), name="chat-room-tags"),
+    path(
+        "rooms/<oid:room_id>/tags/<str:tag>",
+        room_tools.RoomTagDetailApi.as_view(),
+        name="chat-room-tag",
+    ),
+    path("rooms/<oid:room_id>/rating", room_tools.RoomRatingApi.as_view(), name="chat-room-rating"),
 ]

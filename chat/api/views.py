@@ -44,7 +44,7 @@ from chat.attachments import CappedUploadHandler
 from chat_project.schema import ERROR
 
 
-def _next_url(request: Request, params: dict | None, **keep) -> str | None:
+def next_url(request: Request, params: dict | None, **keep) -> str | None:
     """``next`` as a link to the following page (path and query, no host)."""
     if params is None:
         return None
@@ -52,27 +52,32 @@ def _next_url(request: Request, params: dict | None, **keep) -> str | None:
     return f"{request.path}?{urlencode(query)}"
 
 
-def _parsed(serializer_class, data):
+def parsed(serializer_class, data):
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
 def _room_page(request: Request, *, assigned_only: bool) -> Response:
-    query = _parsed(RoomListQuerySerializer, request.query_params)
+    query = parsed(RoomListQuerySerializer, request.query_params)
     page = selectors.room_list(
         user=request.user,
         status=query.get("status"),
         cursor=query.get("cursor"),
         limit=query["limit"],
         assigned_only=assigned_only,
+        tag=query.get("tag"),
     )
     next_params = {"cursor": page["next"]} if page["next"] else None
     return Response(
         {
             "results": page["results"],
-            "next": _next_url(
-                request, next_params, status=query.get("status"), limit=query["limit"]
+            "next": next_url(
+                request,
+                next_params,
+                status=query.get("status"),
+                tag=query.get("tag"),
+                limit=query["limit"],
             ),
         }
     )
@@ -92,7 +97,7 @@ class RoomListCreateApi(APIView):
         responses={201: RoomOutputSerializer, 200: RoomOutputSerializer, 409: ERROR},
     )
     def post(self, request: Request) -> Response:
-        data = _parsed(RoomCreateInputSerializer, request.data)
+        data = parsed(RoomCreateInputSerializer, request.data)
         room, created = services.room_create(
             customer=request.user, subject=data["subject"], message=data.get("message")
         )
@@ -122,7 +127,7 @@ class RoomDetailApi(APIView):
 class RoomMessagesApi(APIView):
     @extend_schema(parameters=[HistoryQuerySerializer], responses=HistoryPageSerializer)
     def get(self, request: Request, room_id) -> Response:
-        query = _parsed(HistoryQuerySerializer, request.query_params)
+        query = parsed(HistoryQuerySerializer, request.query_params)
         page = selectors.room_history_page(
             room_id=room_id,
             user=request.user,
@@ -133,7 +138,7 @@ class RoomMessagesApi(APIView):
         return Response(
             {
                 "results": page["results"],
-                "next": _next_url(request, page["next"], limit=query["limit"]),
+                "next": next_url(request, page["next"], limit=query["limit"]),
                 "last_seq": page["last_seq"],
                 "watermarks": page["watermarks"],
             }
@@ -144,7 +149,7 @@ class RoomMessagesApi(APIView):
         responses={201: MessageOutputSerializer, 200: MessageOutputSerializer, 409: ERROR},
     )
     def post(self, request: Request, room_id) -> Response:
-        data = _parsed(MessageSendInputSerializer, request.data)
+        data = parsed(MessageSendInputSerializer, request.data)
         message, created = services.message_send_or_replay(
             room_id=str(room_id),
             sender=request.user,
@@ -161,7 +166,7 @@ class MessageDetailApi(APIView):
         responses={200: EditedMessageOutputSerializer, 409: ERROR},
     )
     def patch(self, request: Request, room_id, message_id) -> Response:
-        data = _parsed(MessageEditInputSerializer, request.data)
+        data = parsed(MessageEditInputSerializer, request.data)
         result = services.message_edit(
             room_id=str(room_id), message_id=str(message_id), actor=request.user, text=data["text"]
         )
@@ -192,7 +197,7 @@ class RoomEventsApi(APIView):
         responses={200: ReplayOutputSerializer, 409: ERROR},
     )
     def get(self, request: Request, room_id) -> Response:
-        query = _parsed(ReplayQuerySerializer, request.query_params)
+        query = parsed(ReplayQuerySerializer, request.query_params)
         return Response(
             selectors.room_events_after(
                 room_id=room_id,
@@ -208,7 +213,7 @@ class RoomReceiptsApi(APIView):
 
     @extend_schema(request=ReceiptInputSerializer, responses=ReceiptOutputSerializer)
     def post(self, request: Request, room_id) -> Response:
-        data = _parsed(ReceiptInputSerializer, request.data)
+        data = parsed(ReceiptInputSerializer, request.data)
         return Response(
             services.receipt_advance(
                 room_id=str(room_id),
@@ -223,7 +228,7 @@ class RoomReceiptsApi(APIView):
 class RoomSearchApi(APIView):
     @extend_schema(parameters=[SearchQuerySerializer], responses=SearchPageSerializer)
     def get(self, request: Request, room_id) -> Response:
-        query = _parsed(SearchQuerySerializer, request.query_params)
+        query = parsed(SearchQuerySerializer, request.query_params)
         page = selectors.message_search(
             room_id=room_id,
             user=request.user,
@@ -234,7 +239,7 @@ class RoomSearchApi(APIView):
         return Response(
             {
                 "results": page["results"],
-                "next": _next_url(request, page["next"], q=query["q"], limit=query["limit"]),
+                "next": next_url(request, page["next"], q=query["q"], limit=query["limit"]),
             }
         )
 

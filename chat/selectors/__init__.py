@@ -1,5 +1,5 @@
 """Reads, by area: ``rooms`` (and who may see which), ``queue``, ``history``, ``replay``,
-``search``, ``unread``, ``attachments``.
+``search``, ``unread``, ``attachments``, ``notes`` (private: staff only).
 
 Visibility (every room-facing read and write starts here, :func:`can_see`):
 
@@ -24,6 +24,7 @@ from chat.selectors.history import (
     message_get_in_room,
     room_history_page,
 )
+from chat.selectors.notes import NOTES_MAX_LIMIT, note_audit, note_get_in_room, note_list
 from chat.selectors.queue import QUEUE_ORDER, queue_places, queue_rooms_ahead, queued_rooms
 from chat.selectors.replay import room_events_after, room_join_history, room_replay, rooms_replay
 from chat.selectors.rooms import (
@@ -31,21 +32,26 @@ from chat.selectors.rooms import (
     active_rooms_of,
     can_see,
     is_participant,
+    is_staff,
     object_id,
+    require_staff,
     room_by_id,
     room_detail,
     room_get_for_user,
     room_ids_for_user,
+    room_ids_with_tag,
     room_list,
     room_queue_position,
     rooms_first_assigned,
     seq_value,
+    tags_in_use,
 )
 from chat.selectors.search import SEARCH_MAX_CHARS, SEARCH_MAX_WORDS, message_search
 from chat.selectors.unread import unread_counts
 
 __all__ = [
     "HISTORY_MAX_LIMIT",
+    "NOTES_MAX_LIMIT",
     "QUEUE_ORDER",
     "SEARCH_MAX_CHARS",
     "SEARCH_MAX_WORDS",
@@ -54,19 +60,25 @@ __all__ = [
     "attachment_get_for_user",
     "can_see",
     "is_participant",
+    "is_staff",
     "message_audit",
     "message_get_in_room",
     "message_search",
+    "note_audit",
+    "note_get_in_room",
+    "note_list",
     "object_id",
     "queue_places",
     "queue_rooms_ahead",
     "queued_rooms",
+    "require_staff",
     "room_by_id",
     "room_detail",
     "room_events_after",
     "room_get_for_user",
     "room_history_page",
     "room_ids_for_user",
+    "room_ids_with_tag",
     "room_join_history",
     "room_list",
     "room_queue_position",
@@ -74,5 +86,6 @@ __all__ = [
     "rooms_first_assigned",
     "rooms_replay",
     "seq_value",
+    "tags_in_use",
     "unread_counts",
 ]

@@ -11,9 +11,9 @@ from accounts.models import User
 from chat import dtos, events, timeline
 from chat import holes as holes_module
 from chat.exceptions import ResyncRequired
-from chat.models import EventKind, RoomEvent
+from chat.models import STAFF_KINDS, EventKind, RoomEvent
 from chat.selectors.history import room_history_page
-from chat.selectors.rooms import room_get_for_user, seq_value
+from chat.selectors.rooms import is_staff, room_get_for_user, seq_value
 from chat_project.errors import DomainError
 
 _KIND_EVENT = {
@@ -21,6 +21,15 @@ _KIND_EVENT = {
     EventKind.ASSIGNED: events.ROOM_ASSIGNED,
     EventKind.TRANSFERRED: events.ROOM_TRANSFERRED,
 }
+# Items edited and deleted in place, and the events that edit and delete them.
+_ITEMS = (EventKind.MESSAGE, EventKind.NOTE)
+_CHANGES = {
+    EventKind.MESSAGE_EDITED: EventKind.MESSAGE,
+    EventKind.MESSAGE_DELETED: EventKind.MESSAGE,
+    EventKind.NOTE_EDITED: EventKind.NOTE,
+    EventKind.NOTE_DELETED: EventKind.NOTE,
+}
+_TAG_EVENT = {EventKind.TAGGED: events.ROOM_TAGGED, EventKind.UNTAGGED: events.ROOM_UNTAGGED}
 
 
 def room_events_after(
@@ -40,10 +49,16 @@ def room_events_after(
     or delete that updated the message but not its event is repaired here from the
     message's ``text_seq`` / ``deleted_seq``. With ``has_more`` the client asks again
     from ``cursor``.
+
+    A customer gets nothing of ``STAFF_KINDS`` (notes, tags, the rating event) and no
+    transfer note: their seqs are stepped over like fillers' (``last_seq`` moves the
+    cursor past them).
     """
     after_seq = seq_value(after_seq, field="after_seq")
     limit = max(1, min(int(limit), 1000))
     room = room_get_for_user(room_id=room_id, user=user)
+    staff = is_staff(user)
+    hidden = set() if staff else STAFF_KINDS
     if after_seq > room.last_seq:
         raise ResyncRequired("after_seq is ahead of the room.", details={"room_id": str(room.pk)})
     if room.last_seq - after_seq > settings.CHAT_REPLAY_MAX_EVENTS:
@@ -57,42 +72,48 @@ def room_events_after(
     while True:
         cursor = min(start + limit, room.last_seq)
         window = timeline.events(room.pk, seq={"$gt": start, "$lte": cursor})
-        rows = [row for row in window if row.kind != EventKind.NOOP]
+        rows = [row for row in window if row.kind != EventKind.NOOP and row.kind not in hidden]
         if rows or cursor >= room.last_seq:
             break
         start = cursor
     more = cursor < room.last_seq
     # Seqs with no event: fillers, or holes a crashed writer left (repaired below if
     # they were an edit or delete; a filler never carries text_seq or deleted_seq).
-    fillers = {row.seq for row in window if row.kind == EventKind.NOOP}
-    present = {row.seq for row in rows} | fillers
+    # (Hidden kinds are present too: stepped over, never holes.)
+    present = {row.seq for row in window}
     holes = [seq for seq in range(after_seq + 1, cursor + 1) if seq not in present]
-    targets: dict[object, RoomEvent] = {row.pk: row for row in rows if row.kind == "message"}
+    targets: dict[object, RoomEvent] = {row.pk: row for row in rows if row.kind in _ITEMS}
     missing = {
         row.target_id
         for row in rows
-        if row.kind in (EventKind.MESSAGE_EDITED, EventKind.MESSAGE_DELETED)
-        and row.target_id
-        and row.target_id not in targets
+        if row.kind in _CHANGES and row.target_id and row.target_id not in targets
     }
-    for message in timeline.events_by_ids(list(missing)):
-        targets[message.pk] = message
+    for item in timeline.events_by_ids(list(missing)):
+        if item.kind not in hidden:
+            targets[item.pk] = item
     if holes:
         repaired = timeline.events(
             room.pk,
             then={
-                "kind": EventKind.MESSAGE.value,
+                "kind": {"$in": [kind.value for kind in _ITEMS if kind not in hidden]},
                 "$or": [{"text_seq": {"$in": holes}}, {"deleted_seq": {"$in": holes}}],
             },
         )
-        for message in repaired:
-            targets[message.pk] = message
+        for item in repaired:
+            targets[item.pk] = item
+    taggers = {row.actor_id for row in rows if row.kind in _TAG_EVENT}
     users = dtos.users_by_id(
-        {m.actor_id for m in targets.values()} | {room.customer_id, room.agent_id}, known=[user]
+        {m.actor_id for m in targets.values()} | taggers | {room.customer_id, room.agent_id},
+        known=[user],
     )
-    bases = {pk: dtos.message_base(m, users) for pk, m in targets.items()}
+    bases = {
+        pk: (dtos.note_base if m.kind == EventKind.NOTE else dtos.message_base)(m, users)
+        for pk, m in targets.items()
+    }
 
     def current(pk: object) -> dict[str, Any]:
+        if targets[pk].kind == EventKind.NOTE:
+            return dtos.note_for_viewer(bases[pk], viewer=user)
         return dtos.message_for_viewer(bases[pk], room=room, viewer=user)
 
     rid = str(room.pk)
@@ -109,25 +130,50 @@ def room_events_after(
             items.append((row.seq, events.MESSAGE_DELETED, {**data, "message_id": message_id}))
         elif row.kind in _KIND_EVENT:
             room_data = {**(row.data or {}), **data, "room": dtos.room_dto(room, users)}
+            # A transfer's note is a private note (issue 16); transfers stored before
+            # that hold it in their data: never a customer's.
+            if row.kind == EventKind.TRANSFERRED and not staff:
+                room_data.pop("note", None)
             items.append((row.seq, _KIND_EVENT[row.kind], room_data))
         elif row.kind == EventKind.SYSTEM:
             items.append(
                 (row.seq, events.SYSTEM_MESSAGE, {**(row.data or {}), **data, "text": row.text})
             )
+        elif row.kind == EventKind.NOTE:
+            items.append((row.seq, events.NOTE_ADDED, {**data, "note": current(row.pk)}))
+        elif row.kind == EventKind.NOTE_EDITED and row.target_id in bases:
+            items.append((row.seq, events.NOTE_UPDATED, {**data, "note": current(row.target_id)}))
+        elif row.kind == EventKind.NOTE_DELETED:
+            items.append((row.seq, events.NOTE_DELETED, {**data, "note_id": str(row.target_id)}))
+        elif row.kind in _TAG_EVENT:
+            tag_data = {**data, "tag": (row.data or {}).get("tag"), "by": _by(row, users)}
+            items.append((row.seq, _TAG_EVENT[row.kind], tag_data))
+        elif row.kind == EventKind.RATED:
+            rated = {**data, "rating": _rating(row), "customer": _by(row, users)}
+            items.append((row.seq, events.ROOM_RATED, rated))
     hole_set = set(holes)
     repaired_seqs = set()
-    for pk, message in targets.items():
-        if message.text_seq in hole_set:
-            data = {"room_id": rid, "seq": message.text_seq, "message": current(pk)}
-            items.append((message.text_seq, events.MESSAGE_UPDATED, data))
-            repaired_seqs.add(message.text_seq)
-        if message.deleted_seq in hole_set:
-            data = {"room_id": rid, "seq": message.deleted_seq, "message_id": str(pk)}
-            items.append((message.deleted_seq, events.MESSAGE_DELETED, data))
-            repaired_seqs.add(message.deleted_seq)
+    for pk, item in targets.items():
+        note = item.kind == EventKind.NOTE
+        if item.text_seq in hole_set:
+            key, name = (
+                ("note", events.NOTE_UPDATED) if note else ("message", events.MESSAGE_UPDATED)
+            )
+            items.append(
+                (item.text_seq, name, {"room_id": rid, "seq": item.text_seq, key: current(pk)})
+            )
+            repaired_seqs.add(item.text_seq)
+        if item.deleted_seq in hole_set:
+            key, name = (
+                ("note_id", events.NOTE_DELETED) if note else ("message_id", events.MESSAGE_DELETED)
+            )
+            items.append(
+                (item.deleted_seq, name, {"room_id": rid, "seq": item.deleted_seq, key: str(pk)})
+            )
+            repaired_seqs.add(item.deleted_seq)
     # Only the last window read is known seq by seq (earlier ones held no events).
     known = {seq for seq in hole_set if seq > start} - repaired_seqs
-    unfilled = holes_module.settled(room, known, rows)
+    unfilled = holes_module.settled(room, known, window)
     if unfilled:
         holes_module.holes_fill(room_id=room.pk, seqs=unfilled)
     items.sort(key=lambda item: item[0])
@@ -138,6 +184,19 @@ def room_events_after(
         "cursor": cursor,
         "has_more": more,
         "watermarks": dtos.watermarks_dto(room),
+    }
+
+
+def _by(row: RoomEvent, users: dict[str, Any]) -> dict[str, Any] | None:
+    return dtos.user_brief(users.get(str(row.actor_id))) if row.actor_id else None
+
+
+def _rating(row: RoomEvent) -> dict[str, Any]:
+    data = row.data or {}
+    return {
+        "score": data.get("score"),
+        "comment": data.get("comment", ""),
+        "rated_at": dtos.iso(row.created_at),
     }
 
 

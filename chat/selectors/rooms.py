@@ -12,6 +12,7 @@ from accounts.models import User
 from chat import dtos, timeline
 from chat.models import OPEN_STATUSES, Room, RoomStatus
 from chat.selectors.queue import queue_rooms_ahead
+from chat.tags import clean_tag
 from chat.writer import timeline_writer
 from chat_project.errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -45,6 +46,16 @@ def can_see(room: Room, user: User) -> bool:
     return room.customer_id == user.pk
 
 
+def is_staff(user: User) -> bool:
+    """Agents and admins: who may see what a customer never does (notes, tags)."""
+    return bool(user.is_authenticated and (user.is_agent or user.is_admin))
+
+
+def require_staff(user: User, what: str) -> None:
+    if not is_staff(user):
+        raise PermissionDenied(f"Only agents and admins {what}.")
+
+
 def _visible_match(user: User) -> dict[str, Any]:
     """The flat filter of the rooms ``user`` may see (``{}``: all of them)."""
     if user.is_admin:
@@ -70,7 +81,10 @@ def is_participant(room: Room, user: User) -> bool:
 
 def room_detail(*, room_id: object, user: User) -> dict[str, Any]:
     room = room_get_for_user(room_id=room_id, user=user)
-    return {**dtos.room_dto_one(room, known=[user]), "queue_position": room_queue_position(room)}
+    return {
+        **dtos.room_dto_one(room, known=[user], staff=is_staff(user)),
+        "queue_position": room_queue_position(room),
+    }
 
 
 def room_queue_position(room: Room) -> int | None:
@@ -87,15 +101,23 @@ def room_list(
     cursor: str | None = None,
     limit: int = 20,
     assigned_only: bool = False,
+    tag: str | None = None,
 ) -> dict[str, Any]:
-    """The caller's rooms, newest first, paged by id (``next`` is the cursor to pass)."""
+    """The caller's rooms, newest first, paged by id (``next`` is the cursor to pass).
+    ``tag`` (agents and admins): only rooms with that tag, found by the (tags, agent)
+    index, the status a later stage."""
     if assigned_only:
         if not user.is_agent:
             raise PermissionDenied("Only agents have assigned rooms.")
         match: dict[str, Any] = {"agent_id": user.pk}
     else:
         match = _visible_match(user)
-    if status:
+    then = None
+    if tag is not None:
+        require_staff(user, "filter rooms by tag")
+        match = {"tags": clean_tag(tag), **match}
+        then = {"status": status} if status else None
+    elif status:
         match["status"] = status
     before_id = None
     if cursor:
@@ -103,11 +125,11 @@ def room_list(
             before_id = ObjectId(cursor)
         except (InvalidId, TypeError):
             raise ValidationFailed(details={"fields": {"cursor": ["Invalid cursor."]}}) from None
-    rows = timeline.rooms(match, before_id=before_id, limit=limit + 1)
+    rows = timeline.rooms(match, then=then, before_id=before_id, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return {
-        "results": dtos.rooms_dto(rows, known=[user]),
+        "results": dtos.rooms_dto(rows, known=[user], staff=is_staff(user)),
         "next": str(rows[-1].pk) if more else None,
     }
 
@@ -140,3 +162,13 @@ def active_rooms_of(agent_id: object) -> list[Room]:
 def rooms_first_assigned(room_ids: list[ObjectId]) -> dict[ObjectId, Any]:
     """Each room's first ``assigned`` event time (the admin's wait column)."""
     return timeline.first_assigned_at(room_ids)
+
+
+def tags_in_use(*, limit: int = 30) -> list[tuple[str, int]]:
+    """The most used tags and how many rooms carry each (the admin's tag filter)."""
+    return timeline.tags_in_use(limit=limit)
+
+
+def room_ids_with_tag(tag: str, *, limit: int = 10_000) -> list[ObjectId]:
+    """The newest ``limit`` rooms carrying ``tag`` (the admin's filter), by the index."""
+    return [room.pk for room in timeline.rooms({"tags": clean_tag(tag)}, limit=limit)]

@@ -1,5 +1,6 @@
 """Chat writes, by area: ``rooms``, ``messages``, ``edits`` (and deletes), ``receipts``,
-``attachments``, ``retention``; ``inputs`` and ``participants`` are what they share.
+``attachments``, ``retention``, ``notes`` (private), ``tags``, ``ratings`` (CSAT);
+``inputs`` and ``participants`` are what they share.
 
 Every change to a room's history goes through :mod:`chat.writer` (group commit, one
 ordered ``bulkWrite`` per round): a function here validates and authorises what it can
@@ -44,13 +45,17 @@ from chat.services.attachments import attachment_open, attachment_upload
 from chat.services.edits import message_delete, message_edit
 from chat.services.inputs import CLIENT_MSG_ID_MAX
 from chat.services.messages import message_send, message_send_or_replay
+from chat.services.notes import note_add, note_delete, note_edit, transfer_note_add
+from chat.services.ratings import RATING_COMMENT_MAX, room_rate
 from chat.services.receipts import RECEIPT_KINDS, receipt_advance, receipt_marks_advance
 from chat.services.retention import message_audit_purge
 from chat.services.rooms import FIRST_MESSAGE_CLIENT_ID, SUBJECT_MAX, room_close, room_create
+from chat.services.tags import room_tag, room_untag
 
 __all__ = [
     "CLIENT_MSG_ID_MAX",
     "FIRST_MESSAGE_CLIENT_ID",
+    "RATING_COMMENT_MAX",
     "RECEIPT_KINDS",
     "SUBJECT_MAX",
     "attachment_open",
@@ -60,8 +65,15 @@ __all__ = [
     "message_edit",
     "message_send",
     "message_send_or_replay",
+    "note_add",
+    "note_delete",
+    "note_edit",
     "receipt_advance",
     "receipt_marks_advance",
     "room_close",
     "room_create",
+    "room_rate",
+    "room_tag",
+    "room_untag",
+    "transfer_note_add",
 ]

@@ -1,10 +1,14 @@
-"""Editing and deleting a message: the message document is updated by a guarded
-update in the same round as the ``message_edited`` / ``message_deleted`` event."""
+"""Editing and deleting a message or a private note: the item's document is updated by
+a guarded update in the same round as its ``*_edited`` / ``*_deleted`` event. The two
+kinds share the whole procedure (:func:`timeline_item_edit`, :func:`timeline_item_delete`)
+and so the audit: the original text kept by the first edit, every edit's text in its
+event, the text of a deleted item kept for admins."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,36 +20,67 @@ from accounts.models import User
 from chat import dtos, events, search_index, selectors, timeline
 from chat import writer as writer_module
 from chat.exceptions import RoomClosed
-from chat.models import EventKind, RoomEvent
+from chat.models import EventKind, Room, RoomEvent
 from chat.services import inputs
 from chat.writer import Append, Place, Refused, Target, TargetMissed, timeline_writer
 from chat_project.errors import Conflict, NotFound, PermissionDenied
 
 
-def _require_can_modify(message: RoomEvent, actor: User) -> None:
+@dataclass(frozen=True)
+class EditKinds:
+    """What differs between editing a message and editing a note: the event kinds, whether
+    the item carries search terms, and how its change is published (``updated(room_id,
+    seq, shown, users)``: the item's state after the edit; ``removed(room_id, seq,
+    item_id)``)."""
+
+    noun: str
+    edited: str
+    deleted: str
+    searchable: bool
+    updated: Callable[[object, int, RoomEvent, dict[str, User]], None]
+    removed: Callable[[object, int, object], None]
+
+
+def _message_updated(room_id: object, seq: int, shown: RoomEvent, users: dict[str, User]) -> None:
+    base = dtos.message_public(dtos.message_base(shown, users))
+    events.message_updated(room_id=room_id, seq=seq, message=base)
+
+
+def _message_removed(room_id: object, seq: int, message_id: object) -> None:
+    events.message_deleted(room_id=room_id, seq=seq, message_id=message_id)
+
+
+MESSAGES = EditKinds(
+    noun="message",
+    edited=EventKind.MESSAGE_EDITED,
+    deleted=EventKind.MESSAGE_DELETED,
+    searchable=True,
+    updated=_message_updated,
+    removed=_message_removed,
+)
+
+
+def require_can_modify(item: RoomEvent, actor: User, *, noun: str = "message") -> None:
     """Admins at any time; the author within the edit window; nobody else."""
     if actor.is_admin:
         return
-    if message.actor_id != actor.pk:
-        raise PermissionDenied("Only the author or an admin can change a message.")
+    if item.actor_id != actor.pk:
+        raise PermissionDenied(f"Only the author or an admin can change a {noun}.")
     window = timedelta(seconds=settings.CHAT_EDIT_WINDOW_SECONDS)
-    if timezone.now() - message.created_at > window:
-        raise PermissionDenied("The edit window for this message has passed.")
+    if timezone.now() - item.created_at > window:
+        raise PermissionDenied(f"The edit window for this {noun} has passed.")
 
 
-def _edit_target(message: RoomEvent, text: str, now: datetime) -> Target:
-    """The message takes the edit's text unless it is deleted or an edit with a higher
+def _edit_target(message: RoomEvent, text: str, now: datetime, *, searchable: bool) -> Target:
+    """The item takes the edit's text unless it is deleted or an edit with a higher
     seq got there first (concurrent edits: the highest seq wins whatever order they
     land in). The first edit keeps the original."""
 
     def build(seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
         condition: dict[str, Any] = {"deleted": False, "text_seq": {"$not": {"$gte": seq}}}
-        changes = {
-            "text": text,
-            "edited_at": now,
-            "text_seq": Int64(seq),
-            "search_terms": search_index.search_terms(text, seq=message.seq),
-        }
+        changes = {"text": text, "edited_at": now, "text_seq": Int64(seq)}
+        if searchable:
+            changes["search_terms"] = search_index.search_terms(text, seq=message.seq)
         if message.original_text is None:
             condition["original_text"] = None
             changes["original_text"] = message.text
@@ -72,38 +107,57 @@ def message_edit(*, room_id: str, message_id: str, actor: User, text: str) -> di
     event for admins (``selectors.message_audit``)."""
     room = selectors.room_get_for_user(room_id=room_id, user=actor)
     message = selectors.message_get_in_room(room=room, message_id=message_id)
-    _require_can_modify(message, actor)
+    require_can_modify(message, actor)
     text = inputs.clean_text(text, allow_empty=bool(message.attachments))
-    if message.deleted:
-        raise Conflict("The message was deleted.")
+    seq, shown, users = timeline_item_edit(
+        room=room, item=message, actor=actor, text=text, kinds=MESSAGES
+    )
+    base = dtos.message_base(shown, users)
+    return {
+        "room_id": str(room.pk),
+        "seq": seq,
+        "message": dtos.message_for_viewer(base, room=room, viewer=actor),
+    }
+
+
+def timeline_item_edit(
+    *, room: Room, item: RoomEvent, actor: User, text: str, kinds: EditKinds
+) -> tuple[int, RoomEvent, dict[str, User]]:
+    """Write an edit of ``item`` (a message or a note the caller found in ``room`` and
+    may change; ``text`` checked): ``(the edit's seq, the item as it now is, the users
+    its shape needs)``. ``conflict`` if it was deleted, ``room_closed`` once closed."""
+    if item.deleted:
+        raise Conflict(f"The {kinds.noun} was deleted.")
     if not room.is_open:
         raise RoomClosed()
     now = timezone.now()
-    users = dtos.users_by_id({message.actor_id}, known=[actor])
+    users = dtos.users_by_id({item.actor_id}, known=[actor])
     edit = RoomEvent(
         room_id=room.pk,
-        kind=EventKind.MESSAGE_EDITED,
+        kind=kinds.edited,
         created_at=now,
         actor=actor,
-        target_id=message.pk,
+        target_id=item.pk,
         text=text,
     )
     result: dict[str, RoomEvent] = {}
 
     def publish_as(current: RoomEvent | None) -> Callable[[RoomEvent], None]:
         def publish(event: RoomEvent) -> None:
-            shown = current or _as_edited(message, text=text, seq=event.seq, now=now)
-            result["message"] = shown
-            base = dtos.message_public(dtos.message_base(shown, users))
-            events.message_updated(room_id=room.pk, seq=event.seq, message=base)
+            shown = current or _as_edited(item, text=text, seq=event.seq, now=now)
+            result["item"] = shown
+            kinds.updated(room.pk, event.seq, shown, users)
 
         return publish
+
+    def target(of: RoomEvent) -> Target:
+        return _edit_target(of, text, now, searchable=kinds.searchable)
 
     outcome = timeline_writer().submit(
         Append(
             room_id=room.pk,
             event=edit,
-            target=_edit_target(message, text, now),
+            target=target(item),
             known_seq=room.last_seq,
             on_written=publish_as(None),
         )
@@ -113,28 +167,23 @@ def message_edit(*, room_id: str, message_id: str, actor: User, text: str) -> di
             break
         # The guard missed: deleted, a later edit won, or a first edit kept the
         # original meanwhile. This edit holds its seq; decide what goes there.
-        current = timeline.event_by_id(message.pk)
+        current = timeline.event_by_id(item.pk)
         edit.seq = outcome.seq
         if current is None or current.deleted:
             _place(RoomEvent(room_id=room.pk, seq=outcome.seq, kind=EventKind.NOOP))
-            raise Conflict("The message was deleted.")
+            raise Conflict(f"The {kinds.noun} was deleted.")
         if (current.text_seq or 0) > outcome.seq:  # kept in its event for admins
             outcome = _place(edit, on_written=publish_as(current))
         else:
             outcome = _place(
                 edit,
-                target=_edit_target(current, text, now),
+                target=target(current),
                 on_written=publish_as(_as_edited(current, text=text, seq=edit.seq, now=now)),
             )
     if isinstance(outcome, Refused):
         raise RoomClosed() if outcome.room is not None else NotFound("No such room.")
-    shown = result.get("message") or _as_edited(message, text=text, seq=edit.seq, now=now)
-    base = dtos.message_base(shown, users)
-    return {
-        "room_id": str(room.pk),
-        "seq": edit.seq,
-        "message": dtos.message_for_viewer(base, room=room, viewer=actor),
-    }
+    shown = result.get("item") or _as_edited(item, text=text, seq=edit.seq, now=now)
+    return edit.seq, shown, users
 
 
 def message_delete(*, room_id: str, message_id: str, actor: User) -> dict[str, Any]:
@@ -142,10 +191,16 @@ def message_delete(*, room_id: str, message_id: str, actor: User) -> dict[str, A
     empty text. Deleting a deleted message returns the first delete's seq."""
     room = selectors.room_get_for_user(room_id=room_id, user=actor)
     message = selectors.message_get_in_room(room=room, message_id=message_id)
-    _require_can_modify(message, actor)
-    answer = {"room_id": str(room.pk), "message_id": str(message.pk)}
-    if message.deleted:
-        return {**answer, "seq": message.deleted_seq}
+    require_can_modify(message, actor)
+    seq = timeline_item_delete(room=room, item=message, actor=actor, kinds=MESSAGES)
+    return {"room_id": str(room.pk), "message_id": str(message.pk), "seq": seq}
+
+
+def timeline_item_delete(*, room: Room, item: RoomEvent, actor: User, kinds: EditKinds) -> int:
+    """Tombstone ``item`` (found in ``room``, the caller may change it) and return the
+    seq of its ``*_deleted`` event (the first delete's, when it was deleted already)."""
+    if item.deleted:
+        return item.deleted_seq
     if not room.is_open:
         raise RoomClosed()
     now = timezone.now()
@@ -155,30 +210,30 @@ def message_delete(*, room_id: str, message_id: str, actor: User) -> dict[str, A
         return {"deleted": False}, {"$set": {**changes, "search_terms": None}}
 
     def publish(event: RoomEvent) -> None:
-        events.message_deleted(room_id=room.pk, seq=event.seq, message_id=message.pk)
+        kinds.removed(room.pk, event.seq, item.pk)
 
     deletion = RoomEvent(
         room_id=room.pk,
-        kind=EventKind.MESSAGE_DELETED,
+        kind=kinds.deleted,
         created_at=now,
         actor=actor,
-        target_id=message.pk,
+        target_id=item.pk,
     )
     outcome = timeline_writer().submit(
         Append(
             room_id=room.pk,
             event=deletion,
-            target=Target(event_id=message.pk, build=tombstone),
+            target=Target(event_id=item.pk, build=tombstone),
             known_seq=room.last_seq,
             on_written=publish,
         )
     )
     if isinstance(outcome, TargetMissed):  # a concurrent delete won: its seq is the answer
         _place(RoomEvent(room_id=room.pk, seq=outcome.seq, kind=EventKind.NOOP))
-        return {**answer, "seq": timeline.event_by_id(message.pk).deleted_seq}
+        return timeline.event_by_id(item.pk).deleted_seq
     if isinstance(outcome, Refused):
         raise RoomClosed() if outcome.room is not None else NotFound("No such room.")
-    return {**answer, "seq": deletion.seq}
+    return deletion.seq
 
 
 def _place(

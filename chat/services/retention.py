@@ -10,17 +10,21 @@ from django.utils import timezone
 from chat import timeline
 from chat.models import EventKind
 
+ITEMS = [EventKind.MESSAGE.value, EventKind.NOTE.value]
+EDITS = [EventKind.MESSAGE_EDITED.value, EventKind.NOTE_EDITED.value]
+
 
 def message_audit_purge(*, now=None) -> dict[str, int]:
     """Forget what only admins could see once it is older than
-    CHAT_AUDIT_RETENTION_DAYS: originals of edited messages, the texts of edit events
-    and the texts of deleted messages. Run daily (``manage.py purge_chat_audit``)."""
+    CHAT_AUDIT_RETENTION_DAYS: originals of edited messages and private notes, the texts
+    of their edit events and the texts of deleted ones. Run daily (``manage.py
+    purge_chat_audit``)."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.CHAT_AUDIT_RETENTION_DAYS)
     # A daily batch: these multi-field filters scan the collection on SecantusDB.
     collection = timeline.events_collection()
     edits = collection.update_many(
         {
-            "kind": EventKind.MESSAGE_EDITED.value,
+            "kind": {"$in": EDITS},
             "created_at": {"$lt": cutoff},
             "text": {"$ne": ""},
         },
@@ -28,7 +32,7 @@ def message_audit_purge(*, now=None) -> dict[str, int]:
     )
     originals = collection.update_many(
         {
-            "kind": EventKind.MESSAGE.value,
+            "kind": {"$in": ITEMS},
             "edited_at": {"$lt": cutoff},
             "original_text": {"$ne": None},
         },
@@ -36,7 +40,7 @@ def message_audit_purge(*, now=None) -> dict[str, int]:
     )
     deleted = collection.update_many(
         {
-            "kind": EventKind.MESSAGE.value,
+            "kind": {"$in": ITEMS},
             "deleted": True,
             "deleted_at": {"$lt": cutoff},
             "text": {"$ne": ""},

@@ -135,3 +135,20 @@ def test_a_services_own_lookup_stays_shaped(monkeypatch, customer, agent):
             room_id=str(room.pk), message_id=message["id"], actor=customer, text="final"
         )
     assert not_served(seen) == []
+
+
+def test_rooms_by_tag_and_notes_are_index_shaped(monkeypatch, customer, agent, support_admin):
+    room = room_with_agent(customer, agent)
+    services.room_tag(room_id=str(room.pk), actor=agent, tag="vip")
+    services.note_add(room_id=str(room.pk), author=agent, text="private")
+    with first_stages(monkeypatch) as seen:
+        selectors.room_list(user=agent, tag="vip")
+        selectors.room_list(user=agent, tag="vip", status="active", assigned_only=True)
+        selectors.room_list(user=support_admin, tag="vip", status="closed")
+        selectors.note_list(room_id=str(room.pk), user=agent)
+        selectors.tags_in_use()
+        selectors.room_ids_with_tag("vip")
+    rooms = [match for collection, match in seen if collection.name == "chat_room"]
+    assert {"tags": "vip", "agent_id": agent.pk} in rooms
+    assert {"tags": "vip"} in rooms
+    assert not_served(seen) == []

@@ -19,7 +19,9 @@ many changes per round trip. A caller waits for its own outcome, at most
      is taken;
    - the seq compare-and-set, ``{_id, last_seq: n, status != closed, <require>}`` ->
      ``{last_seq: n + k, <the changes' room fields>}``, one for consecutive changes that
-     leave the room's status and agent alone;
+     leave the room's status and agent alone (a change of an array field, a room's
+     tags, has one of its own; so has a satisfaction rating, the one change written to
+     a closed room: ``Append.allow_closed`` drops ``status != closed`` from its filter);
    - per change, the guarded update of the message it edits or deletes, then the
      insert of its event at its seq;
 3. placements: an event at a seq its caller already holds (a ``noop`` filler, or an edit

@@ -29,9 +29,15 @@ class Append:
     """Give ``event`` (unsaved) the room's next seq while the room is open and its
     fields match ``require`` (raw names and values, e.g. ``{"customer_id": oid}``), and
     set ``set_fields`` on the room in the same update; ``set_once`` fields are set only
-    while still null (an agent's first reply). ``idem_key``: a send's exactly-once key.
-    ``on_written(event)`` runs once the write is durable, in seq order among the round's
-    changes (publishing)."""
+    while still null (an agent's first reply); ``add_to_set`` / ``pull`` add values to /
+    remove values from array fields of the room (its tags) in the same update.
+    ``idem_key``: a send's exactly-once key. ``on_written(event)`` runs once the write is
+    durable, in seq order among the round's changes (publishing).
+
+    ``allow_closed``: the one exception to "while the room is open". Only a satisfaction
+    rating sets it (``chat.services.ratings``): a rating comes after the close, so its
+    compare-and-set leaves out ``status != closed`` (it requires ``status: closed``
+    itself). Every other change to a closed room is refused as before."""
 
     room_id: ObjectId
     event: RoomEvent
@@ -42,6 +48,15 @@ class Append:
     target: Target | None = None
     known_seq: int | None = None
     on_written: Callable[[RoomEvent], None] | None = None
+    add_to_set: dict[str, list[Any]] = field(default_factory=dict)
+    pull: dict[str, list[Any]] = field(default_factory=dict)
+    allow_closed: bool = False
+
+    @property
+    def alone(self) -> bool:
+        """Takes its seq in a compare-and-set of its own (``chat.writer.rounds``): its
+        condition or update cannot be merged with its neighbours'."""
+        return self.allow_closed or bool(self.add_to_set or self.pull)
 
 
 @dataclass(eq=False)

@@ -71,10 +71,13 @@ class RoundPlan:
     def add(self, item: Item) -> None:
         self.items.append(item)
 
-    def read_rooms(self, room_ids: set[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
+    def read_rooms(self, room_ids: set[ObjectId], *, also: set[str] = frozenset()) -> dict:
+        """The rooms by ``_id``: the writer's fields, and ``also`` (what a stopped change
+        requires: a stale seq is told from a requirement that fails)."""
         collection = self.client[self.db_name][Room._meta.db_table]
+        fields = {**ROOM_FIELDS, **dict.fromkeys(also, 1)}
         found = {}
-        for doc in collection.find({"_id": {"$in": list(room_ids)}}, ROOM_FIELDS):
+        for doc in collection.find({"_id": {"$in": list(room_ids)}}, fields):
             found[doc["_id"]] = doc
             self.writer.rooms.note(doc, once_fields=ONCE_FIELDS)
         return found
@@ -167,15 +170,16 @@ class RoundPlan:
             last_seq += len(members)
 
     def _cas_model(self, segment: _Segment, state: RoomState | None, last_seq: int) -> UpdateOne:
-        condition: dict[str, Any] = {
-            "_id": segment.room_id,
-            "last_seq": last_seq,
-            "status": {"$ne": CLOSED},
-        }
+        condition: dict[str, Any] = {"_id": segment.room_id, "last_seq": last_seq}
+        # A rating (``allow_closed``) is alone in its segment (``_segments``): no other
+        # change ever rides on a compare-and-set without this condition.
+        if not any(item.op.allow_closed for item in segment.items):
+            condition["status"] = {"$ne": CLOSED}
         changes: dict[str, Any] = {
             "last_seq": Int64(last_seq + len(segment.items)),
             "seq_at": timezone.now(),  # how old a hole is (chat.holes)
         }
+        update: dict[str, Any] = {"$set": changes}
         for item in segment.items:
             condition.update(item.op.require)
             changes.update(item.op.set_fields)
@@ -183,7 +187,11 @@ class RoundPlan:
                 if state is None or name not in state.once_set:
                     condition[name] = None
                     changes.setdefault(name, value)
-        return UpdateOne(condition, {"$set": changes}, upsert=True, namespace=self.ns_rooms)
+            for name, values in item.op.add_to_set.items():
+                update.setdefault("$addToSet", {})[name] = {"$each": list(values)}
+            for name, values in item.op.pull.items():
+                update.setdefault("$pull", {})[name] = {"$in": list(values)}
+        return UpdateOne(condition, update, upsert=True, namespace=self.ns_rooms)
 
     def _event_steps(self, item: Item) -> None:
         op: Append = item.op
@@ -327,12 +335,13 @@ class RoundPlan:
 
     def _seq_lost(self, segment: _Segment) -> None:
         """The compare-and-set did not match: read the room and settle each change."""
-        doc = self.read_rooms({segment.room_id}).get(segment.room_id)
+        required = {name for item in segment.items for name in item.op.require}
+        doc = self.read_rooms({segment.room_id}, also=required).get(segment.room_id)
         for item in segment.items:
             op: Append = item.op
             item.seq = None
             item.attempts += 1
-            closed = doc is None or doc.get("status") == CLOSED
+            closed = doc is None or (doc.get("status") == CLOSED and not op.allow_closed)
             if closed or any(doc.get(name) != value for name, value in op.require.items()):
                 self._refuse(item, doc)
             elif item.attempts >= SEQ_ATTEMPTS:
@@ -369,19 +378,21 @@ class RoundPlan:
 
 def _segments(items: list[Item]) -> list[list[Item]]:
     """Consecutive changes that can share one compare-and-set: a change that sets room
-    fields ends its segment (later ones are checked against the room it leaves), and
-    two requirements on one field with different values cannot share one."""
+    fields ends its segment (later ones are checked against the room it leaves), two
+    requirements on one field with different values cannot share one, and a change
+    that is written to a closed room or changes an array field (``Append.alone``) has
+    one of its own."""
     segments: list[list[Item]] = []
     current: list[Item] = []
     required: dict[str, Any] = {}
     for item in items:
         op: Append = item.op
-        if current and any(required.get(k, v) != v for k, v in op.require.items()):
+        if current and (op.alone or any(required.get(k, v) != v for k, v in op.require.items())):
             segments.append(current)
             current, required = [], {}
         current.append(item)
         required.update(op.require)
-        if op.set_fields:
+        if op.set_fields or op.alone:
             segments.append(current)
             current, required = [], {}
     if current:

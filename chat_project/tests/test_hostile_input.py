@@ -45,9 +45,19 @@ def json_operations() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def world(customer, agent, support_admin):
+    from agents.services import canned_create
+    from chat.services import note_add
+
     room = room_with_agent(customer, agent)
     message = send(room, customer, "hello")
-    return {"room_id": str(room.pk), "message_id": message["id"]}
+    note = note_add(room_id=str(room.pk), author=agent, text="a note")
+    canned = canned_create(user=agent, shortcut="hi", text="Hello!")
+    return {
+        "room_id": str(room.pk),
+        "message_id": message["id"],
+        "note_id": note["id"],
+        "canned_id": canned["id"],
+    }
 
 
 def test_every_json_operation_is_listed():

@@ -81,7 +81,8 @@ class Report:
 class World:
     """Real objects to aim at, made afresh for each operation (an earlier one may have
     closed a room or ended a session): alice's active room with agent1, a message of
-    hers with an attachment, bob's queued room; a session per identity."""
+    hers with an attachment, a note of agent1's and the tag ``vip``, a canned response
+    of agent1's, bob's queued room; a session per identity."""
 
     def __init__(self) -> None:
         from accounts import presence
@@ -98,10 +99,12 @@ class World:
         for agent in (self.users["agent"], self.users["agent2"]):
             presence.lease_touch(user_id=str(agent.pk), conn_id=f"c-{agent.pk}", ttl_seconds=600)
         self.ids: dict[str, list[str]] = {}
+        self.closed_room_id = ""
         self.sessions: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
 
     def refresh(self) -> None:
         from accounts.models import User
+        from agents.services import canned_create
         from chat import services
         from chat.tests.factories import room_with_agent, send
 
@@ -113,7 +116,13 @@ class World:
             room_id=str(room.pk), uploader=alice, file=SimpleUploadedFile("a.png", PNG)
         )
         message = send(room, alice, "hello", attachment_ids=[upload["id"]])
+        note = services.note_add(room_id=str(room.pk), author=agent1, text="a private note")
+        services.room_tag(room_id=str(room.pk), actor=agent1, tag="vip")
+        canned = canned_create(user=agent1, shortcut=f"c{secrets.token_hex(4)}", text="Hi!")
         queued, _created = services.room_create(customer=self.users["bob"], subject="waiting")
+        done = room_with_agent(alice, agent1)  # closed: alice may rate it
+        services.room_close(room_id=str(done.pk), actor=agent1)
+        self.closed_room_id = str(done.pk)
         # Agents routable again (an operation may have set them away or full); a raw
         # update, which drains nothing: bob's room waits for assign-agent.
         agents.update(status="online", accepting_chats=True, active_chats=0, max_chats=50)
@@ -123,6 +132,9 @@ class World:
             "attachment_id": [upload["id"]],
             "agent_id": [str(agent2.pk), str(agent1.pk)],
             "to_agent_id": [str(agent2.pk)],
+            "note_id": [note["id"]],
+            "canned_id": [canned["id"]],
+            "tag": ["vip"],
         }
         for identity in IDENTITIES:
             self.sign_in(identity)
@@ -147,6 +159,8 @@ class World:
         for name in list(case.path_parameters or {}):
             if name in self.ids:
                 case.path_parameters[name] = self.ids[name][pick % len(self.ids[name])]
+        if case.operation.path.endswith("/rating"):  # only a closed room takes a rating
+            case.path_parameters["room_id"] = self.closed_room_id
         if not isinstance(case.body, dict):
             return
         for name in ("room_id", "agent_id", "to_agent_id", "message_id"):

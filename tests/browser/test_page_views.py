@@ -12,6 +12,17 @@ from django.contrib.staticfiles import finders
 
 pytestmark = pytest.mark.django_db
 
+SCRIPTS = (
+    "client.js",
+    "ui.js",
+    "customer.js",
+    "agent.js",
+    "agent-tools.js",
+    "canned.js",
+    "attention.js",
+    "rating.js",
+)
+
 
 @pytest.mark.parametrize(
     ("path", "script"), [("/chat/", "chat/customer.js"), ("/agent/", "chat/agent.js")]
@@ -32,13 +43,13 @@ def test_page_is_served_with_csrf_cookie_and_config(client, path, script, settin
 
 
 def test_static_files_are_found():
-    for name in ("client.js", "ui.js", "customer.js", "agent.js", "style.css"):
+    for name in (*SCRIPTS, "style.css", "tools.css"):
         assert finders.find(f"chat/{name}"), name
 
 
 def test_scripts_never_insert_html():
     """Message text and every other user value go in with textContent (issue 7)."""
-    for name in ("client.js", "ui.js", "customer.js", "agent.js"):
+    for name in SCRIPTS:
         source = Path(finders.find(f"chat/{name}")).read_text()
         assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source), (
             name

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from adminstats import selectors
-from adminstats.templatetags.stats_format import duration
+from adminstats.templatetags.stats_format import duration, percent
 from chat_project.errors import DomainError
 
 
@@ -80,10 +80,17 @@ def table(stats: dict) -> list[str]:
             f"  {label:31}  {figure['count']:>6}  {duration(figure['median']):>12}  "
             f"{duration(figure['p90']):>12}"
         )
+    csat = window["csat"]
+    lines += [
+        f"  CSAT (4 or 5)                    {percent(csat['score'])} of {csat['rated']} "
+        f"ratings; response rate {percent(csat['response_rate'])}",
+        "  rooms created per tag            "
+        + (", ".join(f"{t['tag']} {t['rooms']}" for t in window["tags"]) or "none"),
+    ]
     lines += ["", "agents"]
     header = (
         f"  {'agent':16} {'status':8} {'accepting':9} {'online':6} {'load':>7} "
-        f"{'closed':>6} {'msgs':>6} {'median first response':>22}"
+        f"{'closed':>6} {'msgs':>6} {'median first response':>22} {'CSAT':>6}"
     )
     lines.append(header)
     for agent in stats["agents"]:
@@ -93,7 +100,8 @@ def table(stats: dict) -> list[str]:
             f"{'yes' if agent['accepting_chats'] else 'no':9} "
             f"{'yes' if agent['online'] else 'no':6} {load:>7} {agent['rooms_closed']:>6} "
             f"{agent['messages_sent']:>6} "
-            f"{duration(agent['first_response_seconds']['median']):>22}"
+            f"{duration(agent['first_response_seconds']['median']):>22} "
+            f"{percent(agent['csat']['score']):>6}"
         )
     if not stats["agents"]:
         lines.append("  (no agents)")

@@ -2,6 +2,8 @@
 // queue, one conversation at a time, transfer and close. The socket stays open while the
 // page is: routing only considers agents with a live connection.
 
+import { agentTools } from "./agent-tools.js";
+import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
 import { $, banner, bindAuth, bindConnection, bindSignOut, el, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
 
@@ -289,6 +291,8 @@ async function onSignedIn(user) {
   window.supportChat = client; // for the browser tests and the curious
   bindConnection(client);
   page.view = new RoomView($("[data-room-pane]"), client, { describe });
+  agentTools(client, page.view, user); // notes, canned responses, tags, ratings
+  attention(client, { openRoomId: () => page.selected, mount: $(".presence-controls") });
   show($("[data-console]"), true);
   bindPresence();
 

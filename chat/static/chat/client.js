@@ -340,6 +340,10 @@ class Outbox {
 
 // --- Room store ------------------------------------------------------------------------
 
+// Staff only (a customer's socket never receives them): private notes, tags, the
+// rating. Applied by agent-tools.js through the "timeline" event below.
+const STAFF_EVENTS = ["note-added", "note-updated", "note-deleted", "room-tagged", "room-untagged", "room-rated"];
+
 const TIMELINE_EVENTS = new Set([
   "new-message",
   "message-updated",
@@ -348,9 +352,10 @@ const TIMELINE_EVENTS = new Set([
   "room-transferred",
   "room-closed",
   "system-message",
+  ...STAFF_EVENTS,
 ]);
 
-const NOTE_EVENTS = new Set(["room-assigned", "room-transferred", "room-closed", "system-message"]);
+const NOTE_EVENTS = new Set(["room-assigned", "room-transferred", "room-closed", "system-message", "note-added", "room-tagged", "room-untagged", "room-rated"]);
 
 class RoomState {
   constructor(room) {
@@ -392,7 +397,7 @@ function mark(wm) {
 // The store the pages render from. Events (`on(name, fn)`):
 //   state(socketState), room(roomId), messages(roomId), receipts(roomId), typing(roomId),
 //   assigned(data), transferred(data), closed(data), queue(data), lost(roomId, code),
-//   presence(data), unauthenticated(), resumed()
+//   presence(data), unauthenticated(), resumed(), timeline(roomId, event, data, replayed)
 export class ChatClient extends Emitter {
   constructor(user, { url = wsUrl() } = {}) {
     super();
@@ -610,6 +615,9 @@ export class ChatClient extends Emitter {
         break;
       }
       default:
+        // Other modules apply what this store does not know (agent-tools.js: notes,
+        // tags, ratings); the seq is deduped and counted above like any other.
+        this.emit("timeline", r.id, name, data, replayed);
         break;
     }
   }

@@ -1,6 +1,8 @@
 // The customer page (/chat/): sign up or in, start a chat, wait in the queue, talk.
 
+import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
+import { rating } from "./rating.js";
 import { $, banner, bindAuth, bindConnection, bindSignOut, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
 
 const OPEN = new Set(["queued", "active"]);
@@ -81,6 +83,8 @@ async function onSignedIn(user) {
   window.supportChat = client; // for the browser tests and the curious
   bindConnection(client);
   page.view = new RoomView($("[data-room-pane]"), client, { describe, queueLine });
+  rating(client, page.view); // asks for a rating once the chat is closed
+  attention(client, { openRoomId: () => page.roomId, mount: $(".room-head"), title: document.title });
   client.on("unauthenticated", () => location.reload());
   client.on("lost", (roomId) => {
     if (roomId === page.roomId) showStart();

@@ -150,7 +150,11 @@ const TICKS = { sending: "\u2026", sent: "\u2713", delivered: "\u2713\u2713", re
 
 // The conversation pane: header, messages (keyed, updated in place), typing line and
 // composer. `describe(room)` gives the header lines; `onRoom` is told of room changes.
+// `RoomView.lines[kind] = {render(line, view) -> li, sig(line) -> string}` renders a kind
+// of timeline line another module keeps in `r.notes` (agent-tools.js: private notes).
 export class RoomView {
+  static lines = {};
+
   constructor(root, client, { describe, queueLine } = {}) {
     this.root = root;
     this.client = client;
@@ -339,7 +343,7 @@ export class RoomView {
   }
 
   _signature(r, item) {
-    if (item.note) return "note";
+    if (item.note) return RoomView.lines[item.note.kind]?.sig(item.note) ?? "note";
     if (item.pending) return `p:${item.pending.failed || ""}`;
     const m = item.message;
     const status = this._mine(m) ? this.client.statusOf(r, m) : "";
@@ -353,6 +357,8 @@ export class RoomView {
   }
 
   _renderNote(note) {
+    const custom = RoomView.lines[note.kind];
+    if (custom) return custom.render(note, this);
     const data = note.data;
     let text = "";
     if (note.kind === "room-assigned") {
