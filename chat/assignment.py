@@ -1,4 +1,5 @@
-"""Who holds a room: claim by an agent, transfer between agents, back to the queue.
+"""Who holds a room: claim by an agent, transfer between agents, back to the queue, and
+(issue 15) moves between team queues: overflow to a fallback team, transfer to a team.
 
 Each change is ONE change of the timeline writer (``chat.writer``): the room's
 compare-and-set takes its next seq only while the room still is as the change expects
@@ -123,10 +124,12 @@ def hand_over(
     actor: User,
     note: str = "",
     forced: bool = False,
+    to_team: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Move an active room from ``from_agent`` to ``to_agent``. None if the room is
     not (any more) active with ``from_agent``: a concurrent transfer or close won.
-    The old agent loses access at once (``room.access``)."""
+    The old agent loses access at once (``room.access``). ``to_team`` (``{id, name}``,
+    a transfer to a team): the room joins that team too."""
     now = timezone.now()
     data = {
         "from_agent": _brief(from_agent),
@@ -135,7 +138,11 @@ def hand_over(
         "forced": forced,
         "by": _brief(actor),
     }
-    moved = _room_as(room, agent_id=to_agent.pk, assigned_at=now)
+    team_fields: dict[str, Any] = {}
+    if to_team is not None:
+        data["to_team"] = to_team
+        team_fields = {"team_id": object_id(to_team["id"]), "team_at": now}
+    moved = _room_as(room, agent_id=to_agent.pk, assigned_at=now, **team_fields)
     payload: dict[str, Any] = {"room_id": str(room.pk), **data}
     payload["room"] = dtos.room_dto_one(moved, known=[to_agent, from_agent, actor])
 
@@ -153,7 +160,7 @@ def hand_over(
         kind=EventKind.TRANSFERRED,
         actor=actor,
         require={"status": ACTIVE, "agent_id": from_agent.pk},
-        set_fields={"agent_id": to_agent.pk, "assigned_at": now},
+        set_fields={"agent_id": to_agent.pk, "assigned_at": now, **team_fields},
         data=data,
         text=note,
         publish=publish,
@@ -186,7 +193,88 @@ def back_to_queue(
         kind=EventKind.SYSTEM,
         actor=actor,
         require={"status": ACTIVE, "agent_id": from_agent.pk},
-        set_fields={"status": QUEUED, "agent_id": None, "queued_at": queued_at},
+        set_fields={
+            "status": QUEUED,
+            "agent_id": None,
+            "queued_at": queued_at,
+            "team_at": timezone.now(),
+        },
+        data=data,
+        text=text,
+        publish=publish,
+    )
+    return payload if written is not None else None
+
+
+def overflow(
+    *, room: Room, to_team: dict[str, Any] | None, from_team: dict[str, Any], text: str
+) -> dict[str, Any] | None:
+    """Move a waiting room from its team's queue to ``to_team``'s (``{id, name}``; None:
+    the general queue), keeping its place in time (``queued_at``), with a system message
+    the customer reads. None if the room no longer waits in ``from_team``'s queue
+    (claimed, closed, moved meanwhile)."""
+    now = timezone.now()
+    data = {"kind": "overflow", "from_team": from_team, "to_team": to_team}
+    payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text}
+
+    def publish(event: RoomEvent) -> None:
+        payload["seq"] = event.seq
+        events.room_event(room_id=room.pk, seq=event.seq, event=events.SYSTEM_MESSAGE, data=payload)
+
+    written = _append(
+        room,
+        kind=EventKind.SYSTEM,
+        actor=None,
+        require={"status": QUEUED, "agent_id": None, "team_id": object_id(from_team["id"])},
+        set_fields={"team_id": object_id(to_team["id"]) if to_team else None, "team_at": now},
+        data=data,
+        text=text,
+        publish=publish,
+    )
+    return payload if written is not None else None
+
+
+def to_team_queue(
+    *,
+    room: Room,
+    to_team: dict[str, Any],
+    queued_at: datetime,
+    text: str,
+    actor: User | None,
+    from_agent: User | None = None,
+    note: str = "",
+) -> dict[str, Any] | None:
+    """Put ``room`` in ``to_team``'s queue at ``queued_at`` (routing passes a time ahead
+    of every waiting room of that team: the head): an active room is taken from
+    ``from_agent``, a waiting one leaves its own queue. None if the room is no longer
+    as read (another change won)."""
+    now = timezone.now()
+    data: dict[str, Any] = {"kind": "to_team", "to_team": to_team, "note": note}
+    if from_agent is not None:
+        data["from_agent"] = _brief(from_agent)
+        require = {"status": ACTIVE, "agent_id": from_agent.pk}
+    else:
+        require = {"status": QUEUED, "agent_id": None, "team_id": room.team_id}
+    payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text}
+
+    def publish(event: RoomEvent) -> None:
+        payload["seq"] = event.seq
+        events.room_event(room_id=room.pk, seq=event.seq, event=events.SYSTEM_MESSAGE, data=payload)
+        if from_agent is not None:
+            events.room_access_revoked(room_id=room.pk, user_ids=[from_agent.pk])
+
+    written = _append(
+        room,
+        kind=EventKind.SYSTEM,
+        actor=actor,
+        require=require,
+        set_fields={
+            "status": QUEUED,
+            "agent_id": None,
+            "queued_at": queued_at,
+            "team_id": object_id(to_team["id"]),
+            "team_at": now,
+        },
         data=data,
         text=text,
         publish=publish,

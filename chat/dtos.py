@@ -81,6 +81,9 @@ def room_dto(room: Room, users: dict[str, User]) -> dict[str, Any]:
         "first_agent_reply_at": iso(room.first_agent_reply_at),
         "closed_at": iso(room.closed_at),
         "last_seq": room.last_seq,
+        # Routing's (issue 15): the room's queue (null: the general one) and needs.
+        "team_id": str(room.team_id) if room.team_id else None,
+        "required_skills": list(room.required_skills or []),
     }
 
 

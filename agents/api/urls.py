@@ -6,4 +6,13 @@ urlpatterns = [
     path("assign-agent", views.AssignAgentApi.as_view(), name="chat-assign-agent"),
     path("transfer", views.TransferApi.as_view(), name="chat-transfer"),
     path("queue", views.QueueApi.as_view(), name="chat-queue"),
+    path("teams", views.TeamListApi.as_view(), name="chat-teams"),
+    path("topics", views.TopicListApi.as_view(), name="chat-topics"),
+    path("offline-messages", views.OfflineMessageListApi.as_view(), name="chat-offline-messages"),
+    path("rooms/<oid:room_id>/skills", views.RoomSkillsApi.as_view(), name="chat-room-skills"),
+    path(
+        "rooms/<oid:room_id>/offline-message",
+        views.LeaveMessageApi.as_view(),
+        name="chat-room-offline-message",
+    ),
 ]

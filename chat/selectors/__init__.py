@@ -24,7 +24,14 @@ from chat.selectors.history import (
     message_get_in_room,
     room_history_page,
 )
-from chat.selectors.queue import QUEUE_ORDER, queue_places, queue_rooms_ahead, queued_rooms
+from chat.selectors.queue import (
+    QUEUE_ORDER,
+    queue_places,
+    queue_rooms_ahead,
+    queue_waiting_since,
+    queued_rooms,
+    team_queue,
+)
 from chat.selectors.replay import room_events_after, room_join_history, room_replay, rooms_replay
 from chat.selectors.rooms import (
     active_room_counts,
@@ -60,6 +67,7 @@ __all__ = [
     "object_id",
     "queue_places",
     "queue_rooms_ahead",
+    "queue_waiting_since",
     "queued_rooms",
     "room_by_id",
     "room_detail",
@@ -74,5 +82,6 @@ __all__ = [
     "rooms_first_assigned",
     "rooms_replay",
     "seq_value",
+    "team_queue",
     "unread_counts",
 ]

@@ -9,7 +9,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from accounts.models import User
-from chat import dtos, timeline
+from chat import dtos, routing_hooks, timeline
 from chat.models import OPEN_STATUSES, Room, RoomStatus
 from chat.selectors.queue import queue_rooms_ahead
 from chat.writer import timeline_writer
@@ -70,7 +70,11 @@ def is_participant(room: Room, user: User) -> bool:
 
 def room_detail(*, room_id: object, user: User) -> dict[str, Any]:
     room = room_get_for_user(room_id=room_id, user=user)
-    return {**dtos.room_dto_one(room, known=[user]), "queue_position": room_queue_position(room)}
+    return {
+        **dtos.room_dto_one(room, known=[user]),
+        "queue_position": room_queue_position(room),
+        **routing_hooks.room_extras(room),
+    }
 
 
 def room_queue_position(room: Room) -> int | None:

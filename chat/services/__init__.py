@@ -46,7 +46,13 @@ from chat.services.inputs import CLIENT_MSG_ID_MAX
 from chat.services.messages import message_send, message_send_or_replay
 from chat.services.receipts import RECEIPT_KINDS, receipt_advance, receipt_marks_advance
 from chat.services.retention import message_audit_purge
-from chat.services.rooms import FIRST_MESSAGE_CLIENT_ID, SUBJECT_MAX, room_close, room_create
+from chat.services.rooms import (
+    FIRST_MESSAGE_CLIENT_ID,
+    SUBJECT_MAX,
+    room_close,
+    room_create,
+    room_skills_update,
+)
 
 __all__ = [
     "CLIENT_MSG_ID_MAX",
@@ -64,4 +70,5 @@ __all__ = [
     "receipt_marks_advance",
     "room_close",
     "room_create",
+    "room_skills_update",
 ]

@@ -1,0 +1,430 @@
+"""Teams, skills-based routing and business hours (issue 15), on the real embedded
+servers: who may take a room, one FIFO queue per team, overflow, openings, transfer to
+a team, and a burst across teams whose agents overlap."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from bson import ObjectId
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import User
+from agents import services
+from agents.directory import Directory, directory
+from agents.hours import Schedule, parse_week
+from agents.models import AgentSkill, RoutingAudit, Skill, Topic
+from agents.services import common
+from agents.tests.test_routing import online
+from chat import selectors as chat_selectors
+from chat import services as chat_services
+from chat.models import EventKind, Room, RoomEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def team(name, *members, **settings):
+    created, _ = services.team_create(name=name, members=[m.username for m in members], **settings)
+    return created
+
+
+def skill(agent, name, level=None):
+    held, _ = Skill.objects.get_or_create(name=name)
+    AgentSkill.objects.create(agent=agent, skill=held, level=level)
+
+
+def open_room(customer, **where) -> Room:
+    dto, created = chat_services.room_create(customer=customer, subject="help", **where)
+    assert created
+    return Room.objects.get(pk=dto["id"])
+
+
+def queue_of(team_id) -> list[ObjectId]:
+    return [room.pk for room in chat_selectors.team_queue(team_id)]
+
+
+@pytest.fixture
+def customers(make_user):
+    return [make_user(username=f"cust{n:03d}") for n in range(8)]
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The time routing judges business hours by, set by the test."""
+    now = {"at": timezone.now()}
+    monkeypatch.setattr(common, "routing_now", lambda: now["at"])
+    return now
+
+
+# --- eligibility: team x skill x status x capacity ------------------------------------------
+
+
+TEAM, OTHER = ObjectId(), ObjectId()
+MATRIX = list(
+    itertools.product(
+        ["member", "not a member", "general queue"],
+        ["level 3", "level 1", "no level", "lacks it"],
+        ["online", "away", "no socket", "not accepting"],
+        ["free slot", "full"],
+    )
+)
+
+
+@pytest.mark.parametrize(("membership", "held", "status", "load"), MATRIX)
+def test_eligibility_matrix(membership, held, status, load):
+    """The whole rule, one agent and one room needing ``french`` at level 2 or more."""
+    agent = User(
+        pk=ObjectId(),
+        role="agent",
+        is_active=True,
+        status="away" if status == "away" else "online",
+        accepting_chats=status != "not accepting",
+        max_chats=3,
+        active_chats=3 if load == "full" else 1,
+    )
+    levels = {"level 3": 3, "level 1": 1, "no level": None}
+    teams = Directory(
+        teams={TEAM: None, OTHER: None},  # only the keys matter for membership
+        teams_of={agent.pk: frozenset({TEAM if membership == "member" else OTHER})},
+        skills_of={agent.pk: {"french": levels[held]} if held in levels else {}},
+    )
+    room = Room(
+        team_id=None if membership == "general queue" else TEAM,
+        required_skills=[{"name": "french", "min_level": 2}],
+    )
+    online_ids = set() if status == "no socket" else {str(agent.pk)}
+
+    fits = services.agent_fits(agent, room, directory=teams, online_ids=online_ids)
+
+    expected = (
+        membership in ("member", "general queue")
+        and held == "level 3"
+        and status == "online"
+        and load == "free slot"
+    )
+    assert fits is expected
+
+
+def test_routing_applies_the_rule_and_then_the_load_ratio(make_user, customers):
+    # given four online agents; only two are in billing with French at level 2 or more
+    lacking = make_user(username="lacking", role="agent")
+    low = make_user(username="low", role="agent")
+    busy = make_user(username="busy", role="agent", max_chats=4, active_chats=2)
+    idle = make_user(username="idle", role="agent", max_chats=4)
+    outsider = make_user(username="outsider", role="agent")
+    billing = team("Billing", lacking, low, busy, idle)
+    skill(low, "french", 1)
+    for agent in (busy, idle, outsider):
+        skill(agent, "french", 3)
+    online(lacking, low, busy, idle, outsider)
+    Topic.objects.create(key="fr", label="Billing in French", team=billing, skills="french:2")
+
+    # when a room comes in on that topic
+    room = open_room(customers[0], topic="fr")
+
+    # then the least loaded agent who fits gets it (idle 0/4 before busy 2/4)
+    assert room.team_id == billing.pk
+    assert room.required_skills == [{"name": "french", "min_level": 2}]
+    assert room.agent_id == idle.pk
+    audit = RoutingAudit.objects.get(room_id=room.pk)
+    assert (audit.action, audit.team_id) == ("assigned", billing.pk)
+    # and a room of the general queue may go to anyone (the outsider is the least loaded)
+    assert open_room(customers[1]).agent_id in {outsider.pk, lacking.pk, low.pk}
+
+
+def test_a_room_nobody_fits_waits_without_holding_up_its_queue(make_user, customers):
+    agent = make_user(username="agent", role="agent", max_chats=5)
+    support = team("Support", agent)
+    Skill.objects.create(name="german")
+    online(agent)
+    first = open_room(customers[0], team_id=str(support.pk))
+    assert first.agent_id == agent.pk
+    # a room that needs German waits; the room behind it is routed past it
+    chat_services.room_close(room_id=str(first.pk), actor=agent)
+    User.objects.filter(pk=agent.pk).update(active_chats=0, max_chats=0)  # hold routing
+    german = open_room(customers[1], team_id=str(support.pk))
+    services.room_skills_set(room_id=german.pk, actor=agent, required_skills=[{"name": "german"}])
+    plain = open_room(customers[2], team_id=str(support.pk))
+    User.objects.filter(pk=agent.pk).update(max_chats=5)
+    services.queue_drain()
+    assert Room.objects.get(pk=plain.pk).agent_id == agent.pk
+    assert Room.objects.get(pk=german.pk).status == "queued"
+    assert chat_selectors.room_queue_position(Room.objects.get(pk=german.pk)) == 1
+    # when the agent learns German, the room goes at once
+    skill(agent, "german")
+    assert Room.objects.get(pk=german.pk).agent_id == agent.pk
+
+
+# --- one FIFO queue per team: a burst across three teams ------------------------------------
+
+
+def test_200_concurrent_creates_across_3_teams_with_overlapping_agents(make_user):
+    # given three teams; agents a0..a8 with 3 slots each, a0..a2 in two teams each
+    agents = [make_user(username=f"a{n}", role="agent", max_chats=3) for n in range(9)]
+    billing = team("Billing", agents[0], agents[1], agents[3], agents[4])
+    tech = team("Tech", agents[1], agents[2], agents[5], agents[6])
+    sales = team("Sales", agents[2], agents[0], agents[7], agents[8])
+    teams = [billing, tech, sales]
+    members = {t.pk: set(t.members.values_list("agent_id", flat=True)) for t in teams}
+    online(*agents)
+    customers = [make_user(username=f"burst{n:03d}") for n in range(200)]
+
+    # when 200 customers open rooms at once from 8 threads, round-robin over the teams
+    errors: list[BaseException] = []
+
+    def create(chunk):
+        try:
+            for n, customer in chunk:
+                chat_services.room_create(
+                    customer=customer, subject="burst", team_id=str(teams[n % 3].pk)
+                )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    numbered = list(enumerate(customers))
+    threads = [threading.Thread(target=create, args=(numbered[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+    # then all 27 slots are taken, never more than 3 per agent across their teams, each
+    # room by a member of its team, and the counters agree with the rooms
+    rooms = list(Room.objects.all())
+    active = [r for r in rooms if r.status == "active"]
+    assert len(active) == 27
+    loads = {a.pk: sum(1 for r in active if r.agent_id == a.pk) for a in agents}
+    assert set(loads.values()) == {3}
+    assert all(r.agent_id in members[r.team_id] for r in active)
+    assert {a.pk: a.active_chats for a in User.objects.filter(role="agent")} == loads
+    # and every team's queue is gap-free and FIFO, with positions per queue
+    snapshot = services.queue_snapshot()
+    for t in teams:
+        rows = [row for row in snapshot if row["room"].team_id == t.pk]
+        assert [row["position"] for row in rows] == list(range(1, len(rows) + 1))
+        assert rows[0]["team"] == {"id": str(t.pk), "name": t.name}
+        stamps = [(row["room"].queued_at, row["room"].pk) for row in rows]
+        assert stamps == sorted(stamps)
+        ahead = [chat_selectors.room_queue_position(row["room"]) for row in rows]
+        assert ahead == [row["position"] for row in rows]
+    assert sum(1 for r in rooms if r.status == "queued") == 173
+
+    # when agents close rooms one by one, each freed slot takes the head of a queue the
+    # agent serves, and every queue leaves in order
+    heads = {t.pk: queue_of(t.pk) for t in teams}
+    taken: dict[ObjectId, list[ObjectId]] = {t.pk: [] for t in teams}
+    for room in active[:24]:
+        agent = User.objects.get(pk=room.agent_id)
+        before = {r.pk for r in Room.objects.filter(status="active")}
+        chat_services.room_close(room_id=str(room.pk), actor=agent)
+        [new] = [r for r in Room.objects.filter(status="active") if r.pk not in before]
+        assert new.agent_id == agent.pk
+        assert agent.pk in members[new.team_id]
+        taken[new.team_id].append(new.pk)
+    for t in teams:
+        assert taken[t.pk] == heads[t.pk][: len(taken[t.pk])]
+    assert max(a.active_chats for a in User.objects.filter(role="agent")) <= 3
+
+
+def test_a_shared_agent_takes_the_oldest_room_of_the_queues_they_serve(make_user, customers):
+    shared = make_user(username="shared", role="agent", max_chats=1, accepting_chats=False)
+    first, second = team("First", shared), team("Second", shared)
+    online(shared)
+    older = open_room(customers[0], team_id=str(second.pk))
+    open_room(customers[1], team_id=str(first.pk))
+    from accounts import services as account_services
+
+    account_services.user_set_status(user=shared, status="online", accepting_chats=True)
+    assert Room.objects.get(pk=older.pk).agent_id == shared.pk
+    assert User.objects.get(pk=shared.pk).active_chats == 1
+
+
+# --- overflow -------------------------------------------------------------------------------
+
+
+def test_a_room_overflows_to_the_fallback_team_after_its_time(make_user, customers, captured):
+    # given a night team that takes the support team's overflow after 60 s
+    night_agent = make_user(username="night", role="agent")
+    night = team("Night", night_agent)
+    support = team("Support", overflow_after_seconds=60, fallback="Night")
+    online(night_agent)
+    room = open_room(customers[0], team_id=str(support.pk))
+    assert room.status == "queued"  # nobody in support
+
+    # when 30 s have passed nothing moves; after 61 s the room goes to the night team
+    assert services.teams_overflow(now=room.team_at + timedelta(seconds=30)) == []
+    moved = services.teams_overflow(now=room.team_at + timedelta(seconds=61))
+
+    # then it is routed there at once, the customer read why, and the log says so
+    assert len(moved) == 1
+    room = Room.objects.get(pk=room.pk)
+    assert (room.team_id, room.agent_id) == (night.pk, night_agent.pk)
+    note = RoomEvent.objects.get(room_id=room.pk, kind=EventKind.SYSTEM)
+    assert "Night" in note.text
+    assert note.data["from_team"] == {"id": str(support.pk), "name": "Support"}
+    audit = RoutingAudit.objects.get(action="overflowed")
+    assert (audit.room_id, audit.team_id, audit.to_team_id) == (room.pk, support.pk, night.pk)
+    shown = [
+        m["data"]
+        for group, m in captured
+        if group == f"room.{room.pk}" and m.get("event") == "system-message"
+    ]
+    assert (shown[0]["text"], shown[0]["seq"]) == (note.text, note.seq)
+
+
+def test_overflow_waits_while_the_fallback_is_closed(make_user, customers, clock):
+    clock["at"] = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, noon
+    team("Night", time_zone="UTC", hours=parse_week("mon-fri 20:00-24:00"))
+    support = team("Support", overflow_after_seconds=60, fallback="Night")
+    room = open_room(customers[0], team_id=str(support.pk))
+    assert services.teams_overflow(now=clock["at"] + timedelta(minutes=5)) == []
+    assert Room.objects.get(pk=room.pk).team_id == support.pk
+
+
+# --- business hours -------------------------------------------------------------------------
+
+
+def test_outside_hours_the_room_is_created_queued_and_drains_first_at_opening(
+    make_user, customers, clock, api
+):
+    # given an office team open 09:00-17:00 in Paris with a free, online member
+    clock["at"] = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)  # Monday 08:30 in Paris
+    agent = make_user(username="agent", role="agent", max_chats=1)
+    office = team(
+        "Office",
+        agent,
+        time_zone="Europe/Paris",
+        hours=parse_week("mon-fri 09:00-17:00"),
+        offline_message="Back at nine.",
+    )
+    online(agent)
+    services.teams_tick(locked=False)  # the tick sees the team closed
+
+    # when a customer writes before nine
+    api.force_login(customers[0])
+    answer = api.post(
+        "/api/chat/rooms", {"subject": "early", "message": "hello?", "team_id": str(office.pk)}
+    ).json()
+    later = open_room(customers[1], team_id=str(office.pk))
+
+    # then the answer says the team is closed, when it opens and its message; the room
+    # waits although the agent is free
+    assert answer["status"] == "queued"
+    assert answer["offline"] is True
+    assert answer["next_open_at"] == "2026-03-02T08:00:00.000Z"
+    assert answer["offline_message"] == "Back at nine."
+    assert answer["team"] == {"id": str(office.pk), "name": "Office"}
+    assert answer["queue_position"] == 1
+    assert Room.objects.get(pk=answer["id"]).created_offline is True
+    assert services.queue_drain() == 0
+    # the customer leaves an address and a message, which the agents see
+    left = api.post(
+        f"/api/chat/rooms/{answer['id']}/offline-message",
+        {"email": "early@example.com", "message": "Call me back please"},
+    )
+    assert left.status_code == 201, left.content
+    assert services.queue_snapshot()[0]["estimated_wait_seconds"] >= 1800
+
+    # when the office opens
+    clock["at"] = datetime(2026, 3, 2, 8, 0, 1, tzinfo=UTC)
+    report = services.teams_tick(locked=False)
+
+    # then its queue drains in order: the first room first
+    assert report["opened"] == 1
+    first = Room.objects.get(pk=answer["id"])
+    assert (first.status, first.agent_id) == ("active", agent.pk)
+    assert Room.objects.get(pk=later.pk).status == "queued"
+    texts = [e.text for e in RoomEvent.objects.filter(room_id=first.pk, kind="message")]
+    assert texts == ["hello?", "Call me back please"]
+
+
+# --- transfer to a team ---------------------------------------------------------------------
+
+
+def test_transfer_to_a_full_team_lands_at_its_queue_head(make_user, customers, captured):
+    # given a billing team whose only member is full, with a room already waiting
+    general = make_user(username="general", role="agent")
+    biller = make_user(username="biller", role="agent", max_chats=1)
+    billing = team("Billing", biller)
+    online(general, biller)
+    holding = open_room(customers[0], team_id=str(billing.pk))
+    waiting = open_room(customers[1], team_id=str(billing.pk))
+    assert (holding.agent_id, waiting.status) == (biller.pk, "queued")
+    mine = open_room(customers[2])
+    assert mine.agent_id == general.pk
+
+    # when the general agent transfers their room to billing
+    answer = services.room_transfer_to_team(
+        room_id=str(mine.pk), actor=general, to_team_id=str(billing.pk), note="invoice"
+    )
+
+    # then it waits at the head of billing's queue, the agent's slot is free again
+    assert (answer["queued"], answer["to_agent"]) == (True, None)
+    assert answer["room"]["queue_position"] == 1
+    assert queue_of(billing.pk) == [mine.pk, waiting.pk]
+    assert User.objects.get(pk=general.pk).active_chats == 0
+    revoked = [m for g, m in captured if m.get("type") == "room.access"]
+    assert revoked[-1]["revoked_user_ids"] == [str(general.pk)]
+
+    # and it is the next one billing takes
+    chat_services.room_close(room_id=str(holding.pk), actor=biller)
+    assert Room.objects.get(pk=mine.pk).agent_id == biller.pk
+    assert Room.objects.get(pk=waiting.pk).status == "queued"
+
+
+def test_transfer_to_a_team_with_a_free_member_hands_over(make_user, customers):
+    general = make_user(username="general", role="agent")
+    biller = make_user(username="biller", role="agent")
+    billing = team("Billing", biller)
+    online(general, biller)
+    room = open_room(customers[0])
+    assert room.agent_id in (general.pk, biller.pk)
+    holder = User.objects.get(pk=room.agent_id)
+    if holder.pk == biller.pk:  # make the general agent the holder
+        services.room_transfer(room_id=str(room.pk), actor=biller, to_agent_id=str(general.pk))
+    answer = services.room_transfer_to_team(
+        room_id=str(room.pk), actor=general, to_team_id=str(billing.pk)
+    )
+    assert (answer["queued"], answer["to_agent"]["id"]) == (False, str(biller.pk))
+    assert answer["to_team"] == {"id": str(billing.pk), "name": "Billing"}
+    room = Room.objects.get(pk=room.pk)
+    assert (room.agent_id, room.team_id) == (biller.pk, billing.pk)
+
+
+# --- no teams: the routing of before --------------------------------------------------------
+
+
+def test_with_no_team_the_directory_is_empty_and_rooms_take_the_general_queue(make_user, customers):
+    agent = make_user(username="agent", role="agent", max_chats=1)
+    online(agent)
+    first, second = open_room(customers[0]), open_room(customers[1])
+    assert not directory().configured
+    assert (first.team_id, first.required_skills, second.team_id) == (None, [], None)
+    assert (first.agent_id, second.status) == (agent.pk, "queued")
+    assert services.teams_tick(locked=False) == {}
+    row = services.queue_snapshot()[0]
+    assert (row["team"], row["position"]) == (None, 1)
+
+
+def test_an_unknown_team_or_topic_is_refused(customers):
+    from chat_project.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed):
+        open_room(customers[0], team_id=str(ObjectId()))
+    with pytest.raises(ValidationFailed):
+        open_room(customers[0], topic="nothing")
+    assert Room.objects.count() == 0
+
+
+def test_a_schedule_is_judged_in_its_time_zone():
+    # (a guard for the fixtures above: 08:30 in Paris is closed, 09:00:01 is open)
+    office = Schedule.build(timezone="Europe/Paris", intervals=parse_week("mon 09:00-17:00"))
+    assert not office.is_open(datetime(2026, 3, 2, 7, 30, tzinfo=UTC))
+    assert office.is_open(datetime(2026, 3, 2, 8, 0, 1, tzinfo=UTC))
