@@ -64,18 +64,33 @@ def users_collection():
 
 def room_counts(*, start: datetime, end: datetime) -> dict[str, Any]:
     """One command: rooms per status (and the oldest ``queued_at``) right now, and rooms
-    created in [start, end). Each branch starts on an index ((status, queued_at); _id)."""
+    created in [start, end). Each branch starts on an index ((status, queued_at); _id).
+    Per team (issue 15): the queue's length and oldest ``queued_at``, the rooms created
+    and how many of them while the team was closed (``by_team``, keyed by team id, None
+    for the general queue)."""
 
     def per_status(status: str, **extra: Any) -> list[dict[str, Any]]:
         return [
             {"$match": {"status": status}},
-            {"$group": {"_id": status, "n": {"$sum": 1}, **extra}},
+            {
+                "$group": {
+                    "_id": {"status": status, "team": _or_null("$team_id")},
+                    "n": {"$sum": 1},
+                    **extra,
+                }
+            },
         ]
 
     created = [
         {"$match": id_range(start, end)},
         {"$match": {"created_at": {"$gte": start, "$lt": end}}},
-        {"$group": {"_id": "created", "n": {"$sum": 1}}},
+        {
+            "$group": {
+                "_id": {"status": "created", "team": _or_null("$team_id")},
+                "n": {"$sum": 1},
+                "offline": {"$sum": {"$cond": [{"$eq": ["$created_offline", True]}, 1, 0]}},
+            }
+        },
     ]
     table = Room._meta.db_table
     pipeline = [
@@ -84,13 +99,27 @@ def room_counts(*, start: datetime, end: datetime) -> dict[str, Any]:
         {"$unionWith": {"coll": table, "pipeline": per_status(RoomStatus.CLOSED.value)}},
         {"$unionWith": {"coll": table, "pipeline": created}},
     ]
-    rows = {row["_id"]: row for row in rooms_collection().aggregate(pipeline)}
+    totals: dict[str, int] = {}
+    oldest = None
+    by_team: dict[Any, dict[str, Any]] = {}
+    for row in rooms_collection().aggregate(pipeline):
+        status, team = row["_id"]["status"], row["_id"].get("team")
+        totals[status] = totals.get(status, 0) + int(row["n"])
+        figures = by_team.setdefault(team, {"queued": 0, "oldest_queued_at": None})
+        figures[status] = int(row["n"])
+        if status == RoomStatus.QUEUED.value:
+            figures["oldest_queued_at"] = row.get("oldest")
+            if row.get("oldest") is not None and (oldest is None or row["oldest"] < oldest):
+                oldest = row["oldest"]
+        if status == "created":
+            figures["created_offline"] = int(row.get("offline") or 0)
     return {
-        "queued": int(rows.get("queued", {}).get("n", 0)),
-        "active": int(rows.get("active", {}).get("n", 0)),
-        "closed": int(rows.get("closed", {}).get("n", 0)),
-        "oldest_queued_at": rows.get("queued", {}).get("oldest"),
-        "created": int(rows.get("created", {}).get("n", 0)),
+        "queued": totals.get("queued", 0),
+        "active": totals.get("active", 0),
+        "closed": totals.get("closed", 0),
+        "oldest_queued_at": oldest,
+        "created": totals.get("created", 0),
+        "by_team": by_team,
     }
 
 
@@ -106,7 +135,10 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
     - ``waits``: rooms whose first assignment falls in the window, that time minus the
       room's creation;
     - ``closed``: rooms whose ``closed_at`` falls in the window (found by their
-      ``closed`` event), closed_at minus created_at, per the room's agent.
+      ``closed`` event), closed_at minus created_at, per the room's agent;
+    - per team (issue 15; a room counts for the team it is in now): the same three
+      durations, and ``overflows``: rooms moved out of a team's queue to its fallback
+      (the ``system`` events of an overflow) in the window.
     """
     window = {"$gte": start, "$lt": end}
     messages = [
@@ -153,6 +185,7 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
         {
             "$project": {
                 "agent": 1,
+                "team": "$room.team_id",
                 "ms": {
                     "$subtract": [
                         "$at",
@@ -176,7 +209,12 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
             }
         },
         {"$match": {"ms": {"$ne": None}}},
-        {"$group": {"_id": "$agent", "ms": {"$push": "$ms"}}},
+        {
+            "$group": {
+                "_id": {"agent": _or_null("$agent"), "team": _or_null("$team")},
+                "ms": {"$push": "$ms"},
+            }
+        },
     ]
     waits = [
         {"$match": {"kind": ASSIGNED, "created_at": window}},
@@ -197,7 +235,12 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
                 }
             }
         },
-        {"$group": {"_id": None, "ms": {"$push": {"$subtract": ["$at", "$room.created_at"]}}}},
+        {
+            "$group": {
+                "_id": {"team": _or_null("$room.team_id")},
+                "ms": {"$push": {"$subtract": ["$at", "$room.created_at"]}},
+            }
+        },
     ]
     closed = [
         # The closed event follows the room's close by milliseconds: the window is
@@ -208,48 +251,88 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
         {"$match": {"room.closed_at": window}},
         {
             "$group": {
-                "_id": "$room.agent_id",
+                "_id": {"agent": _or_null("$room.agent_id"), "team": _or_null("$room.team_id")},
                 "n": {"$sum": 1},
                 "ms": {"$push": {"$subtract": ["$room.closed_at", "$room.created_at"]}},
             }
         },
     ]
+    overflows = [
+        {"$match": {"kind": SYSTEM, "created_at": window, "data.kind": "overflow"}},
+        {"$group": {"_id": "$data.from_team.id", "n": {"$sum": 1}}},
+    ]
     pipeline = [
         {"$match": id_range(start, end)},
-        {"$match": {"kind": {"$in": [MESSAGE, ASSIGNED, CLOSED]}}},
+        {"$match": {"kind": {"$in": [MESSAGE, ASSIGNED, CLOSED, SYSTEM]}}},
         {
             "$facet": {
                 "messages": messages,
                 "first_responses": first_responses,
                 "waits": waits,
                 "closed": closed,
+                "overflows": overflows,
             }
         },
         {
             "$project": {
                 "messages": 1,
+                "overflows": 1,
                 "first_response": summary(_concat(_pluck("$first_responses", "ms"))),
-                "first_response_by_agent": {
-                    "$map": {
-                        "input": "$first_responses",
-                        "as": "row",
-                        "in": {"agent_id": "$$row._id", "summary": summary("$$row.ms")},
-                    }
-                },
-                "wait": summary(_concat(_pluck("$waits", "ms"))),
-                "resolution": summary(_concat(_pluck("$closed", "ms"))),
-                "closed_by_agent": {
-                    "$map": {
-                        "input": "$closed",
-                        "as": "row",
-                        "in": {"agent_id": "$$row._id", "n": "$$row.n"},
-                    }
-                },
+                "first_response_by_agent": _per_key(
+                    "$first_responses", "agent", "agent_id", lambda rows: summary(_ms(rows))
+                ),
+                "first_response_by_team": _per_key(
+                    "$first_responses", "team", "team_id", lambda rows: summary(_ms(rows))
+                ),
+                "wait": summary(_ms("$waits")),
+                "wait_by_team": _per_key(
+                    "$waits", "team", "team_id", lambda rows: summary(_ms(rows))
+                ),
+                "resolution": summary(_ms("$closed")),
+                "resolution_by_team": _per_key(
+                    "$closed", "team", "team_id", lambda rows: summary(_ms(rows))
+                ),
+                "closed_by_agent": _per_key(
+                    "$closed", "agent", "agent_id", lambda rows: {"$sum": _pluck(rows, "n")}, "n"
+                ),
             }
         },
     ]
     [doc] = list(events_collection().aggregate(pipeline))
     return doc
+
+
+def _or_null(path: str) -> dict[str, Any]:
+    """A field for a group key: a missing one (rooms from before teams) is null."""
+    return {"$ifNull": [path, None]}
+
+
+def _ms(rows: Any) -> dict[str, Any]:
+    """Every duration of ``rows`` (groups with an ``ms`` array), one array."""
+    return _concat(_pluck(rows, "ms"))
+
+
+def _per_key(rows: Any, key: str, name: str, figure, field: str = "summary") -> dict[str, Any]:
+    """``[{name: k, field: figure(rows whose _id.key is k)}]`` for every distinct k:
+    groups keyed by (agent, team) summed up by one of the two, in the database."""
+    return {
+        "$map": {
+            "input": {"$setUnion": [_pluck(rows, f"_id.{key}")]},
+            "as": "key",
+            "in": {
+                name: "$$key",
+                field: figure(
+                    {
+                        "$filter": {
+                            "input": rows,
+                            "as": "one",
+                            "cond": {"$eq": [f"$$one._id.{key}", "$$key"]},
+                        }
+                    }
+                ),
+            },
+        }
+    }
 
 
 # --- the last day, in buckets (the dashboard's charts) --------------------------------------
