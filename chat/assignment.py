@@ -27,7 +27,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import User
-from chat import dtos, events, timeline
+from chat import dtos, events, routing_hooks, timeline
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat.selectors import object_id
 from chat.writer import Append, Appended, timeline_writer
@@ -255,10 +255,18 @@ def to_team_queue(
         require = {"status": ACTIVE, "agent_id": from_agent.pk}
     else:
         require = {"status": QUEUED, "agent_id": None, "team_id": room.team_id}
-    payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text}
+    team_fields = {"team_id": object_id(to_team["id"]), "team_at": now}
+    moved = _room_as(room, status=QUEUED, agent_id=None, queued_at=queued_at, **team_fields)
+    # The room as it now is, with what routing says of its new team (closed, opening):
+    # the customer's page shows it without reading the room again.
+    room_data = {
+        **dtos.room_dto_one(moved, known=[from_agent] if from_agent else []),
+        **routing_hooks.room_extras(moved),
+    }
+    payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text, "room": room_data}
 
     def publish(event: RoomEvent) -> None:
-        payload["seq"] = event.seq
+        payload["seq"] = room_data["last_seq"] = event.seq
         events.room_event(room_id=room.pk, seq=event.seq, event=events.SYSTEM_MESSAGE, data=payload)
         if from_agent is not None:
             events.room_access_revoked(room_id=room.pk, user_ids=[from_agent.pk])
@@ -268,13 +276,7 @@ def to_team_queue(
         kind=EventKind.SYSTEM,
         actor=actor,
         require=require,
-        set_fields={
-            "status": QUEUED,
-            "agent_id": None,
-            "queued_at": queued_at,
-            "team_id": object_id(to_team["id"]),
-            "team_at": now,
-        },
+        set_fields={"status": QUEUED, "agent_id": None, "queued_at": queued_at, **team_fields},
         data=data,
         text=text,
         publish=publish,

@@ -8,6 +8,7 @@ from chat.api.serializers import (
     TeamBriefSerializer,
     UserBriefSerializer,
 )
+from chat_project.api import QuerySerializer
 
 OBJECT_ID = r"^[0-9a-fA-F]{24}$"
 
@@ -47,7 +48,7 @@ class TransferInputSchema(OpenApiSerializerExtension):
         return schema
 
 
-class QueueQuerySerializer(serializers.Serializer):
+class QueueQuerySerializer(QuerySerializer):
     team_id = serializers.RegexField(OBJECT_ID, required=False, help_text="One team's queue.")
 
 

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -123,8 +123,7 @@ class OfflineMessageListApi(APIView):
     permission_classes = [IsAuthenticated, IsAgentOrAdmin]
 
     @extend_schema(
-        parameters=[OpenApiParameter("team_id", str, pattern=r"^[0-9a-fA-F]{24}$")],
-        responses={200: OfflineMessagePageSerializer, 404: ERROR},
+        parameters=[QueueQuerySerializer], responses={200: OfflineMessagePageSerializer, 404: ERROR}
     )
     def get(self, request: Request) -> Response:
         query = _parsed(QueueQuerySerializer, request.query_params)

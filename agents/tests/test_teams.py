@@ -428,3 +428,57 @@ def test_a_schedule_is_judged_in_its_time_zone():
     office = Schedule.build(timezone="Europe/Paris", intervals=parse_week("mon 09:00-17:00"))
     assert not office.is_open(datetime(2026, 3, 2, 7, 30, tzinfo=UTC))
     assert office.is_open(datetime(2026, 3, 2, 8, 0, 1, tzinfo=UTC))
+
+
+def test_with_no_team_routing_sends_the_commands_it_sent_before(monkeypatch, make_user):
+    """The seed-compatible case costs what it cost before teams: these are the commands
+    of 1d6c09a (measured on that commit), but for the service rate, which is now counted
+    per team by one aggregate per action instead of one count (the same number)."""
+    from tests.mongo_commands import mongo_commands
+
+    directory()  # read once per process (and again after a change): warm, as in a server
+    agent = make_user(username="a", role="agent", max_chats=1)
+    online(agent)
+    c1, c2, c3 = (make_user(username=f"c{n}") for n in range(3))
+    warm = open_room(c3)  # the writer has met the users, the audit log exists
+    chat_services.room_close(room_id=str(warm.pk), actor=agent)
+    rate = [("agents_routingaudit", "aggregate")] * 2
+    with mongo_commands(monkeypatch) as routed:
+        first = open_room(c1)
+    with mongo_commands(monkeypatch) as queued:
+        open_room(c2)
+    with mongo_commands(monkeypatch) as closed:
+        chat_services.room_close(room_id=str(first.pk), actor=agent)
+    assert routed[:-1] == [  # (the test's own read of the room last)
+        ("chat_room", "insert_many"),  # the room
+        ("accounts_user", "aggregate"),  # the accepting agents
+        ("chat_room", "aggregate"),  # the general queue's head
+        ("accounts_user", "aggregate"),  # its customers
+        ("accounts_user", "update_one"),  # the slot
+        ("chat_room+chat_roomevent", "bulk_write"),  # the claim
+        ("agents_routingaudit", "insert_many"),  # the audit row
+        ("chat_room", "aggregate"),  # the queue for the notices (empty: no rate read)
+        ("chat_room", "aggregate"),  # the room for the answer
+        ("accounts_user", "aggregate"),  # its agent
+    ]
+    assert queued[:-1] == [
+        ("chat_room", "insert_many"),
+        ("accounts_user", "aggregate"),  # the accepting agents: nobody free
+        ("chat_room", "aggregate"),  # the queue for the notices
+        *rate,
+        ("chat_room", "aggregate"),  # the room for the answer
+        ("chat_room", "aggregate"),  # its place
+    ]
+    assert closed == [
+        ("chat_room", "aggregate"),
+        ("accounts_user", "aggregate"),
+        ("chat_room+chat_roomevent", "bulk_write"),  # the close
+        ("accounts_user", "update_one"),  # the slot back
+        ("accounts_user", "aggregate"),  # the accepting agents
+        ("chat_room", "aggregate"),  # the general queue's head
+        ("accounts_user", "aggregate"),  # its customers
+        ("accounts_user", "update_one"),  # the slot
+        ("chat_room+chat_roomevent", "bulk_write"),  # the claim
+        ("agents_routingaudit", "insert_many"),
+        ("chat_room", "aggregate"),  # the queue for the notices
+    ]
