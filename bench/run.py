@@ -5,7 +5,8 @@ Node load generator (bench/loadgen.mjs), the pure-asyncio reference server first
     .venv/bin/python bench/run.py --scenario chat,knee # some of them
     .venv/bin/python bench/run.py --quick              # short smoke run (~3 min)
 
-Scenarios: idle, chat, knee, knee2 (two server processes), routing, history, search,
+Scenarios: idle, chat, knee, knee2 (two server processes), routing, routing-teams (the
+routing burst with three teams whose agents overlap, issue 15), history, search,
 socketio (the chat scenario over Socket.IO beside plain WebSocket, issue 14).
 The database and Valkey are the embedded servers (chat_project.devservers, a fresh data
 folder per run) unless MONGODB_URI and REDIS_URL are set. daphne is started as ./run.sh
@@ -577,7 +578,10 @@ class Bench:
         steps = [5, 10, 25, 50, 100, 200, 400, 600, 800, 1000, 1200, 1600, 2000]
         self.knee(product2, "knee2", steps[:3] if self.quick else steps)
 
-    def scenario_routing(self, product: Target) -> None:
+    def scenario_routing(self, product: Target, *, teams: int = 0) -> None:
+        """The routing burst; ``teams``: the same burst over that many teams whose agents
+        overlap, each customer choosing one (issue 15), recorded as ``routing-teams``."""
+        label = "routing-teams" if teams else "routing"
         available = any(
             "room-assigned" in p.read_text(errors="ignore")
             for app in ("agents", "chat")
@@ -586,12 +590,13 @@ class Bench:
         )
         if not available:
             row = {"status": "not available yet: the product has no routing (room-assigned)"}
-            self.record("routing", product, row)
+            self.record(label, product, row)
             return
         agents, customers = (10, 100) if self.quick else (50, 500)
         for run in (1, 2):
             self.restart(product)  # no agents left online from earlier runs
-            seeded = self.seed("routing", "--agents", str(agents), "--customers", str(customers))
+            args = ["--agents", str(agents), "--customers", str(customers)]
+            seeded = self.seed("routing", *args, *(["--teams", str(teams)] if teams else []))
             self.wait_idle(product)
             cfg = {
                 "mode": "routing",
@@ -602,7 +607,7 @@ class Bench:
                 "max_chats": 5,
                 "drain_s": 60,
             }
-            self.record("routing", product, self.loadgen(product, cfg), run=run)
+            self.record(label, product, self.loadgen(product, cfg), run=run, teams=teams)
 
     def http_runs(self, target: Target, label: str, cookie: str, paths: list[str], **extra):
         count = 40 if self.quick else 200
@@ -671,7 +676,8 @@ class Bench:
 
     def run(self) -> None:
         wanted = self.args.scenario.split(",")
-        every = ["idle", "chat", "knee", "knee2", "routing", "history", "search", "socketio"]
+        every = ["idle", "chat", "knee", "knee2", "routing", "routing-teams", "history", "search"]
+        every.append("socketio")
         if wanted == ["all"]:
             wanted = every
         ensure_tools()
@@ -699,6 +705,8 @@ class Bench:
                     product = self.start_product(1)
                 elif name == "routing":
                     self.scenario_routing(product)
+                elif name == "routing-teams":
+                    self.scenario_routing(product, teams=3)
                 elif name == "history":
                     self.scenario_history(product)
                 elif name == "search":
