@@ -175,10 +175,12 @@ def back_to_queue(
     queued_at: datetime,
     reason: str,
     actor: User | None = None,
+    to_general: bool = False,
 ) -> dict[str, Any] | None:
-    """Take an active room away from ``from_agent`` and put it back in the queue at
+    """Take an active room away from ``from_agent`` and put it back in its team's queue at
     ``queued_at`` (routing passes a time ahead of every waiting room: the head).
-    None if the room is no longer active with that agent."""
+    ``to_general``: in the general queue instead (its team is gone). None if the room
+    is no longer active with that agent."""
     text = f"Back in the queue: {reason}."
     data = {"from_agent": _brief(from_agent), "reason": reason}
     payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text}
@@ -198,6 +200,7 @@ def back_to_queue(
             "agent_id": None,
             "queued_at": queued_at,
             "team_at": timezone.now(),
+            **({"team_id": None} if to_general else {}),
         },
         data=data,
         text=text,

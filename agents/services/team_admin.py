@@ -67,6 +67,8 @@ def team_create(
         TeamHoliday.objects.filter(team=team).delete()
         TeamHoliday.objects.bulk_create([TeamHoliday(team=team, date=day) for day in holidays])
     from agents.directory import directory_changed
+    from agents.services.queue import queue_drain
 
     directory_changed()  # bulk_create sends no post_save
+    queue_drain()  # new hours may open the team
     return team, created

@@ -274,12 +274,15 @@ def room_requeue(*, room_id: object, actor: User | None, reason: str) -> dict[st
     if room.status != RoomStatus.ACTIVE or room.agent_id is None:
         raise Conflict("Only an active room can go back to the queue.")
     from_agent = User.objects.get(pk=room.agent_id)
+    # A room of a deleted team would wait in a queue nobody drains: the general one.
+    gone = room.team_id is not None and directory().team(room.team_id) is None
     payload = assignment.back_to_queue(
         room=room,
         from_agent=from_agent,
-        queued_at=_queue_head_time(room.team_id),
+        queued_at=_queue_head_time(None if gone else room.team_id),
         reason=reason,
         actor=actor,
+        to_general=gone,
     )
     if payload is None:
         return None

@@ -482,3 +482,24 @@ def test_with_no_team_routing_sends_the_commands_it_sent_before(monkeypatch, mak
         ("agents_routingaudit", "insert_many"),
         ("chat_room", "aggregate"),  # the queue for the notices
     ]
+
+
+def test_a_deleted_teams_rooms_go_to_the_general_queue(make_user, customers):
+    member = make_user(username="member", role="agent", max_chats=1)
+    doomed = team("Doomed", member)
+    online(member)
+    held = open_room(customers[0], team_id=str(doomed.pk))
+    waiting = open_room(customers[1], team_id=str(doomed.pk))
+    assert (held.agent_id, waiting.status) == (member.pk, "queued")
+
+    doomed.delete()
+
+    # the waiting room moved (a system message says so), the held one keeps its agent
+    moved = Room.objects.get(pk=waiting.pk)
+    assert (moved.team_id, moved.status) == (None, "queued")
+    assert RoomEvent.objects.filter(room_id=waiting.pk, kind=EventKind.SYSTEM).count() == 1
+    # and when it goes back to the queue it is the general queue's, routed at once
+    User.objects.filter(pk=member.pk).update(max_chats=2)
+    services.room_requeue(room_id=held.pk, actor=None, reason="test")
+    assert Room.objects.get(pk=held.pk).team_id is None
+    assert queue_of(doomed.pk) == []

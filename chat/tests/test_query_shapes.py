@@ -148,8 +148,7 @@ def test_the_team_queue_reads_are_index_shaped(monkeypatch, make_user):
     agent = make_user(username="a0", role="agent", accepting_chats=False)
     team, _ = routing.team_create(name="Billing", members=[agent.username])
     rooms = [
-        room_open(make_user(username=f"q{n}", role="user"), team_id=str(team.pk))
-        for n in range(3)
+        room_open(make_user(username=f"q{n}", role="user"), team_id=str(team.pk)) for n in range(3)
     ]
     general = room_open(make_user(username="g0", role="user"))
     with first_stages(monkeypatch) as seen:
