@@ -25,6 +25,7 @@ from agents.admin_teams import (
     AgentSkillInline,
     AgentTeamInline,
     TeamListFilter,
+    set_room_skills,
     team_column,
     transfer_rooms_to_team,
 )
@@ -218,6 +219,7 @@ class RoutingRoomAdmin(RoomAdmin):
         "route_rooms",
         "transfer_rooms",
         transfer_rooms_to_team,
+        set_room_skills,
         "requeue_rooms",
     )
     list_display = (*RoomAdmin.list_display, "team")

@@ -226,3 +226,55 @@ def transfer_rooms_to_team(model_admin, request, queryset):
 
 transfer_rooms_to_team.short_description = "Transfer to a team…"
 transfer_rooms_to_team.allowed_permissions = ("supervise",)
+
+
+class RoomSkillsForm(forms.Form):
+    skills = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Required skills",
+        help_text="Comma-separated, each with an optional minimum level: french, billing:2 "
+        "(empty: none).",
+    )
+
+    def clean_skills(self):
+        from agents.skills import parse_requirements
+
+        try:
+            return parse_requirements(self.cleaned_data["skills"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+def set_room_skills(model_admin, request, queryset):
+    """An intermediate page takes the skills; each open room gets them (a waiting room is
+    routed again at once)."""
+    form = RoomSkillsForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        needs = form.cleaned_data["skills"]
+
+        def act(room):
+            routing.room_skills_set(room_id=room.pk, actor=request.user, required_skills=needs)
+            return f"Required skills: {form.data.get('skills') or 'none'}."
+
+        model_admin._each(request, queryset, "Skills set", act)
+        return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Set the skills rooms need",
+        "opts": model_admin.model._meta,
+        "form": form,
+        "rooms": [room for room in queryset if room.status != RoomStatus.CLOSED],
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "action_name": "set_room_skills",
+        "submit_label": "Set skills",
+        "explanation": (
+            "Routing gives these rooms only to agents holding every skill (at its minimum "
+            "level). Audited; a waiting room is routed again at once."
+        ),
+    }
+    return TemplateResponse(request, "agents/room_action.html", context)
+
+
+set_room_skills.short_description = "Set required skills…"
+set_room_skills.allowed_permissions = ("supervise",)
