@@ -27,7 +27,13 @@ from agents import queries
 from agents.directory import Directory, directory
 from agents.models import RoutingAction
 from agents.services import common
-from agents.services.common import DRAIN_LOCK, DRAIN_PENDING, QUEUE_POSITIONS, _redis
+from agents.services.common import (
+    _NEVER,
+    DRAIN_LOCK,
+    DRAIN_PENDING,
+    QUEUE_POSITIONS,
+    _redis,
+)
 from agents.services.eligibility import _take_best, agents_eligible, room_fits
 from chat import dtos, events, selectors
 from chat.models import Room
@@ -118,7 +124,7 @@ def _drain_pass(*, only: set | None = None) -> tuple[int, FreeSlots]:
     def push(index: int) -> None:
         room = queues[index].head()
         if room is not None:
-            heapq.heappush(heap, (room.queued_at, room.pk, index))
+            heapq.heappush(heap, (room.queued_at or _NEVER, room.pk, index))
 
     for index in range(len(queues)):
         push(index)
