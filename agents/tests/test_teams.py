@@ -230,7 +230,11 @@ def test_200_concurrent_creates_across_3_teams_with_overlapping_agents(make_user
         taken[new.team_id].append(new.pk)
     for t in teams:
         assert taken[t.pk] == heads[t.pk][: len(taken[t.pk])]
-    assert max(a.active_chats for a in User.objects.filter(role="agent")) <= 3
+    loads = {a.pk: a.active_chats for a in User.objects.filter(role="agent")}
+    assert max(loads.values()) <= 3
+    # and no room waits while a member of its team has a free slot
+    for room in Room.objects.filter(status="queued"):
+        assert all(loads[agent_id] == 3 for agent_id in members[room.team_id])
 
 
 def test_a_shared_agent_takes_the_oldest_room_of_the_queues_they_serve(make_user, customers):
