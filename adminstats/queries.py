@@ -31,6 +31,9 @@ from bson import ObjectId
 from accounts.models import User
 from adminstats.pipelines import (
     _concat,
+    _ms,
+    _or_null,
+    _per_key,
     _pluck,
     _room_events,
     _room_of_group,
@@ -300,39 +303,6 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
     ]
     [doc] = list(events_collection().aggregate(pipeline))
     return doc
-
-
-def _or_null(path: str) -> dict[str, Any]:
-    """A field for a group key: a missing one (rooms from before teams) is null."""
-    return {"$ifNull": [path, None]}
-
-
-def _ms(rows: Any) -> dict[str, Any]:
-    """Every duration of ``rows`` (groups with an ``ms`` array), one array."""
-    return _concat(_pluck(rows, "ms"))
-
-
-def _per_key(rows: Any, key: str, name: str, figure, field: str = "summary") -> dict[str, Any]:
-    """``[{name: k, field: figure(rows whose _id.key is k)}]`` for every distinct k:
-    groups keyed by (agent, team) summed up by one of the two, in the database."""
-    return {
-        "$map": {
-            "input": {"$setUnion": [_pluck(rows, f"_id.{key}")]},
-            "as": "key",
-            "in": {
-                name: "$$key",
-                field: figure(
-                    {
-                        "$filter": {
-                            "input": rows,
-                            "as": "one",
-                            "cond": {"$eq": [f"$$one._id.{key}", "$$key"]},
-                        }
-                    }
-                ),
-            },
-        }
-    }
 
 
 # --- the last day, in buckets (the dashboard's charts) --------------------------------------
