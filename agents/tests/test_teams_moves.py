@@ -146,6 +146,15 @@ def test_transfer_to_a_full_team_lands_at_its_queue_head(make_user, customers, c
     assert User.objects.get(pk=general.pk).active_chats == 0
     revoked = [m for g, m in captured if m.get("type") == "room.access"]
     assert revoked[-1]["revoked_user_ids"] == [str(general.pk)]
+    # the waiting customers hear their places in billing's queue, with the team
+    places = {
+        m["data"]["room_id"]: (m["data"]["position"], m["data"]["team"])
+        for _, m in captured
+        if m.get("event") == "queue-updated"
+    }
+    brief = {"id": str(billing.pk), "name": "Billing"}
+    assert places[str(mine.pk)] == (1, brief)
+    assert places[str(waiting.pk)] == (2, brief)
 
     # and it is the next one billing takes
     chat_services.room_close(room_id=str(holding.pk), actor=biller)
