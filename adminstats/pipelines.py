@@ -1,8 +1,9 @@
 """Aggregation expressions the statistics are built from (ranks, summaries, a window's
-id range, a room's events looked up by kind)."""
+id range, a room's events looked up by kind, figures per agent or per team)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -93,5 +94,44 @@ def _room_events(local_field: str, kinds: list[str], as_: str) -> dict[str, Any]
                 {"$project": {"_id": 0, "created_at": 1}},
             ],
             "as": as_,
+        }
+    }
+
+
+def _or_null(path: str) -> dict[str, Any]:
+    """A field for a group key: a missing one (rooms from before teams) is null."""
+    return {"$ifNull": [path, None]}
+
+
+def _ms(rows: Any) -> dict[str, Any]:
+    """Every duration of ``rows`` (groups with an ``ms`` array), one array."""
+    return _concat(_pluck(rows, "ms"))
+
+
+def _per_key(rows: Any, key: str, name: str, **figures: Callable[[Any], Any]) -> dict[str, Any]:
+    """``[{name: k, field: figure(rows whose _id.key is k), ...}]`` for every distinct k
+    and every ``field=figure``: groups keyed by (agent, team) summed up by one of the
+    two, in the database."""
+    return {
+        "$map": {
+            "input": {"$setUnion": [_pluck(rows, f"_id.{key}")]},
+            "as": "key",
+            "in": {
+                "$let": {
+                    "vars": {
+                        "mine": {
+                            "$filter": {
+                                "input": rows,
+                                "as": "one",
+                                "cond": {"$eq": [f"$$one._id.{key}", "$$key"]},
+                            }
+                        }
+                    },
+                    "in": {
+                        name: "$$key",
+                        **{field: figure("$$mine") for field, figure in figures.items()},
+                    },
+                }
+            },
         }
     }

@@ -23,6 +23,7 @@ rank ceil(p * n) (1-based). The median is p = 0.5 (the lower middle value for ev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,9 @@ from bson import ObjectId
 from accounts.models import User
 from adminstats.pipelines import (
     _concat,
+    _ms,
+    _or_null,
+    _per_key,
     _pluck,
     _room_events,
     _room_of_group,
@@ -65,18 +69,32 @@ def users_collection():
 def room_counts(*, start: datetime, end: datetime) -> dict[str, Any]:
     """One command: rooms per status (and the oldest ``queued_at``) right now, rooms
     created in [start, end), and of those the rooms per tag they carry. Each branch
-    starts on an index ((status, queued_at); _id)."""
+    starts on an index ((status, queued_at); _id). Per team (issue 15): the queue's
+    length and oldest ``queued_at``, the rooms created and how many of them while the
+    team was closed (``by_team``, keyed by team id, None for the general queue)."""
 
     def per_status(status: str, **extra: Any) -> list[dict[str, Any]]:
         return [
             {"$match": {"status": status}},
-            {"$group": {"_id": status, "n": {"$sum": 1}, **extra}},
+            {
+                "$group": {
+                    "_id": {"status": status, "team": _or_null("$team_id")},
+                    "n": {"$sum": 1},
+                    **extra,
+                }
+            },
         ]
 
     created = [
         {"$match": id_range(start, end)},
         {"$match": {"created_at": {"$gte": start, "$lt": end}}},
-        {"$group": {"_id": "created", "n": {"$sum": 1}}},
+        {
+            "$group": {
+                "_id": {"status": "created", "team": _or_null("$team_id")},
+                "n": {"$sum": 1},
+                "offline": {"$sum": {"$cond": [{"$eq": ["$created_offline", True]}, 1, 0]}},
+            }
+        },
     ]
     tagged = [
         {"$match": id_range(start, end)},
@@ -93,24 +111,48 @@ def room_counts(*, start: datetime, end: datetime) -> dict[str, Any]:
         {"$unionWith": {"coll": table, "pipeline": created}},
         {"$unionWith": {"coll": table, "pipeline": tagged}},
     ]
-    rows: dict[str, Any] = {}
+    totals: dict[str, int] = {}
+    oldest = None
+    by_team: dict[Any, dict[str, Any]] = {}
     tags: dict[str, int] = {}
     for row in rooms_collection().aggregate(pipeline):
-        if isinstance(row["_id"], dict):
+        if "tag" in row["_id"]:
             tags[row["_id"]["tag"]] = int(row["n"])
-        else:
-            rows[row["_id"]] = row
+            continue
+        status, team = row["_id"]["status"], row["_id"].get("team")
+        totals[status] = totals.get(status, 0) + int(row["n"])
+        figures = by_team.setdefault(team, {"queued": 0, "oldest_queued_at": None})
+        figures[status] = int(row["n"])
+        if status == RoomStatus.QUEUED.value:
+            figures["oldest_queued_at"] = row.get("oldest")
+            if row.get("oldest") is not None and (oldest is None or row["oldest"] < oldest):
+                oldest = row["oldest"]
+        if status == "created":
+            figures["created_offline"] = int(row.get("offline") or 0)
     return {
         "tags": tags,
-        "queued": int(rows.get("queued", {}).get("n", 0)),
-        "active": int(rows.get("active", {}).get("n", 0)),
-        "closed": int(rows.get("closed", {}).get("n", 0)),
-        "oldest_queued_at": rows.get("queued", {}).get("oldest"),
-        "created": int(rows.get("created", {}).get("n", 0)),
+        "queued": totals.get("queued", 0),
+        "active": totals.get("active", 0),
+        "closed": totals.get("closed", 0),
+        "oldest_queued_at": oldest,
+        "created": totals.get("created", 0),
+        "by_team": by_team,
     }
 
 
 # --- a window of room events ---------------------------------------------------------------
+
+
+def _summary_of_ms(rows: Any) -> dict[str, Any]:
+    return summary(_ms(rows))
+
+
+def _sum_of(field: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda rows: {"$sum": _pluck(rows, field)}
+
+
+# Closed rooms summed per agent or per team: how many, rated, rated 4 or 5.
+_ratings = {"n": _sum_of("n"), "rated": _sum_of("rated"), "positive": _sum_of("positive")}
 
 
 def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId]) -> dict[str, Any]:
@@ -123,7 +165,11 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
       room's creation;
     - ``closed``: rooms whose ``closed_at`` falls in the window (found by their
       ``closed`` event), closed_at minus created_at, per the room's agent; with how
-      many of them their customer rated (``rated``) and rated 4 or 5 (``positive``).
+      many of them their customer rated (``rated``) and rated 4 or 5 (``positive``);
+    - per team (issue 15; a room counts for the team it is in now): the same three
+      durations (and the ratings of the closed rooms), and ``overflows``: rooms moved
+      out of a team's queue to its fallback (the ``system`` events of an overflow) in
+      the window.
     """
     window = {"$gte": start, "$lt": end}
     messages = [
@@ -170,6 +216,7 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
         {
             "$project": {
                 "agent": 1,
+                "team": "$room.team_id",
                 "ms": {
                     "$subtract": [
                         "$at",
@@ -193,7 +240,12 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
             }
         },
         {"$match": {"ms": {"$ne": None}}},
-        {"$group": {"_id": "$agent", "ms": {"$push": "$ms"}}},
+        {
+            "$group": {
+                "_id": {"agent": _or_null("$agent"), "team": _or_null("$team")},
+                "ms": {"$push": "$ms"},
+            }
+        },
     ]
     waits = [
         {"$match": {"kind": ASSIGNED, "created_at": window}},
@@ -214,7 +266,12 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
                 }
             }
         },
-        {"$group": {"_id": None, "ms": {"$push": {"$subtract": ["$at", "$room.created_at"]}}}},
+        {
+            "$group": {
+                "_id": {"team": _or_null("$room.team_id")},
+                "ms": {"$push": {"$subtract": ["$at", "$room.created_at"]}},
+            }
+        },
     ]
     closed = [
         # The closed event follows the room's close by milliseconds: the window is
@@ -226,7 +283,7 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
         {"$addFields": {"rating": {"$ifNull": ["$room.rating", 0]}}},
         {
             "$group": {
-                "_id": "$room.agent_id",
+                "_id": {"agent": _or_null("$room.agent_id"), "team": _or_null("$room.team_id")},
                 "n": {"$sum": 1},
                 "ms": {"$push": {"$subtract": ["$room.closed_at", "$room.created_at"]}},
                 "rated": {"$sum": {"$cond": [{"$gte": ["$rating", 1]}, 1, 0]}},
@@ -234,42 +291,40 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
             }
         },
     ]
+    overflows = [
+        {"$match": {"kind": SYSTEM, "created_at": window, "data.kind": "overflow"}},
+        {"$group": {"_id": "$data.from_team.id", "n": {"$sum": 1}}},
+    ]
     pipeline = [
         {"$match": id_range(start, end)},
-        {"$match": {"kind": {"$in": [MESSAGE, ASSIGNED, CLOSED]}}},
+        {"$match": {"kind": {"$in": [MESSAGE, ASSIGNED, CLOSED, SYSTEM]}}},
         {
             "$facet": {
                 "messages": messages,
                 "first_responses": first_responses,
                 "waits": waits,
                 "closed": closed,
+                "overflows": overflows,
             }
         },
         {
             "$project": {
                 "messages": 1,
+                "overflows": 1,
                 "first_response": summary(_concat(_pluck("$first_responses", "ms"))),
-                "first_response_by_agent": {
-                    "$map": {
-                        "input": "$first_responses",
-                        "as": "row",
-                        "in": {"agent_id": "$$row._id", "summary": summary("$$row.ms")},
-                    }
-                },
-                "wait": summary(_concat(_pluck("$waits", "ms"))),
-                "resolution": summary(_concat(_pluck("$closed", "ms"))),
-                "closed_by_agent": {
-                    "$map": {
-                        "input": "$closed",
-                        "as": "row",
-                        "in": {
-                            "agent_id": "$$row._id",
-                            "n": "$$row.n",
-                            "rated": "$$row.rated",
-                            "positive": "$$row.positive",
-                        },
-                    }
-                },
+                "first_response_by_agent": _per_key(
+                    "$first_responses", "agent", "agent_id", summary=_summary_of_ms
+                ),
+                "first_response_by_team": _per_key(
+                    "$first_responses", "team", "team_id", summary=_summary_of_ms
+                ),
+                "wait": summary(_ms("$waits")),
+                "wait_by_team": _per_key("$waits", "team", "team_id", summary=_summary_of_ms),
+                "resolution": summary(_ms("$closed")),
+                "resolution_by_team": _per_key(
+                    "$closed", "team", "team_id", summary=_summary_of_ms, **_ratings
+                ),
+                "closed_by_agent": _per_key("$closed", "agent", "agent_id", **_ratings),
             }
         },
     ]

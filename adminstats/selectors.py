@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts import presence
 from accounts.models import Role, User
 from adminstats import queries
+from agents.directory import directory
 from chat_project.errors import ValidationFailed
 from chat_project.timefmt import iso_ms
 
@@ -146,6 +147,7 @@ def _compute(*, start: datetime, end: datetime, now: datetime) -> dict[str, Any]
     }
     oldest = _aware(rooms["oldest_queued_at"])
     longest_wait = max((now - oldest).total_seconds(), 0.0) if oldest else None
+    teams = _teams(rooms=rooms, figures=figures, now=now)
     return {
         "generated_at": iso_ms(now),
         "now": {
@@ -200,7 +202,59 @@ def _compute(*, start: datetime, end: datetime, now: datetime) -> dict[str, Any]
             }
             for agent in agents
         ],
+        "teams": teams,
     }
+
+
+def _teams(
+    *, rooms: dict[str, Any], figures: dict[str, Any], now: datetime
+) -> list[dict[str, Any]]:
+    """Per team (issue 15), and the general queue (rooms without a team) when teams
+    exist: its queue now and the window's figures of the rooms it holds."""
+    teams = directory()
+    if not teams.configured:
+        return []
+
+    def keyed(rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+        return {row["team_id"]: row for row in rows}
+
+    waits = keyed(figures["wait_by_team"])
+    responses = keyed(figures["first_response_by_team"])
+    closed = keyed(figures["resolution_by_team"])
+    overflows = {row["_id"]: int(row["n"]) for row in figures["overflows"]}
+    listed = [(None, "General (no team)")]
+    listed += [(t.id, t.name) for t in sorted(teams.teams.values(), key=lambda t: t.name.lower())]
+    rows = []
+    for team_id, name in listed:
+        counts = rooms["by_team"].get(team_id, {})
+        oldest = _aware(counts.get("oldest_queued_at"))
+        rows.append(
+            {
+                "id": str(team_id) if team_id else None,
+                "name": name,
+                "open": teams.is_open(team_id, now),
+                "queue": {
+                    "length": counts.get("queued", 0),
+                    "longest_wait_seconds": (
+                        round(max((now - oldest).total_seconds(), 0.0), 3) if oldest else None
+                    ),
+                },
+                "rooms_created": counts.get("created", 0),
+                "rooms_created_outside_hours": counts.get("created_offline", 0),
+                "overflows": overflows.get(str(team_id), 0) if team_id else 0,
+                "wait_seconds": _durations(waits.get(team_id, {}).get("summary")),
+                "first_response_seconds": _durations(responses.get(team_id, {}).get("summary")),
+                "resolution_seconds": _durations(closed.get(team_id, {}).get("summary")),
+                "csat": _team_csat(closed.get(team_id)),
+            }
+        )
+    return rows
+
+
+def _team_csat(closed: dict[str, Any] | None) -> dict[str, Any]:
+    if closed is None:
+        return _csat(0, 0, 0)
+    return _csat(int(closed["n"]), int(closed["rated"]), int(closed["positive"]))
 
 
 # --- the dashboard's charts -----------------------------------------------------------------

@@ -25,6 +25,15 @@ from accounts import presence
 from accounts import services as account_services
 from accounts.models import Role, User
 from agents import services as routing
+from agents.admin_teams import (
+    AgentSkillInline,
+    AgentTeamInline,
+    TeamListFilter,
+    set_room_skills,
+    team_column,
+    transfer_rooms_to_team,
+)
+from agents.directory import directory
 from agents.models import Agent, CannedResponse, RoutingAudit
 from agents.services import canned as canned_services
 from chat import selectors as chat_selectors
@@ -76,6 +85,7 @@ class AgentAdmin(PageLookupMixin, admin.ModelAdmin):
         "last_seen_at",
     )
     actions = ("recount_loads",)
+    inlines = (AgentTeamInline, AgentSkillInline)  # issue 15
 
     def has_add_permission(self, request) -> bool:
         return False  # agents are created as users (Users page, create_agent, the API)
@@ -144,13 +154,40 @@ class RoutingAuditAdmin(RoomColumn, PageLookupMixin, ReadOnlyAdmin):
         "actor_name",
         "from_agent_name",
         "to_agent_name",
+        "team_name",
         "reason",
         "note",
     )
     list_filter = ("action",)
     ordering = ("-at",)
-    fields = list_display
+    fields = (
+        "at",
+        "action",
+        "room_ref",
+        "actor_name",
+        "from_agent_name",
+        "to_agent_name",
+        "team_name",
+        "reason",
+        "note",
+    )
     readonly_fields = fields
+
+    @admin.display(description="team")
+    def team_name(self, obj):
+        teams = directory()
+        names = [(teams.team(t).name if teams.team(t) else "—") for t in (obj.team_id,)]
+        if obj.to_team_id is not None:
+            to = teams.team(obj.to_team_id)
+            names.append(f"→ {to.name if to else obj.to_team_id}")
+        return " ".join(names)
+
+    @admin.display(description="room")
+    def room_ref(self, obj):
+        if obj.room_id is None:
+            return "—"
+        url = reverse("admin:chat_room_change", args=[str(obj.room_id)])
+        return format_html('<a href="{}">{}</a>', url, obj.room_id)
 
     @admin.display(description="by")
     def actor_name(self, obj):
@@ -182,7 +219,22 @@ class RoutingRoomAdmin(RoomAdmin):
     """The rooms page with routing's actions: route now, transfer or assign to an agent,
     requeue; each calls the same service as the REST API and is audited."""
 
-    actions = (*RoomAdmin.actions, "route_rooms", "transfer_rooms", "requeue_rooms")
+    actions = (
+        *RoomAdmin.actions,
+        "route_rooms",
+        "transfer_rooms",
+        transfer_rooms_to_team,
+        set_room_skills,
+        "requeue_rooms",
+    )
+    list_display = (*RoomAdmin.list_display, "team")
+    list_filter = (*RoomAdmin.list_filter, TeamListFilter)
+    fields = (*RoomAdmin.fields, "team", "required_skills")
+    readonly_fields = fields
+
+    @admin.display(description="team")
+    def team(self, obj):
+        return team_column(obj)
 
     @admin.action(description="Route now (queued rooms)", permissions=["supervise"])
     def route_rooms(self, request, queryset):

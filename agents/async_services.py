@@ -7,6 +7,7 @@ from chat_project.hops import database_hop
 # safety net must not hold up the database work of every socket in the process.
 queue_drain = database_hop(services.queue_drain)
 routing_housekeeping = database_hop(services.routing_housekeeping)
+_teams_tick = database_hop(services.teams_tick)
 
 
 async def agent_came_online(user_id: str, role: str) -> None:
@@ -17,3 +18,8 @@ async def agent_came_online(user_id: str, role: str) -> None:
 
 async def periodic_housekeeping() -> None:
     await routing_housekeeping()
+
+
+async def teams_tick() -> None:
+    """Overflow and team openings (issue 15), in one process at a time."""
+    await _teams_tick()

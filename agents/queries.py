@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bson import ObjectId
 from django_mongodb_backend.queryset import MongoQuerySet
 
 from accounts.models import Role, User
@@ -26,3 +27,10 @@ def audits_since(*, action: str, since: datetime) -> int:
     """How many routing audit rows of ``action`` since ``since``."""
     match = mongo.index_match({"action": action}, ("at", {"$gte": since}))
     return mongo.collection(RoutingAudit).count_documents(match)
+
+
+def audits_since_by_team(*, action: str, since: datetime) -> dict[ObjectId | None, int]:
+    """How many routing audit rows of ``action`` since ``since``, per queue's team."""
+    match = mongo.index_match({"action": action}, ("at", {"$gte": since}))
+    pipeline = [{"$match": match}, {"$group": {"_id": "$team_id", "n": {"$sum": 1}}}]
+    return {row["_id"]: int(row["n"]) for row in mongo.collection(RoutingAudit).aggregate(pipeline)}

@@ -1,27 +1,45 @@
-"""Reads of the queue and of canned responses, for the API and the admin."""
+"""Reads of the queues, teams, topics, messages left while closed and canned responses,
+for the API and the admin."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from bson import ObjectId
+
 from accounts.models import User
 from agents import services
-from agents.models import CannedResponse
+from agents.directory import TeamInfo, directory
+from agents.models import CannedResponse, OfflineMessage
+from agents.services import common
 from agents.services.canned import canned_dto
+from agents.services.teams import offline_message_dto, team_state
 from chat import dtos
 from chat import selectors as chat_selectors
-from chat_project.errors import PermissionDenied
+from chat_project.errors import NotFound, PermissionDenied
 
+OFFLINE_MESSAGES_MAX = 100
 PLACEHOLDERS = ("{customer_name}", "{agent_name}")
 
 
-def queue_list(*, viewer: User) -> list[dict[str, Any]]:
-    """Waiting rooms in order, each a room dto with its place and estimated wait."""
-    rows = services.queue_snapshot()
+def _team_id(value: str | None) -> ObjectId | None:
+    """A team id from the query string (unknown: 404, like any id)."""
+    team = directory().team(ObjectId(value)) if value and ObjectId.is_valid(value) else None
+    if team is None:
+        raise NotFound("No such team.")
+    return team.id
+
+
+def queue_list(*, viewer: User, team_id: str | None = None) -> list[dict[str, Any]]:
+    """Waiting rooms in order (every queue, or one team's), each a room dto with its
+    team, its place in its team's queue and estimated wait."""
+    only = services.ALL if team_id is None else _team_id(team_id)
+    rows = services.queue_snapshot(team_id=only)
     rooms = dtos.rooms_dto([row["room"] for row in rows], known=[viewer])
     return [
         {
             **room,
+            "team": row["team"],
             "queue_position": row["position"],
             "estimated_wait_seconds": row["estimated_wait_seconds"],
         }
@@ -61,3 +79,77 @@ def canned_list(
         found.append(dto)
     found.sort(key=lambda d: (d["shortcut"], d["shared"]))
     return found
+
+
+def _team_dto(team: TeamInfo, *, staff: bool, members: dict[str, User]) -> dict[str, Any]:
+    now = common.routing_now()
+    state = team_state(team, now)
+    data: dict[str, Any] = {
+        **team.brief(),
+        "description": team.description,
+        "open": not state["offline"],
+        "next_open_at": state.get("next_open_at"),
+        "offline_message": state.get("offline_message", ""),
+    }
+    if staff:
+        teams = directory()
+        data.update(
+            listed=team.listed,
+            time_zone=team.timezone,
+            always_open=team.schedule.always_open,
+            overflow_after_seconds=team.overflow_after_seconds,
+            fallback_id=str(team.fallback_id) if team.fallback_id else None,
+            members=[
+                dtos.user_brief(members[str(agent_id)])
+                for agent_id in sorted(teams.members.get(team.id, ()), key=str)
+                if str(agent_id) in members
+            ],
+        )
+    return data
+
+
+def team_list(*, viewer: User) -> list[dict[str, Any]]:
+    """Teams by name with whether each is open now (customers: the listed ones only;
+    agents and admins: every team with its members, hours and overflow)."""
+    teams = directory()
+    staff = viewer.is_agent or viewer.is_admin
+    shown = [t for t in teams.teams.values() if staff or t.listed]
+    members: dict[str, User] = {}
+    if staff:
+        members = dtos.users_by_id({a for t in shown for a in teams.members.get(t.id, ())})
+    return [
+        _team_dto(team, staff=staff, members=members)
+        for team in sorted(shown, key=lambda t: t.name.lower())
+    ]
+
+
+def topic_list(*, viewer: User) -> list[dict[str, Any]]:
+    """What the customer page offers to pick, each with its team (and whether that team
+    is open now) and the skills it asks for."""
+    teams = directory()
+    now = common.routing_now()
+    rows = []
+    for topic in teams.topics.values():
+        team = teams.team(topic.team_id)
+        rows.append(
+            {
+                "key": topic.key,
+                "label": topic.label,
+                "team": None
+                if team is None
+                else {**team.brief(), "open": team.schedule.is_open(now)},
+                "required_skills": topic.required_skills,
+            }
+        )
+    return rows
+
+
+def offline_message_list(*, viewer: User, team_id: str | None = None) -> list[dict[str, Any]]:
+    """The newest messages customers left while their team was closed (agents and
+    admins), at most ``OFFLINE_MESSAGES_MAX``."""
+    found = OfflineMessage.objects.all()
+    if team_id is not None:
+        found = found.filter(team_id=_team_id(team_id))
+    return [
+        offline_message_dto(left) for left in found.order_by("-created_at")[:OFFLINE_MESSAGES_MAX]
+    ]

@@ -559,7 +559,12 @@ async function routingMode() {
     if (wait > 0) await sleep(wait);
     const u = cfg.customers[i];
     posts.push(
-      fetch(cfg.base + "/api/chat/rooms", { method: "POST", headers: headers(u), body: JSON.stringify({ subject: `burst ${i}` }) })
+      fetch(cfg.base + "/api/chat/rooms", {
+        method: "POST",
+        headers: headers(u),
+        // With teams (the routing-teams variant), each customer's team: one queue per team.
+        body: JSON.stringify({ subject: `burst ${i}`, ...(u.team_id ? { team_id: u.team_id } : {}) }),
+      })
         .then(async (res) => {
           const body = await res.json().catch(() => ({}));
           created.push({ at, done: now(), status: res.status, room: body });

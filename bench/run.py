@@ -5,7 +5,8 @@ Node load generator (bench/loadgen.mjs), the pure-asyncio reference server first
     .venv/bin/python bench/run.py --scenario chat,knee # some of them
     .venv/bin/python bench/run.py --quick              # short smoke run (~3 min)
 
-Scenarios: idle, chat, knee, knee2 (two server processes), routing, history, search,
+Scenarios: idle, chat, knee, knee2 (two server processes), routing, routing-teams (the
+routing burst with three teams whose agents overlap, issue 15), history, search,
 socketio (the chat scenario over Socket.IO beside plain WebSocket, issue 14), proxy (the
 chat scenario through HAProxy with one and with three processes, issue 17:
 bench/proxy_scenario.py).
@@ -582,7 +583,10 @@ class Bench:
         steps = [5, 10, 25, 50, 100, 200, 400, 600, 800, 1000, 1200, 1600, 2000]
         self.knee(product2, "knee2", steps[:3] if self.quick else steps)
 
-    def scenario_routing(self, product: Target) -> None:
+    def scenario_routing(self, product: Target, *, teams: int = 0) -> None:
+        """The routing burst; ``teams``: the same burst over that many teams whose agents
+        overlap, each customer choosing one (issue 15), recorded as ``routing-teams``."""
+        label = "routing-teams" if teams else "routing"
         available = any(
             "room-assigned" in p.read_text(errors="ignore")
             for app in ("agents", "chat")
@@ -591,12 +595,13 @@ class Bench:
         )
         if not available:
             row = {"status": "not available yet: the product has no routing (room-assigned)"}
-            self.record("routing", product, row)
+            self.record(label, product, row)
             return
         agents, customers = (10, 100) if self.quick else (50, 500)
         for run in (1, 2):
             self.restart(product)  # no agents left online from earlier runs
-            seeded = self.seed("routing", "--agents", str(agents), "--customers", str(customers))
+            args = ["--agents", str(agents), "--customers", str(customers)]
+            seeded = self.seed("routing", *args, *(["--teams", str(teams)] if teams else []))
             self.wait_idle(product)
             cfg = {
                 "mode": "routing",
@@ -607,7 +612,7 @@ class Bench:
                 "max_chats": 5,
                 "drain_s": 60,
             }
-            self.record("routing", product, self.loadgen(product, cfg), run=run)
+            self.record(label, product, self.loadgen(product, cfg), run=run, teams=teams)
 
     def http_runs(self, target: Target, label: str, cookie: str, paths: list[str], **extra):
         count = 40 if self.quick else 200
@@ -676,8 +681,8 @@ class Bench:
 
     def run(self) -> None:
         wanted = self.args.scenario.split(",")
-        every = ["idle", "chat", "knee", "knee2", "routing", "history", "search", "socketio"]
-        every.append("proxy")
+        every = ["idle", "chat", "knee", "knee2", "routing", "routing-teams", "history", "search"]
+        every += ["socketio", "proxy"]
         if wanted == ["all"]:
             wanted = every
         ensure_tools()
@@ -705,6 +710,8 @@ class Bench:
                     product = self.start_product(1)
                 elif name == "routing":
                     self.scenario_routing(product)
+                elif name == "routing-teams":
+                    self.scenario_routing(product, teams=3)
                 elif name == "history":
                     self.scenario_history(product)
                 elif name == "search":

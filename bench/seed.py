@@ -8,6 +8,9 @@ does this); each command writes one JSON document to --out:
         N customers, ceil(N/5) agents, N active rooms (customer i with agent i//5)
     python bench/seed.py users --tag T --count N --out F
         N customers (idle-socket scenario)
+    python bench/seed.py routing --tag T --agents A --customers N [--teams K] --out F
+        A agents with free capacity, N customers; with --teams, K teams (agent i in team
+        i % K, every other one also in the next) and each customer's team (round-robin)
     python bench/seed.py history --tag T --rooms R --messages K --out F
         one customer and one agent, R rooms of K messages each (raw insert_many in
         batches into the product's own collection, with the field names of its model
@@ -163,6 +166,21 @@ def seed_routing(args) -> dict:
         row["cookie"] += f"; {settings.CSRF_COOKIE_NAME}={token}"
         row["csrf"] = token
         out.append(row)
+    if args.teams:
+        # Issue 15: K teams whose members overlap; the customers round-robin over them.
+        from agents.services import team_create
+
+        members: list[list[str]] = [[] for _ in range(args.teams)]
+        for i, agent in enumerate(agents):
+            members[i % args.teams].append(agent.username)
+            if i % 2 == 0:  # every other agent serves the next team too
+                members[(i + 1) % args.teams].append(agent.username)
+        team_ids = [
+            str(team_create(name=f"{args.tag}-team{k}", members=names)[0].pk)
+            for k, names in enumerate(members)
+        ]
+        for i, row in enumerate(out[len(agents) :]):
+            row["team_id"] = team_ids[i % args.teams]
     return {"agents": out[: len(agents)], "customers": out[len(agents) :]}
 
 
@@ -249,6 +267,7 @@ def main() -> None:
     routing.add_argument("--agents", type=int, default=50)
     routing.add_argument("--customers", type=int, default=500)
     routing.add_argument("--max-chats", type=int, default=5)
+    routing.add_argument("--teams", type=int, default=0, help="issue 15: K teams")
     for p in (chat, users, history, routing):
         p.add_argument("--tag", required=True)
         p.add_argument("--out", required=True)

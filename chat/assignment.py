@@ -1,4 +1,5 @@
-"""Who holds a room: claim by an agent, transfer between agents, back to the queue.
+"""Who holds a room: claim by an agent, transfer between agents, back to the queue, and
+(issue 15) moves between team queues: overflow to a fallback team, transfer to a team.
 
 Each change is ONE change of the timeline writer (``chat.writer``): the room's
 compare-and-set takes its next seq only while the room still is as the change expects
@@ -26,7 +27,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import User
-from chat import dtos, events, timeline
+from chat import dtos, events, routing_hooks, timeline
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat.selectors import object_id
 from chat.services.notes import transfer_note_add
@@ -124,10 +125,12 @@ def hand_over(
     actor: User,
     note: str = "",
     forced: bool = False,
+    to_team: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Move an active room from ``from_agent`` to ``to_agent``. None if the room is
     not (any more) active with ``from_agent``: a concurrent transfer or close won.
-    The old agent loses access at once (``room.access``).
+    The old agent loses access at once (``room.access``). ``to_team`` (``{id, name}``,
+    a transfer to a team): the room joins that team too.
 
     ``note`` becomes a private note right after the ``transferred`` event
     (``chat.services.notes``): the event, which the customer receives, never carries
@@ -139,7 +142,11 @@ def hand_over(
         "forced": forced,
         "by": _brief(actor),
     }
-    moved = _room_as(room, agent_id=to_agent.pk, assigned_at=now)
+    team_fields: dict[str, Any] = {}
+    if to_team is not None:
+        data["to_team"] = to_team
+        team_fields = {"team_id": object_id(to_team["id"]), "team_at": now}
+    moved = _room_as(room, agent_id=to_agent.pk, assigned_at=now, **team_fields)
     payload: dict[str, Any] = {"room_id": str(room.pk), **data}
     payload["room"] = dtos.room_dto_one(moved, known=[to_agent, from_agent, actor])
 
@@ -157,7 +164,7 @@ def hand_over(
         kind=EventKind.TRANSFERRED,
         actor=actor,
         require={"status": ACTIVE, "agent_id": from_agent.pk},
-        set_fields={"agent_id": to_agent.pk, "assigned_at": now},
+        set_fields={"agent_id": to_agent.pk, "assigned_at": now, **team_fields},
         data=data,
         publish=publish,
     )
@@ -180,10 +187,12 @@ def back_to_queue(
     queued_at: datetime,
     reason: str,
     actor: User | None = None,
+    to_general: bool = False,
 ) -> dict[str, Any] | None:
-    """Take an active room away from ``from_agent`` and put it back in the queue at
+    """Take an active room away from ``from_agent`` and put it back in its team's queue at
     ``queued_at`` (routing passes a time ahead of every waiting room: the head).
-    None if the room is no longer active with that agent."""
+    ``to_general``: in the general queue instead (its team is gone). None if the room
+    is no longer active with that agent."""
     text = f"Back in the queue: {reason}."
     data = {"from_agent": _brief(from_agent), "reason": reason}
     payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text}
@@ -198,7 +207,91 @@ def back_to_queue(
         kind=EventKind.SYSTEM,
         actor=actor,
         require={"status": ACTIVE, "agent_id": from_agent.pk},
-        set_fields={"status": QUEUED, "agent_id": None, "queued_at": queued_at},
+        set_fields={
+            "status": QUEUED,
+            "agent_id": None,
+            "queued_at": queued_at,
+            "team_at": timezone.now(),
+            **({"team_id": None} if to_general else {}),
+        },
+        data=data,
+        text=text,
+        publish=publish,
+    )
+    return payload if written is not None else None
+
+
+def overflow(
+    *, room: Room, to_team: dict[str, Any] | None, from_team: dict[str, Any], text: str
+) -> dict[str, Any] | None:
+    """Move a waiting room from its team's queue to ``to_team``'s (``{id, name}``; None:
+    the general queue), keeping its place in time (``queued_at``), with a system message
+    the customer reads. None if the room no longer waits in ``from_team``'s queue
+    (claimed, closed, moved meanwhile)."""
+    now = timezone.now()
+    data = {"kind": "overflow", "from_team": from_team, "to_team": to_team}
+    payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text}
+
+    def publish(event: RoomEvent) -> None:
+        payload["seq"] = event.seq
+        events.room_event(room_id=room.pk, seq=event.seq, event=events.SYSTEM_MESSAGE, data=payload)
+
+    written = _append(
+        room,
+        kind=EventKind.SYSTEM,
+        actor=None,
+        require={"status": QUEUED, "agent_id": None, "team_id": object_id(from_team["id"])},
+        set_fields={"team_id": object_id(to_team["id"]) if to_team else None, "team_at": now},
+        data=data,
+        text=text,
+        publish=publish,
+    )
+    return payload if written is not None else None
+
+
+def to_team_queue(
+    *,
+    room: Room,
+    to_team: dict[str, Any],
+    queued_at: datetime,
+    text: str,
+    actor: User | None,
+    from_agent: User | None = None,
+    note: str = "",
+) -> dict[str, Any] | None:
+    """Put ``room`` in ``to_team``'s queue at ``queued_at`` (routing passes a time ahead
+    of every waiting room of that team: the head): an active room is taken from
+    ``from_agent``, a waiting one leaves its own queue. None if the room is no longer
+    as read (another change won)."""
+    now = timezone.now()
+    data: dict[str, Any] = {"kind": "to_team", "to_team": to_team, "note": note}
+    if from_agent is not None:
+        data["from_agent"] = _brief(from_agent)
+        require = {"status": ACTIVE, "agent_id": from_agent.pk}
+    else:
+        require = {"status": QUEUED, "agent_id": None, "team_id": room.team_id}
+    team_fields = {"team_id": object_id(to_team["id"]), "team_at": now}
+    moved = _room_as(room, status=QUEUED, agent_id=None, queued_at=queued_at, **team_fields)
+    # The room as it now is, with what routing says of its new team (closed, opening):
+    # the customer's page shows it without reading the room again.
+    room_data = {
+        **dtos.room_dto_one(moved, known=[from_agent] if from_agent else []),
+        **routing_hooks.room_extras(moved),
+    }
+    payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text, "room": room_data}
+
+    def publish(event: RoomEvent) -> None:
+        payload["seq"] = room_data["last_seq"] = event.seq
+        events.room_event(room_id=room.pk, seq=event.seq, event=events.SYSTEM_MESSAGE, data=payload)
+        if from_agent is not None:
+            events.room_access_revoked(room_id=room.pk, user_ids=[from_agent.pk])
+
+    written = _append(
+        room,
+        kind=EventKind.SYSTEM,
+        actor=actor,
+        require=require,
+        set_fields={"status": QUEUED, "agent_id": None, "queued_at": queued_at, **team_fields},
         data=data,
         text=text,
         publish=publish,

@@ -91,6 +91,9 @@ def room_dto(room: Room, users: dict[str, User], *, staff: bool = False) -> dict
         "closed_at": iso(room.closed_at),
         "last_seq": room.last_seq,
         "rating": rating_dto(room),
+        # Routing's (issue 15): the room's queue (null: the general one) and needs.
+        "team_id": str(room.team_id) if room.team_id else None,
+        "required_skills": list(room.required_skills or []),
     }
     if staff:
         dto["tags"] = list(room.tags or [])

@@ -81,6 +81,16 @@ class Room(models.Model):
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_comment = models.TextField(blank=True, default="")
     rated_at = models.DateTimeField(null=True, blank=True)
+    # Routing's (issue 15): the team whose queue the room is in (null: the general
+    # queue, every agent; a team is an ``agents`` model, so a plain id, never a key
+    # into that app), the skills an agent needs (``[{"name", "min_level"}]``), when the
+    # room joined its team's queue (overflow counts from it) and whether it was
+    # created while its team was closed. Written by ``room_create`` and by the
+    # timeline writer's changes (``chat.assignment``), never by ``save()``.
+    team_id = ObjectIdField(null=True, blank=True, editable=False)
+    required_skills = models.JSONField(default=list, blank=True, editable=False)
+    team_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_offline = models.BooleanField(default=False, editable=False)
 
     objects = MongoManager()
 
@@ -96,6 +106,10 @@ class Room(models.Model):
             models.Index(fields=["status", "queued_at"], name="chat_room_status_queued_at"),
             # Rooms by tag (multikey): an admin's ``{tags}``, an agent's ``{tags, agent}``.
             models.Index(fields=["tags", "agent"], name="chat_room_tags_agent"),
+            # One FIFO queue per team: the team is a leading equality (issue 15).
+            models.Index(
+                fields=["status", "team_id", "queued_at"], name="chat_room_status_team_queued"
+            ),
         ]
 
     def __str__(self) -> str:

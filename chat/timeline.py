@@ -192,25 +192,54 @@ def count_rooms(match: dict[str, Any]) -> int:
     return int(rows[0]["n"]) if rows else 0
 
 
-# --- the queue and room counts (chat.selectors.queue, .rooms) ------------------------------
+# --- the queues and room counts (chat.selectors.queue, .rooms) -----------------------------
 
 QUEUED = {"status": RoomStatus.QUEUED.value}
-# FIFO by queued_at, ties by _id (chat.selectors.queue explains).
+# FIFO by queued_at, ties by _id (chat.selectors.queue explains). One queue per team
+# (``team_id``; null is the general queue): the same order within each.
 QUEUE_ORDER = {"queued_at": 1, "_id": 1}
 
 
 def queued_rooms(*, limit: int | None = None) -> list[Room]:
-    """The waiting rooms in ``QUEUE_ORDER``."""
+    """The waiting rooms of every queue, in ``QUEUE_ORDER``."""
     pipeline: list[dict[str, Any]] = [{"$match": QUEUED}, {"$sort": QUEUE_ORDER}]
     if limit is not None:
         pipeline.append({"$limit": limit})
     return list(Room.objects.raw_aggregate(pipeline))
 
 
+def _after(at: Any, room_id: ObjectId) -> dict[str, Any]:
+    """After (``at``, ``room_id``) in ``QUEUE_ORDER``, given ``queued_at >= at``."""
+    return {"$or": [{"queued_at": {"$gt": at}}, {"_id": {"$gt": room_id}}]}
+
+
+def team_queue(
+    team_id: ObjectId | None,
+    *,
+    after: tuple[Any, ObjectId] | None = None,
+    limit: int | None = None,
+) -> list[Room]:
+    """One queue in ``QUEUE_ORDER``, optionally after a (queued_at, _id) cursor: the
+    first ``$match`` is ``{status, team_id}`` (then the cursor's ``queued_at`` range),
+    the (status, team_id, queued_at) index."""
+    equal = {**QUEUED, "team_id": team_id}
+    if after is None:
+        pipeline: list[dict[str, Any]] = [{"$match": mongo.index_match(equal)}]
+    else:
+        first = mongo.index_match(equal, ("queued_at", {"$gte": after[0]}))
+        pipeline = [{"$match": first}, {"$match": _after(*after)}]
+    pipeline.append({"$sort": QUEUE_ORDER})
+    if limit is not None:
+        pipeline.append({"$limit": limit})
+    return list(Room.objects.raw_aggregate(pipeline))
+
+
 def queued_ahead_of(room: Room) -> int:
-    """How many waiting rooms come before ``room`` in ``QUEUE_ORDER``: one count whose
-    first stage is the index range ``queued_at <= room's``, then the tie on ``_id``."""
-    first = mongo.index_match(QUEUED, ("queued_at", {"$lte": room.queued_at}))
+    """How many rooms of its own queue come before ``room`` in ``QUEUE_ORDER``: one
+    count whose first stage is ``{status, team_id}`` and the index range ``queued_at
+    <= room's``, then the tie on ``_id``."""
+    equal = {**QUEUED, "team_id": room.team_id}
+    first = mongo.index_match(equal, ("queued_at", {"$lte": room.queued_at}))
     tie = {"$or": [{"queued_at": {"$lt": room.queued_at}}, {"_id": {"$lt": room.pk}}]}
     pipeline = [{"$match": first}, {"$match": tie}, {"$count": "n"}]
     rows = list(rooms_collection().aggregate(pipeline))
@@ -218,10 +247,28 @@ def queued_ahead_of(room: Room) -> int:
 
 
 def queued_places() -> dict[ObjectId, int]:
-    """Every waiting room's 1-based place (ids only), in ``QUEUE_ORDER``."""
-    pipeline = [{"$match": QUEUED}, {"$sort": QUEUE_ORDER}, {"$project": {"_id": 1}}]
-    rows = rooms_collection().aggregate(pipeline)
-    return {row["_id"]: place for place, row in enumerate(rows, start=1)}
+    """Every waiting room's 1-based place in its own queue (ids only), in ``QUEUE_ORDER``."""
+    pipeline = [{"$match": QUEUED}, {"$sort": QUEUE_ORDER}, {"$project": {"_id": 1, "team_id": 1}}]
+    places: dict[ObjectId, int] = {}
+    counters: dict[Any, int] = {}
+    for row in rooms_collection().aggregate(pipeline):
+        team = row.get("team_id")
+        counters[team] = counters.get(team, 0) + 1
+        places[row["_id"]] = counters[team]
+    return places
+
+
+def queued_longer_than(team_id: ObjectId, *, cutoff: Any) -> list[Room]:
+    """Rooms of a team's queue that joined it at or before ``cutoff`` (overflow), in
+    ``QUEUE_ORDER``: the index range ``queued_at <= cutoff`` (a room's ``queued_at``
+    is never after it joined its team), then ``team_at``."""
+    first = mongo.index_match({**QUEUED, "team_id": team_id}, ("queued_at", {"$lte": cutoff}))
+    pipeline = [
+        {"$match": first},
+        {"$match": {"$or": [{"team_at": {"$lte": cutoff}}, {"team_at": None}]}},
+        {"$sort": QUEUE_ORDER},
+    ]
+    return list(Room.objects.raw_aggregate(pipeline))
 
 
 def active_rooms_per_agent() -> dict[ObjectId, int]:

@@ -391,6 +391,15 @@ AGENT_GONE_GRACE_SECONDS = env_int("AGENT_GONE_GRACE_SECONDS", 120)
 ROUTING_HOUSEKEEPING_SECONDS = env_int("ROUTING_HOUSEKEEPING_SECONDS", 10)
 # The counter recount (reads every active room) runs at most this often.
 ROUTING_RECONCILE_SECONDS = env_int("ROUTING_RECONCILE_SECONDS", 300)
+# Teams (issue 15): how often one gateway process (a Redis lock) looks for teams that just
+# opened (their queues drain) and rooms due to overflow to a fallback team.
+ROUTING_TEAMS_TICK_SECONDS = env_int("ROUTING_TEAMS_TICK_SECONDS", 1)
+# What a customer reads when their team is closed and the team has no message of its own.
+ROUTING_OFFLINE_MESSAGE = env_str(
+    "ROUTING_OFFLINE_MESSAGE",
+    "We are closed right now. Your chat is saved and we will answer when we open; "
+    "you can also leave your e-mail address and a message.",
+)
 
 # --- Stats ---------------------------------------------------------------------------------
 # GET /api/admin/chat-stats, the admin dashboard and `manage.py chat_stats` (docs/stats.md).

@@ -113,8 +113,28 @@ class AgentStatsOutputSerializer(serializers.Serializer):
     csat = CsatOutputSerializer(help_text="Over the rooms this agent held when closed.")
 
 
+class TeamQueueOutputSerializer(serializers.Serializer):
+    length = serializers.IntegerField()
+    longest_wait_seconds = serializers.FloatField(allow_null=True)
+
+
+class TeamStatsOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(allow_null=True, help_text="null: the general queue")
+    name = serializers.CharField()
+    open = serializers.BooleanField()
+    queue = TeamQueueOutputSerializer()
+    rooms_created = serializers.IntegerField()
+    rooms_created_outside_hours = serializers.IntegerField()
+    overflows = serializers.IntegerField(help_text="rooms moved out to the fallback team")
+    wait_seconds = DurationsOutputSerializer()
+    first_response_seconds = DurationsOutputSerializer()
+    resolution_seconds = DurationsOutputSerializer()
+    csat = CsatOutputSerializer(help_text="Over the rooms this team holds, closed in the window.")
+
+
 class ChatStatsOutputSerializer(serializers.Serializer):
     generated_at = serializers.CharField()
     now = NowOutputSerializer()
     window = WindowOutputSerializer()
     agents = AgentStatsOutputSerializer(many=True)
+    teams = TeamStatsOutputSerializer(many=True, help_text="Empty when no team exists.")

@@ -34,6 +34,8 @@ class RoomStory:
     seq: int = 0
     queued: list[list[datetime | None]] = field(default_factory=list)
     fields: dict = field(default_factory=dict)
+    team_id: ObjectId | None = None
+    created_offline: bool = False
 
     def __post_init__(self):
         self.room = Room.objects.create(
@@ -42,6 +44,9 @@ class RoomStory:
             status=RoomStatus.QUEUED,
             created_at=self.created_at,
             queued_at=self.created_at,
+            team_id=self.team_id,
+            team_at=self.created_at,
+            created_offline=self.created_offline,
         )
         self.queued.append([self.created_at, None])
 
@@ -80,6 +85,18 @@ class RoomStory:
         self.agent = None
         self.queued.append([at, None])
         self._save(status=RoomStatus.QUEUED, agent=None, queued_at=at)
+        return self
+
+    def overflow(self, to_team_id: ObjectId, at: datetime) -> RoomStory:
+        """What ``chat.assignment.overflow`` writes: a system event, the room's new team."""
+        data = {
+            "kind": "overflow",
+            "from_team": {"id": str(self.team_id), "name": "from"},
+            "to_team": {"id": str(to_team_id), "name": "to"},
+        }
+        self._event(EventKind.SYSTEM, at, None, text="moved", data=data)
+        self.team_id = to_team_id
+        self._save(team_id=to_team_id, team_at=at)
         return self
 
     def message(self, sender: User, at: datetime, text: str = "hi") -> RoomStory:

@@ -13,7 +13,9 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 
 from accounts import presence
-from agents.models import RoutingAudit
+from agents import services as routing
+from agents.hours import parse_week
+from agents.models import AgentSkill, OfflineMessage, RoutingAudit, Skill, Topic
 from agents.services import canned_create
 from chat import services as chat_services
 from chat.models import Attachment, Room, RoomEvent
@@ -67,6 +69,18 @@ def world(customer, other_customer, agent, support_admin):
     )
     Group.objects.create(name="supervisors")
     canned_create(user=support_admin, shortcut="hello", text="Hi {customer_name}!", shared=True)
+    team, _ = routing.team_create(
+        name="Billing",
+        members=[agent.username],
+        time_zone="Europe/Paris",
+        hours=parse_week("mon-fri 09:00-17:00"),
+    )
+    french = Skill.objects.create(name="french", label="French")
+    AgentSkill.objects.create(agent=agent, skill=french, level=3)
+    Topic.objects.create(key="billing", label="Billing", team=team, skills="french:2")
+    OfflineMessage.objects.create(
+        room_id=room.pk, team=team, customer=customer, email="a@example.com", message="call me"
+    )
     assert RoutingAudit.objects.exists()
     return room
 
@@ -86,6 +100,10 @@ def test_the_registry_is_what_the_pages_cover():
         "agents.CannedResponse",
         "admin.LogEntry",
         "agents.RoutingAudit",
+        "agents.OfflineMessage",
+        "agents.Skill",
+        "agents.Team",
+        "agents.Topic",
         "auth.Group",
         "chat.Attachment",
         "chat.Room",

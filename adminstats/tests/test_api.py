@@ -34,7 +34,8 @@ def test_default_window_is_the_last_day(api, support_admin, customer, agent):
     RoomStory(customer, now - timedelta(hours=30))
     api.login("admin")
     body = api.get(URL).json()
-    assert set(body) == {"generated_at", "now", "window", "agents"}
+    assert set(body) == {"generated_at", "now", "window", "agents", "teams"}
+    assert body["teams"] == []  # no team configured
     assert body["window"]["rooms_created"] == 1
     assert body["window"]["wait_seconds"]["median"] == 3600.0
     assert body["now"]["rooms"] == {"queued": 1, "active": 1, "closed": 0}

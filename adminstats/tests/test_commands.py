@@ -72,7 +72,7 @@ def test_chat_stats_prints_a_table(day):
 
 def test_chat_stats_json_is_the_api_document(day):
     document = json.loads(run("chat_stats", "--json"))
-    assert set(document) == {"generated_at", "now", "window", "agents"}
+    assert set(document) == {"generated_at", "now", "window", "agents", "teams"}
     assert document["window"]["wait_seconds"] == {"count": 1, "median": 90.0, "p90": 90.0}
     assert document["now"]["queue"]["length"] == 1
 

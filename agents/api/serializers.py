@@ -1,12 +1,17 @@
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from chat.api.serializers import (
     MessageTextField,
+    RequiredSkillSerializer,
     RoomOutputSerializer,
     StrictCharField,
+    TeamBriefSerializer,
     UserBriefSerializer,
 )
 from chat_project.api import QuerySerializer
+
+OBJECT_ID = r"^[0-9a-fA-F]{24}$"
 
 
 class AssignAgentInputSerializer(serializers.Serializer):
@@ -16,10 +21,45 @@ class AssignAgentInputSerializer(serializers.Serializer):
 
 
 class TransferInputSerializer(serializers.Serializer):
-    room_id = serializers.RegexField(r"^[0-9a-fA-F]{24}$")
-    to_agent_id = serializers.RegexField(r"^[0-9a-fA-F]{24}$")
+    """``to_agent_id`` or ``to_team_id`` (issue 15), exactly one
+    (``TransferInputSchema``)."""
+
+    room_id = serializers.RegexField(OBJECT_ID)
+    to_agent_id = serializers.RegexField(OBJECT_ID, required=False)
+    to_team_id = serializers.RegexField(
+        OBJECT_ID, required=False, help_text="A team: its best free member, or its queue's head."
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
-    force = serializers.BooleanField(required=False, default=False)
+    force = serializers.BooleanField(
+        required=False, default=False, help_text="Admins, to an agent only."
+    )
+
+    def validate(self, attrs):
+        if ("to_agent_id" in attrs) == ("to_team_id" in attrs):
+            raise serializers.ValidationError("Give to_agent_id or to_team_id.")
+        return attrs
+
+
+class TransferInputSchema(OpenApiSerializerExtension):
+    target_class = TransferInputSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["oneOf"] = [{"required": ["to_agent_id"]}, {"required": ["to_team_id"]}]
+        return schema
+
+
+class QueueQuerySerializer(QuerySerializer):
+    team_id = serializers.RegexField(OBJECT_ID, required=False, help_text="One team's queue.")
+
+
+class RoomSkillsInputSerializer(serializers.Serializer):
+    required_skills = RequiredSkillSerializer(many=True, max_length=10)
+
+
+class LeaveMessageInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    message = MessageTextField()
 
 
 class CannedListQuerySerializer(QuerySerializer):
@@ -63,21 +103,26 @@ class AssignedOutputSerializer(serializers.Serializer):
 
 
 class TransferredOutputSerializer(serializers.Serializer):
-    """The ``room-transferred`` payload."""
+    """The ``room-transferred`` payload; a transfer to a team adds ``to_team`` and
+    ``queued`` (true: nobody there was free, the room waits at the head of the team's
+    queue, ``to_agent`` null)."""
 
     room_id = serializers.CharField()
     seq = serializers.IntegerField()
-    from_agent = UserBriefSerializer()
-    to_agent = UserBriefSerializer()
+    from_agent = UserBriefSerializer(allow_null=True)
+    to_agent = UserBriefSerializer(allow_null=True)
     note = serializers.CharField(
         allow_blank=True, help_text="Echoed to the caller; stored as a private note."
     )
     forced = serializers.BooleanField()
     by = UserBriefSerializer()
     room = RoomOutputSerializer()
+    to_team = TeamBriefSerializer(required=False)
+    queued = serializers.BooleanField(required=False)
 
 
 class QueuedRoomOutputSerializer(RoomOutputSerializer):
+    team = TeamBriefSerializer(allow_null=True, help_text="Its queue's team; null: general.")
     estimated_wait_seconds = serializers.IntegerField(
         allow_null=True, help_text="null: no assignment in the rate window (no basis)."
     )
@@ -102,3 +147,51 @@ class CannedOutputSerializer(serializers.Serializer):
 class CannedPageSerializer(serializers.Serializer):
     results = CannedOutputSerializer(many=True)
     next = serializers.CharField(allow_null=True, help_text="Always null: one page.")
+
+
+class TeamOutputSerializer(TeamBriefSerializer):
+    description = serializers.CharField(allow_blank=True)
+    open = serializers.BooleanField(help_text="Within its business hours now.")
+    next_open_at = serializers.DateTimeField(allow_null=True)
+    offline_message = serializers.CharField(allow_blank=True, help_text="While closed.")
+    listed = serializers.BooleanField(required=False, help_text="Agents and admins.")
+    time_zone = serializers.CharField(required=False)
+    always_open = serializers.BooleanField(required=False)
+    overflow_after_seconds = serializers.IntegerField(required=False, allow_null=True)
+    fallback_id = serializers.CharField(required=False, allow_null=True)
+    members = UserBriefSerializer(many=True, required=False)
+
+
+class TeamPageSerializer(serializers.Serializer):
+    results = TeamOutputSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Always null: one page.")
+
+
+class TopicTeamSerializer(TeamBriefSerializer):
+    open = serializers.BooleanField()
+
+
+class TopicOutputSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    team = TopicTeamSerializer(allow_null=True)
+    required_skills = RequiredSkillSerializer(many=True)
+
+
+class TopicPageSerializer(serializers.Serializer):
+    results = TopicOutputSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Always null: one page.")
+
+
+class OfflineMessageOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    room_id = serializers.CharField()
+    team_id = serializers.CharField(allow_null=True)
+    email = serializers.CharField()
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class OfflineMessagePageSerializer(serializers.Serializer):
+    results = OfflineMessageOutputSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Always null: the newest 100.")

@@ -12,4 +12,13 @@ urlpatterns = [
         views.CannedDetailApi.as_view(),
         name="chat-canned-response",
     ),
+    path("teams", views.TeamListApi.as_view(), name="chat-teams"),
+    path("topics", views.TopicListApi.as_view(), name="chat-topics"),
+    path("offline-messages", views.OfflineMessageListApi.as_view(), name="chat-offline-messages"),
+    path("rooms/<oid:room_id>/skills", views.RoomSkillsApi.as_view(), name="chat-room-skills"),
+    path(
+        "rooms/<oid:room_id>/offline-message",
+        views.LeaveMessageApi.as_view(),
+        name="chat-room-offline-message",
+    ),
 ]

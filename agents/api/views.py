@@ -13,10 +13,18 @@ from agents.api.serializers import (
     CannedOutputSerializer,
     CannedPageSerializer,
     CannedUpdateInputSerializer,
+    LeaveMessageInputSerializer,
+    OfflineMessageOutputSerializer,
+    OfflineMessagePageSerializer,
     QueuePageSerializer,
+    QueueQuerySerializer,
+    RoomSkillsInputSerializer,
+    TeamPageSerializer,
+    TopicPageSerializer,
     TransferInputSerializer,
     TransferredOutputSerializer,
 )
+from chat.api.serializers import RoomOutputSerializer
 from chat_project.schema import ERROR
 
 
@@ -24,6 +32,12 @@ class IsAgentOrAdmin(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and (user.is_agent or user.is_admin))
+
+
+def _parsed(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class AssignAgentApi(APIView):
@@ -34,9 +48,8 @@ class AssignAgentApi(APIView):
         responses={200: AssignedOutputSerializer, 404: ERROR, 409: ERROR},
     )
     def post(self, request: Request) -> Response:
-        data = AssignAgentInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        payload = services.room_assign_agent(actor=request.user, **data.validated_data)
+        data = _parsed(AssignAgentInputSerializer, request.data)
+        payload = services.room_assign_agent(actor=request.user, **data)
         return Response(payload)
 
 
@@ -48,18 +61,23 @@ class TransferApi(APIView):
         responses={200: TransferredOutputSerializer, 404: ERROR, 409: ERROR},
     )
     def post(self, request: Request) -> Response:
-        data = TransferInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        payload = services.room_transfer(actor=request.user, **data.validated_data)
-        return Response(payload)
+        data = dict(_parsed(TransferInputSerializer, request.data))
+        if "to_team_id" in data:
+            data.pop("force", None)
+            return Response(services.room_transfer_to_team(actor=request.user, **data))
+        return Response(services.room_transfer(actor=request.user, **data))
 
 
 class QueueApi(APIView):
     permission_classes = [IsAuthenticated, IsAgentOrAdmin]
 
-    @extend_schema(responses=QueuePageSerializer)
+    @extend_schema(
+        parameters=[QueueQuerySerializer], responses={200: QueuePageSerializer, 404: ERROR}
+    )
     def get(self, request: Request) -> Response:
-        return Response({"results": selectors.queue_list(viewer=request.user), "next": None})
+        query = _parsed(QueueQuerySerializer, request.query_params)
+        rows = selectors.queue_list(viewer=request.user, team_id=query.get("team_id"))
+        return Response({"results": rows, "next": None})
 
 
 class CannedListCreateApi(APIView):
@@ -104,3 +122,59 @@ class CannedDetailApi(APIView):
     def delete(self, request: Request, canned_id) -> Response:
         services.canned_delete(canned_id=canned_id, user=request.user)
         return Response(status=204)
+
+
+class TeamListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=TeamPageSerializer)
+    def get(self, request: Request) -> Response:
+        return Response({"results": selectors.team_list(viewer=request.user), "next": None})
+
+
+class TopicListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=TopicPageSerializer)
+    def get(self, request: Request) -> Response:
+        return Response({"results": selectors.topic_list(viewer=request.user), "next": None})
+
+
+class RoomSkillsApi(APIView):
+    permission_classes = [IsAuthenticated, IsAgentOrAdmin]
+
+    @extend_schema(
+        request=RoomSkillsInputSerializer,
+        responses={200: RoomOutputSerializer, 404: ERROR, 409: ERROR},
+    )
+    def put(self, request: Request, room_id) -> Response:
+        data = _parsed(RoomSkillsInputSerializer, request.data)
+        room = services.room_skills_set(
+            room_id=str(room_id), actor=request.user, required_skills=data["required_skills"]
+        )
+        return Response(room)
+
+
+class LeaveMessageApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=LeaveMessageInputSerializer,
+        responses={201: OfflineMessageOutputSerializer, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request, room_id) -> Response:
+        data = _parsed(LeaveMessageInputSerializer, request.data)
+        left = services.room_leave_message(room_id=str(room_id), customer=request.user, **data)
+        return Response(left, status=201)
+
+
+class OfflineMessageListApi(APIView):
+    permission_classes = [IsAuthenticated, IsAgentOrAdmin]
+
+    @extend_schema(
+        parameters=[QueueQuerySerializer], responses={200: OfflineMessagePageSerializer, 404: ERROR}
+    )
+    def get(self, request: Request) -> Response:
+        query = _parsed(QueueQuerySerializer, request.query_params)
+        rows = selectors.offline_message_list(viewer=request.user, team_id=query.get("team_id"))
+        return Response({"results": rows, "next": None})

@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils import timezone
 from django_redis import get_redis_connection
 
 from agents.models import RoutingAudit
@@ -20,6 +21,8 @@ HOUSEKEEPING_LOCK = "routing:housekeeping:lock"
 RECONCILE_DUE = "routing:reconcile:recent"
 QUEUE_POSITIONS = "routing:queue:positions"
 GONE_AT = "routing:agent-gone:{agent_id}"
+TEAMS_TICK_LOCK = "routing:teams:tick"
+TEAMS_OPEN = "routing:teams:open"
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -30,3 +33,8 @@ def _redis():
 def _audit(action: str, **fields: Any) -> None:
     RoutingAudit.objects.create(action=action, **fields)
     metrics.routing_decisions.labels(str(action)).inc()
+
+
+def routing_now() -> datetime:
+    """The time routing judges business hours by (tests move it: ``common.routing_now``)."""
+    return timezone.now()

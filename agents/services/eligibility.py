@@ -1,10 +1,16 @@
 """Who may take a room, who is best (README "Routing": the rule), and taking a room
-for the best agent that still has a slot."""
+for the best agent that still has a slot.
+
+Teams and skills (issue 15) narrow the eligible agents per room: a member of the room's
+team (any agent for the general queue) holding every skill it needs
+(``agents.directory``). The choice among them is the rule of before. A pass keeps ONE
+list of eligible agents for every queue, so an agent in several teams is one set of
+slots: a shared agent's capacity counts across teams."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bson import ObjectId
 from django.utils import timezone
@@ -12,6 +18,7 @@ from django.utils import timezone
 from accounts import capacity, presence
 from accounts.models import Status, User
 from agents import queries
+from agents.directory import Directory
 from agents.models import RoutingAction
 from agents.services.common import _NEVER, _audit
 from chat import assignment
@@ -47,6 +54,34 @@ def agents_eligible(*, online_ids: set[str] | None = None) -> list[User]:
     return sorted(eligible, key=agent_rank)
 
 
+def agent_fits(
+    agent: User, room: Room, *, directory: Directory, online_ids: set[str] | None = None
+) -> bool:
+    """The whole rule for one agent and one room: available (``online_ids``: presence,
+    read here when not given), a free slot, a member of the room's team, every skill."""
+    online_ids = presence.online_user_ids() if online_ids is None else online_ids
+    return (
+        _is_available(agent, online_ids)
+        and agent.active_chats < agent.max_chats
+        and directory.fits(agent.pk, team_id=room.team_id, needs=room.required_skills or ())
+    )
+
+
+def room_fits(room: Room, directory: Directory | None) -> Callable[[User], bool] | None:
+    """The team-and-skills test for ``room`` (None: every agent fits, the rule of before
+    teams, which costs nothing per agent)."""
+    if directory is None or (not directory.configured and not room.required_skills):
+        return None
+    needs = room.required_skills or ()
+    return lambda agent: directory.fits(agent.pk, team_id=room.team_id, needs=needs)
+
+
+def _best(eligible: list[User], fits: Callable[[User], bool] | None) -> User | None:
+    if fits is None:
+        return eligible[0] if eligible else None
+    return next((agent for agent in eligible if fits(agent)), None)
+
+
 def _take_best(
     eligible: list[User],
     room: Room,
@@ -54,16 +89,21 @@ def _take_best(
     reason: str,
     actor: User | None,
     known: Iterable[User] = (),
+    fits: Callable[[User], bool] | None = None,
 ):
-    """Reserve a slot on the best agent that still has one and claim the room (as
-    read while queued) for it. Returns the assignment, or None if the room is no
-    longer queued; ``eligible`` is kept in rank order with the loads as they now are.
-    ``known``: users in hand (the room's customer) for the payload."""
+    """Reserve a slot on the best agent that still has one (and, with ``fits``, fits
+    the room: its team and skills) and claim the room (as read while queued) for it.
+    Returns the assignment, or None if the room is no longer queued or nobody fits;
+    ``eligible`` is kept in rank order with the loads as they now are, without the
+    agents who are full. ``known``: users in hand (the room's customer) for the
+    payload."""
     room_id = room.pk
     while eligible:
-        agent = eligible[0]
+        agent = _best(eligible, fits)
+        if agent is None:
+            return None
         if not capacity.capacity_reserve(agent=agent):
-            eligible.pop(0)  # full or switched off since we read it
+            eligible.remove(agent)  # full or switched off since we read it
             continue
         payload = assignment.claim(
             room_id=room_id, agent=agent, reason=reason, actor=actor, queued=room, known=known
@@ -77,11 +117,12 @@ def _take_best(
             actor=actor,
             to_agent=agent,
             reason=reason,
+            team_id=room.team_id,
         )
         agent.active_chats += 1
         agent.last_assigned_at = timezone.now()
         if agent.active_chats >= agent.max_chats:
-            eligible.pop(0)
+            eligible.remove(agent)
         eligible.sort(key=agent_rank)
         return payload
     return None

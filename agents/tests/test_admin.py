@@ -42,6 +42,15 @@ def change_form(agent, **changes) -> dict:
         "max_chats": str(agent.max_chats),
         "_save": "Save",
     }
+    for prefix in ("team_memberships", "skills"):  # the page's inlines (issue 15): none
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
     data.update(changes)
     return {k: v for k, v in data.items() if v != ""}
 

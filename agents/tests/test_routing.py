@@ -43,14 +43,6 @@ def customers(make_user):
     return [make_user(username=f"cust{n:03d}") for n in range(12)]
 
 
-@pytest.fixture
-def captured(monkeypatch):
-    """Every channel-layer message, in order."""
-    sent: list[tuple[str, dict]] = []
-    monkeypatch.setattr("chat.events.publish", lambda group, message: sent.append((group, message)))
-    return sent
-
-
 def test_new_room_goes_at_once_to_the_least_loaded_agent(make_user, customers):
     busy = make_user(username="busy", role="agent", max_chats=5, active_chats=2)
     idle = make_user(username="idle", role="agent", max_chats=5)

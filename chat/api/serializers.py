@@ -85,6 +85,14 @@ class MessageTextFieldSchema(OpenApiSerializerFieldExtension):
 class RoomCreateInputSerializer(serializers.Serializer):
     subject = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     message = MessageTextField(required=False, help_text="The first message (optional).")
+    team_id = serializers.RegexField(
+        r"^[0-9a-fA-F]{24}$", required=False, help_text="The team chosen (GET /api/chat/teams)."
+    )
+    topic = serializers.RegexField(
+        r"^[-a-zA-Z0-9_]{1,40}$",
+        required=False,
+        help_text="A topic key (GET /api/chat/topics): its team and required skills.",
+    )
 
 
 class RoomListQuerySerializer(QuerySerializer):
@@ -220,6 +228,16 @@ class RatingOutputSerializer(serializers.Serializer):
     rated_at = serializers.DateTimeField()
 
 
+class RequiredSkillSerializer(serializers.Serializer):
+    name = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    min_level = serializers.IntegerField(min_value=1, max_value=10, allow_null=True, required=False)
+
+
+class TeamBriefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
 class RoomOutputSerializer(serializers.Serializer):
     id = serializers.CharField()
     customer = UserBriefSerializer()
@@ -236,8 +254,20 @@ class RoomOutputSerializer(serializers.Serializer):
     tags = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Agents and admins only."
     )
+    team_id = serializers.CharField(allow_null=True, help_text="Null: the general queue.")
+    required_skills = RequiredSkillSerializer(many=True)
     queue_position = serializers.IntegerField(
-        allow_null=True, required=False, help_text="Create and detail only."
+        allow_null=True, required=False, help_text="Create and detail only: in its team's queue."
+    )
+    team = TeamBriefSerializer(required=False, help_text="Create and detail, with a team only.")
+    offline = serializers.BooleanField(
+        required=False, help_text="Create and detail, with a team: the team is closed now."
+    )
+    next_open_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="With offline: when the team opens."
+    )
+    offline_message = serializers.CharField(
+        required=False, allow_blank=True, help_text="With offline: the team's message."
     )
 
 

@@ -99,7 +99,11 @@ class RoomListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = parsed(RoomCreateInputSerializer, request.data)
         room, created = services.room_create(
-            customer=request.user, subject=data["subject"], message=data.get("message")
+            customer=request.user,
+            subject=data["subject"],
+            message=data.get("message"),
+            team_id=data.get("team_id"),
+            topic=data.get("topic"),
         )
         return Response(room, status=201 if created else 200)
 

@@ -25,7 +25,14 @@ from chat.selectors.history import (
     room_history_page,
 )
 from chat.selectors.notes import NOTES_MAX_LIMIT, note_audit, note_get_in_room, note_list
-from chat.selectors.queue import QUEUE_ORDER, queue_places, queue_rooms_ahead, queued_rooms
+from chat.selectors.queue import (
+    QUEUE_ORDER,
+    queue_places,
+    queue_rooms_ahead,
+    queue_waiting_since,
+    queued_rooms,
+    team_queue,
+)
 from chat.selectors.replay import room_events_after, room_join_history, room_replay, rooms_replay
 from chat.selectors.rooms import (
     active_room_counts,
@@ -70,6 +77,7 @@ __all__ = [
     "object_id",
     "queue_places",
     "queue_rooms_ahead",
+    "queue_waiting_since",
     "queued_rooms",
     "require_staff",
     "room_by_id",
@@ -87,5 +95,6 @@ __all__ = [
     "rooms_replay",
     "seq_value",
     "tags_in_use",
+    "team_queue",
     "unread_counts",
 ]

@@ -9,7 +9,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from accounts.models import User
-from chat import dtos, timeline
+from chat import dtos, routing_hooks, timeline
 from chat.models import OPEN_STATUSES, Room, RoomStatus
 from chat.selectors.queue import queue_rooms_ahead
 from chat.tags import clean_tag
@@ -84,6 +84,7 @@ def room_detail(*, room_id: object, user: User) -> dict[str, Any]:
     return {
         **dtos.room_dto_one(room, known=[user], staff=is_staff(user)),
         "queue_position": room_queue_position(room),
+        **routing_hooks.room_extras(room),
     }
 
 

@@ -49,7 +49,13 @@ from chat.services.notes import note_add, note_delete, note_edit, transfer_note_
 from chat.services.ratings import RATING_COMMENT_MAX, room_rate
 from chat.services.receipts import RECEIPT_KINDS, receipt_advance, receipt_marks_advance
 from chat.services.retention import message_audit_purge
-from chat.services.rooms import FIRST_MESSAGE_CLIENT_ID, SUBJECT_MAX, room_close, room_create
+from chat.services.rooms import (
+    FIRST_MESSAGE_CLIENT_ID,
+    SUBJECT_MAX,
+    room_close,
+    room_create,
+    room_skills_update,
+)
 from chat.services.tags import room_tag, room_untag
 
 __all__ = [
@@ -73,6 +79,7 @@ __all__ = [
     "room_close",
     "room_create",
     "room_rate",
+    "room_skills_update",
     "room_tag",
     "room_untag",
     "transfer_note_add",

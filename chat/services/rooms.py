@@ -10,7 +10,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import Role, User
-from chat import dtos, events, selectors, signals, timeline
+from chat import dtos, events, routing_hooks, selectors, signals, timeline
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat.services import inputs
 from chat.services.messages import message_send
@@ -34,18 +34,29 @@ def _on_room_closed(room: Room) -> None:
 
 
 def room_create(
-    *, customer: User, subject: str = "", message: str | None = None
+    *,
+    customer: User,
+    subject: str = "",
+    message: str | None = None,
+    team_id: str | None = None,
+    topic: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Open a room for a customer: ``(room, True)``; or, while the one-open-room rule
     is on and the customer already has a queued/active room, ``(that room, False)``
     (the ``message`` is then not posted). The unique ``open_key`` index decides races
-    between two creates; nothing is checked first."""
+    between two creates; nothing is checked first.
+
+    ``team_id`` (the customer's choice) or ``topic`` (the widget's) put the room in a
+    team's queue with the skills it needs (routing decides: ``chat.routing_hooks``);
+    when that team is closed the answer says so (``offline``, ``next_open_at``,
+    ``offline_message``) and the room waits for the opening."""
     if customer.role != Role.USER:
         raise PermissionDenied("Only customers open support rooms.")
     if not isinstance(subject, str) or len(subject.strip()) > SUBJECT_MAX:
         raise ValidationFailed(details={"fields": {"subject": [f"At most {SUBJECT_MAX}."]}})
     if message is not None and message != "":
         inputs.clean_text(message, field="message")
+    target = routing_hooks.room_target(customer=customer, team_id=team_id, topic=topic)
     one_open = bool(settings.CHAT_ONE_OPEN_ROOM_PER_CUSTOMER)
     for _attempt in range(3):
         now = timezone.now()
@@ -56,6 +67,10 @@ def room_create(
             created_at=now,
             queued_at=now,
             open_key=customer.pk if one_open else None,
+            team_id=target.team_id,
+            required_skills=target.required_skills,
+            team_at=now,
+            created_offline=target.offline,
         )
         try:
             room.save(force_insert=True)
@@ -83,6 +98,7 @@ def _room_with_position(room: Room, viewer: User) -> dict[str, Any]:
     return {
         **dtos.room_dto_one(room, known=[viewer]),
         "queue_position": selectors.room_queue_position(room),
+        **routing_hooks.room_extras(room),
     }
 
 
@@ -120,3 +136,18 @@ def room_close(*, room_id: str, actor: User) -> dict[str, Any]:
         return dtos.room_dto_one(selectors.room_get_for_user(room_id=room_id, user=actor))
     _on_room_closed(room)
     return room_data
+
+
+def room_skills_update(*, room_id: object, required_skills: list[dict[str, Any]]) -> Room | None:
+    """Set the skills an open room needs (routing validates and authorises: issue 15);
+    the room as it now is, or None if it is closed or gone. Not a timeline change (no
+    seq, nothing for the room's sockets): one conditional update of the room's own
+    field, never a ``save()`` (which would write back a stale seq)."""
+    oid = selectors.object_id(room_id)
+    result = timeline.rooms_collection().update_one(
+        {"_id": oid, "status": {"$ne": RoomStatus.CLOSED.value}},
+        {"$set": {"required_skills": required_skills}},
+    )
+    if result.matched_count == 0:
+        return None
+    return timeline.room_by_id(oid)

@@ -10,8 +10,8 @@ from chat import services
 from chat.models import Room, RoomStatus
 
 
-def room_open(customer, *, subject: str = "Help") -> Room:
-    room, _created = services.room_create(customer=customer, subject=subject)
+def room_open(customer, *, subject: str = "Help", **where) -> Room:
+    room, _created = services.room_create(customer=customer, subject=subject, **where)
     return Room.objects.get(pk=room["id"])
 
 

@@ -151,4 +151,32 @@ def test_rooms_by_tag_and_notes_are_index_shaped(monkeypatch, customer, agent, s
     rooms = [match for collection, match in seen if collection.name == "chat_room"]
     assert {"tags": "vip", "agent_id": agent.pk} in rooms
     assert {"tags": "vip"} in rooms
+
+
+def test_the_team_queue_reads_are_index_shaped(monkeypatch, make_user):
+    """Issue 15: one queue per team, the team a leading equality of the (status, team_id,
+    queued_at) index: a queue's head and its next page, a room's place, the rooms due to
+    overflow, the per-team rates; and a whole drain pass and snapshot with teams."""
+    from django.utils import timezone
+
+    from agents import services as routing
+
+    agent = make_user(username="a0", role="agent", accepting_chats=False)
+    team, _ = routing.team_create(name="Billing", members=[agent.username])
+    rooms = [
+        room_open(make_user(username=f"q{n}", role="user"), team_id=str(team.pk)) for n in range(3)
+    ]
+    general = room_open(make_user(username="g0", role="user"))
+    with first_stages(monkeypatch) as seen:
+        selectors.team_queue(team.pk, limit=2)
+        selectors.team_queue(team.pk, after=(rooms[0].queued_at, rooms[0].pk), limit=2)
+        selectors.team_queue(None)
+        selectors.queue_rooms_ahead(rooms[1])
+        selectors.queue_rooms_ahead(general)
+        selectors.queue_waiting_since(team.pk, cutoff=timezone.now())
+        routing.assignments_per_second_by_team()
+        routing.queue_drain()
+        routing.queue_snapshot()
+    firsts = [match for collection, match in seen if collection.name == "chat_room"]
+    assert {"status": "queued", "team_id": team.pk} in firsts
     assert not_served(seen) == []

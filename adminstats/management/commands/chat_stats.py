@@ -105,4 +105,20 @@ def table(stats: dict) -> list[str]:
         )
     if not stats["agents"]:
         lines.append("  (no agents)")
+    if stats.get("teams"):
+        lines += ["", "teams (the window's rooms by the team they are in)"]
+        lines.append(
+            f"  {'team':20} {'open':4} {'queue':>5} {'created':>7} {'offline':>7} "
+            f"{'overflows':>9} {'median wait':>12} {'first response':>14} {'resolution':>12} {'csat':>6}"
+        )
+        for team in stats["teams"]:
+            lines.append(
+                f"  {team['name'][:20]:20} {'yes' if team['open'] else 'no':4} "
+                f"{team['queue']['length']:>5} {team['rooms_created']:>7} "
+                f"{team['rooms_created_outside_hours']:>7} {team['overflows']:>9} "
+                f"{duration(team['wait_seconds']['median']):>12} "
+                f"{duration(team['first_response_seconds']['median']):>14} "
+                f"{duration(team['resolution_seconds']['median']):>12} "
+                f"{percent(team['csat']['score']):>6}"
+            )
     return lines

@@ -6,6 +6,7 @@ import { agentTools } from "./agent-tools.js";
 import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
 import { $, banner, bindAuth, bindConnection, bindSignOut, el, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
+import { bindTeamQueues, inTeamQueues, teamOptions, teamTag, transferBody } from "./teams.js";
 
 const QUEUE_POLL_MS = 4000;
 
@@ -146,7 +147,8 @@ async function refreshQueue() {
 
 function renderQueue() {
   const list = $("[data-queue-list]");
-  const items = page.queue.map((room) => {
+  const shown = page.queue.filter(inTeamQueues);
+  const items = shown.map((room) => {
     const wait = waitText(room.estimated_wait_seconds);
     return el(
       "li",
@@ -155,7 +157,7 @@ function renderQueue() {
         "div",
         { class: "queued-row" },
         el("span", { class: "position", text: `#${room.queue_position ?? "?"}` }),
-        el("span", { class: "room-name", text: nameOf(room.customer) || "Customer" }),
+        el("span", { class: "room-name", text: nameOf(room.customer) || "Customer" }, teamTag(room)),
         el("span", { class: "waited", text: since(room.queued_at) }),
         el("button", { type: "button", class: "small", text: "Take", onclick: () => take(room.id) }),
       ),
@@ -163,7 +165,7 @@ function renderQueue() {
     );
   });
   list.replaceChildren(...items);
-  $("[data-queue-count]").textContent = page.queue.length ? `(${page.queue.length})` : "";
+  $("[data-queue-count]").textContent = shown.length ? `(${shown.length})` : "";
   const empty = $("[data-queue-empty]");
   empty.textContent = page.queueAvailable ? "Nobody is waiting." : "The queue is not available.";
   show(empty, !items.length);
@@ -224,6 +226,7 @@ async function openTransfer() {
       }),
     );
     if (!others.length) select.append(el("option", { value: "", text: "No other agent is online" }));
+    select.append(...teamOptions());
     show(form, true);
   } catch (err) {
     banner(`Could not list the agents: ${errorText(err)}`, "error");
@@ -237,7 +240,7 @@ async function submitTransfer(event) {
   const roomId = page.selected;
   const target = data.get("to_agent_id");
   if (!roomId || !target) return;
-  const body = { room_id: roomId, to_agent_id: target };
+  const body = transferBody(roomId, target);
   const note = data.get("note").trim();
   if (note) body.note = note;
   try {
@@ -295,6 +298,7 @@ async function onSignedIn(user) {
   attention(client, { openRoomId: () => page.selected, mount: $(".presence-controls") });
   show($("[data-console]"), true);
   bindPresence();
+  bindTeamQueues(user, renderQueue);
 
   client.on("unauthenticated", () => location.reload());
   client.on("assigned", (data) => {

@@ -4,6 +4,7 @@ import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
 import { rating } from "./rating.js";
 import { $, banner, bindAuth, bindConnection, bindSignOut, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
+import { offlineState, roomChoice, topicPicker } from "./teams.js";
 
 const OPEN = new Set(["queued", "active"]);
 
@@ -41,6 +42,7 @@ function showStart() {
   page.roomId = null;
   page.view.close();
   show($("[data-start]"), true);
+  topicPicker($("[data-start-form]"));
   $("[data-start-form] [name=message]").focus();
 }
 
@@ -49,6 +51,7 @@ function openRoom(room) {
   page.roomId = room.id;
   page.client.track(room);
   page.view.open(room.id);
+  offlineState(room);
   schedulePoll();
 }
 
@@ -89,6 +92,9 @@ async function onSignedIn(user) {
   client.on("lost", (roomId) => {
     if (roomId === page.roomId) showStart();
   });
+  client.on("room", (roomId) => {
+    if (roomId === page.roomId) offlineState(client.room(roomId)?.room);
+  });
   client.start();
   try {
     const rooms = await api.get("/api/chat/rooms?limit=20");
@@ -114,7 +120,7 @@ $("[data-start-form]").addEventListener("submit", async (event) => {
     return;
   }
   try {
-    const room = await api.post("/api/chat/rooms", { subject: data.get("subject").trim(), message });
+    const room = await api.post("/api/chat/rooms", { subject: data.get("subject").trim(), message, ...roomChoice(form) });
     show(out, false);
     form.reset();
     openRoom(room);
