@@ -109,7 +109,8 @@ def table(stats: dict) -> list[str]:
         lines += ["", "teams (the window's rooms by the team they are in)"]
         lines.append(
             f"  {'team':20} {'open':4} {'queue':>5} {'created':>7} {'offline':>7} "
-            f"{'overflows':>9} {'median wait':>12} {'first response':>14} {'resolution':>12} {'csat':>6}"
+            f"{'overflows':>9} {'median wait':>12} {'first response':>14} {'resolution':>12} "
+            f"{'csat':>6}"
         )
         for team in stats["teams"]:
             lines.append(
