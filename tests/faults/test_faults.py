@@ -9,6 +9,7 @@ the configured bound (``MONGODB_TIMEOUT_MS``, 2 s here) for an answer."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import time
@@ -22,6 +23,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.django_db(transac
 
 BOUND = 2.0  # MONGODB_TIMEOUT_MS of the fault stack
 SLACK = 1.5  # a frame's way through the gateway and a loaded two-core machine
+
+# What each run measured, for the notes: pytest --log-cli-level=INFO tests/faults
+figures = logging.getLogger("tests.faults.figures")
 
 
 async def ledgers_for(stack, index: int) -> list[Ledger]:
@@ -77,7 +81,9 @@ async def test_acknowledged_messages_survive_kill_9_of_the_database(stack):
             for ledger in ledgers:  # what was refused meanwhile goes again
                 await ledger.flush()
         await settle_and_check(stack, ledgers)
-        assert sum(len(ledger.acked) for ledger in ledgers) >= runs * 2
+        acked = sum(len(ledger.acked) for ledger in ledgers)
+        assert acked >= runs * 2
+        figures.info(f"{runs} kills of the database, {acked} acked messages, all present")
     finally:
         for ledger in ledgers:
             await ledger.close()
@@ -123,6 +129,11 @@ async def test_a_stopped_database_is_an_error_within_the_bound_and_loses_nothing
         recovered = time.monotonic() - resumed
         assert recovered < 1.0, recovered
         await settle_and_check(stack, ledgers)
+        figures.info(
+            f"database stopped 10 s: health 503 in {took:.2f} s, {len(waits)} sends "
+            f"refused within {min(waits):.2f}-{max(waits):.2f} s, an ack {recovered:.2f} s "
+            "after it resumed"
+        )
     finally:
         for ledger in ledgers:
             await ledger.close()
@@ -164,6 +175,10 @@ async def test_a_stopped_valkey_delays_deliveries_and_loses_nothing(stack):
                 await asyncio.sleep(0.1)
             assert wanted <= got, sorted(wanted - got)
         await settle_and_check(stack, ledgers)
+        figures.info(
+            f"Valkey stopped 10 s: {len(ack_times)} sends acked, the slowest in "
+            f"{max(ack_times):.2f} s; every late delivery arrived"
+        )
     finally:
         for ledger in ledgers:
             await ledger.close()
