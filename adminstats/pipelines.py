@@ -135,3 +135,16 @@ def _per_key(rows: Any, key: str, name: str, **figures: Callable[[Any], Any]) ->
             },
         }
     }
+
+
+def summary_of_ms(rows: Any) -> dict[str, Any]:
+    """``summary`` of every duration of ``rows``: a figure for ``_per_key``."""
+    return summary(_ms(rows))
+
+
+def _sum_of(field: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda rows: {"$sum": _pluck(rows, field)}
+
+
+# Closed rooms summed per agent or per team (``_per_key``): how many, rated, rated 4 or 5.
+RATINGS = {"n": _sum_of("n"), "rated": _sum_of("rated"), "positive": _sum_of("positive")}

@@ -23,7 +23,6 @@ rank ceil(p * n) (1-based). The median is p = 0.5 (the lower middle value for ev
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ from bson import ObjectId
 
 from accounts.models import User
 from adminstats.pipelines import (
+    RATINGS,
     _concat,
     _ms,
     _or_null,
@@ -40,6 +40,7 @@ from adminstats.pipelines import (
     _room_of_group,
     id_range,
     summary,
+    summary_of_ms,
 )
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat_project import mongo
@@ -141,18 +142,6 @@ def room_counts(*, start: datetime, end: datetime) -> dict[str, Any]:
 
 
 # --- a window of room events ---------------------------------------------------------------
-
-
-def _summary_of_ms(rows: Any) -> dict[str, Any]:
-    return summary(_ms(rows))
-
-
-def _sum_of(field: str) -> Callable[[Any], dict[str, Any]]:
-    return lambda rows: {"$sum": _pluck(rows, field)}
-
-
-# Closed rooms summed per agent or per team: how many, rated, rated 4 or 5.
-_ratings = {"n": _sum_of("n"), "rated": _sum_of("rated"), "positive": _sum_of("positive")}
 
 
 def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId]) -> dict[str, Any]:
@@ -313,18 +302,18 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
                 "overflows": 1,
                 "first_response": summary(_concat(_pluck("$first_responses", "ms"))),
                 "first_response_by_agent": _per_key(
-                    "$first_responses", "agent", "agent_id", summary=_summary_of_ms
+                    "$first_responses", "agent", "agent_id", summary=summary_of_ms
                 ),
                 "first_response_by_team": _per_key(
-                    "$first_responses", "team", "team_id", summary=_summary_of_ms
+                    "$first_responses", "team", "team_id", summary=summary_of_ms
                 ),
                 "wait": summary(_ms("$waits")),
-                "wait_by_team": _per_key("$waits", "team", "team_id", summary=_summary_of_ms),
+                "wait_by_team": _per_key("$waits", "team", "team_id", summary=summary_of_ms),
                 "resolution": summary(_ms("$closed")),
                 "resolution_by_team": _per_key(
-                    "$closed", "team", "team_id", summary=_summary_of_ms, **_ratings
+                    "$closed", "team", "team_id", summary=summary_of_ms, **RATINGS
                 ),
-                "closed_by_agent": _per_key("$closed", "agent", "agent_id", **_ratings),
+                "closed_by_agent": _per_key("$closed", "agent", "agent_id", **RATINGS),
             }
         },
     ]
