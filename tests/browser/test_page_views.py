@@ -14,7 +14,16 @@ pytestmark = pytest.mark.django_db
 
 SCRIPTS = (
     "client.js",
+    "rest.js",
+    "emitter.js",
+    "socket.js",
+    "room-store.js",
+    "room-actions.js",
     "ui.js",
+    "dom.js",
+    "account.js",
+    "room-view.js",
+    "message-lines.js",
     "customer.js",
     "agent.js",
     "agent-tools.js",

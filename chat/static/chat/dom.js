@@ -1,0 +1,68 @@
+// DOM helpers shared by the pages: the page's config, element building, text for names,
+// times, sizes, waits and errors, and the banner. User data goes in as text, never HTML.
+
+import { ApiError } from "./rest.js";
+
+export const config = JSON.parse(document.getElementById("chat-config")?.textContent || "{}");
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+// el("li", {class: "x", dataset: {id}}, child, "text") -> element; strings become text nodes.
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+
+export function show(node, visible) {
+  if (node) node.hidden = !visible;
+}
+
+export function nameOf(person) {
+  return person ? person.display_name || person.username : "";
+}
+
+export function timeOf(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export function sizeOf(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function waitText(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  if (seconds < 60) return "less than a minute";
+  const minutes = Math.round(seconds / 60);
+  return minutes === 1 ? "about 1 minute" : `about ${minutes} minutes`;
+}
+
+export function errorText(err) {
+  if (err instanceof ApiError) return err.text;
+  return (err && err.message) || String(err);
+}
+
+export function banner(text, kind = "info") {
+  const node = $("[data-banner]");
+  if (!node) return;
+  node.textContent = text || "";
+  node.dataset.kind = kind;
+  show(node, !!text);
+}
