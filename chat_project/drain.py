@@ -17,8 +17,9 @@ In this order, within ``DRAIN_SECONDS`` altogether:
    lease is released with ``WS_DRAIN_PRESENCE_GRACE_SECONDS`` of grace (not the usual
    ``WS_PRESENCE_GRACE_SECONDS``), so that the user is back on another process before
    anyone sees them go offline;
-5. the launcher waits for the sockets' disconnects and HTTP requests in flight (the
-   rest of the bound), then stops the reactor: the process exits 0.
+5. the launcher waits for the sockets' disconnects, for every application instance to
+   end (HTTP requests in flight, and each socket's consumer, whose exit unsubscribes its
+   channel) within the rest of the bound, then stops the reactor: the process exits 0.
 
 The project package imports no app: the apps plug their part in with
 :func:`register_hook` (``chat``: the timeline writer idle); the sockets register

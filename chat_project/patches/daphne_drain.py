@@ -27,7 +27,7 @@ import logging
 import signal
 from typing import Any
 
-from daphne import http_protocol, ws_protocol
+from daphne import ws_protocol
 from daphne.server import Server
 from twisted.internet import reactor
 
@@ -90,22 +90,23 @@ class DrainingServer(Server):
         try:
             report = await drain.drain_sockets()
             report["sockets_left"] = await drain.wait_sockets_gone()
-            report["http_left"] = await self._http_requests_done()
+            report["apps_left"] = await self._applications_done()
             logger.warning("drain: done %s", report)
         except Exception:
             logger.exception("drain failed")
         finally:
             self.stop()
 
-    async def _http_requests_done(self) -> int:
-        """HTTP requests whose application has not finished, after waiting (bounded)."""
+    async def _applications_done(self) -> int:
+        """Application instances still running, after waiting (bounded): HTTP requests,
+        and the sockets' consumers, which after their disconnect still unsubscribe from
+        the channel layer (stopping the loop under that cleanup cancels it halfway)."""
 
         def running() -> int:
             return sum(
                 1
-                for protocol, details in list(self.connections.items())
-                if isinstance(protocol, http_protocol.WebRequest)
-                and details.get("application_instance") is not None
+                for details in list(self.connections.values())
+                if details.get("application_instance") is not None
                 and not details["application_instance"].done()
             )
 

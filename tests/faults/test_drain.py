@@ -136,6 +136,8 @@ async def drain_one(server: DaphneServer) -> None:
     report = server.log().split("drain: done ", 1)[1].splitlines()[0]
     assert "'unfinished_frames': 0" in report, report
     assert "'sockets_left': 0" in report, report
+    # Every consumer finished its exit (the channel layer's unsubscribe) before the stop.
+    assert "'apps_left': 0" in report, report
     assert server.tracebacks() == []
 
 
