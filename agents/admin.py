@@ -291,8 +291,14 @@ class RoutingRoomAdmin(RoomAdmin):
             "form": form,
             "rooms": list(queryset),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action_name": "transfer_rooms",
+            "submit_label": "Transfer / assign",
+            "explanation": (
+                "Active rooms are transferred to the agent; queued rooms are assigned to "
+                "them. Both go through routing (the same rules and audit as the API)."
+            ),
         }
-        return TemplateResponse(request, "agents/room_transfer.html", context)
+        return TemplateResponse(request, "agents/room_action.html", context)
 
 
 admin.site.unregister(Room)

@@ -16,11 +16,19 @@ HISTORY_MAX_LIMIT = 100
 _MESSAGES = {"kind": EventKind.MESSAGE.value}
 
 
+def event_get_in_room(*, room: Room, event_id: object, kind: str, missing: str) -> RoomEvent:
+    """The event ``event_id`` of ``kind`` in ``room``; NotFound(``missing``) otherwise (an
+    id of another room or kind is as unknown as a made-up one)."""
+    event = timeline.event_by_id(object_id(event_id))
+    if event is None or event.room_id != room.pk or event.kind != kind:
+        raise NotFound(missing)
+    return event
+
+
 def message_get_in_room(*, room: Room, message_id: object) -> RoomEvent:
-    message = timeline.event_by_id(object_id(message_id))
-    if message is None or message.room_id != room.pk or message.kind != EventKind.MESSAGE:
-        raise NotFound("No such message.")
-    return message
+    return event_get_in_room(
+        room=room, event_id=message_id, kind=EventKind.MESSAGE, missing="No such message."
+    )
 
 
 def _messages_before(room: Room, *, before: int, count: int) -> list[RoomEvent]:

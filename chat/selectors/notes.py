@@ -9,8 +9,9 @@ from typing import Any
 from accounts.models import User
 from chat import dtos, timeline
 from chat.models import EventKind, Room, RoomEvent
-from chat.selectors.rooms import object_id, require_staff, room_get_for_user
-from chat_project.errors import NotFound, PermissionDenied
+from chat.selectors.history import event_get_in_room
+from chat.selectors.rooms import require_staff, room_get_for_user
+from chat_project.errors import PermissionDenied
 
 NOTES_MAX_LIMIT = 100
 
@@ -18,10 +19,9 @@ _NOTES = {"kind": EventKind.NOTE.value}
 
 
 def note_get_in_room(*, room: Room, note_id: object) -> RoomEvent:
-    note = timeline.event_by_id(object_id(note_id))
-    if note is None or note.room_id != room.pk or note.kind != EventKind.NOTE:
-        raise NotFound("No such note.")
-    return note
+    return event_get_in_room(
+        room=room, event_id=note_id, kind=EventKind.NOTE, missing="No such note."
+    )
 
 
 def note_list(

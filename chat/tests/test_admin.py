@@ -129,6 +129,8 @@ def test_transfer_asks_for_the_agent_first(staff_client, customer, agent, other_
 
     body = page.content.decode()
     assert "Transfer or assign rooms to an agent" in body
+    assert '<input type="hidden" name="action" value="transfer_rooms">' in body
+    assert 'value="Transfer / assign"' in body
     assert "agent2" in body
     assert Room.objects.get(pk=room.pk).agent_id == agent.pk
 
