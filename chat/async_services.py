@@ -1,17 +1,33 @@
 """The chat app's one ``database_sync_to_async`` boundary (STYLE.md): the gateway imports
 only from here, one thread hop per use case. Everything is sync underneath and raises
-DomainErrors, which cross the hop unchanged."""
+DomainErrors, which cross the hop unchanged.
+
+Sends and receipts, the socket's hot path, run the very body REST runs
+(``chat.writer.steps``), awaited on the loop: the writer thread answers the loop
+directly and a thread hop is taken only when the body must read (attachments, a retry,
+a refusal)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from chat import selectors, services
+from chat.writer import steps
 from chat_project.hops import database_hop
 
-message_send = database_hop(services.message_send)
+
+async def message_send(**kwargs: Any) -> dict[str, Any]:
+    message, _created = await steps.arun(services.message_send_steps(**kwargs))
+    return message
+
+
+async def receipt_marks_advance(**kwargs: Any) -> dict[str, Any]:
+    return await steps.arun(services.receipt_marks_steps(**kwargs))
+
+
 message_edit = database_hop(services.message_edit)
 message_delete = database_hop(services.message_delete)
 receipt_advance = database_hop(services.receipt_advance)
-receipt_marks_advance = database_hop(services.receipt_marks_advance)
 
 room_join = database_hop(selectors.room_join_history)
 room_replay = database_hop(selectors.room_replay)

@@ -43,10 +43,12 @@ _publishing = threading.local()
 
 def caller_loop() -> asyncio.AbstractEventLoop | None:
     """The event loop this thread works for: the one :func:`publishing_on` names (the
-    timeline writer's thread), or the one a ``sync_to_async`` call came from."""
+    timeline writer's thread), the one a ``sync_to_async`` call came from, or the loop
+    running this thread (a service body the gateway runs on its loop:
+    ``chat.writer.steps``)."""
     loop = getattr(_publishing, "loop", None)
     if loop is None:
-        return sync_to_async_caller_loop()
+        return sync_to_async_caller_loop() or asyncio._get_running_loop()
     return loop if loop.is_running() and not loop.is_closed() else None
 
 
@@ -115,6 +117,9 @@ def publish(group: str, message: dict[str, Any]) -> None:
     if layer is None:
         return
     loop = caller_loop()
+    if loop is not None and loop is asyncio._get_running_loop():
+        _enqueue(loop, group, message)  # called on the loop itself
+        return
     if loop is not None:
         loop.call_soon_threadsafe(_enqueue, loop, group, message)
         return

@@ -24,6 +24,9 @@ changes the framing and nothing else: limits, validation and handlers stay share
 Dispatch goes through explicit dicts (client events: ``events``; channel-layer and ASGI
 messages: ``message_handlers``), never ``getattr`` on a name from the wire.
 
+Messages come in through ``chat_project.ws_receive`` (the consumer reads its layer
+inbox directly, without a task per message).
+
 Channels 4.2+ runs ``aclose_old_connections()`` (a hop onto the single thread-sensitive
 executor) before every handler; :meth:`EventConsumer.dispatch` skips it, which doubled
 throughput in measurements (docs/benchmarks.md). That is safe only because handlers never
@@ -61,6 +64,7 @@ from chat_project.ws_frames import (
     clean_data,
 )
 from chat_project.ws_parts import ChunkedSending
+from chat_project.ws_receive import InboxReceiving
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +114,7 @@ class ContractEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
-class EventConsumer(ChunkedSending, AsyncJsonWebsocketConsumer):
+class EventConsumer(InboxReceiving, ChunkedSending, AsyncJsonWebsocketConsumer):
     """Subclasses fill ``events`` (client event name -> :class:`EventSpec`) and extend
     ``message_handlers`` (channel-layer ``type`` -> async function of the consumer and
     the message), and implement :meth:`connect` / :meth:`disconnect`."""

@@ -44,10 +44,15 @@ optimisation: a lost publish is caught up by replay, a cached page is keyed by
 from chat.services.attachments import attachment_open, attachment_upload
 from chat.services.edits import message_delete, message_edit
 from chat.services.inputs import CLIENT_MSG_ID_MAX
-from chat.services.messages import message_send, message_send_or_replay
+from chat.services.messages import message_send, message_send_or_replay, message_send_steps
 from chat.services.notes import note_add, note_delete, note_edit, transfer_note_add
 from chat.services.ratings import RATING_COMMENT_MAX, room_rate
-from chat.services.receipts import RECEIPT_KINDS, receipt_advance, receipt_marks_advance
+from chat.services.receipts import (
+    RECEIPT_KINDS,
+    receipt_advance,
+    receipt_marks_advance,
+    receipt_marks_steps,
+)
 from chat.services.retention import message_audit_purge
 from chat.services.rooms import (
     FIRST_MESSAGE_CLIENT_ID,
@@ -71,11 +76,13 @@ __all__ = [
     "message_edit",
     "message_send",
     "message_send_or_replay",
+    "message_send_steps",
     "note_add",
     "note_delete",
     "note_edit",
     "receipt_advance",
     "receipt_marks_advance",
+    "receipt_marks_steps",
     "room_close",
     "room_create",
     "room_rate",

@@ -15,7 +15,7 @@ from chat import dtos, events, selectors, timeline
 from chat.exceptions import IdempotencyConflict
 from chat.models import Attachment, EventKind, RoomEvent
 from chat.services import inputs, participants
-from chat.writer import Append, Appended, Duplicate, Refused, timeline_writer
+from chat.writer import Append, Appended, Duplicate, Refused, steps
 from chat_project.errors import Conflict, ValidationFailed
 
 # A send key without its message: how long a retry waits for a round still on its way
@@ -30,7 +30,12 @@ def message_send(**kwargs: Any) -> dict[str, Any]:
     return message
 
 
-def message_send_or_replay(
+def message_send_or_replay(**kwargs: Any) -> tuple[dict[str, Any], bool]:
+    """:func:`message_send_steps` on this thread (REST, routing, commands)."""
+    return steps.run(message_send_steps(**kwargs))
+
+
+def message_send_steps(
     *,
     room_id: str,
     sender: User,
@@ -38,27 +43,29 @@ def message_send_or_replay(
     text: str,
     attachment_ids: Iterable[str] = (),
     known_seq: int | None = None,
-) -> tuple[dict[str, Any], bool]:
+) -> steps.Steps[tuple[dict[str, Any], bool]]:
     """Store a message once per (room, sender, client_msg_id) and return it once the
     write is durable, with True for a new message and False for a retry (REST answers
     201 or 200). A retry returns the stored message (same ``seq``); the same id with
     other text or attachments is ``idempotency_conflict``. ``known_seq``: the room's
     seq as the caller last saw it (a socket following the room), which saves the writer
-    reading the room.
+    reading the room. Every path runs this body (``chat.writer.steps``).
 
     Commands: none before the writer's round for a text message (who may post and
-    whether the room is open are conditions of the round's compare-and-set); one read
-    of the attachments and one update linking them for a message that has some; a
-    retry reads the stored message and the room."""
+    whether the room is open are conditions of the round's compare-and-set), and no
+    thread hop from a socket; one read of the attachments and one update linking them
+    for a message that has some; a retry reads the stored message and the room."""
     room_oid = selectors.object_id(room_id)
     client_msg_id = inputs.clean_client_msg_id(client_msg_id)
     attachment_ids = inputs.clean_attachment_ids(attachment_ids)
     text = inputs.clean_text(text, allow_empty=bool(attachment_ids))
     participant = participants.participant_field(sender)
     if participant is None:
+        yield steps.IN_THREAD
         raise participants.not_a_participant(room_id=room_id, user=sender)
     key = timeline.idem_key(room_oid, sender.pk, client_msg_id)
     if attachment_ids:
+        yield steps.IN_THREAD
         # A retry's attachments are linked already: answer it before checking them.
         stored = timeline.message_by_idem_key(key)
         if stored is not None:
@@ -82,16 +89,14 @@ def message_send_or_replay(
             base = dtos.message_public(dtos.message_base(event, users), status="sent")
             events.new_message(room_id=room_oid, seq=event.seq, message=base)
 
-        outcome = timeline_writer().submit(
-            Append(
-                room_id=room_oid,
-                event=message,
-                require={participant: sender.pk},
-                set_once={"first_agent_reply_at": now} if participant == "agent_id" else {},
-                idem_key=key,
-                known_seq=known_seq,
-                on_written=publish,
-            )
+        outcome = yield Append(
+            room_id=room_oid,
+            event=message,
+            require={participant: sender.pk},
+            set_once={"first_agent_reply_at": now} if participant == "agent_id" else {},
+            idem_key=key,
+            known_seq=known_seq,
+            on_written=publish,
         )
         if isinstance(outcome, Appended):
             if attachments:
@@ -107,6 +112,7 @@ def message_send_or_replay(
         if isinstance(outcome, Refused):
             raise participants.refusal(outcome.room, sender)
         assert isinstance(outcome, Duplicate)
+        yield steps.IN_THREAD
         replayed = _replay_sent(room_oid, sender, key, text=text, attachment_ids=attachment_ids)
         if replayed is not None:
             return replayed, False

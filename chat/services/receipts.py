@@ -7,7 +7,7 @@ from typing import Any
 from accounts.models import User
 from chat import events, selectors
 from chat.services import participants
-from chat.writer import Receipt, timeline_writer
+from chat.writer import Receipt, steps
 from chat_project.errors import ValidationFailed
 
 RECEIPT_KINDS = ("delivered", "read")
@@ -38,9 +38,14 @@ def receipt_advance(
     )
 
 
-def receipt_marks_advance(
+def receipt_marks_advance(**kwargs: Any) -> dict[str, Any]:
+    """:func:`receipt_marks_steps` on this thread."""
+    return steps.run(receipt_marks_steps(**kwargs))
+
+
+def receipt_marks_steps(
     *, room_id: str, user: User, delivered: int, read: int | None = None
-) -> dict[str, Any]:
+) -> steps.Steps[dict[str, Any]]:
     """Raise the user's delivered watermark to ``delivered`` and the read one to ``read``
     (None: not moved; read implies delivered), capped at the room's ``last_seq``. One
     ``$max`` in the writer's round, so a stale or replayed receipt never moves a
@@ -56,18 +61,20 @@ def receipt_marks_advance(
         delivered = max(delivered, read)
     participant = participants.participant_field(user)
     if participant is None:
+        yield steps.IN_THREAD
         raise participants.not_a_participant(room_id=room_id, user=user)
     receipt = Receipt(
         room_id=room_oid, user_id=user.pk, participant=participant, delivered=delivered, read=read
     )
-    outcome = timeline_writer().submit(receipt)
+    outcome = yield receipt
     if not outcome.matched:
         # Not a participant (any more), or ahead of the room: read it to say which.
+        yield steps.IN_THREAD
         room = selectors.room_get_for_user(room_id=room_id, user=user)
         participants.require_participant(room, user)
         receipt.delivered = min(delivered, room.last_seq)
         receipt.read = min(read, room.last_seq) if read is not None else None
-        outcome = timeline_writer().submit(receipt)
+        outcome = yield receipt
     uid = str(user.pk)
     if outcome.moved:
         events.message_status_updated(

@@ -53,6 +53,7 @@ in its filter. Callers that know more (a socket that follows the room) pass
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -139,6 +140,31 @@ class TimelineWriter:
             raise item.outcome
         assert item.outcome is not None
         return item.outcome
+
+    async def submit_async(self, op: Append | Place | Receipt) -> Outcome:
+        """:meth:`submit` for a caller on an event loop: the loop awaits the outcome
+        (resolved by the writer thread), no thread waits for it; the same bound."""
+        loop = asyncio.get_running_loop()
+        item = Item(op=op, loop=loop, future=loop.create_future())
+        with self._cond:
+            self._ensure_thread()
+            self._queue.append(item)
+            self._cond.notify()
+        timer = loop.call_later(settings.MONGODB_WRITE_TIMEOUT_SECONDS, self._expire, item)
+        try:
+            return await item.future
+        finally:
+            timer.cancel()
+
+    def _expire(self, item: Item) -> None:
+        # On the caller's loop: as in submit(), a change the writer has not finished by
+        # the bound is given up (dropped if not started), and its caller told so.
+        with self._cond:
+            item.abandoned = not item.done.is_set()
+        if item.abandoned and not item.future.done():
+            item.future.set_exception(
+                ServiceUnavailable("The database did not answer in time; try again.")
+            )
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing is queued or being written, at most ``timeout`` seconds

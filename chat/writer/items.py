@@ -23,6 +23,8 @@ class Item:
     op: Append | Place | Receipt | list[DeleteOne]
     waiter: bool = True
     loop: Any = None  # the submitting thread's event loop, for publishing
+    # A caller on that loop awaits this instead of waiting on ``done`` (submit_async).
+    future: Any = None
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Outcome | BaseException | None = None
     abandoned: bool = False
@@ -40,6 +42,17 @@ class Item:
     def finish(self, outcome: Outcome | BaseException) -> None:
         self.outcome = outcome
         self.done.set()
+        if self.future is not None:
+            self.loop.call_soon_threadsafe(_resolve, self.future, outcome)
+
+
+def _resolve(future: Any, outcome: Outcome | BaseException) -> None:
+    if future.done():  # given up (timeout) or cancelled (the socket closed)
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 def internal(op: Place | list[DeleteOne]) -> Item:

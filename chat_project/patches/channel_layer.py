@@ -1,5 +1,6 @@
-"""The channel layer: channels_redis' PubSub layer with a smaller per-socket inbox and
-batched publishing (:meth:`PubSubChannelLayer.group_send_many`).
+"""The channel layer: channels_redis' PubSub layer with a smaller per-socket inbox that a
+consumer can read without a task per message, and batched publishing
+(:meth:`PubSubChannelLayer.group_send_many`).
 
 The PubSub layer keeps an ``asyncio.Queue`` per consumer channel: four deques (getters,
 putters, items and an Event's waiters), ~3 KB per socket before anything arrives (a
@@ -17,10 +18,14 @@ from typing import Any
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 from channels_redis.utils import _wrap_close
 
+EMPTY = object()
+
 
 class Inbox:
     """The messages waiting for one consumer channel: ``put_nowait``, ``get`` (one reader
-    at a time) and ``qsize``, as the layer and ``chat_project.ws`` use a queue."""
+    at a time) and ``qsize``, as the layer and ``chat_project.ws`` use a queue; and for
+    the consumer's own receive loop (``chat_project.ws``), :meth:`take` and
+    :meth:`wake_on_put`."""
 
     __slots__ = ("_items", "_waiter")
 
@@ -53,11 +58,30 @@ class Inbox:
     def qsize(self) -> int:
         return len(self._items) if self._items else 0
 
+    def take(self) -> Any:
+        """The next message, or ``EMPTY``."""
+        if not self._items:
+            return EMPTY
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None
+        return item
+
+    def wake_on_put(self, future: asyncio.Future | None) -> None:
+        """Resolve ``future`` at the next put (None: forget it)."""
+        self._waiter = future
+
 
 class _LoopLayer(RedisPubSubLoopLayer):
     async def _subscribe_to_channel(self, channel: str) -> None:
         self.channels[channel] = Inbox()
         await self._get_shard(channel).subscribe(channel)
+
+    async def close_channel(self, channel: str) -> None:
+        """What channels_redis' ``receive`` does when its reader is cancelled: forget the
+        channel and unsubscribe it."""
+        if self.channels.pop(channel, None) is not None:
+            await self._get_shard(channel).unsubscribe(channel)
 
 
 class PubSubChannelLayer(RedisPubSubChannelLayer):
@@ -71,6 +95,9 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
             layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
             _wrap_close(self, loop)
         return layer
+
+    async def close_channel(self, channel: str) -> None:
+        await self._get_layer().close_channel(channel)
 
     def inbox(self, channel: str) -> Inbox | None:
         """The queue of messages waiting for ``channel`` in this process (None if it has

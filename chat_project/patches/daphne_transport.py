@@ -1,4 +1,4 @@
-"""Two transport settings daphne's command line does not offer, set on daphne's own
+"""Three transport settings daphne's command line does not offer, set on daphne's own
 classes when the ASGI application is imported (``chat_project.asgi``: daphne's CLI and
 ``runserver`` import the application before they build their Twisted factories).
 
@@ -21,6 +21,11 @@ is set is public API of the libraries underneath: Twisted's
   never reads; a body it cannot parse (no boundary, or JSON sent as multipart) was
   answered by Twisted with an empty 400, before Django or the error envelope were
   reached, and a valid upload was parsed twice in memory. Django parses the body.
+- **No colouring of debug-log arguments nobody logs** (issue 12). Autobahn passes
+  ``hltype(...)`` and ``hlval(...)`` (names coloured with ``click.style``) to a
+  ``log.debug`` call on every frame it sends, formatted even when debug logging is off:
+  ~2% of the gateway's CPU in the chat benchmark. Its protocol module gets plain
+  versions; debug logs keep the same words, without colours.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from autobahn.exception import Disconnected
+from autobahn.websocket import protocol as autobahn_protocol
 from daphne import http_protocol, ws_protocol
 
 _INSTALLED = "_support_chat_transport"
@@ -38,8 +44,12 @@ _INSTALLED = "_support_chat_transport"
 SEND_AFTER_CLOSE = (OSError, Disconnected)
 
 
+def _plain(value: Any, *args: Any, **kwargs: Any) -> Any:
+    return value
+
+
 def install() -> None:
-    """Idempotent: set both on daphne's classes."""
+    """Idempotent: set all three."""
     if getattr(ws_protocol.WebSocketFactory, _INSTALLED, False):
         return
     factory_init = ws_protocol.WebSocketFactory.__init__
@@ -56,4 +66,6 @@ def install() -> None:
 
     ws_protocol.WebSocketFactory.__init__ = websocket_factory_init
     http_protocol.WebRequest.__init__ = web_request_init
+    autobahn_protocol.hltype = _plain
+    autobahn_protocol.hlval = _plain
     setattr(ws_protocol.WebSocketFactory, _INSTALLED, True)

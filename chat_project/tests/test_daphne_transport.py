@@ -43,3 +43,15 @@ def test_install_sets_both_and_is_idempotent():
     assert factory.failByDrop is False
     factory.setProtocolOptions(maxFramePayloadSize=1024)  # as daphne's Server does next
     assert factory.failByDrop is False
+
+
+def test_autobahn_looks_up_its_log_helpers_in_its_protocol_module():
+    # The patch replaces the module's names: Autobahn must call them by those names.
+    from autobahn.websocket import protocol
+
+    assert "hltype(self.sendData)" in inspect.getsource(protocol.WebSocketProtocol.sendData)
+    daphne_transport.install()
+    assert protocol.hltype(protocol.WebSocketProtocol.sendData) is (
+        protocol.WebSocketProtocol.sendData
+    )
+    assert protocol.hlval(7) == 7
