@@ -16,9 +16,14 @@ lives here, not in the importable ASGI module, so that importing the application
   ~5 s while sockets connected and paused the event loop for 0.4-1.9 s each (every
   socket's objects are walked), long enough for queued handshakes to time out.
   Everything loaded before serving (Django, the apps, Twisted, ...) lives as long as
-  the process: frozen, no collection walks it again. Young collections every 10,000 net
-  allocations instead of 700 (the middle generation stays at most ~100,000 objects,
-  ~0.1 s to walk); a full collection is considered after 100 middle ones instead of 10.
+  the process: frozen, no collection walks it again. A full collection is considered
+  after 10,000,000 net allocations (2,000 x 5 x 1,000) instead of 7,000 x 10. The young
+  and middle generations stay small: young collections every 2,000 allocations and a
+  middle one every 5 of them, so a middle collection walks at most ~10,000 objects.
+  Issue 12 measured the pauses at 100 msg/s (a ``gc.callbacks`` timer): with 10,000 x
+  10 the middle collections paused the loop for up to 117 ms and young ones up to 48
+  ms, the stalls that failed single low-rate benchmark steps; with 2,000 x 5, at most
+  13 and 18 ms (docs/benchmarks.md).
 
 ``./run.sh``, the benchmarks, the end-to-end and fault tests and ``docker-compose.yml``
 all start the server this way.
@@ -40,7 +45,7 @@ def tune_process() -> None:
     daphne_drain.install()
     sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_MS / 1000)
     gc.freeze()
-    gc.set_threshold(10_000, 10, 100)
+    gc.set_threshold(2_000, 5, 1_000)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,9 @@ them as ONE ordered ``bulkWrite`` command with the configured write concern
 (``MONGODB_WRITE_CONCERN``, by default ``w: "majority", j: true``). A lone change goes
 at once; while a round is on its way the next one collects, so a busy process writes
 many changes per round trip. A caller waits for its own outcome, at most
-``MONGODB_WRITE_TIMEOUT_SECONDS`` (then ``service_unavailable``).
+``MONGODB_WRITE_TIMEOUT_SECONDS`` (then ``service_unavailable``): a thread blocks in
+:meth:`TimelineWriter.submit`, an event loop awaits :meth:`TimelineWriter.submit_async`
+(the gateway's sends and receipts, ``chat.writer.steps``).
 
 **One round**, in this order:
 
