@@ -309,7 +309,10 @@ async function chatMode() {
         if (r.error) connectFailures[r.error] = (connectFailures[r.error] || 0) + 1;
         else {
           socks[i] = r.ws;
-          r.ws._onClose = () => c.closed++;
+          r.ws._onClose = (code) => {
+            c.closed++;
+            r.ws._closeCode = code; // a join that finds the socket closed reports it
+          };
         }
       }),
     );
@@ -323,7 +326,11 @@ async function chatMode() {
         resolve({ event: "timeout" });
       }, timeoutMs);
       acks.set(id, { kind: "join", resolve: (f) => (clearTimeout(timer), resolve(f)) });
-      if (!send(i, event, data, id)) (clearTimeout(timer), acks.delete(id), resolve({ event: "closed" }));
+      if (!send(i, event, data, id)) {
+        clearTimeout(timer);
+        acks.delete(id);
+        resolve({ event: `closed:${socks[i]?._closeCode ?? "?"}` });
+      }
     });
   const joinFailures = {};
   const joins = [];
