@@ -365,25 +365,13 @@ def test_a_lost_connection_is_service_unavailable_and_the_retry_finds_the_messag
     assert kinds(room) == [(1, "message")]
 
 
-def test_a_caller_waits_at_most_the_write_timeout(monkeypatch, settings, customer, agent):
-    from pymongo.synchronous.mongo_client import MongoClient
-
+def test_a_caller_waits_at_most_the_write_timeout(stalled_database, customer, agent):
     room = room_with_agent(customer, agent)
-    settings.MONGODB_WRITE_TIMEOUT_SECONDS = 0.3
-    release = threading.Event()
-    real = MongoClient.bulk_write
-
-    def stalled(self, *args, **kwargs):
-        release.wait(5)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(MongoClient, "bulk_write", stalled)
     try:
         with pytest.raises(ServiceUnavailable):
             send(room, customer, "hi", client_msg_id="slow")
     finally:
-        release.set()
-    monkeypatch.setattr(MongoClient, "bulk_write", real)
+        stalled_database()
     again = send(room, customer, "hi", client_msg_id="slow")  # written late, found now
     assert again["seq"] == 1
     assert kinds(room) == [(1, "message")]

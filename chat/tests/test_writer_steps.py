@@ -114,18 +114,7 @@ async def test_the_steps_before_in_thread_run_on_the_loop_and_the_rest_on_a_thre
     assert seen[1] is not threading.current_thread()
 
 
-async def test_a_socket_waits_at_most_the_write_timeout(monkeypatch, settings, room, customer):
-    from pymongo.synchronous.mongo_client import MongoClient
-
-    settings.MONGODB_WRITE_TIMEOUT_SECONDS = 0.3
-    release = threading.Event()
-    real = MongoClient.bulk_write
-
-    def stalled(self, *args, **kwargs):
-        release.wait(5)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(MongoClient, "bulk_write", stalled)
+async def test_a_socket_waits_at_most_the_write_timeout(stalled_database, room, customer):
     started = time.monotonic()
     try:
         with pytest.raises(ServiceUnavailable):
@@ -134,9 +123,8 @@ async def test_a_socket_waits_at_most_the_write_timeout(monkeypatch, settings, r
             )
         assert time.monotonic() - started < 1.5
     finally:
-        release.set()
+        stalled_database()
     # Written late: the retry finds it, at the same seq.
-    monkeypatch.setattr(MongoClient, "bulk_write", real)
     again = await async_services.message_send(
         room_id=str(room.pk), sender=customer, client_msg_id="slow", text="hi"
     )

@@ -80,6 +80,19 @@ async def test_note_canned_response_tag_and_rating(
     await expect(note.locator(".text")).to_have_text(SECRET)
     await expect(note.locator(".note-label")).to_have_text("Private note")
 
+    # A second note, deleted: the first click only asks, the second deletes.
+    await ann.click("[data-note-open]")
+    await ann.fill("[data-note-text]", "typo note")
+    await ann.press("[data-note-text]", "Enter")
+    typo = ann.locator(".private-note", has_text="typo note")
+    delete = typo.locator("[data-action=delete-note]")
+    await delete.click()
+    await expect(delete).to_have_text("Delete?")
+    await expect(typo.locator(".text")).to_have_text("typo note")
+    await delete.click()
+    await expect(ann.locator(".private-note .text.deleted")).to_have_text(["Note deleted"])
+    await expect(note.first.locator(".text")).to_have_text(SECRET)
+
     # A canned response: "/tha" offers /thanks, Enter puts it in with the names filled.
     await ann.locator("[data-text]").press_sequentially("/tha", delay=20)
     menu = ann.locator("[data-canned-menu] li")

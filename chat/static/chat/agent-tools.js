@@ -11,7 +11,7 @@
 
 import { CannedCompletion } from "./canned.js";
 import { api } from "./client.js";
-import { $, banner, config, el, errorText, nameOf, RoomView, show, timeOf } from "./ui.js";
+import { $, banner, config, confirmed, el, errorText, nameOf, RoomView, show, timeOf } from "./ui.js";
 
 function roomPath(roomId) {
   return `/api/chat/rooms/${encodeURIComponent(roomId)}`;
@@ -345,16 +345,7 @@ function renderEventLine(line) {
 function confirmButton(label, dataset, act) {
   const button = el("button", { type: "button", class: "link", dataset, text: label });
   button.addEventListener("click", () => {
-    if (button.dataset.confirm !== "1") {
-      button.dataset.confirm = "1";
-      button.textContent = `${label}?`;
-      setTimeout(() => {
-        button.dataset.confirm = "";
-        button.textContent = label;
-      }, 4000);
-      return;
-    }
-    act();
+    if (confirmed(button, `${label}?`, label)) act();
   });
   return button;
 }

@@ -5,7 +5,7 @@
 import { agentTools } from "./agent-tools.js";
 import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
-import { $, banner, bindAuth, bindConnection, bindSignOut, el, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
+import { $, banner, bindAuth, bindConnection, bindSignOut, confirmed, el, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
 import { bindTeamQueues, inTeamQueues, teamOptions, teamTag, transferBody } from "./teams.js";
 
 const QUEUE_POLL_MS = 4000;
@@ -259,15 +259,7 @@ async function closeRoom() {
   const roomId = page.selected;
   if (!roomId) return;
   const button = $("[data-close-room]");
-  if (button.dataset.confirm !== "1") {
-    button.dataset.confirm = "1";
-    button.textContent = "Close chat?";
-    setTimeout(() => {
-      button.dataset.confirm = "";
-      button.textContent = "Close";
-    }, 4000);
-    return;
-  }
+  if (!confirmed(button, "Close chat?", "Close")) return;
   button.dataset.confirm = "";
   button.textContent = "Close";
   try {

@@ -27,6 +27,19 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// A destructive button asks once more: the first click turns its text into `prompt`
+// for four seconds; true only for a click while it asks.
+export function confirmed(button, prompt, label) {
+  if (button.dataset.confirm === "1") return true;
+  button.dataset.confirm = "1";
+  button.textContent = prompt;
+  setTimeout(() => {
+    button.dataset.confirm = "";
+    button.textContent = label;
+  }, 4000);
+  return false;
+}
+
 export function show(node, visible) {
   if (node) node.hidden = !visible;
 }

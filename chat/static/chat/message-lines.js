@@ -1,7 +1,7 @@
 // One line of the conversation pane (RoomView extends it): a message with its edit and
 // delete, an unsent one from the outbox, or a room note, and the signature that redraws it.
 
-import { banner, config, el, errorText, nameOf, sizeOf, timeOf } from "./dom.js";
+import { banner, config, confirmed, el, errorText, nameOf, sizeOf, timeOf } from "./dom.js";
 
 const MARKS = { sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not sent" };
 const TICKS = { sending: "\u2026", sent: "\u2713", delivered: "\u2713\u2713", read: "\u2713\u2713", failed: "!" };
@@ -150,15 +150,7 @@ export class MessageLines {
     if (this._editable(m) && this.editing !== m.id) {
       const del = el("button", { type: "button", class: "link", dataset: { action: "delete" }, text: "Delete" });
       del.addEventListener("click", async () => {
-        if (del.dataset.confirm !== "1") {
-          del.dataset.confirm = "1";
-          del.textContent = "Delete?";
-          setTimeout(() => {
-            del.dataset.confirm = "";
-            del.textContent = "Delete";
-          }, 4000);
-          return;
-        }
+        if (!confirmed(del, "Delete?", "Delete")) return;
         try {
           await this.client.deleteMessage(r.id, m.id);
         } catch (err) {
