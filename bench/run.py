@@ -39,6 +39,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import server_metrics  # bench/, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"  # stays in this checkout even with --from-head
@@ -53,6 +55,8 @@ SOCKETIO_CONNECT_RATE = 50
 # Targets of issue 8.
 FANOUT_P99_MS = 50
 ACK_P99_MS = 100
+
+METRICS_TOKEN = "bench"  # the product's /metrics, for bench/server_metrics.py
 
 
 def ensure_tools() -> None:
@@ -190,6 +194,7 @@ class Bench:
             # period, in the middle of the next run. The chat scenarios measure messaging,
             # so the grace is longer than a whole benchmark (routing has its own scenario).
             AGENT_GONE_GRACE_SECONDS="86400",
+            METRICS_TOKEN=METRICS_TOKEN,  # bench/server_metrics.py reads the stage histograms
         )
         subprocess.run(
             [PY, "manage.py", "migrate", "--noinput"],
@@ -292,6 +297,7 @@ class Bench:
         before = stats.snapshot()  # RSS before the sockets connect
         marks: dict[str, dict] = {}
         db_marks: dict[str, dict] = {}
+        stage_marks: dict[str, list[dict]] = {}
         result: dict = {}
         stderr: list[str] = []
         threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()
@@ -304,6 +310,9 @@ class Bench:
                     marks[line] = stats.snapshot()
                     if target.name != "reference":
                         db_marks[line] = self.db_ops()
+                        stage_marks[line] = [
+                            server_metrics.scrape(port, METRICS_TOKEN) for port in target.ports
+                        ]
                 if line == "MEASURE_START" and self.args.profile and target.name != "reference":
                     self.profile(target, cfg.get("duration_s", 10))
                 elif line.startswith("RESULT "):
@@ -321,6 +330,11 @@ class Bench:
             result["db_ops"] = ops
             if result.get("acked"):
                 result["db_ops_per_msg"] = round(sum(ops.values()) / result["acked"], 1)
+        stages_a, stages_b = stage_marks.get("MEASURE_START"), stage_marks.get("MEASURE_END")
+        if stages_a and stages_b:
+            result["server_stages"] = server_metrics.merge(
+                [server_metrics.tails(a, b) for a, b in zip(stages_a, stages_b, strict=True)]
+            )
         if start and end:
             result["procs"] = Stats.delta(start, end)
             result["rss_before_mb"] = {
@@ -342,24 +356,29 @@ class Bench:
             return {}
 
     def profile(self, target: Target, seconds: float) -> None:
-        """py-spy on the first server process while the generator measures; the
-        summary (top self and inclusive frames) is printed when it finishes."""
+        """py-spy on the first server process and on the embedded database while the
+        generator measures; each summary (top self and inclusive frames) is printed when
+        it finishes."""
         spy = Path(PY).parent / "py-spy"
         if not spy.exists():
             subprocess.run([PY, "-m", "pip", "install", "--quiet", "py-spy"], check=True)
-        out = self.workdir / f"profile-{next(self.tags)}.txt"
-        pid = str(target.procs[0].pid)
-        cmd = [str(spy), "record", "-r", "200", "-d", str(int(seconds)), "-p", pid]
-        # --gil: only the thread holding the GIL, i.e. where Python CPU goes (waits drop out).
-        cmd += ["--format", "raw", "-o", str(out), "--threads", "--nonblocking", "--gil"]
+        pids = {"server": target.procs[0].pid}
+        if "mongodb" in self.server_pids:
+            pids["mongodb"] = self.server_pids["mongodb"]
+        for name, pid in pids.items():
+            out = self.workdir / f"profile-{name}-{next(self.tags)}.txt"
+            cmd = [str(spy), "record", "-r", "200", "-d", str(int(seconds)), "-p", str(pid)]
+            # --gil: only the thread holding the GIL, i.e. where Python CPU goes (waits
+            # drop out).
+            cmd += ["--format", "raw", "-o", str(out), "--threads", "--nonblocking", "--gil"]
 
-        def run() -> None:
-            subprocess.run(cmd, capture_output=True, timeout=seconds + 60)
-            print(summarize_profile(out), flush=True)
+            def run(cmd: list[str] = cmd, out: Path = out, name: str = name) -> None:
+                subprocess.run(cmd, capture_output=True, timeout=seconds + 60)
+                print(f"[{name}] {summarize_profile(out)}", flush=True)
 
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        self.profilers.append(thread)
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+            self.profilers.append(thread)
 
     def record(self, scenario: str, target: Target, result: dict, **extra) -> dict:
         load = ",".join(f"{x:.1f}" for x in os.getloadavg())  # the machine is shared
@@ -464,7 +483,10 @@ class Bench:
             for run in (1, 2):
                 for target in (reference, product):
                     res = self.chat_once(target, rate, duration, chats)
-                    self.record("chat", target, res, run=run, chats=chats, passed=passes(res))
+                    extra = cpu_per_message(res) if target is product else {}
+                    self.record(
+                        "chat", target, res, run=run, chats=chats, passed=passes(res), **extra
+                    )
 
     def scenario_socketio(self, product: Target) -> None:
         """Issue 14: the chat scenario over Socket.IO (/socket.io/, the npm
@@ -691,7 +713,7 @@ class Bench:
         product = reference = None
         try:
             reference = self.start_reference()
-            product = self.start_product(1)
+            product = self.start_product(self.args.processes)
             for name in wanted:
                 started = time.monotonic()
                 if name == "idle":
@@ -707,7 +729,7 @@ class Bench:
                         self.scenario_knee2(product2)
                     finally:
                         product2.stop()
-                    product = self.start_product(1)
+                    product = self.start_product(self.args.processes)
                 elif name == "routing":
                     self.scenario_routing(product)
                 elif name == "routing-teams":
@@ -725,7 +747,7 @@ class Bench:
                     try:
                         scenario_proxy(self)
                     finally:
-                        product = self.start_product(1)
+                        product = self.start_product(self.args.processes)
                 else:
                     raise SystemExit(f"unknown scenario {name!r}; one of {every}")
                 print(f"== {name} took {time.monotonic() - started:.0f}s", flush=True)
@@ -807,11 +829,12 @@ def summarize(row: dict) -> str:
             f"db-ops/msg={row.get('db_ops_per_msg', '-')} "
             f"pass={row.get('passed')} | {cpu}"
             + (
-                f" | {row['transport']}: server CPU {row.get('server_ms')} ms/msg"
+                f" | {row.get('transport', 'ws')}: server CPU {row.get('server_ms')} ms/msg"
                 f" ({row.get('server_and_stores_ms')} with the stores)"
                 if "server_ms" in row
                 else ""
             )
+            + (f" | {server_metrics.line(row['server_stages'])}" if "server_stages" in row else "")
         )
     if mode == "http":
         lat = row["latency_ms"]
@@ -891,6 +914,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
     parser.add_argument("--rate", default="50,600", help="scenario chat: msg/s offered (list)")
     parser.add_argument("--chats", type=int, default=200, help="concurrent 1:1 chats")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="server processes for every scenario but knee2 and proxy (the knee is defined on 1)",
+    )
     parser.add_argument(
         "--sio-rate", default="30", help="scenario socketio: msg/s offered (list, below the knee)"
     )

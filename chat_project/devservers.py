@@ -282,7 +282,15 @@ def _run_mongod(storage: str, port_file: str, port: int = 0) -> int:
     if storage != ":memory:":
         Path(storage).mkdir(parents=True, exist_ok=True)
     server = SecantusDBServer(
-        host="127.0.0.1", port=port, storage_path=storage, enable_test_commands=False
+        host="127.0.0.1",
+        port=port,
+        storage_path=storage,
+        enable_test_commands=False,
+        # Standalone, not SecantusDB's default one-member replica set: the project uses
+        # neither change streams nor transactions, and the replica set's oplog entry
+        # per written document cost ~8% of the server's CPU on the timeline writer's
+        # rounds (docs/benchmarks.md). Writes keep mongod's write concern.
+        replica_set_name=None,
     )
 
     def handle_signal(_signum: int, _frame: Any) -> None:
