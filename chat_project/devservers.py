@@ -277,7 +277,9 @@ def _run_mongod(storage: str, port_file: str, port: int = 0) -> int:
 
     from chat_project.patches import secantus
 
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     secantus.install()  # where SecantusDB differs from mongod (chat_project.patches)
     if storage != ":memory:":
         Path(storage).mkdir(parents=True, exist_ok=True)

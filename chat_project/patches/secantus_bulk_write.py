@@ -21,10 +21,17 @@ acknowledged rounds and finds every one of them after a restart.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 _COMMAND = "bulkWrite"
+# A flush slower than this is logged: a durable commit waits for the disk, and the
+# benchmarks' slowest acks are these (docs/benchmarks.md).
+SLOW_FLUSH_SECONDS = 0.05
+
+logger = logging.getLogger(__name__)
 
 
 def _wrote_something(reply: Mapping[str, Any]) -> bool:
@@ -38,7 +45,11 @@ def journaled(bulk_write: Callable[..., dict[str, Any]], wants_journal: Callable
         if wants_journal(doc) and _wrote_something(reply):
             storage = ctx.storage
             if not storage.in_memory and getattr(storage, "_durable", True):
+                started = time.monotonic()
                 storage._session().log_flush("sync=on")
+                took = time.monotonic() - started
+                if took > SLOW_FLUSH_SECONDS:
+                    logger.warning("journal flush took %.0f ms", took * 1000)
         return reply
 
     bulk_write_journaled.__wrapped__ = bulk_write  # type: ignore[attr-defined]

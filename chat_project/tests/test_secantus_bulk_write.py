@@ -10,8 +10,11 @@ documents were gone after a kill -9 (0 with the patch)."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
+import time
 
 import pymongo
 import pytest
@@ -94,3 +97,21 @@ def test_the_patched_handler_is_the_one_secantus_dispatches():
     assert callable(commands._HANDLERS["bulkWrite"])
     assert commands._wants_journal({"writeConcern": {"j": True}}) is True
     assert commands._wants_journal({"writeConcern": {"w": 1}}) is False
+
+
+def test_a_slow_journal_flush_is_logged_with_its_duration(caplog):
+    # The benchmarks read these lines to tell a disk stall from a busy server.
+    class Session:
+        def log_flush(self, config: str) -> None:
+            time.sleep(secantus_bulk_write.SLOW_FLUSH_SECONDS + 0.02)
+
+    storage = type("Storage", (), {"in_memory": False, "_session": lambda self: Session()})()
+    context = type("Context", (), {"storage": storage})()
+    patched = secantus_bulk_write.journaled(
+        lambda doc, ctx: {"ok": 1.0, "nInserted": 1}, lambda doc: True
+    )
+    with caplog.at_level(logging.WARNING, logger=secantus_bulk_write.__name__):
+        patched({"writeConcern": {"j": True}}, context)
+    [record] = caplog.records
+    assert re.fullmatch(r"journal flush took \d+ ms", record.getMessage())
+    assert int(record.getMessage().split()[3]) >= secantus_bulk_write.SLOW_FLUSH_SECONDS * 1000
