@@ -8,6 +8,7 @@ reconcile recomputes it from the rooms.
 
 from __future__ import annotations
 
+from bson import ObjectId
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -45,6 +46,17 @@ def capacity_release(*, agent_id) -> bool:
         {"_id": agent_id, "active_chats": {"$gt": 0}}, {"$inc": {"active_chats": -1}}
     )
     return result.modified_count == 1
+
+
+def agents_holding_chats() -> list[ObjectId]:
+    """The ids of agents whose counter says they hold a chat: a walk of the agents
+    along the (role, username) index, not a read of every user or every active room."""
+    pipeline = [
+        {"$match": mongo.index_match({"role": Role.AGENT.value})},
+        {"$match": {"active_chats": {"$gt": 0}}},
+        {"$project": {"_id": 1}},
+    ]
+    return [row["_id"] for row in _users().aggregate(pipeline)]
 
 
 def capacity_set(*, agent_id, active_chats: int) -> bool:

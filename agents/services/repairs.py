@@ -51,12 +51,19 @@ def agents_reconcile() -> list[tuple[User, int, int]]:
 def agents_gone_sweep(*, now: float | None = None) -> list[dict[str, Any]]:
     """Agents whose presence has been gone longer than AGENT_GONE_GRACE_SECONDS lose
     their active rooms to the head of the queue; the rooms are routed again at once.
-    A returning agent does not get them back."""
+    A returning agent does not get them back.
+
+    The agents looked at are those whose ``active_chats`` counter is above zero, not
+    those a count of every active room finds: this runs every
+    ROUTING_HOUSEKEEPING_SECONDS, and on the embedded database that count over a few
+    thousand rooms held every write behind it for 100 ms and more (docs/benchmarks.md).
+    A counter that drifted to zero is repaired by the reconcile, which counts the rooms
+    every ROUTING_RECONCILE_SECONDS; the agent is swept the time after."""
     now = time.time() if now is None else now
     client = _redis()
     online = presence.online_user_ids()
     moved = []
-    for agent_id in selectors.active_room_counts():
+    for agent_id in capacity.agents_holding_chats():
         key = GONE_AT.format(agent_id=agent_id)
         if str(agent_id) in online:
             client.delete(key)

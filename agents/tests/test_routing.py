@@ -350,6 +350,21 @@ def test_vanished_agent_loses_rooms_to_the_head_of_the_queue(make_user, customer
     assert Room.objects.get(pk=queue[0]).agent_id == helper.pk
 
 
+def test_the_gone_sweep_reads_agents_not_every_active_room(make_user, customers, monkeypatch):
+    # It runs every ROUTING_HOUSEKEEPING_SECONDS: a count over every active room held the
+    # embedded database's writes behind it; agents' counters name who holds chats.
+    from tests.mongo_commands import mongo_commands
+
+    busy = make_user(username="busy", role="agent", max_chats=3)
+    online(busy)
+    open_room(customers[0])
+    open_room(customers[1])
+    with mongo_commands(monkeypatch) as calls:
+        assert services.agents_gone_sweep() == []
+    assert [call for call in calls if call[0] == Room._meta.db_table] == []
+    assert calls  # the agents were read
+
+
 def test_reconcile_repairs_a_corrupted_counter(make_user, customers):
     agent = make_user(username="agentx", role="agent")
     online(agent)

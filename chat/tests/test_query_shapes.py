@@ -11,6 +11,7 @@ import uuid
 import pytest
 from pymongo.synchronous.collection import Collection
 
+from accounts import capacity
 from accounts.selectors import users_holding_name_keys
 from agents import queries as agent_queries
 from chat import selectors, services, timeline, writer
@@ -92,6 +93,7 @@ def test_the_queue_reads_are_index_shaped(monkeypatch, make_user):
         selectors.queue_places()
         selectors.queue_rooms_ahead(rooms[1])
         agent_queries.accepting_agents()
+        capacity.agents_holding_chats()  # routing's housekeeping, every 10 s
     assert not_served(seen) == []
 
 
