@@ -76,7 +76,7 @@ def merge(rows: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for row in rows:
         for stage, counts in row.items():
-            into = out.setdefault(stage, dict.fromkeys(counts, 0))
+            into = out.setdefault(stage, {})
             for name, value in counts.items():
                 into[name] = into.get(name, 0) + value
     return out

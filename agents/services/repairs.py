@@ -48,22 +48,26 @@ def agents_reconcile() -> list[tuple[User, int, int]]:
     return fixes
 
 
-def agents_gone_sweep(*, now: float | None = None) -> list[dict[str, Any]]:
+def agents_gone_sweep(
+    *, now: float | None = None, every_holder: bool = False
+) -> list[dict[str, Any]]:
     """Agents whose presence has been gone longer than AGENT_GONE_GRACE_SECONDS lose
     their active rooms to the head of the queue; the rooms are routed again at once.
     A returning agent does not get them back.
 
-    The agents looked at are those whose ``active_chats`` counter is above zero, not
-    those a count of every active room finds: this runs every
-    ROUTING_HOUSEKEEPING_SECONDS, and on the embedded database that count over a few
-    thousand rooms held every write behind it for 100 ms and more (docs/benchmarks.md).
-    A counter that drifted to zero is repaired by the reconcile, which counts the rooms
-    every ROUTING_RECONCILE_SECONDS; the agent is swept the time after."""
+    The agents looked at are those whose ``active_chats`` counter is above zero: this
+    runs every ROUTING_HOUSEKEEPING_SECONDS, and on the embedded database a count of
+    every active room per agent held every write behind it for 100 ms and more with a
+    few thousand rooms (docs/benchmarks.md). ``every_holder`` looks at whoever holds an
+    active room by that count instead: the housekeeping asks for it when the reconcile
+    is due (every ROUTING_RECONCILE_SECONDS), which catches a counter that drifted to
+    zero and a holder who is no longer an agent."""
     now = time.time() if now is None else now
     client = _redis()
     online = presence.online_user_ids()
     moved = []
-    for agent_id in capacity.agents_holding_chats():
+    holders = selectors.active_room_counts() if every_holder else capacity.agents_holding_chats()
+    for agent_id in holders:
         key = GONE_AT.format(agent_id=agent_id)
         if str(agent_id) in online:
             client.delete(key)
@@ -88,9 +92,9 @@ def routing_housekeeping() -> dict[str, int]:
     if not client.set(HOUSEKEEPING_LOCK, token, nx=True, px=30_000):
         return {}
     try:
-        moved = agents_gone_sweep()
-        # The recount reads every active room: only every ROUTING_RECONCILE_SECONDS.
-        due = client.set(RECONCILE_DUE, 1, nx=True, ex=settings.ROUTING_RECONCILE_SECONDS)
+        # Counting every active room: only every ROUTING_RECONCILE_SECONDS.
+        due = bool(client.set(RECONCILE_DUE, 1, nx=True, ex=settings.ROUTING_RECONCILE_SECONDS))
+        moved = agents_gone_sweep(every_holder=due)
         fixed = agents_reconcile() if due else []
         drained = queue_drain()
     finally:

@@ -365,6 +365,28 @@ def test_the_gone_sweep_reads_agents_not_every_active_room(make_user, customers,
     assert calls  # the agents were read
 
 
+def test_a_holder_the_counters_miss_is_swept_when_every_holder_is_counted(
+    make_user, customers, settings
+):
+    # A counter that drifted to zero, or a holder made a customer in the admin: the
+    # cheap sweep does not see them, the reconcile-time sweep (every holder) does.
+    settings.AGENT_GONE_GRACE_SECONDS = 120
+    leaver = make_user(username="drifted", role="agent", max_chats=2)
+    online(leaver)
+    mine = open_room(customers[0])
+    offline(leaver)
+    User.objects.filter(pk=leaver.pk).update(active_chats=0, role="user")
+    later = timezone.now().timestamp() + 121
+
+    assert services.agents_gone_sweep(every_holder=True) == []  # seen gone: grace starts
+    assert services.agents_gone_sweep(now=later) == []  # the counters do not name them
+    moved = services.agents_gone_sweep(now=later, every_holder=True)
+
+    assert len(moved) == 1
+    assert Room.objects.get(pk=mine.pk).status == "queued"
+    assert Room.objects.get(pk=mine.pk).agent_id != leaver.pk
+
+
 def test_reconcile_repairs_a_corrupted_counter(make_user, customers):
     agent = make_user(username="agentx", role="agent")
     online(agent)
