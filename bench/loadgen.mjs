@@ -300,24 +300,39 @@ async function chatMode() {
   const connectRate = cfg.connect_rate ?? 100;
   const conns = [];
   const connectFailures = {};
+  const opener = cfg.transport === "socketio" ? openSio : open;
+  const connect = (i) =>
+    opener(cfg.urls[i % cfg.urls.length], users[i].cookie, onFrame(i)).then((r) => {
+      if (r.error) connectFailures[r.error] = (connectFailures[r.error] || 0) + 1;
+      else {
+        socks[i] = r.ws;
+        r.ws._onClose = (code) => {
+          c.closed++;
+          r.ws._closeCode = code; // a join that finds the socket closed reports it
+        };
+      }
+    });
   for (let i = 0; i < users.length; i++) {
     const wait = t0 + (i * 1000) / connectRate - now();
     if (wait > 0) await sleep(wait);
-    const opener = cfg.transport === "socketio" ? openSio : open;
-    conns.push(
-      opener(cfg.urls[i % cfg.urls.length], users[i].cookie, onFrame(i)).then((r) => {
-        if (r.error) connectFailures[r.error] = (connectFailures[r.error] || 0) + 1;
-        else {
-          socks[i] = r.ws;
-          r.ws._onClose = (code) => {
-            c.closed++;
-            r.ws._closeCode = code; // a join that finds the socket closed reports it
-          };
-        }
-      }),
-    );
+    conns.push(connect(i));
   }
   await Promise.all(conns);
+  // A socket refused as busy (4013: too many handshakes in progress) is retried after a
+  // backoff, as the product asks of its clients; the setup is not what a chat run
+  // measures. Each retry is counted (busy_retries); the idle scenario retries nothing.
+  let busyRetries = 0;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    await sleep(100);
+    const refused = [];
+    socks.forEach((ws, i) => ws && ws._closeCode === 4013 && refused.push(i));
+    if (!refused.length) break;
+    busyRetries += refused.length;
+    c.closed -= refused.length;
+    for (const i of refused) socks[i] = undefined;
+    await sleep(250 * attempt + Math.random() * 250);
+    await Promise.all(refused.map(connect));
+  }
   const request = (i, event, data, timeoutMs = 20000) =>
     new Promise((resolve) => {
       const id = `j${++ackSeq}`;
@@ -353,7 +368,7 @@ async function chatMode() {
     Object.keys(connectFailures).length + Object.keys(joinFailures).length > 0;
   if (setupFailed && !cfg.continue_on_setup_failure) {
     for (const ws of socks) if (ws) ws.terminate();
-    return { mode: "chat", setup_failed: true, connect_failures: connectFailures, join_failures: joinFailures };
+    return { mode: "chat", setup_failed: true, connect_failures: connectFailures, join_failures: joinFailures, busy_retries: busyRetries };
   }
 
   // Open loop: Poisson arrivals at cfg.rate msg/s total over every room.
@@ -432,6 +447,7 @@ async function chatMode() {
     offered_rate: rate,
     duration_s: secs,
     setup_seconds: Math.round(setupSeconds * 10) / 10,
+    busy_retries: busyRetries,
     connect_failures: connectFailures,
     join_failures: joinFailures,
     sent: c.sent,

@@ -853,6 +853,7 @@ def summarize(row: dict) -> str:
             f"client={row['client_cpu_pct']}%{' CLIENT-BOUND' if row['client_bound'] else ''} "
             f"db-ops/msg={row.get('db_ops_per_msg', '-')} "
             f"pass={row.get('passed')} | {cpu}"
+            + (f" | setup: {row['busy_retries']} busy retries" if row.get("busy_retries") else "")
             + (
                 f" | {row.get('transport', 'ws')}: server CPU {row.get('server_ms')} ms/msg"
                 f" ({row.get('server_and_stores_ms')} with the stores)"
