@@ -87,6 +87,27 @@ async def test_a_shard_has_the_lock_and_client_group_send_many_takes():
     await layer.flush()
 
 
+def test_the_shard_internals_the_batched_subscriptions_use():
+    # chat_project.patches.channel_layer._Shard replaces channels_redis' shards
+    # (RedisPubSubLoopLayer._shards, built from each decoded host) and keeps their
+    # bookkeeping: _subscribed_to, the pub/sub client made by _ensure_redis, and the
+    # receive task _ensure_receiver starts.
+    from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
+
+    from chat_project.patches.channel_layer import _LoopLayer, _Shard
+
+    assert "self._shards = [" in inspect.getsource(RedisPubSubLoopLayer.__init__)
+    shard_init = inspect.getsource(RedisSingleShardConnection.__init__)
+    for name in ("self.host", "self._subscribed_to", "self._lock", "self._pubsub"):
+        assert name in shard_init
+    assert "self._pubsub = self._redis.pubsub()" in inspect.getsource(
+        RedisSingleShardConnection._ensure_redis
+    )
+    assert callable(RedisSingleShardConnection._ensure_receiver)
+    layer = _LoopLayer(hosts=["redis://127.0.0.1:1"])
+    assert all(type(shard) is _Shard for shard in layer._shards)
+
+
 def test_the_daphne_internals_the_drain_uses():
     # chat_project.patches.daphne_drain: the CLI builds its server from server_class,
     # each listening port reaches listen_success, connections map protocols to their
