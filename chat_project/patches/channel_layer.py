@@ -12,6 +12,7 @@ and a deque only while messages are waiting. Everything else is channels_redis' 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from typing import Any
 
@@ -93,14 +94,15 @@ class _Shard(RedisSingleShardConnection):
     - subscriptions: one ``SUBSCRIBE`` or ``UNSUBSCRIBE`` with all their channels, in the
       order asked, on the pub/sub connection (the publish lock is not theirs to wait for);
     - publishes: one pipeline, in the order asked, under the lock as before
-      (:meth:`PubSubChannelLayer.group_send_many` takes it too).
+      (:meth:`write_publishes`, which :meth:`PubSubChannelLayer.group_send_many` calls
+      with its own batches).
 
     A caller returns once its command is written, as with channels_redis."""
 
     def __init__(self, host: Any, channel_layer: Any) -> None:
         super().__init__(host, channel_layer)
         self._changes = _Batcher(self._write_changes)
-        self._publishes = _Batcher(self._write_publishes)
+        self._publishes = _Batcher(self.write_publishes)
 
     async def subscribe(self, channel: str) -> None:
         await self._changes.add((True, channel))
@@ -112,9 +114,8 @@ class _Shard(RedisSingleShardConnection):
         await self._publishes.add((channel, message))
 
     async def _write_changes(self, changes: list[tuple[bool, str]]) -> None:
-        for start, end in _runs([subscribe for subscribe, _ in changes]):
-            subscribe = changes[start][0]
-            channels = dict.fromkeys(channel for _, channel in changes[start:end])
+        for subscribe, run in itertools.groupby(changes, key=lambda change: change[0]):
+            channels = dict.fromkeys(channel for _, channel in run)
             wanted = [c for c in channels if (c in self._subscribed_to) != subscribe]
             if not wanted:
                 continue
@@ -127,7 +128,8 @@ class _Shard(RedisSingleShardConnection):
                 await self._pubsub.unsubscribe(*wanted)
                 self._subscribed_to.difference_update(wanted)
 
-    async def _write_publishes(self, publishes: list[tuple[str, bytes]]) -> None:
+    async def write_publishes(self, publishes: list[tuple[str, bytes]]) -> None:
+        """``(channel, message)`` pairs, in order, as one pipeline under the lock."""
         async with self._lock:
             self._ensure_redis()
             pipe = self._redis.pipeline(transaction=False)
@@ -170,16 +172,6 @@ class _Batcher:
                     done.set_exception(outcome)
 
 
-def _runs(kinds: list[bool]) -> list[tuple[int, int]]:
-    """``(start, end)`` of each run of equal consecutive values."""
-    runs, start = [], 0
-    for index in range(1, len(kinds) + 1):
-        if index == len(kinds) or kinds[index] != kinds[start]:
-            runs.append((start, index))
-            start = index
-    return runs
-
-
 class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -219,10 +211,8 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
 
     async def group_send_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
         """``group_send`` of each ``(group, message)``, in order, as one Redis pipeline
-        per shard: one round trip instead of one per message (``chat_project.fanout``
-        batches what queues up). channels_redis' own ``publish`` holds the shard's
-        connection lock for a whole round trip, so a process publishes one message at a
-        time; this holds the same lock once per batch."""
+        per shard (``_Shard.write_publishes``): ``chat_project.fanout`` hands over what
+        queued up as one batch already, so it skips the shard's own batching."""
         layer = self._get_layer()
         by_shard: dict[Any, list[tuple[str, bytes]]] = {}
         for group, message in messages:
@@ -230,9 +220,4 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
             payload = self.serialize(message)
             by_shard.setdefault(layer._get_shard(channel), []).append((channel, payload))
         for shard, items in by_shard.items():
-            async with shard._lock:
-                shard._ensure_redis()
-                pipe = shard._redis.pipeline(transaction=False)
-                for channel, payload in items:
-                    pipe.publish(channel, payload)
-                await pipe.execute()
+            await shard.write_publishes(items)
