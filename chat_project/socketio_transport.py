@@ -188,28 +188,33 @@ class Heartbeats:
     intervals as cover ``pingTimeout``; it answers each within ``pingTimeout`` when alive)
     is closed; so is one that never sent its Socket.IO ``CONNECT``."""
 
-    def __init__(self, *, interval: float, timeout: float) -> None:
+    def __init__(self, *, interval: float, timeout: float, max_tick: float = 1.0) -> None:
         self.loop = asyncio.get_running_loop()
-        self.tick = min(1.0, interval)
+        self.tick = min(max_tick, interval)
         self.slots: list[set[SocketIOTransport]] = [
             set() for _ in range(max(1, round(interval / self.tick)))
         ]
+        # Sockets opened since the last tick. The tick puts them into the slot it has just
+        # visited, so a socket's first visit (which closes it if its CONNECT has not come)
+        # is a whole interval after its open, never the next tick a moment later.
+        self.joining: set[SocketIOTransport] = set()
         self.max_unanswered = max(1, math.ceil(timeout / interval))
         self.cursor = 0
         self.task: asyncio.Task | None = None
 
     def add(self, sock: SocketIOTransport) -> None:
-        # Into the slot visited last: its first ping is a whole interval away.
-        self.slots[(self.cursor - 1) % len(self.slots)].add(sock)
+        self.joining.add(sock)
         if self.task is None:
             self.task = self.loop.create_task(self._run())
 
     def remove(self, sock: SocketIOTransport) -> None:
+        self.joining.discard(sock)
         for slot in self.slots:
             slot.discard(sock)
 
     async def _run(self) -> None:
-        while any(self.slots):  # stops with the process's last socket; add() restarts it
+        # Stops with the process's last socket; add() restarts it.
+        while self.joining or any(self.slots):
             await asyncio.sleep(self.tick)
             slot = self.slots[self.cursor]
             self.cursor = (self.cursor + 1) % len(self.slots)
@@ -218,6 +223,8 @@ class Heartbeats:
                     await sock.heartbeat(self.max_unanswered)
                 except Exception:  # one socket must not stop the others' pings
                     logger.warning("Socket.IO heartbeat failed", exc_info=True)
+            slot |= self.joining
+            self.joining = set()
         self.task = None
 
 

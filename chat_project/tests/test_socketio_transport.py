@@ -304,6 +304,40 @@ async def test_a_client_that_never_connects_is_closed_at_its_first_heartbeat(
     assert await sock.closed(within=1) == 1000
 
 
+class _VisitedSocket:
+    """What Heartbeats needs of a socket: when it was visited."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.visits = loop, []
+
+    async def heartbeat(self, max_unanswered: int) -> None:
+        self.visits.append(self.loop.time())
+
+
+@pytest.mark.parametrize("interval", [0.2, 0.6])  # one slot; three slots of 0.2 s
+async def test_a_sockets_first_heartbeat_is_a_whole_interval_after_its_open(interval):
+    # The first visit closes a socket whose CONNECT has not come: it must never come a
+    # moment after the open (a socket opened just before a tick was closed at that tick).
+    from chat_project.socketio_transport import Heartbeats
+
+    loop = asyncio.get_running_loop()
+    beats = Heartbeats(interval=interval, timeout=3 * interval, max_tick=0.2)
+    first, later = _VisitedSocket(loop), _VisitedSocket(loop)
+    first_opened = loop.time()
+    beats.add(first)
+    await asyncio.sleep(0.18)  # just before the next tick
+    later_opened = loop.time()
+    beats.add(later)
+    await asyncio.sleep(interval + 0.5)
+    running = beats.task
+    beats.remove(first)
+    beats.remove(later)
+    await asyncio.wait_for(running, 2)  # the task ends with the last socket
+    for sock, opened in ((first, first_opened), (later, later_opened)):
+        assert sock.visits, "never visited"
+        assert sock.visits[0] - opened >= interval - 0.01  # the loop's clock resolution
+
+
 @db_socket
 async def test_client_disconnect_closes_the_socket(raw, customer):
     sock = await raw(customer)
