@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,11 +47,11 @@ def main() -> None:
     from django.conf import settings
     from django.core.cache import caches
     from django.core.management import call_command
-    from django.db import connections
     from django.test import Client
 
     from accounts.async_services import _load_socket_user
     from accounts.models import User
+    from chat_project import mongo
 
     call_command("migrate", verbosity=0, interactive=False)
     password = uuid.uuid4().hex
@@ -60,12 +61,12 @@ def main() -> None:
     session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert _load_socket_user(session_key) == user
 
-    users = connections["default"].get_collection(User._meta.db_table)
+    users = mongo.collection(User)
     session_cache = caches[settings.SESSION_CACHE_ALIAS]
     timed("the handshake's user lookup", args.calls, lambda: _load_socket_user(session_key))
     timed("  the user through the ORM", args.calls, lambda: User.objects.get(pk=user.pk))
     timed("  the user as one find_one", args.calls, lambda: users.find_one({"_id": user.pk}))
-    session_cache_key = f"django.contrib.sessions.cached_db{session_key}"
+    session_cache_key = import_module(settings.SESSION_ENGINE).SessionStore(session_key).cache_key
     assert session_cache.get(session_cache_key) is not None
     timed("  the session from the cache", args.calls, lambda: session_cache.get(session_cache_key))
 
