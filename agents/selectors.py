@@ -14,7 +14,7 @@ from agents.models import CannedResponse, OfflineMessage
 from agents.services import common
 from agents.services.canned import canned_dto
 from agents.services.teams import offline_message_dto, team_state
-from chat import dtos
+from chat import dtos, render
 from chat import selectors as chat_selectors
 from chat_project.errors import NotFound, PermissionDenied
 
@@ -35,7 +35,7 @@ def queue_list(*, viewer: User, team_id: str | None = None) -> list[dict[str, An
     team, its place in its team's queue and estimated wait."""
     only = services.ALL if team_id is None else _team_id(team_id)
     rows = services.queue_snapshot(team_id=only)
-    rooms = dtos.rooms_dto([row["room"] for row in rows], known=[viewer])
+    rooms = render.rooms([row["room"] for row in rows], viewer=viewer)
     return [
         {
             **room,

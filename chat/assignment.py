@@ -27,11 +27,14 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import User
-from chat import dtos, events, routing_hooks, timeline
+from chat import dtos, events, render, timeline
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat.selectors import object_id
+from chat.services import outcomes
 from chat.services.notes import transfer_note_add
-from chat.writer import Append, Appended, timeline_writer
+from chat.services.rooms import room_scene
+from chat.writer import Append
+from chat_project.errors import DomainError
 
 QUEUED = RoomStatus.QUEUED.value
 ACTIVE = RoomStatus.ACTIVE.value
@@ -42,9 +45,9 @@ def _brief(user: User | None) -> dict[str, Any] | None:
 
 
 def _room_as(room: Room, **changes: Any) -> Room:
-    """``room`` as the change leaves it: its dto needs no read after the write (nothing
-    else of a room's dto moves while it waits or is held, and a close in between would
-    have failed the change)."""
+    """``room`` as the change leaves it: its rendering needs no read after the write
+    (nothing else of a room moves while it waits or is held, and a close in between
+    would have failed the change)."""
     changed = copy.copy(room)
     for name, value in changes.items():
         setattr(changed, name, value)
@@ -59,21 +62,42 @@ def _append(
     require: dict[str, Any],
     set_fields: dict[str, Any],
     data: dict[str, Any],
+    notice: events.Notice,
     text: str = "",
-    publish,
 ) -> RoomEvent | None:
+    """Write the change; its stored row, or None when the room was no longer as the
+    change requires (another router, transfer or close won: routing decides)."""
+    data = {**data, "room": render.room_snapshot(notice.scene.room)}
     event = RoomEvent(room_id=room.pk, kind=kind, actor=actor, text=text, data=data)
-    outcome = timeline_writer().submit(
-        Append(
-            room_id=room.pk,
-            event=event,
-            require=require,
-            set_fields=set_fields,
-            known_seq=room.last_seq,
-            on_written=publish,
-        )
+    op = Append(
+        room_id=room.pk,
+        event=event,
+        require=require,
+        set_fields=set_fields,
+        known_seq=room.last_seq,
+        notice=notice,
     )
-    return outcome.event if isinstance(outcome, Appended) else None
+    try:
+        return outcomes.written(op)
+    except DomainError:
+        return None
+
+
+def _answer(row: RoomEvent, notice: events.Notice, viewer: User | None) -> dict[str, Any]:
+    """What the change's caller is answered: its event as the acting staff member (or,
+    for routing's own changes, an admin) sees it."""
+    audience = render.audience_of(viewer) if viewer is not None else render.Audience.ADMIN
+    rendered = render.event(row, notice.scene, audience)
+    assert rendered is not None
+    return rendered[1]
+
+
+def _handover_marks(room: Room, agent: User) -> dict[str, Any]:
+    """The incoming agent's watermarks at the hand-over: what came before is theirs to
+    read as history, not as unread messages, and the customer's ticks never move back
+    because a new reader joined (issue 31)."""
+    seq = room.last_seq + 1
+    return {f"watermarks.{agent.pk}": {"delivered": seq, "read": seq}}
 
 
 def claim(
@@ -95,26 +119,21 @@ def claim(
     if room is None:
         return None
     now = timezone.now()
-    data = {"agent": _brief(agent), "reason": reason}
     claimed = _room_as(room, status=ACTIVE, agent_id=agent.pk, assigned_at=now)
-    room_data = dtos.room_dto_one(claimed, known=[agent, *known])
-    payload: dict[str, Any] = {"room_id": str(oid), **data, "room": room_data}
-
-    def publish(event: RoomEvent) -> None:
-        payload["seq"] = room_data["last_seq"] = event.seq
-        events.room_event(room_id=oid, seq=event.seq, event=events.ROOM_ASSIGNED, data=payload)
-        events.user_event(user_id=agent.pk, event=events.ROOM_ASSIGNED, data=payload)
-
+    notice = events.Notice(
+        scene=room_scene(claimed, known=[agent, *known]),
+        tell_users=((agent.pk, render.audience_of(agent)),),
+    )
     written = _append(
         room,
         kind=EventKind.ASSIGNED,
         actor=actor,
         require={"status": QUEUED, "agent_id": None},
         set_fields={"status": ACTIVE, "agent_id": agent.pk, "assigned_at": now},
-        data=data,
-        publish=publish,
+        data={"agent": _brief(agent), "reason": reason},
+        notice=notice,
     )
-    return payload if written is not None else None
+    return _answer(written, notice, actor) if written is not None else None
 
 
 def hand_over(
@@ -147,26 +166,24 @@ def hand_over(
         data["to_team"] = to_team
         team_fields = {"team_id": object_id(to_team["id"]), "team_at": now}
     moved = _room_as(room, agent_id=to_agent.pk, assigned_at=now, **team_fields)
-    payload: dict[str, Any] = {"room_id": str(room.pk), **data}
-    payload["room"] = dtos.room_dto_one(moved, known=[to_agent, from_agent, actor])
-
-    def publish(event: RoomEvent) -> None:
-        payload["seq"] = payload["room"]["last_seq"] = event.seq
-        events.room_event(
-            room_id=room.pk, seq=event.seq, event=events.ROOM_TRANSFERRED, data=payload
-        )
-        for agent in (from_agent, to_agent):
-            events.user_event(user_id=agent.pk, event=events.ROOM_TRANSFERRED, data=payload)
-        events.room_access_revoked(room_id=room.pk, user_ids=[from_agent.pk])
-
+    notice = events.Notice(
+        scene=room_scene(moved, known=[to_agent, from_agent, actor]),
+        tell_users=tuple((agent.pk, render.audience_of(agent)) for agent in (from_agent, to_agent)),
+        revoke=(from_agent.pk,),
+    )
     written = _append(
         room,
         kind=EventKind.TRANSFERRED,
         actor=actor,
         require={"status": ACTIVE, "agent_id": from_agent.pk},
-        set_fields={"agent_id": to_agent.pk, "assigned_at": now, **team_fields},
+        set_fields={
+            "agent_id": to_agent.pk,
+            "assigned_at": now,
+            **team_fields,
+            **_handover_marks(room, to_agent),
+        },
         data=data,
-        publish=publish,
+        notice=notice,
     )
     if written is None:
         return None
@@ -177,7 +194,7 @@ def hand_over(
         transfer={"from_agent": data["from_agent"], "to_agent": data["to_agent"]},
         known_seq=written.seq,
     )
-    return {**payload, "note": note}
+    return {**_answer(written, notice, actor), "note": note}
 
 
 def back_to_queue(
@@ -193,32 +210,29 @@ def back_to_queue(
     ``queued_at`` (routing passes a time ahead of every waiting room: the head).
     ``to_general``: in the general queue instead (its team is gone). None if the room
     is no longer active with that agent."""
-    text = f"Back in the queue: {reason}."
-    data = {"from_agent": _brief(from_agent), "reason": reason}
-    payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text}
-
-    def publish(event: RoomEvent) -> None:
-        payload["seq"] = event.seq
-        events.room_event(room_id=room.pk, seq=event.seq, event=events.SYSTEM_MESSAGE, data=payload)
-        events.room_access_revoked(room_id=room.pk, user_ids=[from_agent.pk])
-
+    now = timezone.now()
+    fields = {
+        "status": QUEUED,
+        "agent_id": None,
+        "queued_at": queued_at,
+        "team_at": now,
+        **({"team_id": None} if to_general else {}),
+    }
+    notice = events.Notice(
+        scene=room_scene(_room_as(room, **fields), known=[from_agent]),
+        revoke=(from_agent.pk,),
+    )
     written = _append(
         room,
         kind=EventKind.SYSTEM,
         actor=actor,
         require={"status": ACTIVE, "agent_id": from_agent.pk},
-        set_fields={
-            "status": QUEUED,
-            "agent_id": None,
-            "queued_at": queued_at,
-            "team_at": timezone.now(),
-            **({"team_id": None} if to_general else {}),
-        },
-        data=data,
-        text=text,
-        publish=publish,
+        set_fields=fields,
+        data={"from_agent": _brief(from_agent), "reason": reason},
+        text=f"Back in the queue: {reason}.",
+        notice=notice,
     )
-    return payload if written is not None else None
+    return _answer(written, notice, actor) if written is not None else None
 
 
 def overflow(
@@ -228,25 +242,19 @@ def overflow(
     the general queue), keeping its place in time (``queued_at``), with a system message
     the customer reads. None if the room no longer waits in ``from_team``'s queue
     (claimed, closed, moved meanwhile)."""
-    now = timezone.now()
-    data = {"kind": "overflow", "from_team": from_team, "to_team": to_team}
-    payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text}
-
-    def publish(event: RoomEvent) -> None:
-        payload["seq"] = event.seq
-        events.room_event(room_id=room.pk, seq=event.seq, event=events.SYSTEM_MESSAGE, data=payload)
-
+    fields = {"team_id": object_id(to_team["id"]) if to_team else None, "team_at": timezone.now()}
+    notice = events.Notice(scene=room_scene(_room_as(room, **fields)))
     written = _append(
         room,
         kind=EventKind.SYSTEM,
         actor=None,
         require={"status": QUEUED, "agent_id": None, "team_id": object_id(from_team["id"])},
-        set_fields={"team_id": object_id(to_team["id"]) if to_team else None, "team_at": now},
-        data=data,
+        set_fields=fields,
+        data={"kind": "overflow", "from_team": from_team, "to_team": to_team},
         text=text,
-        publish=publish,
+        notice=notice,
     )
-    return payload if written is not None else None
+    return _answer(written, notice, None) if written is not None else None
 
 
 def to_team_queue(
@@ -262,38 +270,45 @@ def to_team_queue(
     """Put ``room`` in ``to_team``'s queue at ``queued_at`` (routing passes a time ahead
     of every waiting room of that team: the head): an active room is taken from
     ``from_agent``, a waiting one leaves its own queue. None if the room is no longer
-    as read (another change won)."""
-    now = timezone.now()
-    data: dict[str, Any] = {"kind": "to_team", "to_team": to_team, "note": note}
+    as read (another change won).
+
+    ``note`` becomes a private note right after the move, as a transfer's does: the
+    ``system`` event, which the customer reads, never carries it (issue 26: it did)."""
+    data: dict[str, Any] = {"kind": "to_team", "to_team": to_team}
     if from_agent is not None:
         data["from_agent"] = _brief(from_agent)
         require = {"status": ACTIVE, "agent_id": from_agent.pk}
     else:
         require = {"status": QUEUED, "agent_id": None, "team_id": room.team_id}
-    team_fields = {"team_id": object_id(to_team["id"]), "team_at": now}
-    moved = _room_as(room, status=QUEUED, agent_id=None, queued_at=queued_at, **team_fields)
-    # The room as it now is, with what routing says of its new team (closed, opening):
-    # the customer's page shows it without reading the room again.
-    room_data = {
-        **dtos.room_dto_one(moved, known=[from_agent] if from_agent else []),
-        **routing_hooks.room_extras(moved),
+    fields = {
+        "status": QUEUED,
+        "agent_id": None,
+        "queued_at": queued_at,
+        "team_id": object_id(to_team["id"]),
+        "team_at": timezone.now(),
     }
-    payload: dict[str, Any] = {"room_id": str(room.pk), **data, "text": text, "room": room_data}
-
-    def publish(event: RoomEvent) -> None:
-        payload["seq"] = room_data["last_seq"] = event.seq
-        events.room_event(room_id=room.pk, seq=event.seq, event=events.SYSTEM_MESSAGE, data=payload)
-        if from_agent is not None:
-            events.room_access_revoked(room_id=room.pk, user_ids=[from_agent.pk])
-
+    notice = events.Notice(
+        scene=room_scene(_room_as(room, **fields), known=[from_agent] if from_agent else []),
+        revoke=(from_agent.pk,) if from_agent is not None else (),
+    )
     written = _append(
         room,
         kind=EventKind.SYSTEM,
         actor=actor,
         require=require,
-        set_fields={"status": QUEUED, "agent_id": None, "queued_at": queued_at, **team_fields},
+        set_fields=fields,
         data=data,
         text=text,
-        publish=publish,
+        notice=notice,
     )
-    return payload if written is not None else None
+    if written is None:
+        return None
+    if actor is not None:
+        transfer_note_add(
+            room_id=room.pk,
+            author=actor,
+            text=note,
+            transfer={"from_agent": data.get("from_agent"), "to_agent": None, "to_team": to_team},
+            known_seq=written.seq,
+        )
+    return {**_answer(written, notice, actor), "note": note}

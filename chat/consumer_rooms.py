@@ -11,15 +11,12 @@ from typing import Any
 from bson import ObjectId
 from django.conf import settings
 
-from chat import async_services, delivery
+from chat import async_services, delivery, render
 from chat.delivery import RoomCursor
+from chat.events import room_group
 from chat_project.errors import DomainError, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
-
-
-def room_group(room_id: str) -> str:
-    return f"room.{room_id}"
 
 
 def room_id_from_wire(value: str) -> str:
@@ -33,15 +30,17 @@ def room_id_from_wire(value: str) -> str:
 class RoomHandlers:
     """Needs from the consumer: ``user``, ``user_id``, ``rooms``, ``timers``,
     ``closing``, ``_group_add`` / ``_group_discard``, ``send_event`` / ``send_error``,
-    ``send_event_in_parts``, ``_publish_ephemeral``, ``_typing_stopped``,
-    ``_flush_receipts`` and ``_me``."""
+    ``send_event_in_parts``, ``_publish_ephemeral``, ``_typing_stopped`` and
+    ``_flush_receipts``."""
 
     async def join_room(self, data: dict[str, Any]) -> dict[str, Any]:
         room_id = room_id_from_wire(data["room_id"])
         self._check_room_cap([room_id])
         history = await self._subscribe_and_read(room_id, data.get("after_seq"))
         await self._send_history(history)
-        await self._publish_ephemeral(room_id, "user-joined-room", {"user": self._me()})
+        self._publish_ephemeral(
+            room_id, render.user_joined_room(room_id=room_id, user=self.user, joined=True)
+        )
         return {"room_id": room_id, "last_seq": history["last_seq"]}
 
     async def leave_room(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +48,9 @@ class RoomHandlers:
         if room_id in self.rooms:
             await self._typing_stopped(room_id)
             await self._drop_room(room_id)
-            await self._publish_ephemeral(room_id, "user-left-room", {"user": self._me()})
+            self._publish_ephemeral(
+                room_id, render.user_joined_room(room_id=room_id, user=self.user, joined=False)
+            )
         return {"room_id": room_id}
 
     async def sync(self, data: dict[str, Any]) -> dict[str, Any]:

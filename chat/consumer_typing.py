@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from chat import typing_state
+from chat import render, typing_state
 from chat_project.errors import NotFound
 
 logger = logging.getLogger(__name__)
@@ -62,11 +62,8 @@ class TypingHandlers:
             logger.warning("typing stop failed", exc_info=True)
 
     async def _publish_typing(self, room_id: str, is_typing: bool) -> None:
-        data: dict[str, Any] = {
-            "user_id": self.user_id,
-            "username": self.user.username,
-            "is_typing": is_typing,
-        }
-        if is_typing:
-            data["ttl_ms"] = int(settings.WS_TYPING_TTL_SECONDS * 1000)
-        await self._publish_ephemeral(room_id, "user-typing", data)
+        ttl_ms = int(settings.WS_TYPING_TTL_SECONDS * 1000)
+        rendered = render.user_typing(
+            room_id=room_id, user=self.user, is_typing=is_typing, ttl_ms=ttl_ms
+        )
+        self._publish_ephemeral(room_id, rendered)

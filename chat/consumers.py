@@ -24,15 +24,14 @@ from django.conf import settings
 from accounts import presence
 from accounts.events import session_digest, user_group
 from accounts.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_status, status_message
-from chat import async_services
+from chat import async_services, events, render
 from chat.consumer_presence import PresenceHandlers
-from chat.consumer_rooms import RoomHandlers, room_group
+from chat.consumer_rooms import RoomHandlers
 from chat.consumer_tools import AgentToolHandlers
 from chat.consumer_typing import TypingHandlers
 from chat.delivery import RoomCursor
-from chat.events import STAFF
 from chat.receipt_batch import PendingReceipts
-from chat_project import drain, fanout
+from chat_project import drain
 from chat_project.errors import ValidationFailed
 from chat_project.timers import KeyedTimers
 from chat_project.ws import (
@@ -60,7 +59,7 @@ class ChatConsumer(
         super().__init__(*args, **kwargs)
         self.user: Any = None
         self.user_id = ""
-        self.staff = False  # an agent or admin: receives the "staff" audience's events
+        self.audience = render.Audience.CUSTOMER  # what this socket is shown (chat.render)
         self.conn_id = uuid.uuid4().hex
         self.groups_joined: set[str] = set()
         self.rooms: dict[str, RoomCursor] = {}  # the joined rooms
@@ -81,7 +80,7 @@ class ChatConsumer(
             await self.reject(CLOSE_NOT_AUTHENTICATED, "not authenticated")
             return
         self.user, self.user_id = user, str(user.pk)
-        self.staff = user.role in ("agent", "admin")
+        self.audience = render.audience_of(user)
         admitted, came_online = await presence.aconnection_open(
             user_id=self.user_id,
             conn_id=self.conn_id,
@@ -221,26 +220,9 @@ class ChatConsumer(
             return
         pending.resolve(answer)
 
-    async def _publish_ephemeral(self, room_id: str, event: str, data: dict[str, Any]) -> None:
+    def _publish_ephemeral(self, room_id: str, rendered: render.Rendered) -> None:
         """A room event that is not part of the history (no seq), to the other users."""
-        message = {
-            "type": "room.event",
-            "room_id": room_id,
-            "seq": None,
-            "event": event,
-            "data": {"room_id": room_id, **data},
-            "exclude_user_id": self.user_id,
-        }
-        # Queued with the process's other fan-out (one Redis round trip per batch).
-        fanout.publish_from_loop(room_group(room_id), message)
-
-    def _me(self) -> dict[str, Any]:
-        return {
-            "id": self.user_id,
-            "username": self.user.username,
-            "display_name": self.user.display_name,
-            "role": self.user.role,
-        }
+        events.ephemeral(room_id, rendered, exclude_user_id=self.user_id)
 
     # --- channel-layer messages --------------------------------------------------------
 
@@ -250,20 +232,16 @@ class ChatConsumer(
         if cursor is None or message.get("exclude_user_id") == self.user_id:
             return
         seq = message.get("seq")
-        if message.get("audience") == STAFF and not self.staff:
-            # Never a customer's (a private note, a tag, the rating as an event). Its seq
-            # is stepped over as sent, so it is not taken for a gap to repair.
-            if seq is not None and cursor.take(seq, now=time.monotonic()):
-                self._schedule_repair(room_id, cursor)
-            return
+        data = events.room_event_for(message, self.audience)
         if seq is not None:
+            # An event not shown to this socket's audience (a private note, a tag, the
+            # rating, for a customer) is stepped over as sent, so it is not taken for a
+            # gap to repair.
             if not cursor.take(seq, now=time.monotonic()):
                 return  # already sent (in a read, a replay or a repair)
             self._schedule_repair(room_id, cursor)
-        data = message.get("data") or {}
-        if data.get("room_id") != room_id or ("seq" not in data and seq is not None):
-            data = {**data, "room_id": room_id, **({"seq": seq} if seq is not None else {})}
-        await self.send_event(message["event"], data)
+        if data is not None:
+            await self.send_event(message["event"], data)
 
     async def room_access(self, message: dict[str, Any]) -> None:
         room_id = message.get("room_id")

@@ -1,9 +1,9 @@
 """Wire shapes of rooms, messages and attachments (plain dicts, shared by REST, the
 gateway and the published events).
 
-A message is built in two steps: :func:`message_base` is the same for every viewer
-(it is what the recent-history cache stores), :func:`message_for_viewer` then hides
-a deleted message's text from non-admins and adds the receipt ``status``.
+These are the same for every viewer: :func:`message_base` is also what the
+recent-history cache stores. What a viewer may see of them is decided in one place,
+``chat.render``.
 """
 
 from __future__ import annotations
@@ -75,10 +75,10 @@ def rating_dto(room: Room) -> dict[str, Any] | None:
     return {"score": room.rating, "comment": room.rating_comment, "rated_at": iso(room.rated_at)}
 
 
-def room_dto(room: Room, users: dict[str, User], *, staff: bool = False) -> dict[str, Any]:
-    """A room as everyone in it may see it; ``staff`` adds what only agents and admins
-    see (its ``tags``). What is published to a room's group is never ``staff``."""
-    dto = {
+def room_dto(room: Room, users: dict[str, User]) -> dict[str, Any]:
+    """A room as everyone in it may see it (``chat.render.room`` adds what a viewer's
+    audience adds: the tags for staff)."""
+    return {
         "id": str(room.pk),
         "customer": user_brief(users.get(str(room.customer_id))),
         "agent": user_brief(users.get(str(room.agent_id))) if room.agent_id else None,
@@ -95,21 +95,16 @@ def room_dto(room: Room, users: dict[str, User], *, staff: bool = False) -> dict
         "team_id": str(room.team_id) if room.team_id else None,
         "required_skills": list(room.required_skills or []),
     }
-    if staff:
-        dto["tags"] = list(room.tags or [])
-    return dto
 
 
-def rooms_dto(
-    rooms: list[Room], *, known: Iterable[User] = (), staff: bool = False
-) -> list[dict[str, Any]]:
+def rooms_dto(rooms: list[Room], *, known: Iterable[User] = ()) -> list[dict[str, Any]]:
     ids = {room.customer_id for room in rooms} | {room.agent_id for room in rooms}
     users = users_by_id(ids, known=known)
-    return [room_dto(room, users, staff=staff) for room in rooms]
+    return [room_dto(room, users) for room in rooms]
 
 
-def room_dto_one(room: Room, *, known: Iterable[User] = (), staff: bool = False) -> dict[str, Any]:
-    return rooms_dto([room], known=known, staff=staff)[0]
+def room_dto_one(room: Room, *, known: Iterable[User] = ()) -> dict[str, Any]:
+    return rooms_dto([room], known=known)[0]
 
 
 def message_base(message: RoomEvent, users: dict[str, User]) -> dict[str, Any]:
@@ -135,51 +130,21 @@ def messages_base(messages: list[RoomEvent], *, known: Iterable[User] = ()) -> l
 
 
 def message_status(room: Room, *, sender_id: str | None, seq: int) -> str:
-    """``read`` / ``delivered`` / ``sent`` from the watermarks of the room's current
-    participants other than the sender (all of them must have reached ``seq``). With
-    nobody else in the room yet (a queued room) the message is ``sent``."""
-    others = [
-        str(uid)
-        for uid in (room.customer_id, room.agent_id)
-        if uid is not None and str(uid) != sender_id
-    ]
-    if not others:
-        return "sent"
-    marks = [room.watermark(uid) for uid in others]
-    if min(read for _, read in marks) >= seq:
+    """``read`` / ``delivered`` / ``sent`` from the watermarks of the other side: for a
+    customer's message, support's (any agent who has held the room: the mark a reader
+    left stays when the room moves on, so a tick never moves back after a transfer or
+    a requeue, issue 31); for anyone else's, the customer's."""
+    customer = str(room.customer_id)
+    if sender_id == customer:
+        readers = [uid for uid in (room.watermarks or {}) if uid != customer]
+    else:
+        readers = [customer]
+    marks = [room.watermark(uid) for uid in readers]
+    if any(read >= seq for _, read in marks):
         return "read"
-    if min(delivered for delivered, _ in marks) >= seq:
+    if any(delivered >= seq for delivered, _ in marks):
         return "delivered"
     return "sent"
-
-
-def message_for_viewer(base: dict[str, Any], *, room: Room | None, viewer: User) -> dict[str, Any]:
-    """Hide what the viewer may not see and add ``status`` (when the room is known)."""
-    data = dict(base)
-    original = data.pop("original_text", None)
-    if viewer.is_admin:
-        if original is not None:
-            data["original_text"] = original
-    elif data["deleted"]:
-        data["text"] = ""
-        data["attachments"] = []
-    if room is not None:
-        sender_id = data["sender"]["id"] if data["sender"] else None
-        data["status"] = message_status(room, sender_id=sender_id, seq=data["seq"])
-    return data
-
-
-def message_public(base: dict[str, Any], *, status: str | None = None) -> dict[str, Any]:
-    """The shape published to a room's group: nobody's private view (a deleted
-    message's text and the original text are dropped)."""
-    data = dict(base)
-    data.pop("original_text", None)
-    if data["deleted"]:
-        data["text"] = ""
-        data["attachments"] = []
-    if status is not None:
-        data["status"] = status
-    return data
 
 
 def watermarks_dto(room: Room) -> dict[str, dict[str, int]]:
@@ -213,23 +178,3 @@ def note_base(note: RoomEvent, users: dict[str, User]) -> dict[str, Any]:
 def notes_base(notes: list[RoomEvent], *, known: Iterable[User] = ()) -> list[dict[str, Any]]:
     users = users_by_id({n.actor_id for n in notes}, known=known)
     return [note_base(n, users) for n in notes]
-
-
-def note_for_viewer(base: dict[str, Any], *, viewer: User) -> dict[str, Any]:
-    """Admins keep the original text of an edited note and the text of a deleted one."""
-    if viewer.is_admin:
-        data = dict(base)
-        if data["original_text"] is None:
-            data.pop("original_text")
-        return data
-    return note_public(base)
-
-
-def note_public(base: dict[str, Any]) -> dict[str, Any]:
-    """The shape published to the room's staff: no original text, a deleted note's text
-    dropped."""
-    data = dict(base)
-    data.pop("original_text", None)
-    if data["deleted"]:
-        data["text"] = ""
-    return data

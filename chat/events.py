@@ -1,51 +1,46 @@
-"""What the chat services tell connected sockets, after the durable write.
+"""What the chat tells connected sockets, after the durable write: the channel-layer
+messages, built from what ``chat.render`` renders (never from a payload of their own).
 
-Every message goes to the group ``room.<room_id>`` (the gateway subscribes each
-socket to the rooms it may see) in one of two shapes:
+Every message for a room goes to the group ``room.<room_id>`` (the gateway subscribes
+each socket to the rooms it may see), in one of two shapes:
 
-``{"type": "room.event", "room_id", "seq", "event", "data"}``
-    ``event`` is the server event name of the contract; ``data`` always carries
-    ``room_id`` and, for history-changing events, ``seq`` (``seq`` is None for
-    receipts, which are not timeline events).
-
-    ``audience``: ``"staff"`` on events a customer must never receive (private notes,
-    tags, the rating as an event): the gateway sends them to agents' and admins'
-    sockets only (the group holds the customer's sockets too), and lets a customer's
-    socket step over their seq without a gap repair. Absent: everyone in the room.
+``{"type": "room.event", "room_id", "seq", "event", "data", "audiences"?, "by_audience"?}``
+    one server event, rendered once per audience (``chat.render.Audience``): ``data``
+    is what every audience receives unless ``by_audience`` names its own rendering;
+    ``audiences``, when present, lists the only audiences that receive it (a private
+    note: staff). A socket of another audience steps over its seq (no gap repair goes
+    looking for it). ``seq`` is None for events that are not history (receipts,
+    typing); ``exclude_user_id`` then names the user whose own action it was.
 
 ``{"type": "room.access", "room_id", "revoked_user_ids"}``
     those users lost access to the room (transfer): the gateway drops their sockets
     from the group.
 
-Publishing only wakes clients up; the store is the record, and a client that missed
-a message catches up by replaying after its last ``seq``. Failures are logged, not
-raised: the write already happened.
+and ``{"type": "user.event", "event", "data"}`` to the group ``user.<id>`` (every socket
+of one user), rendered for that user's audience.
+
+Timeline rows are published by the writer once their round is durable
+(:func:`rows_written`, in seq order per room), from the :class:`Notice` each change
+carries: data only (the scene to render with, who else to tell), so that nothing of a
+service runs on the writer's thread. Publishing only wakes clients up; the store is the
+record, and a client that missed a message catches up by replaying after its last
+``seq``. Failures are logged, not raised: the write already happened.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from accounts.events import user_group
+from chat import render
+from chat.models import RoomEvent
+from chat.render import AUDIENCES, Audience, Rendered, Scene
 from chat_project import fanout
 
-NEW_MESSAGE = "new-message"
-MESSAGE_UPDATED = "message-updated"
-MESSAGE_DELETED = "message-deleted"
-MESSAGE_STATUS_UPDATED = "message-status-updated"
-ROOM_CLOSED = "room-closed"
-ROOM_ASSIGNED = "room-assigned"
-ROOM_TRANSFERRED = "room-transferred"
-SYSTEM_MESSAGE = "system-message"
-NOTE_ADDED = "note-added"
-NOTE_UPDATED = "note-updated"
-NOTE_DELETED = "note-deleted"
-ROOM_TAGGED = "room-tagged"
-ROOM_UNTAGGED = "room-untagged"
-ROOM_RATED = "room-rated"
-
-# The audience of a room event no customer may receive (chat.consumers.room_event).
-STAFF = "staff"
+logger = logging.getLogger(__name__)
 
 
 def room_group(room_id: object) -> str:
@@ -56,27 +51,79 @@ def publish(group: str, message: dict[str, Any]) -> None:
     fanout.publish(group, message)
 
 
-def room_event(
-    *,
-    room_id: object,
-    seq: int | None,
-    event: str,
-    data: dict[str, Any],
-    audience: str | None = None,
-) -> None:
-    message = {
+@dataclass(frozen=True)
+class Notice:
+    """What a timeline change tells once it is durable: its row rendered with
+    ``scene`` to the room's sockets; to every socket of ``tell_users`` too (``(user
+    id, audience)``: how an agent hears of a room it was given before joining it); then
+    ``revoke``: users who no longer see the room."""
+
+    scene: Scene
+    tell_users: tuple[tuple[object, Audience], ...] = ()
+    revoke: tuple[object, ...] = ()
+
+
+def room_message(
+    *, room_id: object, seq: int | None, renderings: dict[Audience, Rendered | None]
+) -> dict[str, Any] | None:
+    """The ``room.event`` of one event rendered per audience (None: nobody sees it)."""
+    shown = {audience: r for audience, r in renderings.items() if r is not None}
+    if not shown:
+        return None
+    name, data = next(iter(shown.values()))
+    message: dict[str, Any] = {
         "type": "room.event",
         "room_id": str(room_id),
         "seq": seq,
-        "event": event,
+        "event": name,
         "data": data,
     }
-    if audience is not None:
-        message["audience"] = audience
+    if len(shown) < len(AUDIENCES):
+        message["audiences"] = sorted(str(a) for a in shown)
+    differing = {str(audience): d for audience, (_n, d) in shown.items() if d != data}
+    if differing:
+        message["by_audience"] = differing
+    return message
+
+
+def room_event_for(message: dict[str, Any], audience: Audience) -> dict[str, Any] | None:
+    """A ``room.event``'s data for one audience; None: not theirs."""
+    audiences = message.get("audiences")
+    if audiences is not None and audience not in audiences:
+        return None
+    return (message.get("by_audience") or {}).get(audience, message.get("data") or {})
+
+
+def ephemeral(room_id: str, rendered: Rendered, *, exclude_user_id: str) -> None:
+    """A room event that is not history (no seq: typing, joins, leaves) to the room's
+    other users, from the event loop (queued with the process's other fan-out)."""
+    name, data = rendered
+    message = room_message(
+        room_id=room_id, seq=None, renderings=dict.fromkeys(AUDIENCES, (name, data))
+    )
+    assert message is not None
+    message["exclude_user_id"] = exclude_user_id
+    fanout.publish_from_loop(room_group(room_id), message)
+
+
+def room_rendered(room_id: object, rendered: Rendered) -> None:
+    """An event every audience sees alike and that is not history (a receipt's
+    ``message-status-updated``)."""
+    name, data = rendered
+    message = room_message(
+        room_id=room_id, seq=None, renderings=dict.fromkeys(AUDIENCES, (name, data))
+    )
+    assert message is not None
     publish(room_group(room_id), message)
 
 
-def room_access_revoked(*, room_id: object, user_ids: list[object]) -> None:
+def user_event(*, user_id: object, rendered: Rendered) -> None:
+    """A server event for every socket of one user (group ``user.<id>``)."""
+    name, data = rendered
+    publish(user_group(user_id), {"type": "user.event", "event": name, "data": data})
+
+
+def room_access_revoked(*, room_id: object, user_ids: Iterable[object]) -> None:
     publish(
         room_group(room_id),
         {
@@ -87,118 +134,45 @@ def room_access_revoked(*, room_id: object, user_ids: list[object]) -> None:
     )
 
 
-def new_message(*, room_id: object, seq: int, message: dict[str, Any]) -> None:
-    room_event(
-        room_id=room_id,
-        seq=seq,
-        event=NEW_MESSAGE,
-        data={"room_id": str(room_id), "seq": seq, "message": message},
-    )
+# --- the writer's side ---------------------------------------------------------------------
 
 
-def message_updated(*, room_id: object, seq: int, message: dict[str, Any]) -> None:
-    room_event(
-        room_id=room_id,
-        seq=seq,
-        event=MESSAGE_UPDATED,
-        data={"room_id": str(room_id), "seq": seq, "message": message},
-    )
+def rows_written(written: list[tuple[Any, RoomEvent, Notice]]) -> None:
+    """Called by the timeline writer's thread once a round is durable, with its rows in
+    seq order per room (``(the submitting thread's event loop, row, notice)``). Each
+    loop renders and publishes its callers' rows in that order; without a loop
+    (commands, tests without a server) they are published here."""
+    by_loop: dict[Any, list[tuple[RoomEvent, Notice]]] = {}
+    for loop, row, notice in written:
+        by_loop.setdefault(loop, []).append((row, notice))
+    for loop, rows in by_loop.items():
+        if loop is not None and loop.is_running() and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(_deliver, rows)
+                continue
+            except RuntimeError:  # closed meanwhile
+                pass
+        _deliver(rows)
 
 
-def message_deleted(*, room_id: object, seq: int, message_id: object) -> None:
-    room_event(
-        room_id=room_id,
-        seq=seq,
-        event=MESSAGE_DELETED,
-        data={"room_id": str(room_id), "seq": seq, "message_id": str(message_id)},
-    )
+def _deliver(rows: list[tuple[RoomEvent, Notice]]) -> None:
+    for row, notice in rows:
+        try:
+            row_published(row, notice)
+        except Exception:  # written; a lost publish is caught up by replay
+            logger.warning("publishing %s failed", row, exc_info=True)
 
 
-def message_status_updated(
-    *, room_id: object, user_id: object, last_delivered_seq: int, last_read_seq: int
-) -> None:
-    room_event(
-        room_id=room_id,
-        seq=None,
-        event=MESSAGE_STATUS_UPDATED,
-        data={
-            "room_id": str(room_id),
-            "user_id": str(user_id),
-            "last_delivered_seq": last_delivered_seq,
-            "last_read_seq": last_read_seq,
-        },
-    )
-
-
-def room_closed(*, room_id: object, seq: int, room: dict[str, Any]) -> None:
-    room_event(
-        room_id=room_id,
-        seq=seq,
-        event=ROOM_CLOSED,
-        data={"room_id": str(room_id), "seq": seq, "room": room},
-    )
-
-
-def note_added(*, room_id: object, seq: int, note: dict[str, Any]) -> None:
-    room_event(
-        room_id=room_id,
-        seq=seq,
-        event=NOTE_ADDED,
-        data={"room_id": str(room_id), "seq": seq, "note": note},
-        audience=STAFF,
-    )
-
-
-def note_updated(*, room_id: object, seq: int, note: dict[str, Any]) -> None:
-    room_event(
-        room_id=room_id,
-        seq=seq,
-        event=NOTE_UPDATED,
-        data={"room_id": str(room_id), "seq": seq, "note": note},
-        audience=STAFF,
-    )
-
-
-def note_deleted(*, room_id: object, seq: int, note_id: object) -> None:
-    room_event(
-        room_id=room_id,
-        seq=seq,
-        event=NOTE_DELETED,
-        data={"room_id": str(room_id), "seq": seq, "note_id": str(note_id)},
-        audience=STAFF,
-    )
-
-
-def room_tags_changed(
-    *, room_id: object, seq: int, added: bool, tag: str, by: dict[str, Any] | None
-) -> None:
-    """``room-tagged`` / ``room-untagged``."""
-    room_event(
-        room_id=room_id,
-        seq=seq,
-        event=ROOM_TAGGED if added else ROOM_UNTAGGED,
-        data={"room_id": str(room_id), "seq": seq, "tag": tag, "by": by},
-        audience=STAFF,
-    )
-
-
-def room_rated(
-    *,
-    room_id: object,
-    seq: int,
-    rating: dict[str, Any],
-    customer: dict[str, Any] | None,
-    agent_id: object | None,
-) -> None:
-    """To the room's staff, and to every socket of its agent (who has usually left the
-    closed room by then)."""
-    data = {"room_id": str(room_id), "seq": seq, "rating": rating, "customer": customer}
-    room_event(room_id=room_id, seq=seq, event=ROOM_RATED, data=data, audience=STAFF)
-    if agent_id is not None:
-        user_event(user_id=agent_id, event=ROOM_RATED, data=data)
-
-
-def user_event(*, user_id: object, event: str, data: dict[str, Any]) -> None:
-    """A server event for every socket of one user (group ``user.<id>``): how an agent
-    hears of a room it was given before it joined it."""
-    publish(user_group(user_id), {"type": "user.event", "event": event, "data": data})
+def row_published(row: RoomEvent, notice: Notice) -> dict[Audience, Rendered | None]:
+    """Render ``row`` once per audience and publish it; returns the renderings."""
+    renderings = {audience: render.event(row, notice.scene, audience) for audience in AUDIENCES}
+    message = room_message(room_id=row.room_id, seq=row.seq, renderings=renderings)
+    if message is not None:
+        publish(room_group(row.room_id), message)
+    for user_id, audience in notice.tell_users:
+        rendered = renderings.get(audience)
+        if rendered is not None:
+            user_event(user_id=user_id, rendered=rendered)
+    if notice.revoke:
+        room_access_revoked(room_id=row.room_id, user_ids=notice.revoke)
+    return renderings

@@ -147,8 +147,8 @@ class EventKind(models.TextChoices):
     RATED = "rated", "Rated by the customer"
 
 
-# What a customer never receives, on any path (chat.selectors.replay, the gateway's
-# audience, chat.events): the agents' notes, the room's tags, the rating as an event.
+# What a customer never receives, on any path (``chat.render`` decides for every one):
+# the agents' notes, the room's tags, the rating as an event.
 STAFF_KINDS = frozenset(
     {
         EventKind.NOTE,

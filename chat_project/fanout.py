@@ -17,12 +17,9 @@ queued up meanwhile as one batch (``group_send_many`` of the project's layer).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
 import time
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -38,30 +35,12 @@ _queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue] = (
 )
 
 
-_publishing = threading.local()
-
-
 def caller_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop this thread works for: the one :func:`publishing_on` names (the
-    timeline writer's thread), the one a ``sync_to_async`` call came from, or the loop
-    running this thread (a service body the gateway runs on its loop:
-    ``chat.writer.steps``)."""
-    loop = getattr(_publishing, "loop", None)
-    if loop is None:
-        return sync_to_async_caller_loop() or asyncio._get_running_loop()
-    return loop if loop.is_running() and not loop.is_closed() else None
-
-
-@contextlib.contextmanager
-def publishing_on(loop: asyncio.AbstractEventLoop | None) -> Iterator[None]:
-    """Publish from this thread as the thread that submitted the write would have (the
-    timeline writer publishes its callers' events in seq order)."""
-    previous = getattr(_publishing, "loop", None)
-    _publishing.loop = loop
-    try:
-        yield
-    finally:
-        _publishing.loop = previous
+    """The event loop this thread works for: the one a ``sync_to_async`` call came from,
+    or the loop running this thread (a service body the gateway runs on its loop:
+    ``chat.writer.steps``). The timeline writer notes it with each change and publishes
+    the change's row on it (``chat.events.rows_written``)."""
+    return sync_to_async_caller_loop() or asyncio._get_running_loop()
 
 
 MAX_BATCH = 500

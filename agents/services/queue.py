@@ -35,7 +35,7 @@ from agents.services.common import (
     _redis,
 )
 from agents.services.eligibility import _take_best, agents_eligible, room_fits
-from chat import dtos, events, selectors
+from chat import dtos, events, render, selectors
 from chat.models import Room
 
 logger = logging.getLogger(__name__)
@@ -268,16 +268,13 @@ def queue_notify(*, free_slots: FreeSlots | None = None) -> int:
         if sent.get(room_id) == value:
             continue
         notices += 1
-        events.user_event(
-            user_id=row["room"].customer_id,
-            event="queue-updated",
-            data={
-                "room_id": room_id,
-                "position": row["position"],
-                "estimated_wait_seconds": row["estimated_wait_seconds"],
-                "team": team,
-            },
+        notice = render.queue_updated(
+            room_id=room_id,
+            position=row["position"],
+            estimated_wait_seconds=row["estimated_wait_seconds"],
+            team=team,
         )
+        events.user_event(user_id=row["room"].customer_id, rendered=notice)
     pipe = client.pipeline()
     gone = [room_id for room_id in sent if room_id not in current]
     if gone:

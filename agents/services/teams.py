@@ -242,10 +242,7 @@ def room_skills_set(
     if updated.status == RoomStatus.QUEUED:
         queue_drain()
         updated = selectors.room_by_id(room.pk) or updated
-    return {
-        **dtos.room_dto_one(updated, known=[actor]),
-        "queue_position": selectors.room_queue_position(updated),
-    }
+    return selectors.room_detail(room_id=updated.pk, user=actor, room=updated)
 
 
 def room_leave_message(

@@ -251,10 +251,7 @@ def _to_team_queue(
         "forced": False,
         "by": dtos.user_brief(actor),
         "queued": moved.status == RoomStatus.QUEUED,
-        "room": {
-            **dtos.room_dto_one(moved, known=[actor]),
-            "queue_position": selectors.room_queue_position(moved),
-        },
+        "room": selectors.room_detail(room_id=moved.pk, user=actor, room=moved),
     }
 
 

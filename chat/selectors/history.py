@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
-from chat import dtos, history_cache, timeline
+from chat import dtos, history_cache, render, timeline
 from chat.models import EventKind, Room, RoomEvent
 from chat.selectors.rooms import object_id, room_get_for_user
 from chat_project.errors import NotFound, PermissionDenied, ValidationFailed
@@ -113,7 +113,8 @@ def room_history_page(
     return {
         "room_id": str(room.pk),
         "results": [
-            dtos.message_for_viewer(base, room=room, viewer=user) for base in page["messages"]
+            render.message(base, room=room, audience=render.audience_of(user))
+            for base in page["messages"]
         ],
         "next": cursor,
         "last_seq": room.last_seq,
@@ -132,8 +133,8 @@ def message_audit(*, room_id: object, message_id: object, user: User) -> dict[st
     )
     users = dtos.users_by_id({message.actor_id} | {e.actor_id for e in edits}, known=[user])
     return {
-        "message": dtos.message_for_viewer(
-            dtos.message_base(message, users), room=room, viewer=user
+        "message": render.message(
+            dtos.message_base(message, users), room=room, audience=render.audience_of(user)
         ),
         "original_text": message.original_text
         if message.original_text is not None

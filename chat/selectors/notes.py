@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
-from chat import dtos, timeline
+from chat import dtos, render, timeline
 from chat.models import EventKind, Room, RoomEvent
 from chat.selectors.history import event_get_in_room
 from chat.selectors.rooms import require_staff, room_get_for_user
@@ -39,7 +39,8 @@ def note_list(
     return {
         "room_id": str(room.pk),
         "results": [
-            dtos.note_for_viewer(base, viewer=user) for base in dtos.notes_base(rows, known=[user])
+            render.note(base, audience=render.audience_of(user))
+            for base in dtos.notes_base(rows, known=[user])
         ],
         "next": {"after_seq": rows[-1].seq} if more else None,
     }
@@ -57,7 +58,7 @@ def note_audit(*, room_id: object, note_id: object, user: User) -> dict[str, Any
     )
     users = dtos.users_by_id({note.actor_id} | {e.actor_id for e in edits}, known=[user])
     return {
-        "note": dtos.note_for_viewer(dtos.note_base(note, users), viewer=user),
+        "note": render.note(dtos.note_base(note, users), audience=render.audience_of(user)),
         "original_text": note.original_text if note.original_text is not None else note.text,
         "edits": [
             {

@@ -9,11 +9,10 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from accounts.models import User
-from chat import dtos, routing_hooks, timeline
+from chat import dtos, render, routing_hooks, timeline
 from chat.models import OPEN_STATUSES, Room, RoomStatus
 from chat.selectors.queue import queue_rooms_ahead
 from chat.tags import clean_tag
-from chat.writer import timeline_writer
 from chat_project.errors import NotFound, PermissionDenied, ValidationFailed
 
 
@@ -69,9 +68,6 @@ def room_get_for_user(*, room_id: object, user: User) -> Room:
     room = timeline.room_by_id(object_id(room_id))
     if room is None or not can_see(room, user):
         raise NotFound("No such room.")
-    # What the room is now saves the writer reading it for the next change here
-    # (a socket's first send after joining, a REST send after a page).
-    timeline_writer().note_room(room)
     return room
 
 
@@ -79,10 +75,14 @@ def is_participant(room: Room, user: User) -> bool:
     return user.pk in (room.customer_id, room.agent_id)
 
 
-def room_detail(*, room_id: object, user: User) -> dict[str, Any]:
-    room = room_get_for_user(room_id=room_id, user=user)
+def room_detail(*, room_id: object, user: User, room: Room | None = None) -> dict[str, Any]:
+    """One room for ``user``, with its queue position and routing's extras (``room``: as
+    the caller just read it, for a caller allowed to see it)."""
+    if room is None:
+        room = room_get_for_user(room_id=room_id, user=user)
+    users = dtos.users_by_id({room.customer_id, room.agent_id}, known=[user])
     return {
-        **dtos.room_dto_one(room, known=[user], staff=is_staff(user)),
+        **render.room(room, users, audience=render.audience_of(user)),
         "queue_position": room_queue_position(room),
         **routing_hooks.room_extras(room),
     }
@@ -130,7 +130,7 @@ def room_list(
     more = len(rows) > limit
     rows = rows[:limit]
     return {
-        "results": dtos.rooms_dto(rows, known=[user], staff=is_staff(user)),
+        "results": render.rooms(rows, viewer=user),
         "next": str(rows[-1].pk) if more else None,
     }
 

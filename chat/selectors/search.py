@@ -7,7 +7,7 @@ from typing import Any
 from bson import ObjectId
 
 from accounts.models import User
-from chat import dtos, search_index, timeline
+from chat import dtos, render, search_index, timeline
 from chat.models import RoomEvent
 from chat.selectors.history import _MESSAGES, HISTORY_MAX_LIMIT
 from chat.selectors.rooms import room_get_for_user
@@ -54,7 +54,7 @@ def message_search(
     rows = rows[:limit]
     return {
         "results": [
-            dtos.message_for_viewer(base, room=room, viewer=user)
+            render.message(base, room=room, audience=render.audience_of(user))
             for base in dtos.messages_base(rows, known=[user])
         ],
         "next": {"before_seq": rows[-1].seq} if more else None,

@@ -7,7 +7,6 @@ event, the text of a deleted item kept for admins."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,37 +16,24 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
-from chat import dtos, events, search_index, selectors, timeline
+from chat import dtos, events, render, search_index, selectors, timeline
 from chat import writer as writer_module
 from chat.exceptions import RoomClosed
 from chat.models import EventKind, Room, RoomEvent
-from chat.services import inputs
-from chat.writer import Append, Place, Refused, Target, TargetMissed, timeline_writer
-from chat_project.errors import Conflict, NotFound, PermissionDenied
+from chat.services import inputs, outcomes
+from chat.writer import Append, Place, Placed, Target, TargetMissed, steps
+from chat_project.errors import Conflict, PermissionDenied
 
 
 @dataclass(frozen=True)
 class EditKinds:
-    """What differs between editing a message and editing a note: the event kinds, whether
-    the item carries search terms, and how its change is published (``updated(room_id,
-    seq, shown, users)``: the item's state after the edit; ``removed(room_id, seq,
-    item_id)``)."""
+    """What differs between editing a message and editing a note: the event kinds and
+    whether the item carries search terms."""
 
     noun: str
     edited: str
     deleted: str
     searchable: bool
-    updated: Callable[[object, int, RoomEvent, dict[str, User]], None]
-    removed: Callable[[object, int, object], None]
-
-
-def _message_updated(room_id: object, seq: int, shown: RoomEvent, users: dict[str, User]) -> None:
-    base = dtos.message_public(dtos.message_base(shown, users))
-    events.message_updated(room_id=room_id, seq=seq, message=base)
-
-
-def _message_removed(room_id: object, seq: int, message_id: object) -> None:
-    events.message_deleted(room_id=room_id, seq=seq, message_id=message_id)
 
 
 MESSAGES = EditKinds(
@@ -55,8 +41,6 @@ MESSAGES = EditKinds(
     edited=EventKind.MESSAGE_EDITED,
     deleted=EventKind.MESSAGE_DELETED,
     searchable=True,
-    updated=_message_updated,
-    removed=_message_removed,
 )
 
 
@@ -89,12 +73,13 @@ def _edit_target(message: RoomEvent, text: str, now: datetime, *, searchable: bo
     return Target(event_id=message.pk, build=build)
 
 
-def _as_edited(message: RoomEvent, *, text: str, seq: int, now: datetime) -> RoomEvent:
-    """``message`` as an edit at ``seq`` leaves it (the database update, in memory)."""
+def _as_edited(message: RoomEvent, *, text: str, now: datetime) -> RoomEvent:
+    """``message`` as the edit leaves it (the database update, in memory; its
+    ``text_seq`` is not shown)."""
     edited = copy.copy(message)
     if edited.original_text is None:
         edited.original_text = message.text
-    edited.text, edited.text_seq, edited.edited_at = text, seq, now
+    edited.text, edited.edited_at = text, now
     return edited
 
 
@@ -109,20 +94,20 @@ def message_edit(*, room_id: str, message_id: str, actor: User, text: str) -> di
     message = selectors.message_get_in_room(room=room, message_id=message_id)
     require_can_modify(message, actor)
     text = inputs.clean_text(text, allow_empty=bool(message.attachments))
-    seq, shown, users = timeline_item_edit(
-        room=room, item=message, actor=actor, text=text, kinds=MESSAGES
+    seq, shown, users = steps.run(
+        timeline_item_edit(room=room, item=message, actor=actor, text=text, kinds=MESSAGES)
     )
     base = dtos.message_base(shown, users)
     return {
         "room_id": str(room.pk),
         "seq": seq,
-        "message": dtos.message_for_viewer(base, room=room, viewer=actor),
+        "message": render.message(base, room=room, audience=render.audience_of(actor)),
     }
 
 
 def timeline_item_edit(
     *, room: Room, item: RoomEvent, actor: User, text: str, kinds: EditKinds
-) -> tuple[int, RoomEvent, dict[str, User]]:
+) -> steps.Steps[tuple[int, RoomEvent, dict[str, User]]]:
     """Write an edit of ``item`` (a message or a note the caller found in ``room`` and
     may change; ``text`` checked): ``(the edit's seq, the item as it now is, the users
     its shape needs)``. ``conflict`` if it was deleted, ``room_closed`` once closed."""
@@ -140,28 +125,22 @@ def timeline_item_edit(
         target_id=item.pk,
         text=text,
     )
-    result: dict[str, RoomEvent] = {}
 
-    def publish_as(current: RoomEvent | None) -> Callable[[RoomEvent], None]:
-        def publish(event: RoomEvent) -> None:
-            shown = current or _as_edited(item, text=text, seq=event.seq, now=now)
-            result["item"] = shown
-            kinds.updated(room.pk, event.seq, shown, users)
-
-        return publish
+    def notice(shown: RoomEvent) -> events.Notice:
+        return events.Notice(scene=render.Scene(room=room, users=users, items={item.pk: shown}))
 
     def target(of: RoomEvent) -> Target:
         return _edit_target(of, text, now, searchable=kinds.searchable)
 
-    outcome = timeline_writer().submit(
-        Append(
-            room_id=room.pk,
-            event=edit,
-            target=target(item),
-            known_seq=room.last_seq,
-            on_written=publish_as(None),
-        )
+    shown = _as_edited(item, text=text, now=now)
+    op = Append(
+        room_id=room.pk,
+        event=edit,
+        target=target(item),
+        known_seq=room.last_seq,
+        notice=notice(shown),
     )
+    outcome = yield op
     for _attempt in range(writer_module.SEQ_ATTEMPTS):
         if not isinstance(outcome, TargetMissed):
             break
@@ -170,19 +149,16 @@ def timeline_item_edit(
         current = timeline.event_by_id(item.pk)
         edit.seq = outcome.seq
         if current is None or current.deleted:
-            _place(RoomEvent(room_id=room.pk, seq=outcome.seq, kind=EventKind.NOOP))
+            yield Place(event=RoomEvent(room_id=room.pk, seq=outcome.seq, kind=EventKind.NOOP))
             raise Conflict(f"The {kinds.noun} was deleted.")
         if (current.text_seq or 0) > outcome.seq:  # kept in its event for admins
-            outcome = _place(edit, on_written=publish_as(current))
+            shown = current
+            outcome = yield Place(event=edit, notice=notice(shown))
         else:
-            outcome = _place(
-                edit,
-                target=target(current),
-                on_written=publish_as(_as_edited(current, text=text, seq=edit.seq, now=now)),
-            )
-    if isinstance(outcome, Refused):
-        raise RoomClosed() if outcome.room is not None else NotFound("No such room.")
-    shown = result.get("item") or _as_edited(item, text=text, seq=edit.seq, now=now)
+            shown = _as_edited(current, text=text, now=now)
+            outcome = yield Place(event=edit, target=target(current), notice=notice(shown))
+    if not isinstance(outcome, Placed):
+        outcomes.appended(outcome, op)
     return edit.seq, shown, users
 
 
@@ -192,11 +168,13 @@ def message_delete(*, room_id: str, message_id: str, actor: User) -> dict[str, A
     room = selectors.room_get_for_user(room_id=room_id, user=actor)
     message = selectors.message_get_in_room(room=room, message_id=message_id)
     require_can_modify(message, actor)
-    seq = timeline_item_delete(room=room, item=message, actor=actor, kinds=MESSAGES)
+    seq = steps.run(timeline_item_delete(room=room, item=message, actor=actor, kinds=MESSAGES))
     return {"room_id": str(room.pk), "message_id": str(message.pk), "seq": seq}
 
 
-def timeline_item_delete(*, room: Room, item: RoomEvent, actor: User, kinds: EditKinds) -> int:
+def timeline_item_delete(
+    *, room: Room, item: RoomEvent, actor: User, kinds: EditKinds
+) -> steps.Steps[int]:
     """Tombstone ``item`` (found in ``room``, the caller may change it) and return the
     seq of its ``*_deleted`` event (the first delete's, when it was deleted already)."""
     if item.deleted:
@@ -209,9 +187,6 @@ def timeline_item_delete(*, room: Room, item: RoomEvent, actor: User, kinds: Edi
         changes = {"deleted": True, "deleted_at": now, "deleted_seq": Int64(seq)}
         return {"deleted": False}, {"$set": {**changes, "search_terms": None}}
 
-    def publish(event: RoomEvent) -> None:
-        kinds.removed(room.pk, event.seq, item.pk)
-
     deletion = RoomEvent(
         room_id=room.pk,
         kind=kinds.deleted,
@@ -219,28 +194,16 @@ def timeline_item_delete(*, room: Room, item: RoomEvent, actor: User, kinds: Edi
         actor=actor,
         target_id=item.pk,
     )
-    outcome = timeline_writer().submit(
-        Append(
-            room_id=room.pk,
-            event=deletion,
-            target=Target(event_id=item.pk, build=tombstone),
-            known_seq=room.last_seq,
-            on_written=publish,
-        )
+    op = Append(
+        room_id=room.pk,
+        event=deletion,
+        target=Target(event_id=item.pk, build=tombstone),
+        known_seq=room.last_seq,
+        notice=events.Notice(scene=render.Scene(room=room)),
     )
+    outcome = yield op
     if isinstance(outcome, TargetMissed):  # a concurrent delete won: its seq is the answer
-        _place(RoomEvent(room_id=room.pk, seq=outcome.seq, kind=EventKind.NOOP))
+        yield Place(event=RoomEvent(room_id=room.pk, seq=outcome.seq, kind=EventKind.NOOP))
         return timeline.event_by_id(item.pk).deleted_seq
-    if isinstance(outcome, Refused):
-        raise RoomClosed() if outcome.room is not None else NotFound("No such room.")
+    outcomes.appended(outcome, op)
     return deletion.seq
-
-
-def _place(
-    event: RoomEvent,
-    *,
-    target: Target | None = None,
-    on_written: Callable[[RoomEvent], None] | None = None,
-):
-    """Put ``event`` at the seq it carries (one this change already holds)."""
-    return timeline_writer().submit(Place(event=event, target=target, on_written=on_written))

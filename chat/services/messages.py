@@ -11,11 +11,11 @@ from bson import ObjectId
 from django.utils import timezone
 
 from accounts.models import User
-from chat import dtos, events, selectors, timeline
+from chat import dtos, events, render, selectors, timeline
 from chat.exceptions import IdempotencyConflict
 from chat.models import Attachment, EventKind, RoomEvent
-from chat.services import inputs, participants
-from chat.writer import Append, Appended, Duplicate, Refused, steps
+from chat.services import inputs, outcomes, participants
+from chat.writer import Append, Duplicate, steps
 from chat_project.errors import Conflict, ValidationFailed
 
 # A send key without its message: how long a retry waits for a round still on its way
@@ -84,34 +84,25 @@ def message_send_steps(
             attachments=[dtos.attachment_snapshot(a) for a in attachments] or None,
         )
         users = {str(sender.pk): sender}
-
-        def publish(event: RoomEvent, users=users) -> None:
-            base = dtos.message_public(dtos.message_base(event, users), status="sent")
-            events.new_message(room_id=room_oid, seq=event.seq, message=base)
-
-        outcome = yield Append(
+        op = Append(
             room_id=room_oid,
             event=message,
             require={participant: sender.pk},
             set_once={"first_agent_reply_at": now} if participant == "agent_id" else {},
             idem_key=key,
             known_seq=known_seq,
-            on_written=publish,
+            notice=events.Notice(scene=render.Scene(room=None, users=users)),
         )
-        if isinstance(outcome, Appended):
+        outcome = yield op
+        if not isinstance(outcome, Duplicate):
+            outcomes.appended(outcome, op)
             if attachments:
                 # By id alone (a flat, indexed filter); they were checked unsent above.
                 Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(
                     message=message
                 )
             base = dtos.message_base(message, users)
-            return {
-                **dtos.message_for_viewer(base, room=None, viewer=sender),
-                "status": "sent",
-            }, True
-        if isinstance(outcome, Refused):
-            raise participants.refusal(outcome.room, sender)
-        assert isinstance(outcome, Duplicate)
+            return render.message(base, room=None, audience=render.audience_of(sender)), True
         yield steps.IN_THREAD
         replayed = _replay_sent(room_oid, sender, key, text=text, attachment_ids=attachment_ids)
         if replayed is not None:
@@ -162,4 +153,4 @@ def _replayed(
         raise IdempotencyConflict(details={"message_id": str(stored.pk), "seq": stored.seq})
     room = selectors.room_get_for_user(room_id=room_id, user=sender)
     base = dtos.message_base(stored, {str(sender.pk): sender})
-    return dtos.message_for_viewer(base, room=room, viewer=sender)
+    return render.message(base, room=room, audience=render.audience_of(sender))

@@ -1,15 +1,12 @@
-"""Who takes part in a room (its customer and its agent; admins read every room and
-take part in none), and what a refused change tells its author."""
+"""Who takes part in a room: its customer and its agent; admins read every room and take
+part in none. (What a refused change tells its author: ``chat.services.outcomes``.)"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from accounts.models import Role, User
 from chat import selectors
-from chat.exceptions import RoomClosed
-from chat.models import Room, RoomStatus
-from chat_project.errors import Conflict, NotFound, PermissionDenied
+from chat.models import Room
+from chat_project.errors import PermissionDenied
 
 
 def require_participant(room: Room, user: User) -> None:
@@ -28,13 +25,3 @@ def not_a_participant(*, room_id: object, user: User) -> PermissionDenied:
     caller may not see is a 404 (raised by the lookup)."""
     selectors.room_get_for_user(room_id=room_id, user=user)
     return PermissionDenied("Only the room's customer and its agent can do this here.")
-
-
-def refusal(room: dict[str, Any] | None, user: User) -> Exception:
-    """Why the writer refused a participant's change, from the room as it read it."""
-    field = participant_field(user)
-    if room is None or field is None or room.get(field) != user.pk:
-        return NotFound("No such room.")
-    if room.get("status") == RoomStatus.CLOSED.value:
-        return RoomClosed()
-    return Conflict("The room changed meanwhile; try again.")

@@ -17,11 +17,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
-from chat import dtos, events, selectors
+from chat import dtos, events, render, selectors
 from chat.exceptions import AlreadyRated, RatingUnavailable
 from chat.models import EventKind, RoomEvent, RoomStatus
-from chat.writer import Append, Appended, timeline_writer
-from chat_project.errors import NotFound, PermissionDenied, ValidationFailed
+from chat.services import outcomes
+from chat.writer import Append
+from chat_project.errors import PermissionDenied, ValidationFailed
 
 RATING_SCORES = range(1, 6)
 RATING_COMMENT_MAX = 1000
@@ -54,17 +55,6 @@ def room_rate(*, room_id: str, customer: User, score: int, comment: str = "") ->
     now = timezone.now()
     if now - room.closed_at > timedelta(seconds=settings.CHAT_CSAT_WINDOW_SECONDS):
         raise RatingUnavailable("The time to rate this chat has passed.")
-    rating = {"score": score, "comment": comment, "rated_at": dtos.iso(now)}
-
-    def publish(event: RoomEvent) -> None:
-        events.room_rated(
-            room_id=room.pk,
-            seq=event.seq,
-            rating=rating,
-            customer=dtos.user_brief(customer),
-            agent_id=room.agent_id,
-        )
-
     event = RoomEvent(
         room_id=room.pk,
         kind=EventKind.RATED,
@@ -72,24 +62,24 @@ def room_rate(*, room_id: str, customer: User, score: int, comment: str = "") ->
         actor=customer,
         data={"score": score, "comment": comment},
     )
-    outcome = timeline_writer().submit(
-        Append(
-            room_id=room.pk,
-            event=event,
-            require={
-                "customer_id": customer.pk,
-                "status": RoomStatus.CLOSED.value,
-                "rated_at": None,
-            },
-            set_fields={"rating": score, "rating_comment": comment, "rated_at": now},
-            allow_closed=True,
-            known_seq=room.last_seq,
-            on_written=publish,
-        )
+    # The room's agent has usually left the closed room by then: every socket of
+    # theirs hears of it too.
+    agent = ((room.agent_id, render.Audience.AGENT),) if room.agent_id else ()
+    op = Append(
+        room_id=room.pk,
+        event=event,
+        require={
+            "customer_id": customer.pk,
+            "status": RoomStatus.CLOSED.value,
+            "rated_at": None,
+        },
+        set_fields={"rating": score, "rating_comment": comment, "rated_at": now},
+        allow_closed=True,
+        known_seq=room.last_seq,
+        notice=events.Notice(
+            scene=render.Scene(room=None, users={str(customer.pk): customer}), tell_users=agent
+        ),
     )
-    if not isinstance(outcome, Appended):
-        doc = getattr(outcome, "room", None)
-        if doc is not None and doc.get("rated_at") is not None:
-            raise AlreadyRated()
-        raise NotFound("No such room.")
+    outcomes.written(op, conflict=AlreadyRated)
+    rating = {"score": score, "comment": comment, "rated_at": dtos.iso(now)}
     return {"room_id": str(room.pk), "seq": event.seq, "rating": rating}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
-from chat import events, selectors
+from chat import events, render, selectors
 from chat.services import participants
 from chat.writer import Receipt, steps
 from chat_project.errors import ValidationFailed
@@ -77,12 +77,13 @@ def receipt_marks_steps(
         outcome = yield receipt
     uid = str(user.pk)
     if outcome.moved:
-        events.message_status_updated(
+        status = render.message_status_updated(
             room_id=room_oid,
             user_id=uid,
             last_delivered_seq=outcome.delivered,
             last_read_seq=outcome.read,
         )
+        events.room_rendered(room_oid, status)
     return {
         "room_id": str(room_oid),
         "user_id": uid,

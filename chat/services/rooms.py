@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -10,11 +11,12 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import Role, User
-from chat import dtos, events, routing_hooks, selectors, signals, timeline
+from chat import dtos, events, render, routing_hooks, selectors, signals, timeline
+from chat.exceptions import RoomClosed
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
-from chat.services import inputs
+from chat.services import inputs, outcomes
 from chat.services.messages import message_send
-from chat.writer import Append, Appended, timeline_writer
+from chat.writer import Append
 from chat_project.errors import Conflict, PermissionDenied, ValidationFailed
 
 SUBJECT_MAX = 200
@@ -95,11 +97,16 @@ def room_create(
 
 
 def _room_with_position(room: Room, viewer: User) -> dict[str, Any]:
-    return {
-        **dtos.room_dto_one(room, known=[viewer]),
-        "queue_position": selectors.room_queue_position(room),
-        **routing_hooks.room_extras(room),
-    }
+    return selectors.room_detail(room_id=room.pk, user=viewer, room=room)
+
+
+def room_scene(room: Room, *, known: Iterable[User] = (), **kwargs: Any) -> render.Scene:
+    """What a change to ``room`` renders with: the room as the change leaves it, the
+    users it names (one read for those not in hand) and routing's extras."""
+    users = dtos.users_by_id({room.customer_id, room.agent_id}, known=known)
+    return render.Scene(
+        room=room, users=users, room_extras=routing_hooks.room_extras(room), **kwargs
+    )
 
 
 def room_close(*, room_id: str, actor: User) -> dict[str, Any]:
@@ -111,31 +118,32 @@ def room_close(*, room_id: str, actor: User) -> dict[str, Any]:
     now = timezone.now()
     closed = copy.copy(room)
     closed.status, closed.closed_at, closed.open_key = RoomStatus.CLOSED, now, None
-    room_data = dtos.room_dto_one(closed, known=[actor])
-
-    def publish(event: RoomEvent) -> None:
-        room_data["last_seq"] = event.seq
-        events.room_closed(room_id=room.pk, seq=event.seq, room=room_data)
-
-    outcome = timeline_writer().submit(
-        Append(
+    scene = room_scene(closed, known=[actor])
+    op = Append(
+        room_id=room.pk,
+        event=RoomEvent(
             room_id=room.pk,
-            event=RoomEvent(
-                room_id=room.pk,
-                kind=EventKind.CLOSED,
-                created_at=now,
-                actor=actor,
-                data={"closed_by": str(actor.pk)},
-            ),
-            set_fields={"status": RoomStatus.CLOSED.value, "closed_at": now, "open_key": None},
-            known_seq=room.last_seq,
-            on_written=publish,
-        )
+            kind=EventKind.CLOSED,
+            created_at=now,
+            actor=actor,
+            data={"closed_by": str(actor.pk), "room": render.room_snapshot(closed)},
+        ),
+        set_fields={"status": RoomStatus.CLOSED.value, "closed_at": now, "open_key": None},
+        known_seq=room.last_seq,
+        notice=events.Notice(scene=scene),
     )
-    if not isinstance(outcome, Appended):  # closed meanwhile (or gone)
-        return dtos.room_dto_one(selectors.room_get_for_user(room_id=room_id, user=actor))
+    try:
+        row = outcomes.written(op)
+    except RoomClosed:  # closed meanwhile: answer the room as it is
+        return selectors.room_detail(room_id=room_id, user=actor)
     _on_room_closed(room)
-    return room_data
+    return render.room(
+        closed,
+        scene.users,
+        audience=render.audience_of(actor),
+        last_seq=row.seq,
+        extras=scene.room_extras,
+    )
 
 
 def room_skills_update(*, room_id: object, required_skills: list[dict[str, Any]]) -> Room | None:

@@ -12,12 +12,13 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import User
-from chat import dtos, events, selectors
+from chat import events, render, selectors
 from chat.exceptions import RoomClosed
-from chat.models import EventKind, RoomEvent, RoomStatus
+from chat.models import EventKind, RoomEvent
+from chat.services import outcomes
 from chat.tags import TAGS_PER_ROOM, clean_tag
-from chat.writer import Append, Appended, timeline_writer
-from chat_project.errors import NotFound, ValidationFailed
+from chat.writer import Append
+from chat_project.errors import ValidationFailed
 
 
 def room_tag(*, room_id: str, actor: User, tag: str) -> dict[str, Any]:
@@ -46,11 +47,6 @@ def _change(*, room_id: str, actor: User, tag: str, add: bool) -> dict[str, Any]
             f"A room has at most {TAGS_PER_ROOM} tags.",
             details={"fields": {"tag": [f"At most {TAGS_PER_ROOM} tags per room."]}},
         )
-    by = dtos.user_brief(actor)
-
-    def publish(event: RoomEvent) -> None:
-        events.room_tags_changed(room_id=room.pk, seq=event.seq, added=add, tag=tag, by=by)
-
     event = RoomEvent(
         room_id=room.pk,
         kind=EventKind.TAGGED if add else EventKind.UNTAGGED,
@@ -59,22 +55,16 @@ def _change(*, room_id: str, actor: User, tag: str, add: bool) -> dict[str, Any]
         data={"tag": tag},
     )
     change = {"tags": [tag]}
-    outcome = timeline_writer().submit(
-        Append(
-            room_id=room.pk,
-            event=event,
-            require={"agent_id": actor.pk} if actor.is_agent else {},
-            add_to_set=change if add else {},
-            pull={} if add else change,
-            known_seq=room.last_seq,
-            on_written=publish,
-        )
+    op = Append(
+        room_id=room.pk,
+        event=event,
+        require=outcomes.as_author(actor),
+        add_to_set=change if add else {},
+        pull={} if add else change,
+        known_seq=room.last_seq,
+        notice=events.Notice(scene=render.Scene(room=None, users={str(actor.pk): actor})),
     )
-    if not isinstance(outcome, Appended):
-        doc = getattr(outcome, "room", None)
-        if doc is not None and doc.get("status") == RoomStatus.CLOSED.value:
-            raise RoomClosed()
-        raise NotFound("No such room.")
+    outcomes.written(op)
     # As this change leaves them (a concurrent change of another tag may be missing).
     tags = [*tags, tag] if add else [t for t in tags if t != tag]
     return {**answer, "seq": event.seq, "tags": tags}

@@ -137,8 +137,8 @@ def test_a_transfer_note_becomes_a_private_note(room, customer, agent, other_age
     assert (stored.seq, stored.text, stored.actor_id) == (transferred.seq + 1, SECRET, agent.pk)
     assert stored.data["transfer"]["to_agent"]["id"] == str(other_agent.pk)
     # Published: the transfer to everyone in the room without the note, the note to staff.
-    public = [m for _g, m in published if m.get("audience") is None]
-    staff = [m for _g, m in published if m.get("audience") == "staff"]
+    public = [m for _g, m in published if m.get("audiences") is None]
+    staff = [m for _g, m in published if m.get("audiences") == ["admin", "agent"]]
     assert SECRET not in str(public)
     assert [m["event"] for m in staff] == ["note-added"]
     assert staff[0]["data"]["note"]["text"] == SECRET

@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from chat import selectors, services
+from chat import events, selectors, services
 from chat.exceptions import IdempotencyConflict, RoomClosed
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
+from chat.render import Audience
 from chat.tests.factories import room_open, room_with_agent, send, seq_taken_without_event
 from chat.timeline import events_collection
 from chat_project.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -192,7 +193,9 @@ def test_event_shapes_for_edit_delete_receipt_close(customer, agent, published):
         ("message-status-updated", None),
         ("room-closed", 4),
     ]
-    updated, deleted, status, room_closed = (m["data"] for _, m in published[1:])
+    updated, deleted, status, room_closed = (
+        events.room_event_for(m, Audience.AGENT) for _, m in published[1:]
+    )
     assert updated == {"room_id": rid, "seq": 2, "message": updated["message"]}
     assert updated["message"]["text"] == "yo"
     assert edit["seq"] == 2
@@ -208,8 +211,6 @@ def test_event_shapes_for_edit_delete_receipt_close(customer, agent, published):
 
 
 def test_room_access_revoked_message_shape(published):
-    from chat import events
-
     events.room_access_revoked(room_id="r1", user_ids=["u1"])
     assert published == [
         ("room.r1", {"type": "room.access", "room_id": "r1", "revoked_user_ids": ["u1"]})

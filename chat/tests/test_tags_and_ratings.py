@@ -126,11 +126,12 @@ def test_tags_are_timeline_events_and_room_fields(room, agent, support_admin, pu
     assert (removed["seq"], removed["tags"]) == (3, ["vip"])
     assert Room.objects.get(pk=room.pk).tags == ["vip"]
     assert kinds(room) == ["tagged", "tagged", "untagged"]
-    events = [(m["event"], m["data"]["tag"], m.get("audience")) for _g, m in published]
+    staff = ["admin", "agent"]
+    events = [(m["event"], m["data"]["tag"], m.get("audiences")) for _g, m in published]
     assert events == [
-        ("room-tagged", "billing", "staff"),
-        ("room-tagged", "vip", "staff"),
-        ("room-untagged", "billing", "staff"),
+        ("room-tagged", "billing", staff),
+        ("room-tagged", "vip", staff),
+        ("room-untagged", "billing", staff),
     ]
 
 
@@ -200,7 +201,7 @@ def test_a_customer_rates_a_closed_room_once(room, customer, agent, published):
     assert selectors.room_detail(room_id=rid, user=agent)["rating"]["score"] == 5
     assert selectors.room_detail(room_id=rid, user=customer)["rating"]["score"] == 5
     rated_events = [m for _g, m in published if m["event"] == "room-rated"]
-    assert [m.get("audience") for m in rated_events] == ["staff"]
+    assert [m.get("audiences") for m in rated_events] == [["admin", "agent"]]
 
 
 def test_two_ratings_racing_for_one_room_one_wins(room, customer, agent):

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
 
 from chat.models import RoomEvent
+
+if TYPE_CHECKING:
+    from chat.events import Notice
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,9 @@ class Append:
     set ``set_fields`` on the room in the same update; ``set_once`` fields are set only
     while still null (an agent's first reply); ``add_to_set`` / ``pull`` add values to /
     remove values from array fields of the room (its tags) in the same update.
-    ``idem_key``: a send's exactly-once key. ``on_written(event)`` runs once the write is
-    durable, in seq order among the round's changes (publishing).
+    ``idem_key``: a send's exactly-once key. ``notice``: what the stored row tells the
+    sockets once the write is durable (``chat.events``: rendered and published in seq
+    order among the round's changes; data only, nothing of the caller runs then).
 
     ``allow_closed``: the one exception to "while the room is open". Only a satisfaction
     rating sets it (``chat.services.ratings``): a rating comes after the close, so its
@@ -47,7 +51,7 @@ class Append:
     idem_key: str | None = None
     target: Target | None = None
     known_seq: int | None = None
-    on_written: Callable[[RoomEvent], None] | None = None
+    notice: Notice | None = None
     add_to_set: dict[str, list[Any]] = field(default_factory=dict)
     pull: dict[str, list[Any]] = field(default_factory=dict)
     allow_closed: bool = False
@@ -67,7 +71,7 @@ class Place:
 
     event: RoomEvent
     target: Target | None = None
-    on_written: Callable[[RoomEvent], None] | None = None
+    notice: Notice | None = None
 
 
 @dataclass(eq=False)

@@ -14,6 +14,7 @@ from bson import Int64, ObjectId
 from django.utils import timezone
 from pymongo import DeleteOne, InsertOne, UpdateOne
 
+from chat import events
 from chat.models import EventKind, Room, RoomEvent, SendKey
 from chat.writer.items import Item, event_document, internal
 from chat.writer.ops import (
@@ -30,7 +31,6 @@ from chat.writer.ops import (
     TargetMissed,
 )
 from chat.writer.rooms import CLOSED, ONCE_FIELDS, ROOM_FIELDS, RoomState
-from chat_project import fanout
 from chat_project.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -361,18 +361,19 @@ class RoundPlan:
         item.seq, item.seq_held = None, False
 
     def _publish(self, written: list[Item]) -> None:
-        # In seq order per room, so that a room's events leave the process in order.
+        # In seq order per room, so that a room's events leave the process in order, and
+        # handed to the fan-out before any caller hears its outcome.
         written.sort(key=lambda item: (str(item.op.event.room_id), item.op.event.seq))
+        rows = []
         for item in written:
-            event = item.op.event
-            event._state.adding = False
-            if item.op.on_written is not None:
-                with fanout.publishing_on(item.loop):
-                    try:
-                        item.op.on_written(event)
-                    except Exception:  # written; a lost publish is caught up by replay
-                        logger.warning("publishing %s failed", event, exc_info=True)
+            item.op.event._state.adding = False
+            if item.op.notice is not None:
+                rows.append((item.loop, item.op.event, item.op.notice))
+        if rows:
+            events.rows_written(rows)
+        for item in written:
             if item.waiter:
+                event = item.op.event
                 item.finish(Appended(event) if isinstance(item.op, Append) else Placed(event))
 
 
