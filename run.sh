@@ -34,7 +34,7 @@ setup() {
 serve() {
   local host="${HOST:-127.0.0.1}" port="${PORT:-8000}"
   export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
-  exec .venv/bin/python -m chat_project.devservers exec --data-dir "${DATA_DIR:-.data}" -- \
+  exec .venv/bin/python -m chat_project.dev.servers exec --data-dir "${DATA_DIR:-.data}" -- \
     bash -c 'set -e
       .venv/bin/python manage.py migrate --noinput
       .venv/bin/python manage.py demo_data
@@ -51,7 +51,7 @@ case "${1:-serve}" in
   serve) setup; serve ;;
   manage) shift; setup
     export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"  # development, as serve (a key is needed without)
-    exec .venv/bin/python -m chat_project.devservers exec --data-dir "${DATA_DIR:-.data}" -- \
+    exec .venv/bin/python -m chat_project.dev.servers exec --data-dir "${DATA_DIR:-.data}" -- \
       .venv/bin/python manage.py "$@" ;;
   *) echo "usage: ./run.sh [serve|setup|manage ARGS...]" >&2; exit 2 ;;
 esac

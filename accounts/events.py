@@ -36,16 +36,51 @@ def user_credentials_changed(user_id: object) -> None:
     publish(user_group(user_id), {"type": "auth.revoked", "reason": "password_changed"})
 
 
-def status_message(user, *, online: bool) -> dict:
-    """A ``presence.changed`` channel-layer message for ``user`` (a User)."""
+USER_STATUS_CHANGED = "user-status-changed"
+
+
+def presence_message(
+    *, user_id: object, role: str, status: str, online: bool, accepting_chats: bool | None
+) -> dict[str, Any]:
+    """The ``presence.changed`` channel-layer message (one shape for every sender)."""
     return {
         "type": "presence.changed",
-        "user_id": str(user.pk),
-        "role": user.role,
-        "status": user.status,
+        "user_id": str(user_id),
+        "role": role,
+        "status": status,
         "online": online,
-        "accepting_chats": user.accepting_chats if user.is_agent else None,
+        "accepting_chats": accepting_chats,
     }
+
+
+def status_message(user, *, online: bool) -> dict[str, Any]:
+    """A ``presence.changed`` channel-layer message for ``user`` (a User)."""
+    return presence_message(
+        user_id=user.pk,
+        role=user.role,
+        status=user.status,
+        online=online,
+        accepting_chats=user.accepting_chats if user.is_agent else None,
+    )
+
+
+def status_changed_data(message: dict[str, Any]) -> dict[str, Any]:
+    """``user-status-changed`` as a socket receives it, from a ``presence.changed``
+    message: ``status`` is ``offline`` while not connected, ``manual_status`` what the
+    person chose."""
+    online = message.get("online")
+    status = message.get("status")
+    data: dict[str, Any] = {
+        "user_id": message.get("user_id"),
+        "status": "offline" if online is False else status,
+        "manual_status": status if online is not False else None,
+        "accepting_chats": message.get("accepting_chats"),
+    }
+    if online is not None:
+        data["online"] = online
+    if message.get("role"):
+        data["role"] = message["role"]
+    return data
 
 
 def user_status_changed(*, user, online: bool) -> None:

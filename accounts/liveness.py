@@ -14,7 +14,7 @@ that user going offline) and starts again with the next socket.
 
 Who hears a transition: group ``presence`` (agents and admins: everyone's) and, for
 agents only, group ``presence.agents`` (customers). The same rule decides
-``online-users`` and ``online-agents`` (the gateway, ``chat.consumers``).
+``online-users`` and ``online-agents`` (the gateway, ``chat.gateway.consumer``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,12 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from accounts import presence
-from accounts.events import PRESENCE_AGENTS_GROUP, PRESENCE_STAFF_GROUP, status_message
+from accounts.events import (
+    PRESENCE_AGENTS_GROUP,
+    PRESENCE_STAFF_GROUP,
+    presence_message,
+    status_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -155,16 +160,14 @@ class Liveness:
             return
         roles = await presence.aroles_of(gone)
         for user_id in gone:
-            await publish_status(
-                {
-                    "type": "presence.changed",
-                    "user_id": user_id,
-                    "role": roles.get(user_id, ""),
-                    "status": "offline",
-                    "online": False,
-                    "accepting_chats": None,
-                }
+            gone_offline = presence_message(
+                user_id=user_id,
+                role=roles.get(user_id, ""),
+                status="offline",
+                online=False,
+                accepting_chats=None,
             )
+            await publish_status(gone_offline)
 
     async def stop(self) -> None:
         if self.task is not None:

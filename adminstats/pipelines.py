@@ -52,7 +52,7 @@ def summary(array: Any) -> dict[str, Any]:
     }
 
 
-def _concat(array_of_arrays: Any) -> dict[str, Any]:
+def concat(array_of_arrays: Any) -> dict[str, Any]:
     return {
         "$reduce": {
             "input": array_of_arrays,
@@ -62,12 +62,12 @@ def _concat(array_of_arrays: Any) -> dict[str, Any]:
     }
 
 
-def _pluck(array: Any, field: str) -> dict[str, Any]:
+def pluck(array: Any, field: str) -> dict[str, Any]:
     """``array[*].field`` written with ``$map`` (see the module note)."""
     return {"$map": {"input": array, "as": "row", "in": f"$$row.{field}"}}
 
 
-def _room_of_group() -> list[dict[str, Any]]:
+def room_of_group() -> list[dict[str, Any]]:
     """After a ``$group`` by room id: the room document as ``room``."""
     return [
         {
@@ -82,7 +82,7 @@ def _room_of_group() -> list[dict[str, Any]]:
     ]
 
 
-def _room_events(local_field: str, kinds: list[str], as_: str) -> dict[str, Any]:
+def room_events(local_field: str, kinds: list[str], as_: str) -> dict[str, Any]:
     """The room's events of ``kinds`` (times only), by the (room_id, seq) index."""
     return {
         "$lookup": {
@@ -98,23 +98,23 @@ def _room_events(local_field: str, kinds: list[str], as_: str) -> dict[str, Any]
     }
 
 
-def _or_null(path: str) -> dict[str, Any]:
+def or_null(path: str) -> dict[str, Any]:
     """A field for a group key: a missing one (rooms from before teams) is null."""
     return {"$ifNull": [path, None]}
 
 
-def _ms(rows: Any) -> dict[str, Any]:
+def ms(rows: Any) -> dict[str, Any]:
     """Every duration of ``rows`` (groups with an ``ms`` array), one array."""
-    return _concat(_pluck(rows, "ms"))
+    return concat(pluck(rows, "ms"))
 
 
-def _per_key(rows: Any, key: str, name: str, **figures: Callable[[Any], Any]) -> dict[str, Any]:
+def per_key(rows: Any, key: str, name: str, **figures: Callable[[Any], Any]) -> dict[str, Any]:
     """``[{name: k, field: figure(rows whose _id.key is k), ...}]`` for every distinct k
     and every ``field=figure``: groups keyed by (agent, team) summed up by one of the
     two, in the database."""
     return {
         "$map": {
-            "input": {"$setUnion": [_pluck(rows, f"_id.{key}")]},
+            "input": {"$setUnion": [pluck(rows, f"_id.{key}")]},
             "as": "key",
             "in": {
                 "$let": {
@@ -138,13 +138,13 @@ def _per_key(rows: Any, key: str, name: str, **figures: Callable[[Any], Any]) ->
 
 
 def summary_of_ms(rows: Any) -> dict[str, Any]:
-    """``summary`` of every duration of ``rows``: a figure for ``_per_key``."""
-    return summary(_ms(rows))
+    """``summary`` of every duration of ``rows``: a figure for ``per_key``."""
+    return summary(ms(rows))
 
 
 def _sum_of(field: str) -> Callable[[Any], dict[str, Any]]:
-    return lambda rows: {"$sum": _pluck(rows, field)}
+    return lambda rows: {"$sum": pluck(rows, field)}
 
 
-# Closed rooms summed per agent or per team (``_per_key``): how many, rated, rated 4 or 5.
+# Closed rooms summed per agent or per team (``per_key``): how many, rated, rated 4 or 5.
 RATINGS = {"n": _sum_of("n"), "rated": _sum_of("rated"), "positive": _sum_of("positive")}

@@ -31,14 +31,14 @@ from bson import ObjectId
 from accounts.models import User
 from adminstats.pipelines import (
     RATINGS,
-    _concat,
-    _ms,
-    _or_null,
-    _per_key,
-    _pluck,
-    _room_events,
-    _room_of_group,
+    concat,
     id_range,
+    ms,
+    or_null,
+    per_key,
+    pluck,
+    room_events,
+    room_of_group,
     summary,
     summary_of_ms,
 )
@@ -79,7 +79,7 @@ def room_counts(*, start: datetime, end: datetime) -> dict[str, Any]:
             {"$match": {"status": status}},
             {
                 "$group": {
-                    "_id": {"status": status, "team": _or_null("$team_id")},
+                    "_id": {"status": status, "team": or_null("$team_id")},
                     "n": {"$sum": 1},
                     **extra,
                 }
@@ -91,7 +91,7 @@ def room_counts(*, start: datetime, end: datetime) -> dict[str, Any]:
         {"$match": {"created_at": {"$gte": start, "$lt": end}}},
         {
             "$group": {
-                "_id": {"status": "created", "team": _or_null("$team_id")},
+                "_id": {"status": "created", "team": or_null("$team_id")},
                 "n": {"$sum": 1},
                 "offline": {"$sum": {"$cond": [{"$eq": ["$created_offline", True]}, 1, 0]}},
             }
@@ -191,7 +191,7 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
                 "agent": {"$arrayElemAt": ["$first", 1]},
             }
         },
-        *_room_of_group(),
+        *room_of_group(),
         {"$match": {"$expr": {"$eq": ["$room.first_agent_reply_at", "$at"]}}},
         # The room's assigned_at is its latest assignment or transfer: when that is
         # not after the reply it is the handover we want. Only rooms handed over again
@@ -201,7 +201,7 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
                 "later_handover": {"$cond": [{"$gt": ["$room.assigned_at", "$at"]}, "$_id", None]}
             }
         },
-        _room_events("later_handover", [ASSIGNED, TRANSFERRED], "handovers"),
+        room_events("later_handover", [ASSIGNED, TRANSFERRED], "handovers"),
         {
             "$project": {
                 "agent": 1,
@@ -216,7 +216,7 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
                                 {
                                     "$max": {
                                         "$filter": {
-                                            "input": _pluck("$handovers", "created_at"),
+                                            "input": pluck("$handovers", "created_at"),
                                             "as": "t",
                                             "cond": {"$lte": ["$$t", "$at"]},
                                         }
@@ -231,7 +231,7 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
         {"$match": {"ms": {"$ne": None}}},
         {
             "$group": {
-                "_id": {"agent": _or_null("$agent"), "team": _or_null("$team")},
+                "_id": {"agent": or_null("$agent"), "team": or_null("$team")},
                 "ms": {"$push": "$ms"},
             }
         },
@@ -239,25 +239,25 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
     waits = [
         {"$match": {"kind": ASSIGNED, "created_at": window}},
         {"$group": {"_id": "$room_id", "at": {"$min": "$created_at"}}},
-        *_room_of_group(),
+        *room_of_group(),
         # Keep the room's first assignment ever, not a re-assignment after a requeue.
         # A room created in the window has all its assignments here, so the earliest
         # is the first; only an older room looks its assignments up (null finds none).
         {"$addFields": {"older": {"$cond": [{"$lt": ["$room.created_at", start]}, "$_id", None]}}},
-        _room_events("older", [ASSIGNED], "assignments"),
+        room_events("older", [ASSIGNED], "assignments"),
         {
             "$match": {
                 "$expr": {
                     "$or": [
                         {"$eq": ["$older", None]},
-                        {"$eq": [{"$min": _pluck("$assignments", "created_at")}, "$at"]},
+                        {"$eq": [{"$min": pluck("$assignments", "created_at")}, "$at"]},
                     ]
                 }
             }
         },
         {
             "$group": {
-                "_id": {"team": _or_null("$room.team_id")},
+                "_id": {"team": or_null("$room.team_id")},
                 "ms": {"$push": {"$subtract": ["$at", "$room.created_at"]}},
             }
         },
@@ -267,12 +267,12 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
         # checked on the room's own closed_at.
         {"$match": {"kind": CLOSED}},
         {"$group": {"_id": "$room_id"}},
-        *_room_of_group(),
+        *room_of_group(),
         {"$match": {"room.closed_at": window}},
         {"$addFields": {"rating": {"$ifNull": ["$room.rating", 0]}}},
         {
             "$group": {
-                "_id": {"agent": _or_null("$room.agent_id"), "team": _or_null("$room.team_id")},
+                "_id": {"agent": or_null("$room.agent_id"), "team": or_null("$room.team_id")},
                 "n": {"$sum": 1},
                 "ms": {"$push": {"$subtract": ["$room.closed_at", "$room.created_at"]}},
                 "rated": {"$sum": {"$cond": [{"$gte": ["$rating", 1]}, 1, 0]}},
@@ -300,20 +300,20 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
             "$project": {
                 "messages": 1,
                 "overflows": 1,
-                "first_response": summary(_concat(_pluck("$first_responses", "ms"))),
-                "first_response_by_agent": _per_key(
+                "first_response": summary(concat(pluck("$first_responses", "ms"))),
+                "first_response_by_agent": per_key(
                     "$first_responses", "agent", "agent_id", summary=summary_of_ms
                 ),
-                "first_response_by_team": _per_key(
+                "first_response_by_team": per_key(
                     "$first_responses", "team", "team_id", summary=summary_of_ms
                 ),
-                "wait": summary(_ms("$waits")),
-                "wait_by_team": _per_key("$waits", "team", "team_id", summary=summary_of_ms),
-                "resolution": summary(_ms("$closed")),
-                "resolution_by_team": _per_key(
+                "wait": summary(ms("$waits")),
+                "wait_by_team": per_key("$waits", "team", "team_id", summary=summary_of_ms),
+                "resolution": summary(ms("$closed")),
+                "resolution_by_team": per_key(
                     "$closed", "team", "team_id", summary=summary_of_ms, **RATINGS
                 ),
-                "closed_by_agent": _per_key("$closed", "agent", "agent_id", **RATINGS),
+                "closed_by_agent": per_key("$closed", "agent", "agent_id", **RATINGS),
             }
         },
     ]
@@ -365,7 +365,7 @@ def event_series(*, start: datetime, end: datetime, minutes: int) -> dict[str, d
                 "closed": [
                     {"$match": {"kind": CLOSED}},
                     {"$group": {"_id": "$room_id"}},
-                    *_room_of_group(),
+                    *room_of_group(),
                     {"$match": {"room.closed_at": window}},
                     {
                         "$group": {

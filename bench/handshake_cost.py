@@ -2,7 +2,7 @@
 embedded servers: ``accounts.async_services._load_socket_user`` (the session and the
 user, with Django's own checks) and its parts, wall clock and CPU time per call:
 
-    .venv/bin/python -m chat_project.devservers exec --memory -- \\
+    .venv/bin/python -m chat_project.dev.servers exec --memory -- \\
         .venv/bin/python bench/handshake_cost.py [--calls 1000]
 
 The rest of a handshake (daphne's HTTP upgrade, Autobahn, the consumer's presence and

@@ -1,6 +1,6 @@
 """How long a durable round takes on the embedded database alone: no gateway, no Redis.
 
-Starts SecantusDB as the project does (``chat_project.devservers.start_mongo``, with its
+Starts SecantusDB as the project does (``chat_project.dev.servers.start_mongo``, with its
 patches) on a fresh folder on disk, then sends one ordered ``bulkWrite`` after another
 at Poisson arrivals: a conditional seq update of a room and the insert of its event,
 with ``w: majority, j: true``, the shape of a timeline writer's round of one message.
@@ -42,7 +42,7 @@ def main() -> None:
     from pymongo import InsertOne, MongoClient, UpdateOne
     from pymongo.write_concern import WriteConcern
 
-    from chat_project.devservers import start_mongo
+    from chat_project.dev.servers import start_mongo
 
     folder = Path(tempfile.mkdtemp(prefix="journal-flush-", dir=str(Path.home())))
     log = folder / "secantusdb.log"

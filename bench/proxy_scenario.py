@@ -1,5 +1,5 @@
 """Scenario ``proxy`` of bench/run.py (issue 17): the chat scenario through HAProxy
-(``deploy/haproxy.cfg``, ``chat_project.devproxy``) in front of one and of three daphne
+(``deploy/haproxy.cfg``, ``chat_project.dev.proxy``) in front of one and of three daphne
 processes, in turns, at each rate of ``--proxy-rate``. The figures: acked msg/s, ack
 and fan-out latency, and CPU per acked message of the gateway processes together, of
 HAProxy, and of everything on the machine but the generator (the stores included).
@@ -15,7 +15,7 @@ class ProxiedTarget:
     """N daphne processes behind one HAProxy; the generator sees only the proxy."""
 
     def __init__(self, bench: Any, processes: int) -> None:
-        from chat_project.devproxy import Proxy
+        from chat_project.dev.proxy import Proxy
 
         self.product = bench.start_product(processes)
         self.proxy = Proxy(self.product.ports).start()

@@ -10,7 +10,7 @@ routing burst with three teams whose agents overlap, issue 15), history, search,
 socketio (the chat scenario over Socket.IO beside plain WebSocket, issue 14), proxy (the
 chat scenario through HAProxy with one and with three processes, issue 17:
 bench/proxy_scenario.py).
-The database and Valkey are the embedded servers (chat_project.devservers, a fresh data
+The database and Valkey are the embedded servers (chat_project.dev.servers, a fresh data
 folder per run) unless MONGODB_URI and REDIS_URL are set. daphne is started as ./run.sh
 starts it (DJANGO_DEBUG=0, FAST_PASSWORD_HASHER=1, the per-socket rate limit raised so
 that the generator is not throttled: agents carry 5 chats each).
@@ -175,7 +175,7 @@ class Bench:
 
     def start_backing_servers(self) -> None:
         sys.path.insert(0, str(ROOT))
-        from chat_project.devservers import start_servers
+        from chat_project.dev.servers import start_servers
 
         data = None if self.args.memory else self.workdir / "data"
         if data is not None:

@@ -3,7 +3,7 @@ one send costs (the ORM, the seq update and the insert with its index entries), 
 texts of a few shapes. A before/after check for changes to the send's write, e.g. the
 search terms (chat/search_index.py):
 
-    .venv/bin/python -m chat_project.devservers exec --memory -- \\
+    .venv/bin/python -m chat_project.dev.servers exec --memory -- \\
         .venv/bin/python bench/send_cost.py [--sends 400]
 
 Prints per shape the median and p90 of a send in ms, wall clock on this process (the

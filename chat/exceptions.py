@@ -1,5 +1,6 @@
 """The chat app's domain errors. They know no HTTP framing beyond their status; the
-REST handler (``chat_project.api``) and the gateway (``chat_project.ws``) render them."""
+REST handler (``chat_project.api``) and the gateway (``chat_project.gateway.consumer``)
+render them."""
 
 from chat_project.errors import DomainError, ErrorCode
 

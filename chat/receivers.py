@@ -9,7 +9,7 @@ import logging
 from django.dispatch import receiver
 
 from accounts.signals import cleanup_requested
-from chat import typing_state
+from chat.gateway import typing_state
 from chat.writer import timeline_writer
 from chat_project import drain, metrics
 

@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from chat.consumers import ChatConsumer
-from chat.socketio_consumer import SocketIOChatConsumer
+from chat.gateway.consumer import ChatConsumer
+from chat.gateway.socketio import SocketIOChatConsumer
 
 websocket_urlpatterns = [
     path("ws/chat/", ChatConsumer.as_asgi()),

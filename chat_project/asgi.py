@@ -2,7 +2,7 @@
 process): HTTP goes through the edge (request ids, ``/metrics``: ``chat_project.edge``) to
 Django (on pooled threads, ``asgi_http``), WebSockets
 through the origin check and the handshake stack (a bound on handshakes in progress,
-session auth: ``chat_project.ws_handshake``) to the routed consumers (the Channels stack
+session auth: ``chat_project.gateway.handshake``) to the routed consumers (the Channels stack
 of STYLE.md)."""
 
 import os
@@ -18,9 +18,9 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chat_project.edge import HttpEdge  # noqa: E402
+from chat_project.gateway.handshake import HandshakeMiddleware  # noqa: E402
 from chat_project.patches.asgi_http import PooledThreadASGIHandler  # noqa: E402
 from chat_project.routing import websocket_urlpatterns  # noqa: E402
-from chat_project.ws_handshake import HandshakeMiddleware  # noqa: E402
 
 
 def allowed_origins() -> list[str]:

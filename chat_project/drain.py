@@ -23,7 +23,7 @@ In this order, within ``DRAIN_SECONDS`` altogether:
 
 The project package imports no app: the apps plug their part in with
 :func:`register_hook` (``chat``: the timeline writer idle); the sockets register
-themselves (``chat_project.ws.EventConsumer``).
+themselves (``chat_project.gateway.consumer.EventConsumer``).
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ TEMPLATES = [
 ]
 
 # --- Storage -------------------------------------------------------------------------------
-# The embedded SecantusDB URI carries retryWrites=false (chat_project/devservers.py);
+# The embedded SecantusDB URI carries retryWrites=false (chat_project/dev/servers.py);
 # a production replica set keeps pymongo's retryable writes.
 MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/?retryWrites=false")
 # The bound on every database call: server selection, connecting, and each reply
@@ -338,7 +338,8 @@ WS_RATE_PER_SECOND = float(env_str("WS_RATE_PER_SECOND", "10"))  # token bucket 
 WS_RATE_BURST = env_int("WS_RATE_BURST", 20)  # token bucket size
 WS_RATE_STRIKES = env_int("WS_RATE_STRIKES", 20)  # rate_limited answers in a row, then close
 WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", 10)
-# Handshakes in progress per process; the next is closed 4013 at once (chat_project.ws_handshake)
+# Handshakes in progress per process; the next is closed 4013 at once
+# (chat_project.gateway.handshake)
 WS_MAX_PENDING_HANDSHAKES = env_int("WS_MAX_PENDING_HANDSHAKES", 200)
 WS_PRESENCE_TTL_SECONDS = float(env_str("WS_PRESENCE_TTL_SECONDS", "30"))
 WS_HEARTBEAT_SECONDS = float(env_str("WS_HEARTBEAT_SECONDS", "10"))
@@ -352,7 +353,7 @@ WS_GAP_REPAIR_SECONDS = float(env_str("WS_GAP_REPAIR_SECONDS", "0.5"))  # then r
 # A socket's receipts for a room are written together after this long (0: one by one).
 WS_RECEIPT_COALESCE_SECONDS = float(env_str("WS_RECEIPT_COALESCE_SECONDS", "0.2"))
 WS_MAX_BACKLOG = env_int("WS_MAX_BACKLOG", 2000)  # events queued for one socket, then close
-# Socket.IO at /socket.io/ (chat_project/socketio_transport.py): Engine.IO's heartbeat, sent
+# Socket.IO at /socket.io/ (chat_project/gateway/socketio.py): Engine.IO's heartbeat, sent
 # to the client in the handshake (socket.io's own defaults: 25 s and 20 s).
 SOCKETIO_PING_INTERVAL_SECONDS = float(env_str("SOCKETIO_PING_INTERVAL_SECONDS", "25"))
 SOCKETIO_PING_TIMEOUT_SECONDS = float(env_str("SOCKETIO_PING_TIMEOUT_SECONDS", "20"))

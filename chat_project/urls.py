@@ -3,8 +3,8 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chat_project.converters import ObjectIdConverter
+from chat_project.gateway.socketio import polling_refused
 from chat_project.health import HealthApi
-from chat_project.socketio_transport import polling_refused
 
 register_converter(ObjectIdConverter, "oid")
 

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from chat_project import devservers
+from chat_project.dev import servers as devservers
 
 
 def _serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:

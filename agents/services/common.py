@@ -23,14 +23,14 @@ QUEUE_POSITIONS = "routing:queue:positions"
 GONE_AT = "routing:agent-gone:{agent_id}"
 TEAMS_TICK_LOCK = "routing:teams:tick"
 TEAMS_OPEN = "routing:teams:open"
-_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _redis():
+def redis_client():
     return get_redis_connection("default")
 
 
-def _audit(action: str, **fields: Any) -> None:
+def audit(action: str, **fields: Any) -> None:
     RoutingAudit.objects.create(action=action, **fields)
     metrics.routing_decisions.labels(str(action)).inc()
 

@@ -20,7 +20,7 @@ from accounts.models import Status, User
 from agents import queries
 from agents.directory import Directory
 from agents.models import RoutingAction
-from agents.services.common import _NEVER, _audit
+from agents.services.common import NEVER, audit
 from chat import assignment
 from chat.models import Room
 
@@ -31,12 +31,12 @@ def agent_rank(agent: User) -> tuple:
     """Sort key of the routing rule: load ratio, then oldest last assignment, then id."""
     return (
         agent.active_chats / max(agent.max_chats, 1),
-        agent.last_assigned_at or _NEVER,
+        agent.last_assigned_at or NEVER,
         str(agent.pk),
     )
 
 
-def _is_available(agent: User, online_ids: set[str]) -> bool:
+def is_available(agent: User, online_ids: set[str]) -> bool:
     return (
         agent.is_agent
         and agent.is_active
@@ -50,7 +50,7 @@ def agents_eligible(*, online_ids: set[str] | None = None) -> list[User]:
     """Eligible agents, best first."""
     online_ids = presence.online_user_ids() if online_ids is None else online_ids
     agents = queries.accepting_agents()
-    eligible = [a for a in agents if _is_available(a, online_ids) and a.active_chats < a.max_chats]
+    eligible = [a for a in agents if is_available(a, online_ids) and a.active_chats < a.max_chats]
     return sorted(eligible, key=agent_rank)
 
 
@@ -61,7 +61,7 @@ def agent_fits(
     read here when not given), a free slot, a member of the room's team, every skill."""
     online_ids = presence.online_user_ids() if online_ids is None else online_ids
     return (
-        _is_available(agent, online_ids)
+        is_available(agent, online_ids)
         and agent.active_chats < agent.max_chats
         and directory.fits(agent.pk, team_id=room.team_id, needs=room.required_skills or ())
     )
@@ -76,13 +76,13 @@ def room_fits(room: Room, directory: Directory | None) -> Callable[[User], bool]
     return lambda agent: directory.fits(agent.pk, team_id=room.team_id, needs=needs)
 
 
-def _best(eligible: list[User], fits: Callable[[User], bool] | None) -> User | None:
+def best_agent(eligible: list[User], fits: Callable[[User], bool] | None) -> User | None:
     if fits is None:
         return eligible[0] if eligible else None
     return next((agent for agent in eligible if fits(agent)), None)
 
 
-def _take_best(
+def take_best(
     eligible: list[User],
     room: Room,
     *,
@@ -99,7 +99,7 @@ def _take_best(
     payload."""
     room_id = room.pk
     while eligible:
-        agent = _best(eligible, fits)
+        agent = best_agent(eligible, fits)
         if agent is None:
             return None
         if not capacity.capacity_reserve(agent=agent):
@@ -111,7 +111,7 @@ def _take_best(
         if payload is None:
             capacity.capacity_release(agent_id=agent.pk)
             return None
-        _audit(
+        audit(
             RoutingAction.ASSIGNED,
             room_id=ObjectId(str(room_id)),
             actor=actor,

@@ -28,13 +28,13 @@ from agents.directory import Directory, directory
 from agents.models import RoutingAction
 from agents.services import common
 from agents.services.common import (
-    _NEVER,
     DRAIN_LOCK,
     DRAIN_PENDING,
+    NEVER,
     QUEUE_POSITIONS,
-    _redis,
+    redis_client,
 )
-from agents.services.eligibility import _take_best, agents_eligible, room_fits
+from agents.services.eligibility import agents_eligible, room_fits, take_best
 from chat import dtos, events, render, selectors
 from chat.models import Room
 
@@ -49,7 +49,7 @@ def queue_drain(*, team_id: ObjectId | None | str = ALL) -> int:
     customers their new places. Returns how many rooms this call assigned. ``team_id``
     (``manage.py route_queue --team``): only that queue (None: the general one)."""
     only = None if team_id == ALL else {team_id}
-    client = _redis()
+    client = redis_client()
     client.set(DRAIN_PENDING, 1)
     assigned = 0
     while True:
@@ -64,7 +64,7 @@ def queue_drain(*, team_id: ObjectId | None | str = ALL) -> int:
                 only = None  # a pass again is for whoever asked meanwhile: every queue
             queue_notify(free_slots=free_slots)
         finally:
-            _release_lock(client, DRAIN_LOCK, token)
+            release_lock(client, DRAIN_LOCK, token)
         if not client.exists(DRAIN_PENDING):
             return assigned
 
@@ -72,7 +72,7 @@ def queue_drain(*, team_id: ObjectId | None | str = ALL) -> int:
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end"
 
 
-def _release_lock(client, key: str, token: str) -> None:
+def release_lock(client, key: str, token: str) -> None:
     client.eval(_RELEASE, 1, key, token)
 
 
@@ -124,7 +124,7 @@ def _drain_pass(*, only: set | None = None) -> tuple[int, FreeSlots]:
     def push(index: int) -> None:
         room = queues[index].head()
         if room is not None:
-            heapq.heappush(heap, (room.queued_at or _NEVER, room.pk, index))
+            heapq.heappush(heap, (room.queued_at or NEVER, room.pk, index))
 
     for index in range(len(queues)):
         push(index)
@@ -144,7 +144,7 @@ def _drain_pass(*, only: set | None = None) -> tuple[int, FreeSlots]:
         customer = customers.get(str(room.customer_id))
         known = [customer] if customer is not None else []
         fits = room_fits(room, teams)
-        if _take_best(eligible, room, reason="queue", actor=None, known=known, fits=fits):
+        if take_best(eligible, room, reason="queue", actor=None, known=known, fits=fits):
             assigned += 1
         push(index)
     return assigned, free_slots_per_queue(teams, eligible)
@@ -255,7 +255,7 @@ def queue_notify(*, free_slots: FreeSlots | None = None) -> int:
     """Send ``queue-updated`` to every waiting customer whose place or estimate
     changed since the last notice (the diff is the debounce: one drain that assigns
     ten rooms sends one round). Returns how many notices went out."""
-    client = _redis()
+    client = redis_client()
     snapshot = queue_snapshot(free_slots=free_slots)
     sent = {k.decode(): v.decode() for k, v in client.hgetall(QUEUE_POSITIONS).items()}
     current: dict[str, str] = {}

@@ -13,8 +13,8 @@ from django.conf import settings
 from accounts import capacity, presence
 from accounts.models import Role, User
 from agents.models import RoutingAction
-from agents.services.common import GONE_AT, HOUSEKEEPING_LOCK, RECONCILE_DUE, _audit, _redis
-from agents.services.queue import _release_lock, queue_drain
+from agents.services.common import GONE_AT, HOUSEKEEPING_LOCK, RECONCILE_DUE, audit, redis_client
+from agents.services.queue import queue_drain, release_lock
 from agents.services.transfers import room_requeue
 from chat import selectors
 
@@ -38,7 +38,7 @@ def agents_reconcile() -> list[tuple[User, int, int]]:
             continue  # moving: look again next time
         if capacity.capacity_set(agent_id=agent.pk, active_chats=actual):
             fixes.append((agent, agent.active_chats, actual))
-            _audit(
+            audit(
                 RoutingAction.RECONCILED,
                 to_agent=agent,
                 reason=f"active_chats {agent.active_chats} -> {actual}",
@@ -63,7 +63,7 @@ def agents_gone_sweep(
     is due (every ROUTING_RECONCILE_SECONDS), which catches a counter that drifted to
     zero and a holder who is no longer an agent."""
     now = time.time() if now is None else now
-    client = _redis()
+    client = redis_client()
     online = presence.online_user_ids()
     moved = []
     holders = selectors.active_room_counts() if every_holder else capacity.agents_holding_chats()
@@ -87,7 +87,7 @@ def agents_gone_sweep(
 def routing_housekeeping() -> dict[str, int]:
     """The periodic safety net (one process at a time): re-route rooms of vanished
     agents, repair counters, drain the queue. Correctness does not depend on it."""
-    client = _redis()
+    client = redis_client()
     token = uuid.uuid4().hex
     if not client.set(HOUSEKEEPING_LOCK, token, nx=True, px=30_000):
         return {}
@@ -98,7 +98,7 @@ def routing_housekeeping() -> dict[str, int]:
         fixed = agents_reconcile() if due else []
         drained = queue_drain()
     finally:
-        _release_lock(client, HOUSEKEEPING_LOCK, token)
+        release_lock(client, HOUSEKEEPING_LOCK, token)
     return {"requeued": len(moved), "reconciled": len(fixed), "assigned": drained}
 
 

@@ -29,7 +29,7 @@ from agents import skills as skill_rules
 from agents.directory import Directory, TeamInfo, directory
 from agents.models import OfflineMessage, RoutingAction
 from agents.services import common
-from agents.services.common import TEAMS_OPEN, TEAMS_TICK_LOCK, _audit, _redis
+from agents.services.common import TEAMS_OPEN, TEAMS_TICK_LOCK, audit, redis_client
 from agents.services.queue import queue_drain
 from chat import assignment, dtos, selectors
 from chat import services as chat_services
@@ -138,7 +138,7 @@ def teams_overflow(*, now: datetime | None = None) -> list[dict[str, Any]]:
             )
             if payload is None:
                 continue  # taken or closed meanwhile
-            _audit(
+            audit(
                 RoutingAction.OVERFLOWED,
                 room_id=room.pk,
                 team_id=team.id,
@@ -154,7 +154,7 @@ def teams_overflow(*, now: datetime | None = None) -> list[dict[str, Any]]:
 def _teams_opened(teams: Directory, now: datetime) -> list[ObjectId]:
     """Teams that opened since the last look (the state is shared in Redis, so that
     whichever process looks next sees the change once)."""
-    client = _redis()
+    client = redis_client()
     before = {k.decode(): v.decode() for k, v in client.hgetall(TEAMS_OPEN).items()}
     state = {str(t.id): "1" if t.schedule.is_open(now) else "0" for t in teams.teams.values()}
     opened = [
@@ -174,7 +174,7 @@ def teams_tick(*, now: datetime | None = None, locked: bool = True) -> dict[str,
     """Overflow and openings, in one process at a time (``locked``: skip when another
     process ran within the period). With no team configured: nothing, not a read."""
     period_ms = max(int(settings.ROUTING_TEAMS_TICK_SECONDS * 1000 * 0.9), 1)
-    if locked and not _redis().set(TEAMS_TICK_LOCK, 1, nx=True, px=period_ms):
+    if locked and not redis_client().set(TEAMS_TICK_LOCK, 1, nx=True, px=period_ms):
         return {}
     teams = directory()
     if not teams.configured:
@@ -199,9 +199,7 @@ def team_rooms_to_general(*, team_id: ObjectId, team_name: str) -> int:
         )
         if payload is not None:
             moved += 1
-            _audit(
-                RoutingAction.OVERFLOWED, room_id=room.pk, team_id=team_id, reason="team deleted"
-            )
+            audit(RoutingAction.OVERFLOWED, room_id=room.pk, team_id=team_id, reason="team deleted")
     if moved:
         queue_drain()
     return moved
@@ -232,7 +230,7 @@ def room_skills_set(
     updated = chat_services.room_skills_update(room_id=room.pk, required_skills=needs)
     if updated is None:
         raise Conflict("The room is closed.")
-    _audit(
+    audit(
         RoutingAction.SKILLS,
         room_id=room.pk,
         actor=actor,

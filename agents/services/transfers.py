@@ -15,8 +15,14 @@ from agents.directory import TeamInfo, directory
 from agents.exceptions import AgentUnavailable, NoCapacity
 from agents.models import RoutingAction
 from agents.services import common
-from agents.services.common import _audit
-from agents.services.eligibility import _best, _is_available, _take_best, agents_eligible, room_fits
+from agents.services.common import audit
+from agents.services.eligibility import (
+    agents_eligible,
+    best_agent,
+    is_available,
+    room_fits,
+    take_best,
+)
 from agents.services.queue import queue_drain, queue_notify
 from chat import assignment, dtos, selectors
 from chat.models import Room, RoomStatus
@@ -59,11 +65,11 @@ def room_assign_agent(
         # the team's hours (someone decided it should go now).
         eligible = agents_eligible()
         fits = room_fits(room, teams)
-        if _best(eligible, fits) is None:
+        if best_agent(eligible, fits) is None:
             raise AgentUnavailable("No agent is available; the room stays queued.")
-        payload = _take_best(eligible, room, reason="manual route", actor=actor, fits=fits)
+        payload = take_best(eligible, room, reason="manual route", actor=actor, fits=fits)
         if payload is None:
-            if _best(eligible, fits) is None:
+            if best_agent(eligible, fits) is None:
                 raise AgentUnavailable("No agent is available; the room stays queued.")
             raise Conflict("The room was taken meanwhile.")
         queue_notify()
@@ -74,7 +80,7 @@ def room_assign_agent(
     if actor.is_agent and not teams.serves(agent.pk, room.team_id):
         raise PermissionDenied("The room waits for another team.")
     force = force and actor.is_admin
-    if not force and not _is_available(agent, presence.online_user_ids()):
+    if not force and not is_available(agent, presence.online_user_ids()):
         raise AgentUnavailable()
     if not capacity.capacity_reserve(agent=agent, force=force):
         raise NoCapacity()
@@ -85,7 +91,7 @@ def room_assign_agent(
         capacity.capacity_release(agent_id=agent.pk)
         raise Conflict("The room was taken meanwhile.")
     action = RoutingAction.FORCED if force else RoutingAction.ASSIGNED
-    _audit(
+    audit(
         action, room_id=room.pk, actor=actor, to_agent=agent, reason="manual", team_id=room.team_id
     )
     queue_notify()
@@ -110,7 +116,7 @@ def room_transfer(
     if to_agent.pk == room.agent_id:
         raise ValidationFailed("The room is already with that agent.")
     force = force and actor.is_admin
-    if not force and not _is_available(to_agent, presence.online_user_ids()):
+    if not force and not is_available(to_agent, presence.online_user_ids()):
         raise AgentUnavailable()
     if not capacity.capacity_reserve(agent=to_agent, force=force):
         raise NoCapacity()
@@ -127,7 +133,7 @@ def room_transfer(
         capacity.capacity_release(agent_id=to_agent.pk)
         raise Conflict("The room changed hands meanwhile; reload it.")
     capacity.capacity_release(agent_id=from_agent.pk)
-    _audit(
+    audit(
         RoutingAction.FORCED if force else RoutingAction.TRANSFERRED,
         room_id=room.pk,
         actor=actor,
@@ -193,7 +199,7 @@ def room_transfer_to_team(
                 capacity.capacity_release(agent_id=to_agent.pk)
                 raise Conflict("The room changed hands meanwhile; reload it.")
             capacity.capacity_release(agent_id=from_agent.pk)
-            _audit(
+            audit(
                 RoutingAction.TRANSFERRED,
                 room_id=room.pk,
                 actor=actor,
@@ -227,7 +233,7 @@ def _to_team_queue(
         raise Conflict("The room changed hands meanwhile; reload it.")
     if from_agent is not None:
         capacity.capacity_release(agent_id=from_agent.pk)
-    _audit(
+    audit(
         RoutingAction.TRANSFERRED if from_agent is not None else RoutingAction.REQUEUED,
         room_id=room.pk,
         actor=actor,
@@ -284,7 +290,7 @@ def room_requeue(*, room_id: object, actor: User | None, reason: str) -> dict[st
     if payload is None:
         return None
     capacity.capacity_release(agent_id=from_agent.pk)
-    _audit(
+    audit(
         RoutingAction.REQUEUED,
         room_id=room.pk,
         actor=actor,

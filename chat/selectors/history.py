@@ -13,7 +13,7 @@ from chat_project.errors import NotFound, PermissionDenied, ValidationFailed
 
 HISTORY_MAX_LIMIT = 100
 
-_MESSAGES = {"kind": EventKind.MESSAGE.value}
+MESSAGES_ONLY = {"kind": EventKind.MESSAGE.value}
 
 
 def event_get_in_room(*, room: Room, event_id: object, kind: str, missing: str) -> RoomEvent:
@@ -37,10 +37,16 @@ def _messages_before(room: Room, *, before: int, count: int) -> list[RoomEvent]:
     page, not by the room; a sparse window falls back to everything below."""
     window = 2 * count
     rows = timeline.events(
-        room.pk, seq={"$gte": before - window, "$lt": before}, then=_MESSAGES, order=-1, limit=count
+        room.pk,
+        seq={"$gte": before - window, "$lt": before},
+        then=MESSAGES_ONLY,
+        order=-1,
+        limit=count,
     )
     if len(rows) < count and before - window > 1:
-        rows = timeline.events(room.pk, seq={"$lt": before}, then=_MESSAGES, order=-1, limit=count)
+        rows = timeline.events(
+            room.pk, seq={"$lt": before}, then=MESSAGES_ONLY, order=-1, limit=count
+        )
     return rows
 
 
@@ -48,10 +54,10 @@ def _messages_after(room: Room, *, after: int, count: int) -> list[RoomEvent]:
     """Up to ``count`` messages with seq > ``after``, oldest first (windowed too)."""
     window = 2 * count
     rows = timeline.events(
-        room.pk, seq={"$gt": after, "$lte": after + window}, then=_MESSAGES, limit=count
+        room.pk, seq={"$gt": after, "$lte": after + window}, then=MESSAGES_ONLY, limit=count
     )
     if len(rows) < count and after + window < room.last_seq:
-        rows = timeline.events(room.pk, seq={"$gt": after}, then=_MESSAGES, limit=count)
+        rows = timeline.events(room.pk, seq={"$gt": after}, then=MESSAGES_ONLY, limit=count)
     return rows
 
 

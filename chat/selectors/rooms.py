@@ -55,7 +55,7 @@ def require_staff(user: User, what: str) -> None:
         raise PermissionDenied(f"Only agents and admins {what}.")
 
 
-def _visible_match(user: User) -> dict[str, Any]:
+def visible_match(user: User) -> dict[str, Any]:
     """The flat filter of the rooms ``user`` may see (``{}``: all of them)."""
     if user.is_admin:
         return {}
@@ -112,7 +112,7 @@ def room_list(
             raise PermissionDenied("Only agents have assigned rooms.")
         match: dict[str, Any] = {"agent_id": user.pk}
     else:
-        match = _visible_match(user)
+        match = visible_match(user)
     then = None
     if tag is not None:
         require_staff(user, "filter rooms by tag")
@@ -139,7 +139,7 @@ def room_ids_for_user(*, user: User) -> list[str]:
     """Open rooms the user may see now (admins: every open room)."""
     if not user.is_authenticated:
         return []
-    match = {**_visible_match(user), "status": {"$in": [s.value for s in OPEN_STATUSES]}}
+    match = {**visible_match(user), "status": {"$in": [s.value for s in OPEN_STATUSES]}}
     return [str(room.pk) for room in timeline.rooms(match)]
 
 

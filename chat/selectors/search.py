@@ -9,7 +9,7 @@ from bson import ObjectId
 from accounts.models import User
 from chat import dtos, render, search_index, timeline
 from chat.models import RoomEvent
-from chat.selectors.history import _MESSAGES, HISTORY_MAX_LIMIT
+from chat.selectors.history import HISTORY_MAX_LIMIT, MESSAGES_ONLY
 from chat.selectors.rooms import room_get_for_user
 from chat_project.errors import ValidationFailed
 
@@ -72,7 +72,7 @@ def _search_newest(room_id: ObjectId, words: list[str], *, top: int, want: int) 
     confirms every row anyway, and alone decides the overflow messages."""
     if top < 1:
         return []
-    live = {**_MESSAGES, "deleted": False, "seq": {"$lte": top}}
+    live = {**MESSAGES_ONLY, "deleted": False, "seq": {"$lte": top}}
     key = max(words, key=len)  # the longest word: most likely the rarest
     exact = search_index.exact_in_database(words)
     found: list[RoomEvent] = []

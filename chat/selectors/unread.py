@@ -7,7 +7,7 @@ from typing import Any
 from accounts.models import User
 from chat import timeline
 from chat.models import OPEN_STATUSES
-from chat.selectors.rooms import _visible_match
+from chat.selectors.rooms import visible_match
 
 
 def unread_counts(*, user: User) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def unread_counts(*, user: User) -> dict[str, Any]:
     database from the read watermark on (no message is loaded)."""
     if not user.is_authenticated or user.is_admin:
         return {"total": 0, "rooms": {}}
-    match = {**_visible_match(user), "status": {"$in": [s.value for s in OPEN_STATUSES]}}
+    match = {**visible_match(user), "status": {"$in": [s.value for s in OPEN_STATUSES]}}
     counts = {
         str(room.pk): timeline.count_unread(
             room.pk, after_seq=room.watermark(user.pk)[1], reader_id=user.pk

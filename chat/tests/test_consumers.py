@@ -661,7 +661,7 @@ async def test_heartbeat_keeps_a_connected_user_online_past_the_lease_ttl(
 
 
 async def test_a_socket_too_far_behind_is_closed_not_buffered(settings):
-    from chat.consumers import ChatConsumer
+    from chat.gateway.consumer import ChatConsumer
 
     settings.WS_MAX_BACKLOG = 3
     consumer = ChatConsumer()

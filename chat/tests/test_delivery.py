@@ -1,8 +1,8 @@
-"""``chat.delivery``: the gateway's per-room delivery rules, without a socket or a loop."""
+"""``chat.gateway.delivery``: the gateway's per-room delivery rules, without a socket or a loop."""
 
 from __future__ import annotations
 
-from chat.delivery import (
+from chat.gateway.delivery import (
     IN_FLIGHT_WINDOW,
     MISSING_TTL_SECONDS,
     RoomCursor,

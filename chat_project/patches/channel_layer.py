@@ -28,9 +28,9 @@ EMPTY = object()
 
 class Inbox:
     """The messages waiting for one consumer channel: ``put_nowait``, ``get`` (one reader
-    at a time) and ``qsize``, as the layer and ``chat_project.ws`` use a queue; and for
-    the consumer's own receive loop (``chat_project.ws``), :meth:`take` and
-    :meth:`wake_on_put`."""
+    at a time) and ``qsize``, as the layer and ``chat_project.gateway.consumer`` use a
+    queue; and for the consumer's own receive loop (``chat_project.patches
+    .channels_consumer``), :meth:`take` and :meth:`wake_on_put`."""
 
     __slots__ = ("_items", "_waiter")
 
@@ -206,7 +206,7 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
     def inbox(self, channel: str) -> Inbox | None:
         """The queue of messages waiting for ``channel`` in this process (None if it has
         none here): the gateway watches its length to close a socket that falls too far
-        behind (``chat_project.ws``)."""
+        behind (``chat_project.gateway.consumer``)."""
         return self._get_layer().channels.get(channel)
 
     async def group_send_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:

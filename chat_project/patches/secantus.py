@@ -1,5 +1,5 @@
 """Where the embedded SecantusDB (0.7.0b3, pinned exactly) differs from mongod, patched
-in the server's own process (``chat_project.devservers`` starts it): each patch gives
+in the server's own process (``chat_project.dev.servers`` starts it): each patch gives
 mongod's documented behaviour and has a test that states it."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ was written, flushes WiredTiger's log to disk once (``WT_SESSION::log_flush("syn
 which syncs every log record written so far): one sync per command, what mongod's
 journal commit does for a batch. In-memory servers have no log: nothing to do.
 
-Used only by :mod:`chat_project.devservers` (the embedded server's process); production
+Used only by :mod:`chat_project.dev.servers` (the embedded server's process); production
 runs mongod. ``chat_project/tests/test_secantus_bulk_write.py`` kills the server right after
 acknowledged rounds and finds every one of them after a restart.
 """

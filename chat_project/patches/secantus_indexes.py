@@ -14,7 +14,7 @@ whose partial filter, overlap a path the update writes. It only applies to updat
 made of field operators (``$set``, ``$max``, ...) and never to upserts, pipelines or
 replacements (all indexes, as before). The result is the same documents and the same
 index entries; only untouched entries are no longer deleted and rewritten. Used only
-by :mod:`chat_project.devservers` (the embedded server's process); production runs
+by :mod:`chat_project.dev.servers` (the embedded server's process); production runs
 mongod.
 """
 

@@ -52,7 +52,7 @@ async def test_a_consumer_loop_takes_messages_directly_and_is_woken_by_a_put():
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_consumers_channel_is_unsubscribed_when_its_socket_closes(customer):
-    """The consumer's own receive loop (chat_project.ws_receive) gets the layer's
+    """The consumer's own receive loop (chat_project.patches.channels_consumer) gets the layer's
     messages and, when the socket closes, forgets and unsubscribes its channel as
     channels_redis' receive does."""
     from asgiref.sync import sync_to_async

@@ -10,7 +10,7 @@ import time
 import pytest
 from pymongo import MongoClient
 
-from chat_project import devservers
+from chat_project.dev import servers as devservers
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_no_orphans_when_the_launcher_is_killed(tmp_path):
     # given a launcher running a long command with both embedded servers
     env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL")}
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "chat_project.devservers", "exec", "--memory", "--", "sleep", "60"],
+        [sys.executable, "-m", "chat_project.dev.servers", "exec", "--memory", "--", "sleep", "60"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from importlib.metadata import version
 
 import pytest
@@ -52,8 +53,27 @@ def test_django_cache_handler_creates_and_takes_a_client_per_alias(settings):
     assert use_thread_cache("default") is client  # one per thread
 
 
+def test_channels_consumer_call_is_what_the_inbox_receiver_replaces():
+    """``chat_project.patches.channels_consumer.InboxReceiving.__call__`` sets up a consumer
+    as Channels' ``AsyncConsumer.__call__`` does (scope, layer, channel name, receive,
+    send) and then dispatches from the layer's inbox instead of ``await_many_dispatch``:
+    when Channels sets up anything more, this fails and the patch must follow."""
+    from channels.consumer import AsyncConsumer
+
+    source = inspect.getsource(AsyncConsumer.__call__)
+    assigned = sorted(set(re.findall(r"self\.(\w+) = ", source)))
+    assert assigned == ["base_send", "channel_layer", "channel_name", "channel_receive", "scope"]
+    assert "await_many_dispatch" in source
+    assert "except StopConsumer" in source
+    from chat_project.patches.channels_consumer import InboxReceiving
+
+    ours = inspect.getsource(InboxReceiving.__call__)
+    for name in assigned:
+        assert f"self.{name} = " in ours, name
+
+
 def test_channels_dispatch_is_what_the_gateway_replaces():
-    # chat_project.ws.EventConsumer.dispatch drops this hop before every handler.
+    # chat_project.gateway.consumer.EventConsumer.dispatch drops this hop before every handler.
     from channels.consumer import AsyncConsumer
 
     source = inspect.getsource(AsyncConsumer.dispatch)

@@ -20,7 +20,7 @@ import pymongo
 import pytest
 from pymongo import MongoClient, WriteConcern
 
-from chat_project import devservers
+from chat_project.dev import servers as devservers
 from chat_project.patches import secantus_bulk_write
 
 ROUNDS, PER_ROUND = 40, 5

@@ -9,7 +9,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import DuplicateKeyError
 
-from chat_project import devservers
+from chat_project.dev import servers as devservers
 from chat_project.patches import secantus_indexes
 
 

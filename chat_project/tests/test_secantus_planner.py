@@ -9,7 +9,7 @@ import pytest
 from bson import ObjectId
 from pymongo import MongoClient
 
-from chat_project import devservers
+from chat_project.dev import servers as devservers
 from chat_project.patches import secantus_planner
 
 

@@ -1,4 +1,4 @@
-"""Socket.IO framing (chat_project.socketio_transport): the packet mapping as functions,
+"""Socket.IO framing (chat_project.gateway.socketio): the packet mapping as functions,
 then the transport through the whole ASGI app (origin check, session auth, routing) with
 Channels' WebsocketCommunicator, speaking raw Engine.IO text as a client library would.
 The real socket.io-client against a real daphne is in tests/e2e/test_socketio.py."""
@@ -18,14 +18,14 @@ from channels.testing import WebsocketCommunicator
 
 from chat_project.asgi import application
 from chat_project.errors import ErrorCode
-from chat_project.socketio_transport import (
+from chat_project.gateway.consumer import EventConsumer
+from chat_project.gateway.socketio import (
     POLLING_REFUSED,
     connect_error_packet,
     decode_event,
     encode_frame,
     open_packet,
 )
-from chat_project.ws import EventConsumer
 
 # --- the mapping, as functions --------------------------------------------------------------
 
@@ -318,7 +318,7 @@ class _VisitedSocket:
 async def test_a_sockets_first_heartbeat_is_a_whole_interval_after_its_open(interval):
     # The first visit closes a socket whose CONNECT has not come: it must never come a
     # moment after the open (a socket opened just before a tick was closed at that tick).
-    from chat_project.socketio_transport import Heartbeats
+    from chat_project.gateway.heartbeats import Heartbeats
 
     loop = asyncio.get_running_loop()
     beats = Heartbeats(interval=interval, timeout=3 * interval, max_tick=0.2)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chat_project.devproxy import CONFIG, haproxy_binary
+from chat_project.dev.proxy import CONFIG, haproxy_binary
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,5 +1,5 @@
 """The production topology on this machine (issue 17): HAProxy from Debian with
-``deploy/haproxy.cfg`` (``chat_project.devproxy``) in front of three daphne processes,
+``deploy/haproxy.cfg`` (``chat_project.dev.proxy``) in front of three daphne processes,
 no sticky sessions. Everything goes through the proxy: REST and WebSockets; customers
 and agents land on different processes and chat, get routed, transferred and see each
 other's presence as they do on one process. Also: the client address reaches the login
@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from chat_project.devproxy import Proxy
+from chat_project.dev.proxy import Proxy
 from tests.e2e.conftest import FAST
 from tests.e2e.wsclient import WsClient
 

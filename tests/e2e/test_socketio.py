@@ -11,7 +11,7 @@ import json
 import httpx
 import pytest
 
-from chat_project.socketio_transport import POLLING_REFUSED
+from chat_project.gateway.socketio import POLLING_REFUSED
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

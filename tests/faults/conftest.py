@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_project import devservers
+from chat_project.dev import servers as devservers
 from tests.e2e.conftest import REPO, DaphneServer
 
 DB_NAME = "faults"

@@ -28,8 +28,8 @@ from bson import ObjectId
 from redis import asyncio as aioredis
 from websockets.exceptions import ConnectionClosed
 
-from chat_project import devservers
-from chat_project.devproxy import Proxy
+from chat_project.dev import servers as devservers
+from chat_project.dev.proxy import Proxy
 from tests.e2e.conftest import DaphneServer
 from tests.faults.conftest import DB_NAME, Database, _run
 from tests.faults.ledger import Ledger

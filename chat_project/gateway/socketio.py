@@ -1,8 +1,8 @@
 """Socket.IO at ``/socket.io/``: the same gateway, framed as Engine.IO 4 / Socket.IO 5 over
 the WebSocket transport (issue 14).
 
-:class:`SocketIOTransport` is a mixin over a :class:`~chat_project.ws.EventConsumer`
-(``chat.socketio_consumer.SocketIOChatConsumer`` puts it in front of ``ChatConsumer``).
+:class:`SocketIOTransport` is a mixin over a :class:`~chat_project.gateway.consumer.EventConsumer`
+(``chat.gateway.socketio.SocketIOChatConsumer`` puts it in front of ``ChatConsumer``).
 It changes the framing and nothing else: origin check, session auth, per-frame
 authorisation, validation, rate limits, frame limits, presence, ``sync`` and the error
 codes are those of ``/ws/chat/``, because every event packet goes through the base
@@ -35,7 +35,8 @@ The mapping (the README's "Socket.IO clients" has the client's view):
 - the origin check refuses the upgrade itself (HTTP 403): the client's
   ``connect_error`` is ``"websocket error"``;
 - heartbeat: Engine.IO's server ping every ``SOCKETIO_PING_INTERVAL_SECONDS``, which the
-  client answers with a pong (:class:`Heartbeats`: one task per process, no store read).
+  client answers with a pong (``chat_project.gateway.heartbeats``: one task per process, no
+  store read).
 
 HTTP long-polling is refused (:func:`polling_refused`): a session would live in one
 process and every poll would have to reach it, i.e. sticky sessions or a second,
@@ -44,10 +45,8 @@ shared session store. One WebSocket per client needs neither.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import math
 import secrets
 from typing import Any
 from urllib.parse import parse_qs
@@ -60,12 +59,13 @@ from engineio import packet as eio
 from socketio import packet as sio
 
 from chat_project.errors import NotFound
-from chat_project.ws import (
+from chat_project.gateway.consumer import (
     CLOSE_TOO_SLOW,
     BadJson,
     ContractEncoder,  # the same JSON as /ws/chat/
     EventConsumer,
 )
+from chat_project.gateway.heartbeats import heartbeats
 
 logger = logging.getLogger(__name__)
 
@@ -170,76 +170,6 @@ def decode_event(text: str) -> tuple[Any, str | None, int]:
     event = args[0] if args else None
     data = None if len(args) < 2 else args[1] if len(args) == 2 else args[1:]
     return {"event": event, "data": data}, ack, 0
-
-
-# --- Heartbeat --------------------------------------------------------------------------------
-
-
-class Heartbeats:
-    """Engine.IO's server pings for every Socket.IO socket of one event loop (process).
-
-    One task wakes every ``tick`` (at most 1 s) and visits one of ``interval / tick``
-    slots, so each socket is pinged once per interval and a process's pings are spread
-    over the interval rather than sent in one burst. A socket costs a set entry and two
-    attributes; a ping is one text frame; no store is read or written (presence leases
-    have their own per-process heartbeat, ``accounts.liveness``).
-
-    At its turn a socket that has not answered ``max_unanswered`` pings in a row (as many
-    intervals as cover ``pingTimeout``; it answers each within ``pingTimeout`` when alive)
-    is closed; so is one that never sent its Socket.IO ``CONNECT``."""
-
-    def __init__(self, *, interval: float, timeout: float, max_tick: float = 1.0) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.tick = min(max_tick, interval)
-        self.slots: list[set[SocketIOTransport]] = [
-            set() for _ in range(max(1, round(interval / self.tick)))
-        ]
-        # Sockets opened since the last tick. The tick puts them into the slot it has just
-        # visited, so a socket's first visit (which closes it if its CONNECT has not come)
-        # is a whole interval after its open, never the next tick a moment later.
-        self.joining: set[SocketIOTransport] = set()
-        self.max_unanswered = max(1, math.ceil(timeout / interval))
-        self.cursor = 0
-        self.task: asyncio.Task | None = None
-
-    def add(self, sock: SocketIOTransport) -> None:
-        self.joining.add(sock)
-        if self.task is None:
-            self.task = self.loop.create_task(self._run())
-
-    def remove(self, sock: SocketIOTransport) -> None:
-        self.joining.discard(sock)
-        for slot in self.slots:
-            slot.discard(sock)
-
-    async def _run(self) -> None:
-        # Stops with the process's last socket; add() restarts it.
-        while self.joining or any(self.slots):
-            await asyncio.sleep(self.tick)
-            slot = self.slots[self.cursor]
-            self.cursor = (self.cursor + 1) % len(self.slots)
-            for sock in list(slot):
-                try:
-                    await sock.heartbeat(self.max_unanswered)
-                except Exception:  # one socket must not stop the others' pings
-                    logger.warning("Socket.IO heartbeat failed", exc_info=True)
-            slot |= self.joining
-            self.joining = set()
-        self.task = None
-
-
-_heartbeats: Heartbeats | None = None
-
-
-def heartbeats() -> Heartbeats:
-    """This process's :class:`Heartbeats` (a new one for a new event loop: tests)."""
-    global _heartbeats
-    if _heartbeats is None or _heartbeats.loop is not asyncio.get_running_loop():
-        _heartbeats = Heartbeats(
-            interval=settings.SOCKETIO_PING_INTERVAL_SECONDS,
-            timeout=settings.SOCKETIO_PING_TIMEOUT_SECONDS,
-        )
-    return _heartbeats
 
 
 # --- The transport ----------------------------------------------------------------------------
@@ -362,7 +292,7 @@ class SocketIOTransport(EventConsumer):
             await self.close_socket(CLOSE_TOO_SLOW, "too slow")
 
     async def heartbeat(self, max_unanswered: int) -> None:
-        """:class:`Heartbeats` calls this once per ping interval."""
+        """``chat_project.gateway.heartbeats`` calls this once per ping interval."""
         if self.closing:
             return
         if not self.sio_connected:

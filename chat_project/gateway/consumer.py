@@ -18,13 +18,13 @@ into the contract's ``error`` frame, keeping the socket open:
 
 The wire format is two hooks, :meth:`EventConsumer.decode_frame` (a client text frame to
 ``(frame, ack)``) and :meth:`EventConsumer.send_frame` (every server frame), so that a
-transport adapter (``chat_project.socketio_transport``: Socket.IO at ``/socket.io/``)
+transport adapter (``chat_project.gateway.socketio``: Socket.IO at ``/socket.io/``)
 changes the framing and nothing else: limits, validation and handlers stay shared.
 
 Dispatch goes through explicit dicts (client events: ``events``; channel-layer and ASGI
 messages: ``message_handlers``), never ``getattr`` on a name from the wire.
 
-Messages come in through ``chat_project.ws_receive`` (the consumer reads its layer
+Messages come in through ``chat_project.patches.channels_consumer`` (the consumer reads its layer
 inbox directly, without a task per message).
 
 Channels 4.2+ runs ``aclose_old_connections()`` (a hop onto the single thread-sensitive
@@ -53,8 +53,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from chat_project import drain, logs, metrics
 from chat_project.errors import DomainError, RateLimited, ServiceUnavailable, ValidationFailed
-from chat_project.patches.daphne_transport import SEND_AFTER_CLOSE
-from chat_project.ws_frames import (
+from chat_project.gateway.frames import (
     BadJson,
     Field,
     FrameTooLarge,
@@ -63,8 +62,9 @@ from chat_project.ws_frames import (
     UnknownEvent,
     clean_data,
 )
-from chat_project.ws_parts import ChunkedSending
-from chat_project.ws_receive import InboxReceiving
+from chat_project.gateway.parts import ChunkedSending
+from chat_project.patches.channels_consumer import InboxReceiving
+from chat_project.patches.daphne_transport import SEND_AFTER_CLOSE
 
 logger = logging.getLogger(__name__)
 
@@ -349,7 +349,7 @@ class EventConsumer(InboxReceiving, ChunkedSending, AsyncJsonWebsocketConsumer):
         if self.strikes >= settings.WS_RATE_STRIKES:
             await self.close_socket(CLOSE_RATE_LIMITED, "rate limited")
 
-    # -- the wire format: hooks a transport adapter overrides (chat_project.socketio_transport)
+    # -- the wire format: hooks a transport adapter overrides (chat_project.gateway.socketio)
 
     def decode_frame(self, text: str) -> tuple[Any, Any]:
         """A client text frame as ``(frame, ack)``: the contract's ``{"event", "data"}``

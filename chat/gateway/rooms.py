@@ -1,6 +1,6 @@
 """The gateway's rooms (``ChatConsumer`` mixes these in): joining (subscribe first, then
 read), leaving, ``sync`` after a reconnect, and repairing what the live stream skipped;
-what each socket has sent of each room is a :class:`chat.delivery.RoomCursor`."""
+what each socket has sent of each room is a :class:`chat.gateway.delivery.RoomCursor`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import Any
 from bson import ObjectId
 from django.conf import settings
 
-from chat import async_services, delivery, render
-from chat.delivery import RoomCursor
+from chat import async_services, render
 from chat.events import room_group
+from chat.gateway import delivery
+from chat.gateway.delivery import RoomCursor
 from chat_project.errors import DomainError, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)

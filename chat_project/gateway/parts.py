@@ -1,5 +1,6 @@
 """Server events too large for one frame, sent in parts (a mixin of
-``chat_project.ws.EventConsumer``, which provides ``encode_json`` and ``send_event``)."""
+``chat_project.gateway.consumer.EventConsumer``, which provides ``encode_json`` and
+``send_event``)."""
 
 from __future__ import annotations
 

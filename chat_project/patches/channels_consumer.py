@@ -1,5 +1,5 @@
-"""How a consumer receives (a mixin of ``chat_project.ws.EventConsumer``): the client's
-frames and its channel-layer messages, dispatched one at a time as they come.
+"""How a consumer receives (a mixin of ``chat_project.gateway.consumer.EventConsumer``): the
+client's frames and its channel-layer messages, dispatched one at a time as they come.
 
 channels' ``AsyncConsumer.__call__`` waits with ``await_many_dispatch``: a new task for
 every message and an ``asyncio.wait`` over both sources each time, which was ~8% of

@@ -14,7 +14,7 @@ Where SecantusDB differs from mongod is patched in the server's own process only
 
 Command line::
 
-    python -m chat_project.devservers exec [--data-dir DIR | --memory] -- CMD ...
+    python -m chat_project.dev.servers exec [--data-dir DIR | --memory] -- CMD ...
         start (or reuse) the servers, run CMD with MONGODB_URI / REDIS_URL set,
         stop what was started when CMD ends or on Ctrl-C.
 """
@@ -127,7 +127,7 @@ def start_mongo(storage: str, *, log_path: Path | None = None, port: int = 0) ->
         [
             sys.executable,
             "-m",
-            "chat_project.devservers",
+            "chat_project.dev.servers",
             "_mongod",
             storage,
             str(port_file),
@@ -137,7 +137,7 @@ def start_mongo(storage: str, *, log_path: Path | None = None, port: int = 0) ->
         stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL,
         preexec_fn=_die_with_parent,
         start_new_session=True,  # Ctrl-C goes to the app; we stop the server after it
-        cwd=str(Path(__file__).resolve().parent.parent),
+        cwd=str(Path(__file__).resolve().parents[2]),
     )
     try:
         _wait_for(
@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["_mongod"]:
         return _run_mongod(argv[1], argv[2], int(argv[3]) if len(argv) > 3 else 0)
-    parser = argparse.ArgumentParser(prog="python -m chat_project.devservers")
+    parser = argparse.ArgumentParser(prog="python -m chat_project.dev.servers")
     sub = parser.add_subparsers(dest="action", required=True)
     run = sub.add_parser("exec", help="run a command with the embedded servers")
     where = run.add_mutually_exclusive_group()

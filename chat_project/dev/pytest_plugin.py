@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from chat_project import devservers
+from chat_project.dev import servers as devservers
 
 _servers: devservers.Servers | None = None
 

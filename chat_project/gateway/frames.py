@@ -1,4 +1,4 @@
-"""What the socket base (``chat_project.ws``) checks of each client frame: the error
+"""What the socket base (``chat_project.gateway.consumer``) checks of each client frame: the error
 codes of the transport level, the fields of an event's ``data``, and the per-connection
 token bucket."""
 

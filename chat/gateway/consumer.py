@@ -3,9 +3,9 @@ events"). It parses and authorises each frame and calls the same services as RES
 ``chat.async_services`` / ``accounts.async_services`` (one thread hop per use case);
 presence and typing are Redis only (no hop).
 
-Delivery: what each socket has sent of each joined room is a :class:`chat.delivery.RoomCursor`
-(see there: subscribe first, then read, then drop what the read covered; gaps repaired from
-the database).
+Delivery: what each socket has sent of each joined room is a
+:class:`chat.gateway.delivery.RoomCursor` (see there: subscribe first, then read, then drop
+what the read covered; gaps repaired from the database).
 
 Authorisation happens on every frame: services check access on every call, and a
 user who loses access to a room (``room.access``: transfer, close) is unsubscribed at
@@ -25,16 +25,15 @@ from accounts import presence
 from accounts.events import session_digest, user_group
 from accounts.liveness import AGENTS_GROUP, STAFF_GROUP, liveness, publish_status, status_message
 from chat import async_services, events, render
-from chat.consumer_presence import PresenceHandlers
-from chat.consumer_rooms import RoomHandlers
-from chat.consumer_tools import AgentToolHandlers
-from chat.consumer_typing import TypingHandlers
-from chat.delivery import RoomCursor
-from chat.receipt_batch import PendingReceipts
+from chat.gateway import presence as presence_handlers
+from chat.gateway import tools
+from chat.gateway.delivery import RoomCursor
+from chat.gateway.receipts import PendingReceipts
+from chat.gateway.rooms import RoomHandlers
+from chat.gateway.typing_handlers import TypingHandlers
 from chat_project import drain
 from chat_project.errors import ValidationFailed
-from chat_project.timers import KeyedTimers
-from chat_project.ws import (
+from chat_project.gateway.consumer import (
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_TOO_MANY_SOCKETS,
     AckLater,
@@ -42,6 +41,7 @@ from chat_project.ws import (
     EventSpec,
     Field,
 )
+from chat_project.timers import KeyedTimers
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +52,7 @@ TAG = Field("str", max_length=64)
 COMMENT = {"required": False, "max_length": 2000, "allow_blank": True}
 
 
-class ChatConsumer(
-    RoomHandlers, TypingHandlers, PresenceHandlers, AgentToolHandlers, EventConsumer
-):
+class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user: Any = None
@@ -182,7 +180,7 @@ class ChatConsumer(
             )
         room_id = data["room_id"].lower()
         if room_id in self.rooms and data.get("up_to_seq") is not None:
-            # See chat.receipt_batch: merged with this room's other receipts for a
+            # See chat.gateway.receipts: merged with this room's other receipts for a
             # moment, then written as one receipt.
             pending = self.receipts.setdefault(room_id, PendingReceipts())
             waiter = pending.add(kind, data["up_to_seq"])
@@ -292,14 +290,14 @@ class ChatConsumer(
         ),
         "typing": EventSpec(TypingHandlers.typing, {"room_id": ID, "is_typing": Field("bool")}),
         "agent-status-update": EventSpec(
-            PresenceHandlers.agent_status_update,
+            presence_handlers.agent_status_update,
             {
                 "status": Field("str", max_length=16),
                 "accepting_chats": Field("bool", required=False),
             },
         ),
-        "get-online-users": EventSpec(PresenceHandlers.get_online_users),
-        "get-online-agents": EventSpec(PresenceHandlers.get_online_agents),
+        "get-online-users": EventSpec(presence_handlers.get_online_users),
+        "get-online-agents": EventSpec(presence_handlers.get_online_agents),
         "edit-message": EventSpec(
             edit_message,
             {
@@ -310,15 +308,13 @@ class ChatConsumer(
         ),
         "delete-message": EventSpec(delete_message, {"room_id": ID, "message_id": ID}),
         "sync": EventSpec(RoomHandlers.sync, {"rooms": Field("seq_map", max_length=200)}),
-        "add-note": EventSpec(AgentToolHandlers.add_note, {"room_id": ID, "text": TEXT}),
-        "edit-note": EventSpec(
-            AgentToolHandlers.edit_note, {"room_id": ID, "note_id": ID, "text": TEXT}
-        ),
-        "delete-note": EventSpec(AgentToolHandlers.delete_note, {"room_id": ID, "note_id": ID}),
-        "tag-room": EventSpec(AgentToolHandlers.tag_room, {"room_id": ID, "tag": TAG}),
-        "untag-room": EventSpec(AgentToolHandlers.untag_room, {"room_id": ID, "tag": TAG}),
+        "add-note": EventSpec(tools.add_note, {"room_id": ID, "text": TEXT}),
+        "edit-note": EventSpec(tools.edit_note, {"room_id": ID, "note_id": ID, "text": TEXT}),
+        "delete-note": EventSpec(tools.delete_note, {"room_id": ID, "note_id": ID}),
+        "tag-room": EventSpec(tools.tag_room, {"room_id": ID, "tag": TAG}),
+        "untag-room": EventSpec(tools.untag_room, {"room_id": ID, "tag": TAG}),
         "rate-room": EventSpec(
-            AgentToolHandlers.rate_room,
+            tools.rate_room,
             {"room_id": ID, "score": Field("int"), "comment": Field("str", **COMMENT)},
         ),
     }
@@ -328,6 +324,6 @@ class ChatConsumer(
         "room.event": room_event,
         "room.access": room_access,
         "user.event": user_event,
-        "presence.changed": PresenceHandlers.presence_changed,
+        "presence.changed": presence_handlers.presence_changed,
         "auth.revoked": auth_revoked,
     }

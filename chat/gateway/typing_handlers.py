@@ -1,5 +1,5 @@
 """The gateway's typing indicators (``ChatConsumer`` mixes these in): Redis state only
-(``chat.typing_state``: throttle, ttl, implied stop), a timer per room that ends the
+(``chat.gateway.typing_state``: throttle, ttl, implied stop), a timer per room that ends the
 indicator by itself, and ``user-typing`` to the room's other users (no seq: not
 history)."""
 
@@ -10,7 +10,8 @@ from typing import Any
 
 from django.conf import settings
 
-from chat import render, typing_state
+from chat import render
+from chat.gateway import typing_state
 from chat_project.errors import NotFound
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ class TypingHandlers:
     ``_publish_ephemeral``."""
 
     async def typing(self, data: dict[str, Any]) -> dict[str, Any]:
-        """See ``chat.typing_state`` for the rules (throttle, ttl, implied stop)."""
+        """See ``chat.gateway.typing_state`` for the rules (throttle, ttl, implied stop)."""
         room_id = data["room_id"].lower()
         if room_id not in self.rooms:  # joined (and still allowed: room.access) only
             raise NotFound("Join the room first.")
