@@ -64,6 +64,7 @@ def _append(
     data: dict[str, Any],
     notice: events.Notice,
     text: str = "",
+    add_to_set: dict[str, list[Any]] | None = None,
 ) -> RoomEvent | None:
     """Write the change; its stored row, or None when the room was no longer as the
     change requires (another router, transfer or close won: routing decides)."""
@@ -76,6 +77,7 @@ def _append(
         set_fields=set_fields,
         known_seq=room.last_seq,
         notice=notice,
+        add_to_set=add_to_set or {},
     )
     try:
         return outcomes.written(op)
@@ -205,11 +207,13 @@ def back_to_queue(
     reason: str,
     actor: User | None = None,
     to_general: bool = False,
+    skip: bool = False,
 ) -> dict[str, Any] | None:
     """Take an active room away from ``from_agent`` and put it back in its team's queue at
     ``queued_at`` (routing passes a time ahead of every waiting room: the head).
-    ``to_general``: in the general queue instead (its team is gone). None if the room
-    is no longer active with that agent."""
+    ``to_general``: in the general queue instead (its team is gone). ``skip``: routing
+    never gives it back to ``from_agent`` (an admin removed them). None if the room is
+    no longer active with that agent."""
     now = timezone.now()
     fields = {
         "status": QUEUED,
@@ -231,6 +235,7 @@ def back_to_queue(
         data={"from_agent": _brief(from_agent), "reason": reason},
         text=f"Back in the queue: {reason}.",
         notice=notice,
+        add_to_set={"skip_agents": [str(from_agent.pk)]} if skip else None,
     )
     return _answer(written, notice, actor) if written is not None else None
 

@@ -30,6 +30,9 @@ message_delete = database_hop(services.message_delete)
 receipt_advance = database_hop(services.receipt_advance)
 
 room_join = database_hop(selectors.room_join_history)
+room_ids_for_user = database_hop(selectors.room_ids_for_user)
+rooms_last_seq = database_hop(selectors.rooms_last_seq)
+message_room_id = database_hop(selectors.message_room_id)
 room_replay = database_hop(selectors.room_replay)
 rooms_replay = database_hop(selectors.rooms_replay)
 

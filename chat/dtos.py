@@ -94,6 +94,7 @@ def room_dto(room: Room, users: dict[str, User]) -> dict[str, Any]:
         # Routing's (issue 15): the room's queue (null: the general one) and needs.
         "team_id": str(room.team_id) if room.team_id else None,
         "required_skills": list(room.required_skills or []),
+        "last_message": dict(room.last_message) if room.last_message else None,
     }
 
 
@@ -122,6 +123,37 @@ def message_base(message: RoomEvent, users: dict[str, User]) -> dict[str, Any]:
         "edited_at": iso(message.edited_at),
         "deleted": message.deleted,
     }
+
+
+def message_summary(message: RoomEvent) -> dict[str, Any]:
+    """What a room keeps of its newest message (``Room.last_message``)."""
+    return {
+        "id": str(message.pk),
+        "seq": message.seq,
+        "sender_id": str(message.actor_id) if message.actor_id else None,
+        "text": message.text,
+        "created_at": iso(message.created_at),
+        "deleted": bool(message.deleted),
+    }
+
+
+def message_summary_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """:func:`message_summary` of a raw event document (the migration's backfill)."""
+    return {
+        "id": str(doc["_id"]),
+        "seq": doc.get("seq"),
+        "sender_id": str(doc["actor_id"]) if doc.get("actor_id") else None,
+        "text": doc.get("text") or "",
+        "created_at": iso(_aware(doc.get("created_at"))),
+        "deleted": bool(doc.get("deleted")),
+    }
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A raw read's datetime (naive UTC) as an aware one."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def messages_base(messages: list[RoomEvent], *, known: Iterable[User] = ()) -> list[dict[str, Any]]:

@@ -91,6 +91,13 @@ class Room(models.Model):
     required_skills = models.JSONField(default=list, blank=True, editable=False)
     team_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_offline = models.BooleanField(default=False, editable=False)
+    # The newest message, for room lists (issue 27: no read per room): ``{"id", "seq",
+    # "sender_id", "text", "created_at", "deleted"}``, written by the send's own
+    # compare-and-set and kept by an edit or delete of that message (``chat.writer``).
+    last_message = models.JSONField(null=True, blank=True, editable=False)
+    # Agents routing must not give this room to (issue 27: an admin removed them from
+    # it); an admin may still assign one of them by hand. Ids as strings.
+    skip_agents = models.JSONField(default=list, blank=True, editable=False)
 
     objects = MongoManager()
 

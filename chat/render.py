@@ -147,6 +147,9 @@ def room(
     data = dtos.room_dto(value, users)
     if last_seq is not None:
         data["last_seq"] = last_seq
+    newest = data["last_message"]
+    if newest is not None and newest.get("deleted") and audience is not Audience.ADMIN:
+        data["last_message"] = {**newest, "text": ""}
     if audience in STAFF:
         data["tags"] = list(value.tags or [])
     if extras:

@@ -149,6 +149,12 @@ def events_by_ids(ids: list[ObjectId]) -> list[RoomEvent]:
     return list(RoomEvent.objects.raw_aggregate([{"$match": first}]))
 
 
+def rooms_by_ids(ids: list[ObjectId]) -> list[Room]:
+    """Rooms by ``_id`` (the ``_id`` index)."""
+    first = mongo.index_match({}, ("_id", {"$in": ids}))
+    return list(Room.objects.raw_aggregate([{"$match": first}]))
+
+
 def rooms(
     match: dict[str, Any],
     *,

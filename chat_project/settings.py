@@ -83,12 +83,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "channels",
     "chat_project.apps.ChatProjectConfig",
     "accounts",
     "chat",
     "agents",
     "adminstats",
+    "compat",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +98,8 @@ MIDDLEWARE = [
     "chat_project.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Cross-origin requests to the compatibility edge only (CORS_URLS_REGEX below).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -282,6 +286,18 @@ GIL_SWITCH_INTERVAL_MS = float(env_str("GIL_SWITCH_INTERVAL_MS", "1"))
 
 # --- WebSocket -----------------------------------------------------------------------------
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", "")  # empty: same hosts as ALLOWED_HOSTS
+
+# --- The compatibility edge (issue 27; README "Coming from the reference backend") ---------
+# The reference design's own clients, unchanged: its REST API under /compat/api/ and its
+# socket events in Socket.IO namespace /compat. Off unless enabled; the origins its
+# frontend is served from may call it cross-origin (and open its sockets), nothing else.
+COMPAT_ENABLED = env_bool("COMPAT_ENABLED", False)
+COMPAT_ALLOWED_ORIGINS = env_list("COMPAT_ALLOWED_ORIGINS", "")
+CORS_ALLOWED_ORIGINS = COMPAT_ALLOWED_ORIGINS if COMPAT_ENABLED else []
+CORS_URLS_REGEX = r"^/compat/"
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = ("accept", "content-type", "x-session-id", "x-request-id")
+CORS_ALLOW_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
 
 # --- Static and media ----------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/chat/", include("agents.api.urls")),
     path("api/admin/", include("adminstats.api.urls")),
     path("api/health", HealthApi.as_view(), name="health"),
+    # The reference design's REST API, for its own clients (issue 27; off unless enabled).
+    path("compat/api/", include("compat.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -20,6 +20,17 @@ class AssignAgentInputSerializer(serializers.Serializer):
     force = serializers.BooleanField(required=False, default=False)
 
 
+class RemoveAgentInputSerializer(serializers.Serializer):
+    room_id = serializers.RegexField(OBJECT_ID)
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        default="",
+        help_text="What the customer reads (default: who removed whom).",
+    )
+
+
 class TransferInputSerializer(serializers.Serializer):
     """``to_agent_id`` or ``to_team_id`` (issue 15), exactly one
     (``TransferInputSchema``)."""
@@ -119,6 +130,18 @@ class TransferredOutputSerializer(serializers.Serializer):
     room = RoomOutputSerializer()
     to_team = TeamBriefSerializer(required=False)
     queued = serializers.BooleanField(required=False)
+
+
+class RemovedOutputSerializer(serializers.Serializer):
+    """The ``system-message`` of the removal, and the room as it now is (waiting, or
+    already with another agent)."""
+
+    room_id = serializers.CharField()
+    seq = serializers.IntegerField()
+    text = serializers.CharField()
+    from_agent = UserBriefSerializer()
+    reason = serializers.CharField()
+    room = RoomOutputSerializer()
 
 
 class QueuedRoomOutputSerializer(RoomOutputSerializer):

@@ -5,6 +5,7 @@ from agents.api import views
 urlpatterns = [
     path("assign-agent", views.AssignAgentApi.as_view(), name="chat-assign-agent"),
     path("transfer", views.TransferApi.as_view(), name="chat-transfer"),
+    path("remove-agent", views.RemoveAgentApi.as_view(), name="chat-remove-agent"),
     path("queue", views.QueueApi.as_view(), name="chat-queue"),
     path("canned-responses", views.CannedListCreateApi.as_view(), name="chat-canned-responses"),
     path(

@@ -18,6 +18,8 @@ from agents.api.serializers import (
     OfflineMessagePageSerializer,
     QueuePageSerializer,
     QueueQuerySerializer,
+    RemoveAgentInputSerializer,
+    RemovedOutputSerializer,
     RoomSkillsInputSerializer,
     TeamPageSerializer,
     TopicPageSerializer,
@@ -66,6 +68,18 @@ class TransferApi(APIView):
             data.pop("force", None)
             return Response(services.room_transfer_to_team(actor=request.user, **data))
         return Response(services.room_transfer(actor=request.user, **data))
+
+
+class RemoveAgentApi(APIView):
+    permission_classes = [IsAuthenticated, IsAgentOrAdmin]
+
+    @extend_schema(
+        request=RemoveAgentInputSerializer,
+        responses={200: RemovedOutputSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        data = _parsed(RemoveAgentInputSerializer, request.data)
+        return Response(services.room_remove_agent(actor=request.user, **data))
 
 
 class QueueApi(APIView):

@@ -58,6 +58,7 @@ from agents.services.teams import (
 )
 from agents.services.transfers import (
     room_assign_agent,
+    room_remove_agent,
     room_requeue,
     room_transfer,
     room_transfer_to_team,
@@ -83,6 +84,7 @@ __all__ = [
     "room_closed_release",
     "room_extras",
     "room_leave_message",
+    "room_remove_agent",
     "room_requeue",
     "room_skills_set",
     "room_target",

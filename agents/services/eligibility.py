@@ -68,12 +68,18 @@ def agent_fits(
 
 
 def room_fits(room: Room, directory: Directory | None) -> Callable[[User], bool] | None:
-    """The team-and-skills test for ``room`` (None: every agent fits, the rule of before
-    teams, which costs nothing per agent)."""
-    if directory is None or (not directory.configured and not room.required_skills):
-        return None
-    needs = room.required_skills or ()
-    return lambda agent: directory.fits(agent.pk, team_id=room.team_id, needs=needs)
+    """The team-and-skills test for ``room``, without the agents an admin removed from it
+    (None: every agent fits, the rule of before teams, which costs nothing per agent)."""
+    skipped = frozenset(room.skip_agents or ())
+    fits = None
+    if directory is not None and (directory.configured or room.required_skills):
+        needs = room.required_skills or ()
+        fits = lambda agent: directory.fits(agent.pk, team_id=room.team_id, needs=needs)  # noqa: E731
+    if not skipped:
+        return fits
+    if fits is None:
+        return lambda agent: str(agent.pk) not in skipped
+    return lambda agent: str(agent.pk) not in skipped and fits(agent)
 
 
 def best_agent(eligible: list[User], fits: Callable[[User], bool] | None) -> User | None:

@@ -302,6 +302,48 @@ def room_requeue(*, room_id: object, actor: User | None, reason: str) -> dict[st
     return payload
 
 
+def room_remove_agent(*, room_id: object, actor: User, reason: str = "") -> dict[str, Any]:
+    """An admin takes an active room away from its agent: it waits at the head of its
+    queue and routing gives it to any eligible agent but the one removed (an admin may
+    still assign them by hand). The agent loses access at once; the customer reads why.
+    """
+    if not actor.is_admin:
+        raise PermissionDenied("Only admins remove an agent from a room.")
+    if not isinstance(reason, str) or len(reason) > 200:
+        raise ValidationFailed(details={"fields": {"reason": ["At most 200 characters."]}})
+    room = selectors.room_by_id(room_id)
+    if room is None:
+        raise NotFound("No such room.")
+    if room.status != RoomStatus.ACTIVE or room.agent_id is None:
+        raise Conflict("The room has no agent to remove.", details={"status": room.status})
+    from_agent = User.objects.get(pk=room.agent_id)
+    why = reason.strip() or f"{actor.name} removed {from_agent.name} from this chat"
+    gone = room.team_id is not None and directory().team(room.team_id) is None
+    payload = assignment.back_to_queue(
+        room=room,
+        from_agent=from_agent,
+        queued_at=_queue_head_time(None if gone else room.team_id),
+        reason=why,
+        actor=actor,
+        to_general=gone,
+        skip=True,
+    )
+    if payload is None:
+        raise Conflict("The room changed hands meanwhile; reload it.")
+    capacity.capacity_release(agent_id=from_agent.pk)
+    audit(
+        RoutingAction.REQUEUED,
+        room_id=room.pk,
+        actor=actor,
+        from_agent=from_agent,
+        reason=f"removed: {why}",
+        team_id=room.team_id,
+    )
+    queue_drain()
+    moved = selectors.room_by_id(room.pk) or room
+    return {**payload, "room": selectors.room_detail(room_id=moved.pk, user=actor, room=moved)}
+
+
 def _queue_head_time(team_id: ObjectId | None):
     """A ``queued_at`` ahead of every room waiting in that team's queue."""
     head = selectors.team_queue(team_id, limit=1)

@@ -238,6 +238,15 @@ class TeamBriefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class LastMessageSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    seq = serializers.IntegerField()
+    sender_id = serializers.CharField(allow_null=True)
+    text = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    deleted = serializers.BooleanField()
+
+
 class RoomOutputSerializer(serializers.Serializer):
     id = serializers.CharField()
     customer = UserBriefSerializer()
@@ -256,6 +265,9 @@ class RoomOutputSerializer(serializers.Serializer):
     )
     team_id = serializers.CharField(allow_null=True, help_text="Null: the general queue.")
     required_skills = RequiredSkillSerializer(many=True)
+    last_message = LastMessageSerializer(
+        allow_null=True, help_text="The newest message (text empty once deleted, but admins')."
+    )
     queue_position = serializers.IntegerField(
         allow_null=True, required=False, help_text="Create and detail only: in its team's queue."
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +45,14 @@ from chat_project.gateway.consumer import (
 from chat_project.timers import KeyedTimers
 
 logger = logging.getLogger(__name__)
+
+
+def _quietly(future: Any) -> None:
+    """Retrieve a receipt's outcome nobody waits for (a failure is the client's to
+    repeat; the socket's own receipts still answer theirs)."""
+    if not future.cancelled():
+        future.exception()
+
 
 ID = Field("str", max_length=64)
 OPTIONAL_SEQ = Field("int", required=False)
@@ -77,6 +86,14 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
         ):
             await self.reject(CLOSE_NOT_AUTHENTICATED, "not authenticated")
             return
+        await self.start_session(user, self.scope["session_key"], accept=True)
+
+    async def start_session(self, user: Any, session_key: str, *, accept: bool) -> bool:
+        """Admit a signed-in user's socket (under the per-user cap: else 4409), put it in
+        its user's and presence's groups and count it as online. ``accept``: accept the
+        WebSocket too (a transport that authenticates later has accepted it already:
+        ``chat_project.gateway.socketio``'s namespaces). False when refused."""
+        self.scope["user"], self.scope["session_key"] = user, session_key
         self.user, self.user_id = user, str(user.pk)
         self.audience = render.audience_of(user)
         admitted, came_online = await presence.aconnection_open(
@@ -88,17 +105,24 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
         )
         if not admitted:
             await self.reject(CLOSE_TOO_MANY_SOCKETS, "too many sockets")
-            return
+            return False
         self.live = True
         # Logout reaches this session's sockets through the user group (auth_revoked
         # filters on the session): a group per session cost every socket a subscription.
         await self._group_add(user_group(self.user_id))
         # Who may see whose presence: staff everyone's, customers the agents'.
         await self._group_add(STAFF_GROUP if user.role in ("agent", "admin") else AGENTS_GROUP)
-        await self.accept()
+        if accept:
+            await self.accept()
         liveness().add(user, self.conn_id)
         if came_online:
             await publish_status(status_message(user, online=True))
+        return True
+
+    @property
+    def product_events(self) -> Mapping[str, EventSpec]:
+        """The contract's client events (a namespace may put its own in ``events``)."""
+        return type(self).events
 
     async def disconnect(self, code: int) -> None:
         if self.live:
@@ -167,12 +191,12 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
         )
 
     async def message_delivered(self, data: dict[str, Any]) -> dict[str, Any]:
-        return await self._receipt(data, "delivered")
+        return await self.receipt_frame(data, "delivered")
 
     async def message_read(self, data: dict[str, Any]) -> dict[str, Any]:
-        return await self._receipt(data, "read")
+        return await self.receipt_frame(data, "read")
 
-    async def _receipt(self, data: dict[str, Any], kind: str) -> dict[str, Any] | AckLater:
+    async def receipt_frame(self, data: dict[str, Any], kind: str) -> dict[str, Any] | AckLater:
         if (data.get("up_to_seq") is None) == (data.get("message_id") is None):
             raise ValidationFailed(
                 "Give either up_to_seq or message_id.",
@@ -201,6 +225,24 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
             kind=kind,
             up_to_seq=data.get("up_to_seq"),
             message_id=data.get("message_id"),
+        )
+
+    async def receipt_by_message(self, room_id: str, message_id: str, kind: str) -> Any:
+        """A receipt up to a message of a room this socket may not follow (one read)."""
+        return await async_services.receipt_advance(
+            room_id=room_id, user=self.user, kind=kind, message_id=message_id
+        )
+
+    def receipt_soon(self, room_id: str, up_to_seq: int, kind: str) -> None:
+        """A receipt the server makes for this socket's client (it reached it), written
+        with the room's other receipts; nobody waits for its answer."""
+        if room_id not in self.rooms or self.closing:
+            return
+        pending = self.receipts.setdefault(room_id, PendingReceipts())
+        pending.add(kind, up_to_seq).add_done_callback(_quietly)
+        delay = settings.WS_RECEIPT_COALESCE_SECONDS
+        self.timers.start(
+            ("receipts", room_id), delay, lambda: self._flush_receipts(room_id), restart=False
         )
 
     async def _flush_receipts(self, room_id: str) -> None:

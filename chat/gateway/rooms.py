@@ -86,6 +86,25 @@ class RoomHandlers:
             synced[room_id] = {"last_seq": result["last_seq"], "events": len(result["events"])}
         return {"rooms": synced, "failed": failed}
 
+    async def follow_rooms(self, room_ids: list[str]) -> None:
+        """Follow rooms live from now on without replaying them (a namespace that joins
+        a user's rooms at connect: ``compat``): subscribe first, then read the rooms'
+        seqs, as a join does; rooms this user may not see are left out."""
+        new = [r.lower() for r in room_ids if r.lower() not in self.rooms]
+        new = new[: max(0, settings.WS_MAX_ROOMS_PER_SOCKET - len(self.rooms))]
+        for room_id in new:
+            await self._group_add(room_group(room_id))
+        seqs = await async_services.rooms_last_seq(user=self.user, room_ids=new)
+        for room_id in new:
+            if room_id not in seqs:
+                await self._group_discard(room_group(room_id))
+                continue
+            page = {"messages": [], "last_seq": seqs[room_id]}
+            cursor = delivery.cursor_after_page(
+                page, now=time.monotonic(), max_gap=settings.WS_REPLAY_MAX_EVENTS
+            )
+            self._set_cursor(room_id, cursor)
+
     async def _send_history(self, history: dict[str, Any]) -> None:
         """``chat-history``, in several frames when a long replay or a page of long
         messages exceeds the transport's limit (``EventConsumer.send_event_in_parts``):

@@ -22,6 +22,7 @@ from chat.selectors.history import (
     HISTORY_MAX_LIMIT,
     message_audit,
     message_get_in_room,
+    message_room_id,
     room_history_page,
 )
 from chat.selectors.notes import NOTES_MAX_LIMIT, note_audit, note_get_in_room, note_list
@@ -50,6 +51,7 @@ from chat.selectors.rooms import (
     room_list,
     room_queue_position,
     rooms_first_assigned,
+    rooms_last_seq,
     seq_value,
     tags_in_use,
 )
@@ -70,6 +72,7 @@ __all__ = [
     "is_staff",
     "message_audit",
     "message_get_in_room",
+    "message_room_id",
     "message_search",
     "note_audit",
     "note_get_in_room",
@@ -92,6 +95,7 @@ __all__ = [
     "room_queue_position",
     "room_replay",
     "rooms_first_assigned",
+    "rooms_last_seq",
     "rooms_replay",
     "seq_value",
     "tags_in_use",

@@ -25,6 +25,15 @@ def event_get_in_room(*, room: Room, event_id: object, kind: str, missing: str) 
     return event
 
 
+def message_room_id(*, message_id: object) -> str:
+    """The room of a message (its receipt by id alone names no room); whether the caller
+    may see it is for what they do next."""
+    event = timeline.event_by_id(object_id(message_id))
+    if event is None or event.kind != EventKind.MESSAGE:
+        raise NotFound("No such message.")
+    return str(event.room_id)
+
+
 def message_get_in_room(*, room: Room, message_id: object) -> RoomEvent:
     return event_get_in_room(
         room=room, event_id=message_id, kind=EventKind.MESSAGE, missing="No such message."

@@ -143,6 +143,14 @@ def room_ids_for_user(*, user: User) -> list[str]:
     return [str(room.pk) for room in timeline.rooms(match)]
 
 
+def rooms_last_seq(*, user: User, room_ids: list[str]) -> dict[str, int]:
+    """The seq of each of ``room_ids`` that ``user`` may see (one read)."""
+    ids = [ObjectId(r) for r in room_ids if ObjectId.is_valid(r)]
+    if not ids:
+        return {}
+    return {str(r.pk): r.last_seq for r in timeline.rooms_by_ids(ids) if can_see(r, user)}
+
+
 def room_by_id(room_id: object) -> Room | None:
     """A room whoever may see it (routing decides who may act); None if unknown."""
     try:

@@ -27,13 +27,22 @@ from chat_project.errors import Conflict, PermissionDenied
 
 @dataclass(frozen=True)
 class EditKinds:
-    """What differs between editing a message and editing a note: the event kinds and
-    whether the item carries search terms."""
+    """What differs between editing a message and editing a note: the event kinds,
+    whether the item carries search terms and whether a room keeps it as its newest
+    (``Room.last_message``)."""
 
     noun: str
     edited: str
     deleted: str
     searchable: bool
+    newest_kept: bool = False
+
+    def newest_update(self, item: RoomEvent, changes: dict[str, Any]) -> Any:
+        """The room's summary of ``item`` changed with it, where it is the newest."""
+        if not self.newest_kept:
+            return None
+        fields = {f"last_message.{name}": value for name, value in changes.items()}
+        return {"last_message.id": str(item.pk)}, {"$set": fields}
 
 
 MESSAGES = EditKinds(
@@ -41,6 +50,7 @@ MESSAGES = EditKinds(
     edited=EventKind.MESSAGE_EDITED,
     deleted=EventKind.MESSAGE_DELETED,
     searchable=True,
+    newest_kept=True,
 )
 
 
@@ -133,12 +143,14 @@ def timeline_item_edit(
         return _edit_target(of, text, now, searchable=kinds.searchable)
 
     shown = _as_edited(item, text=text, now=now)
+    newest = kinds.newest_update(item, {"text": text})
     op = Append(
         room_id=room.pk,
         event=edit,
         target=target(item),
         known_seq=room.last_seq,
         notice=notice(shown),
+        room_update=newest,
     )
     outcome = yield op
     for _attempt in range(writer_module.SEQ_ATTEMPTS):
@@ -156,7 +168,9 @@ def timeline_item_edit(
             outcome = yield Place(event=edit, notice=notice(shown))
         else:
             shown = _as_edited(current, text=text, now=now)
-            outcome = yield Place(event=edit, target=target(current), notice=notice(shown))
+            outcome = yield Place(
+                event=edit, target=target(current), notice=notice(shown), room_update=newest
+            )
     if not isinstance(outcome, Placed):
         outcomes.appended(outcome, op)
     return edit.seq, shown, users
@@ -200,6 +214,7 @@ def timeline_item_delete(
         target=Target(event_id=item.pk, build=tombstone),
         known_seq=room.last_seq,
         notice=events.Notice(scene=render.Scene(room=room)),
+        room_update=kinds.newest_update(item, {"deleted": True}),
     )
     outcome = yield op
     if isinstance(outcome, TargetMissed):  # a concurrent delete won: its seq is the answer

@@ -91,6 +91,7 @@ def message_send_steps(
             set_once={"first_agent_reply_at": now} if participant == "agent_id" else {},
             idem_key=key,
             known_seq=known_seq,
+            stamp=_newest,
             notice=events.Notice(scene=render.Scene(room=None, users=users)),
         )
         outcome = yield op
@@ -108,6 +109,13 @@ def message_send_steps(
         if replayed is not None:
             return replayed, False
     raise Conflict("The message could not be stored; try again.")
+
+
+def _newest(message: RoomEvent) -> dict[str, Any]:
+    """The room's ``last_message``, set by the send's own compare-and-set."""
+    if message.pk is None:
+        message.pk = ObjectId()
+    return {"last_message": dtos.message_summary(message)}
 
 
 def _attachments_to_send(

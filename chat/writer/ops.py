@@ -38,6 +38,13 @@ class Append:
     sockets once the write is durable (``chat.events``: rendered and published in seq
     order among the round's changes; data only, nothing of the caller runs then).
 
+    ``stamp(event)``: room fields written with the seq that no change ever requires (the
+    room's last message), from the event once it has its seq: merged into the
+    compare-and-set without ending its segment, the last change of a segment winning.
+    ``room_update``: ``(filter, update)`` of the room after the event goes in, applied
+    only where the room still matches (a non-upsert update: the last message's summary
+    when that message is edited or deleted).
+
     ``allow_closed``: the one exception to "while the room is open". Only a satisfaction
     rating sets it (``chat.services.ratings``): a rating comes after the close, so its
     compare-and-set leaves out ``status != closed`` (it requires ``status: closed``
@@ -55,6 +62,8 @@ class Append:
     add_to_set: dict[str, list[Any]] = field(default_factory=dict)
     pull: dict[str, list[Any]] = field(default_factory=dict)
     allow_closed: bool = False
+    stamp: Callable[[RoomEvent], dict[str, Any]] | None = None
+    room_update: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     @property
     def alone(self) -> bool:
@@ -72,6 +81,7 @@ class Place:
     event: RoomEvent
     target: Target | None = None
     notice: Notice | None = None
+    room_update: tuple[dict[str, Any], dict[str, Any]] | None = None
 
 
 @dataclass(eq=False)

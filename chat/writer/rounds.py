@@ -126,6 +126,7 @@ class RoundPlan:
             if op.target is not None and not item.target_written:
                 self._step("target", item, self._target_model(op.target, op.event.seq))
             self._step("place", item, InsertOne(event_document(op.event), namespace=self.ns_events))
+            self._room_update_step(item, op.event.room_id)
         for item in cleanups:
             for model in item.op:
                 self._step("cleanup", item, model)
@@ -163,9 +164,10 @@ class RoundPlan:
         last_seq = max(state.last_seq if state else 0, known)
         for members in _segments(waiting):
             segment = _Segment(room_id=room_id, first_seq=last_seq + 1, items=members)
-            self._step("cas", segment, self._cas_model(segment, state, last_seq))
             for offset, item in enumerate(members):
-                item.seq = segment.first_seq + offset
+                item.seq = item.op.event.seq = segment.first_seq + offset
+            self._step("cas", segment, self._cas_model(segment, state, last_seq))
+            for item in members:
                 self._event_steps(item)
             last_seq += len(members)
 
@@ -183,6 +185,8 @@ class RoundPlan:
         for item in segment.items:
             condition.update(item.op.require)
             changes.update(item.op.set_fields)
+            if item.op.stamp is not None:
+                changes.update(item.op.stamp(item.op.event))
             for name, value in item.op.set_once.items():
                 if state is None or name not in state.once_set:
                     condition[name] = None
@@ -199,6 +203,13 @@ class RoundPlan:
         if op.target is not None and not item.target_written:
             self._step("target", item, self._target_model(op.target, item.seq))
         self._step("event", item, InsertOne(event_document(op.event), namespace=self.ns_events))
+        self._room_update_step(item, op.room_id)
+
+    def _room_update_step(self, item: Item, room_id: ObjectId) -> None:
+        if item.op.room_update is not None:
+            condition, update = item.op.room_update
+            model = UpdateOne({"_id": room_id, **condition}, update, namespace=self.ns_rooms)
+            self._step("room_update", item, model)
 
     # -- settling the outcome
 
@@ -227,6 +238,8 @@ class RoundPlan:
                     self.next_round.append(internal([DeleteOne(stray, namespace=self.ns_events)]))
             elif kind in ("event", "place"):
                 written.append(subject)
+            elif kind == "room_update":
+                pass  # nothing to settle: it applies or matches nothing
             else:  # a clean-up's delete
                 finished_internal.add(id(subject))
         if error is not None:

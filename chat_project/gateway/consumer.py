@@ -233,8 +233,8 @@ class EventConsumer(InboxReceiving, ChunkedSending, AsyncJsonWebsocketConsumer):
             )
             await self.close_socket(CLOSE_FRAME_TOO_LARGE, "frame too large")
             return
-        allowed = self.bucket.take()
         frame, ack = self.decode_frame(text_data)
+        allowed = self.bucket.take(self.frame_cost(frame))
         ack_ok = ack is None or (isinstance(ack, str) and len(ack) <= MAX_ACK_LENGTH)
         if not ack_ok:
             ack = None  # not echoed: the client gets validation_error without it
@@ -348,6 +348,11 @@ class EventConsumer(InboxReceiving, ChunkedSending, AsyncJsonWebsocketConsumer):
         )
         if self.strikes >= settings.WS_RATE_STRIKES:
             await self.close_socket(CLOSE_RATE_LIMITED, "rate limited")
+
+    def frame_cost(self, frame: Any) -> int:
+        """What a client frame costs of the socket's token bucket: one, unless a subclass
+        knows the frame adds no work (a receipt merged with one already waiting)."""
+        return 1
 
     # -- the wire format: hooks a transport adapter overrides (chat_project.gateway.socketio)
 

@@ -48,6 +48,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -69,7 +70,27 @@ from chat_project.gateway.heartbeats import heartbeats
 
 logger = logging.getLogger(__name__)
 
-NAMESPACE = "/"  # the only one: the whole gateway is the default namespace
+NAMESPACE = "/"  # the gateway's own: the contract's events, signed in by the cookie
+
+# Namespaces beside "/" that an app plugs in (``register_namespace``): each makes, for a
+# socket that connects to it, a *wire*: ``connect(auth) -> (code, reason) | None`` signs
+# the socket in from the CONNECT's auth payload, ``connected()`` runs once it is
+# answered, ``events`` are its client events, ``outgoing(frame)`` turns a server frame of
+# the contract into the namespace's frames, ``frame_cost(frame)`` prices a client frame.
+_namespaces: dict[str, tuple[Callable[[Any], Any], Callable[[], bool]]] = {}
+
+
+def register_namespace(
+    name: str, wire_factory: Callable[[Any], Any], *, enabled: Callable[[], bool]
+) -> None:
+    """Offer namespace ``name`` while ``enabled()`` (read at each CONNECT)."""
+    _namespaces[name] = (wire_factory, enabled)
+
+
+def namespaces() -> list[str]:
+    return [NAMESPACE, *(name for name, (_f, enabled) in _namespaces.items() if enabled())]
+
+
 CLOSE_NORMAL = 1000
 
 
@@ -127,7 +148,7 @@ def connect_error_packet(namespace: str, message: str, data: dict[str, Any]) -> 
     return _message(Packet(sio.CONNECT_ERROR, data=payload, namespace=namespace, binary=False))
 
 
-def encode_frame(frame: dict[str, Any]) -> str:
+def encode_frame(frame: dict[str, Any], namespace: str = NAMESPACE) -> str:
     """One server frame of the contract as Engine.IO text:
 
     - ``{"event": "ack", "ack", "data"}`` -> ``ACK`` with the data;
@@ -136,16 +157,18 @@ def encode_frame(frame: dict[str, Any]) -> str:
 
     ``binary=False``: our data is JSON, so the codec need not walk it looking for bytes."""
     event, ack = frame["event"], frame.get("ack")
+    space = {"namespace": namespace} if namespace != NAMESPACE else {}
     if event == "ack":
-        packet = Packet(sio.ACK, data=[frame["data"]], id=int(ack), binary=False)
+        packet = Packet(sio.ACK, data=[frame["data"]], id=int(ack), binary=False, **space)
     elif event == "error" and ack is not None:
-        packet = Packet(sio.ACK, data=[{"error": frame["data"]}], id=int(ack), binary=False)
+        data = [{"error": frame["data"]}]
+        packet = Packet(sio.ACK, data=data, id=int(ack), binary=False, **space)
     else:
-        packet = Packet(sio.EVENT, data=[event, frame["data"]], binary=False)
+        packet = Packet(sio.EVENT, data=[event, frame["data"]], binary=False, **space)
     return _message(packet)
 
 
-def decode_event(text: str) -> tuple[Any, str | None, int]:
+def decode_event(text: str, namespace: str = NAMESPACE) -> tuple[Any, str | None, int]:
     """An Engine.IO ``message`` holding a Socket.IO ``EVENT`` or ``BINARY_EVENT``, as
     ``(frame, ack, attachments)``: ``frame`` the contract's ``{"event", "data"}`` or the
     DomainError that answers it, ``ack`` the packet's id as text (``None``: no callback),
@@ -164,7 +187,7 @@ def decode_event(text: str) -> tuple[Any, str | None, int]:
             "POST /api/chat/rooms/{id}/attachments)."
         )
         return refused, ack, packet.attachment_count
-    if (packet.namespace or NAMESPACE) != NAMESPACE:
+    if (packet.namespace or NAMESPACE) != namespace:
         return NotFound(f"Namespace {packet.namespace[:64]!r} is not connected."), ack, 0
     args = packet.data if isinstance(packet.data, list) else [None]
     event = args[0] if args else None
@@ -182,9 +205,12 @@ class SocketIOTransport(EventConsumer):
     Per-socket state is class-level defaults, set on the instance only when it changes
     (issue 8 measures memory per idle socket)."""
 
-    sio_connected: bool = False  # the client's CONNECT to "/" was answered
+    sio_connected: bool = False  # the client's CONNECT was answered
+    sio_opened: bool = False  # Engine.IO's open packet was sent
+    sio_namespace: str = NAMESPACE  # the one the client connected to
+    sio_wire: Any = None  # that namespace's wire (None: "/", the contract itself)
     sio_refusal: tuple[int, str] | None = None  # (close code, reason) to answer it with
-    sio_early: list[str] | None = None  # server packets before that CONNECT
+    sio_early: list[dict[str, Any]] | None = None  # server frames before that CONNECT
     sio_unanswered: int = 0  # pings sent since the client last sent anything
     sio_skip_binary: int = 0  # attachments of a refused binary event still to drop
 
@@ -200,6 +226,9 @@ class SocketIOTransport(EventConsumer):
         await super().connect()
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        if self.sio_opened:  # a namespace refused after the upgrade was accepted
+            return
+        self.sio_opened = True
         await super().accept(subprotocol, headers)
         await self.send(
             text_data=open_packet(
@@ -223,12 +252,18 @@ class SocketIOTransport(EventConsumer):
 
     async def _namespace_connect(self, text: str) -> None:
         try:
-            namespace = Packet(encoded_packet=text[1:]).namespace or NAMESPACE
+            packet = Packet(encoded_packet=text[1:])
+            namespace, auth = packet.namespace or NAMESPACE, packet.data
         except (ValueError, RecursionError):
-            namespace = NAMESPACE  # a malformed auth payload: it is ignored anyway
-        if namespace != NAMESPACE:
-            details = {"code": "not_found", "namespace": namespace[:64], "namespaces": ["/"]}
+            namespace, auth = NAMESPACE, None  # a malformed auth payload: ignored on "/"
+        if namespace != NAMESPACE and namespace not in namespaces():
+            details = {"code": "not_found", "namespace": namespace[:64], "namespaces": namespaces()}
             await self.send(text_data=connect_error_packet(namespace, "Invalid namespace", details))
+            return
+        if self.sio_connected or self.closing:
+            return
+        if namespace != NAMESPACE:
+            await self._wire_connect(namespace, auth)
             return
         if self.sio_refusal is not None:
             code, reason = self.sio_refusal
@@ -236,13 +271,31 @@ class SocketIOTransport(EventConsumer):
             await self.send(text_data=connect_error_packet(NAMESPACE, reason, data))
             await self.close_socket(code, reason)
             return
-        if self.sio_connected or self.closing:
+        await self._connected()
+
+    async def _wire_connect(self, namespace: str, auth: Any) -> None:
+        """A CONNECT to a plugged-in namespace: its wire signs the socket in (whatever the
+        upgrade's cookie said) and speaks for it from then on."""
+        wire = _namespaces[namespace][0](self)
+        refusal = await wire.connect(auth)
+        if refusal is not None:
+            code, reason = refusal
+            data = {"close_code": code, "reason": reason}
+            await self.send(text_data=connect_error_packet(namespace, reason, data))
+            await self.close_socket(code, reason)
             return
-        await self.send(text_data=connect_packet())
+        self.sio_refusal = None
+        self.sio_namespace, self.sio_wire = namespace, wire
+        self.events = wire.events  # this socket's client events: the namespace's
+        await self._connected()
+        await wire.connected()
+
+    async def _connected(self) -> None:
+        await self.send(text_data=connect_packet(self.sio_namespace))
         self.sio_connected = True
         early, self.sio_early = self.sio_early, None
-        for packet in early or ():
-            await self.send(text_data=packet)
+        for frame in early or ():
+            await self.send_frame(frame)
 
     # -- client packets
 
@@ -271,23 +324,29 @@ class SocketIOTransport(EventConsumer):
             await super().receive(text_data=text_data)  # not Engine.IO: bad_json
 
     def decode_frame(self, text: str) -> tuple[Any, Any]:
-        frame, ack, attachments = decode_event(text)
+        frame, ack, attachments = decode_event(text, self.sio_namespace)
         if attachments:
             self.sio_skip_binary = attachments  # the binary frames of a refused event
         return frame, ack
 
     # -- server packets
 
+    def frame_cost(self, frame: Any) -> int:
+        if self.sio_wire is not None:
+            return self.sio_wire.frame_cost(frame)
+        return super().frame_cost(frame)
+
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        text = encode_frame(frame)
         if self.sio_connected:
-            await self.send(text_data=text)
+            frames = [frame] if self.sio_wire is None else await self.sio_wire.outgoing(frame)
+            for shown in frames:
+                await self.send(text_data=encode_frame(shown, self.sio_namespace))
             return
         # A server event before the client's CONNECT (presence, say) waits for it, as a
         # Socket.IO server sends nothing to a namespace before connecting it.
         if self.sio_early is None:
             self.sio_early = []
-        self.sio_early.append(text)
+        self.sio_early.append(frame)
         if len(self.sio_early) > settings.WS_MAX_BACKLOG:
             await self.close_socket(CLOSE_TOO_SLOW, "too slow")
 
