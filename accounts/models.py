@@ -90,14 +90,10 @@ class User(AbstractUser):
             derived = {"username": "username_keys", "display_name": "display_name_keys"}
             extra = {derived[f] for f in update_fields if f in derived}
             kwargs["update_fields"] = sorted(set(update_fields) | extra)
-        # A password set on an existing user (API, admin form, changepassword command)
-        # closes every socket of theirs; AbstractBaseUser.save() clears _password.
-        password_changed = self._password is not None and not self._state.adding
+        # Nothing is published from here (a review finding, issue 28): a change that
+        # ends the user's sockets (deactivation, role, password) is saved through
+        # ``accounts.services.user_update``, which publishes after the write.
         super().save(*args, **kwargs)
-        if password_changed:
-            from accounts import events
-
-            events.user_credentials_changed(self.pk)
 
     @property
     def is_agent(self) -> bool:

@@ -3,6 +3,8 @@ these; nothing else writes users."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -135,4 +137,39 @@ def _set_checked_password(user: User, password: str) -> None:
 def user_set_password(*, user: User, password: str) -> None:
     """Change a password; every socket of the user closes (``auth.revoked``)."""
     _set_checked_password(user, password)
-    user.save(update_fields=["password"])  # the model's save() closes the user's sockets
+    user_update(user=user, fields=["password"])
+
+
+# What ends a user's sockets when it changes: a session must not outlive the rights it
+# was opened with (issue 28: a deactivated user's socket kept sending; a demoted agent's
+# socket kept its cached role and staff flag).
+_ACCESS_FIELDS = ("is_active", "role", "password")
+
+
+def access_change_reason(*, user: User, fields: Collection[str]) -> str | None:
+    """Why saving ``fields`` of ``user`` (with their new values) ends the user's
+    sockets, or None. Activating an account ends nothing."""
+    if "is_active" in fields and not user.is_active:
+        return "deactivated"
+    if "role" in fields:
+        return "role_changed"
+    if "password" in fields:
+        return "password_changed"
+    return None
+
+
+def user_update(*, user: User, fields: Collection[str]) -> User:
+    """Write ``fields`` of an existing ``user`` (already set on it) alone, never a stale
+    copy of the rest (routing moves ``active_chats`` meanwhile). If the change takes
+    rights away (:func:`access_change_reason`), every socket of the user on every
+    process closes with 4401 once the write is done: the Django admin's user and
+    password forms, ``manage.py changepassword`` and the API come through here."""
+    fields = set(fields)
+    if "role" in fields:
+        fields |= {"is_staff", "is_superuser"}  # derived from the role in User.save()
+    if fields:
+        user.save(update_fields=sorted(fields))
+    reason = access_change_reason(user=user, fields=fields)
+    if reason is not None:
+        events.user_access_changed(user_id=user.pk, reason=reason)
+    return user

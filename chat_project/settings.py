@@ -73,6 +73,9 @@ DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / ".data")))
 
 INSTALLED_APPS = [
     "daphne",
+    # Before django.contrib.auth: its ``changepassword`` command is accounts' (an earlier
+    # app's command of the same name wins), which also closes the user's sockets.
+    "accounts",
     "chat_project.apps.MongoAdminConfig",
     "chat_project.apps.MongoAuthConfig",
     "chat_project.apps.MongoContentTypesConfig",
@@ -85,7 +88,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "chat_project.apps.ChatProjectConfig",
-    "accounts",
     "chat",
     "agents",
     "adminstats",
