@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import SESSION_KEY, authenticate, login, logout
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
@@ -83,18 +83,33 @@ def user_name_problems(
 
 
 def user_login(*, request: HttpRequest, username: str, password: str, ip: str) -> User:
-    """Check the throttle, then the password; on success start a new session (Django's
-    ``login`` rotates the session key and the CSRF token). The username is NFKC-
-    normalised first, as at registration (and so for the throttle's count)."""
+    """Check the throttle, then the password; on success start a new session with a new
+    key and CSRF token. The username is NFKC-normalised first, as at registration (and
+    so for the throttle's count)."""
     username = names.normalize_username(username)
     login_throttle.login_attempt_reserve(username=username, ip=ip)
     user = authenticate(request, username=username, password=password)
     if user is None:
         raise InvalidCredentials()
     login_throttle.login_attempt_succeeded(username=username, ip=ip)
+    _session_rotate(request)
     login(request, user)
     User.objects.filter(pk=user.pk).update(last_seen_at=timezone.now())
     return user
+
+
+def _session_rotate(request: HttpRequest) -> None:
+    """End a signed-in session before a sign-in (issue 28: signing in again as the same
+    user kept its key: Django's ``login`` cycles the key only for an anonymous session,
+    and flushes it only for another user's). ``login`` then starts the new one; the old
+    key stops working and its sockets close, as on logout."""
+    signed_in = request.session.get(SESSION_KEY)
+    old_key = request.session.session_key
+    if signed_in is None:
+        return
+    request.session.flush()
+    if old_key:
+        events.session_ended(user_id=signed_in, session_key=old_key)
 
 
 def user_logout(*, request: HttpRequest) -> None:

@@ -360,3 +360,27 @@ def test_customers_do_not_read_agents_email_addresses(api, customer, agent, othe
     # Oneself: every field.
     api.login("agent1")
     assert private <= set(api.get("/api/auth/profile").json())
+
+
+def test_signing_in_again_as_the_same_user_rotates_the_session_key(api, customer, monkeypatch):
+    """Issue 28, item 9: a second sign-in as the same user kept the session key (Django's
+    ``login`` cycles it only for an anonymous session), though the README said sign-in
+    rotates it. Now every sign-in gets a new key and the old one stops working; that
+    session's sockets are closed like a logout's."""
+    from rest_framework.test import APIClient
+
+    ended = []
+    monkeypatch.setattr(
+        "accounts.events.session_ended",
+        lambda *, user_id, session_key: ended.append((str(user_id), session_key)),
+    )
+    api.login("alice")
+    first = api.client.cookies["sessionid"].value
+    api.login("alice")
+    second = api.client.cookies["sessionid"].value
+    assert second != first
+    assert api.get("/api/auth/profile").status_code == 200
+    replay = APIClient()
+    replay.cookies["sessionid"] = first
+    assert replay.get("/api/auth/profile").status_code == 401
+    assert ended == [(str(customer.pk), first)]
