@@ -87,11 +87,11 @@ def user_login(*, request: HttpRequest, username: str, password: str, ip: str) -
     key and CSRF token. The username is NFKC-normalised first, as at registration (and
     so for the throttle's count)."""
     username = names.normalize_username(username)
-    login_throttle.login_attempt_reserve(username=username, ip=ip)
+    login_throttle.login_attempt_reserve(account=username, ip=ip)
     user = authenticate(request, username=username, password=password)
     if user is None:
         raise InvalidCredentials()
-    login_throttle.login_attempt_succeeded(username=username, ip=ip)
+    login_throttle.login_attempt_succeeded(account=username, ip=ip)
     _session_rotate(request)
     login(request, user)
     User.objects.filter(pk=user.pk).update(last_seen_at=timezone.now())

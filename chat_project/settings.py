@@ -226,8 +226,13 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "chat_project.api.csrf_failure"
 
-LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
-LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20)
+# The login throttle (accounts/login_throttle.py), each limit per window: failures of one
+# account from every address, of one account from one address, and how many distinct
+# accounts may fail from one address (password spraying; an office behind one NAT
+# counts each colleague once).
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10)
+LOGIN_MAX_FAILURES_PER_ADDRESS_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS_ACCOUNT", 5)
+LOGIN_MAX_ACCOUNTS_PER_ADDRESS = env_int("LOGIN_MAX_ACCOUNTS_PER_ADDRESS", 50)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 
 # --- REST ----------------------------------------------------------------------------------

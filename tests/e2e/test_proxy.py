@@ -27,7 +27,7 @@ BEHIND_PROXY = {
     **FAST,
     "NUM_PROXIES": "1",
     "METRICS_TOKEN": TOKEN,
-    "LOGIN_MAX_FAILURES_PER_IP": "3",
+    "LOGIN_MAX_ACCOUNTS_PER_ADDRESS": "3",
 }
 
 
@@ -225,7 +225,7 @@ async def test_the_login_throttle_sees_the_client_address_through_the_proxy(prox
             )
             return reply.status_code
 
-    # LOGIN_MAX_FAILURES_PER_IP=3: three accounts tried from 127.0.0.2, then it is refused
+    # LOGIN_MAX_ACCOUNTS_PER_ADDRESS=3: three accounts tried from 127.0.0.2, then it is refused
     assert [await failed_login("127.0.0.2", f"target{n}") for n in range(3)] == [401] * 3
     assert await failed_login("127.0.0.2", "target3") == 429
     assert await failed_login("127.0.0.2", "target3", spoofed="203.0.113.9") == 429
