@@ -4,6 +4,7 @@ these; nothing else writes users."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from django.contrib.auth import SESSION_KEY, authenticate, login, logout
 from django.contrib.auth.password_validation import validate_password
@@ -12,9 +13,18 @@ from django.db import IntegrityError
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import events, login_throttle, names, presence, selectors, signals
+from accounts import (
+    events,
+    login_throttle,
+    names,
+    presence,
+    registration_throttle,
+    selectors,
+    signals,
+)
 from accounts.exceptions import InvalidCredentials, UsernameTaken
 from accounts.models import Role, Status, User
+from chat_project import budget
 from chat_project.errors import PermissionDenied, ValidationFailed
 
 
@@ -52,6 +62,17 @@ def user_create(
     except IntegrityError:
         raise UsernameTaken(details={"fields": {"username": ["That username is taken."]}}) from None
     return user
+
+
+def user_register(*, ip: str, created_by: User | None, **fields: Any) -> User:
+    """``POST /api/auth/register``: a self-registration is charged to its client
+    address (``accounts.registration_throttle``), an account an admin creates to the
+    admin's request budget; then :func:`user_create`."""
+    if created_by is None:
+        registration_throttle.registration_reserve(ip=ip)
+    else:
+        budget.user_spend(user_id=created_by.pk)
+    return user_create(created_by=created_by, **fields)
 
 
 USERNAME_TAKEN = "That username is taken, or too close to an existing name."

@@ -234,6 +234,14 @@ LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10)
 LOGIN_MAX_FAILURES_PER_ADDRESS_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS_ACCOUNT", 5)
 LOGIN_MAX_ACCOUNTS_PER_ADDRESS = env_int("LOGIN_MAX_ACCOUNTS_PER_ADDRESS", 50)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# Each user's request budget, one token bucket for REST and every socket of theirs
+# (chat_project/budget.py): this many tokens at most, refilled at this rate; a send costs 1.
+USER_BUDGET_PER_SECOND = float(env_str("USER_BUDGET_PER_SECOND", "10"))
+USER_BUDGET_BURST = float(env_str("USER_BUDGET_BURST", "20"))
+# Self-registrations from one client address: this many at once, then one per
+# REGISTER_WINDOW_SECONDS / REGISTER_MAX_PER_ADDRESS (a token bucket).
+REGISTER_MAX_PER_ADDRESS = env_int("REGISTER_MAX_PER_ADDRESS", 20)
+REGISTER_WINDOW_SECONDS = env_int("REGISTER_WINDOW_SECONDS", 3600)
 
 # --- REST ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -243,6 +251,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["chat_project.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "chat_project.api.exception_handler",
+    # Each user's request budget, shared with the sockets (chat_project/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["chat_project.throttling.UserBudgetThrottle"],
     # drf-spectacular's, with every operation's error responses (issue 18).
     "DEFAULT_SCHEMA_CLASS": "chat_project.schema.ContractAutoSchema",
     "NUM_PROXIES": NUM_PROXIES,

@@ -55,7 +55,10 @@ class CsrfApi(APIView):
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(request=RegisterInputSerializer, responses={201: UserOutputSerializer})
+    @extend_schema(
+        request=RegisterInputSerializer,
+        responses={201: UserOutputSerializer, 429: ERROR, 503: ERROR},
+    )
     def post(self, request: Request) -> Response:
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -63,7 +66,9 @@ class RegisterApi(APIView):
         role = data.validated_data.pop("role")
         if creator is None and role != "user":
             raise PermissionDenied("Only an admin can create agents and admins.")
-        user = services.user_create(**data.validated_data, role=role, created_by=creator)
+        user = services.user_register(
+            **data.validated_data, role=role, created_by=creator, ip=client_ip(request)
+        )
         # The new user themself, or the admin who made them: both see the account.
         return Response(_user_data(user, viewer=creator or user), status=201)
 
