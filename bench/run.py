@@ -211,9 +211,11 @@ class Bench:
         )
 
     def start_product(self, processes: int = 1) -> Target:
-        ports, procs = [], []
-        for i in range(processes):
-            port = free_port()
+        ports, procs = [free_port() for _ in range(processes)], []
+        # The load generator's sockets all say they come from the first process's origin
+        # (Target.origin); the others allow it (scheme, host and port are matched).
+        env = {**self.env, "WS_ALLOWED_ORIGINS": f"http://127.0.0.1:{ports[0]}"}
+        for port in ports:
             log = open(self.workdir / f"daphne-{port}.log", "ab")  # noqa: SIM115
             cmd = [PY, "-m", "chat_project.serve", "-b", "127.0.0.1", "-p", str(port)]
             limit = self.env.get("WS_TRANSPORT_MAX_BYTES", "131072")  # as ./run.sh starts it
@@ -222,13 +224,11 @@ class Bench:
                 subprocess.Popen(
                     [*cmd, self.args.asgi],
                     cwd=ROOT,
-                    env=self.env,
+                    env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
             )
-            ports.append(port)
-            del i
         for port, proc in zip(ports, procs, strict=True):
             self._wait_http(f"http://127.0.0.1:{port}/api/health", proc)
         return Target(f"product x{processes}" if processes > 1 else "product", ports, procs)
