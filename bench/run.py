@@ -12,7 +12,7 @@ chat scenario through HAProxy with one and with three processes, issue 17:
 bench/proxy_scenario.py).
 The database and Valkey are the embedded servers (chat_project.devservers, a fresh data
 folder per run) unless MONGODB_URI and REDIS_URL are set. daphne is started as ./run.sh
-starts it (DJANGO_DEBUG=0, FAST_PASSWORD_HASHER=1, the per-socket rate limit raised so
+starts it (DJANGO_DEBUG=0 with a random key per run, the per-socket rate limit raised so
 that the generator is not throttled: agents carry 5 chats each).
 
 Every run is printed as one line and appended to bench/results/<stamp>.json; the summary
@@ -29,6 +29,7 @@ import os
 import random
 import re
 import resource
+import secrets
 import shutil
 import socket
 import subprocess
@@ -188,7 +189,9 @@ class Bench:
             PYTHONPATH=str(ROOT),  # this checkout, not whatever .venv's editable install names
             DJANGO_SETTINGS_MODULE="chat_project.settings",
             DJANGO_DEBUG="0",
-            FAST_PASSWORD_HASHER="1",
+            # DEBUG off needs a strong key; one per run, shared with bench/seed.py, which
+            # writes the sessions the server reads.
+            DJANGO_SECRET_KEY=self.env.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
             LOG_LEVEL="WARNING",
             # Agents carry 5 chats: at 600 msg/s over 200 chats an agent sends ~40
             # frames/s (messages, typing, receipts), over the default 10/s per socket.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from chat_project import settings_guards
 from chat_project.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -33,23 +34,36 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# Public, so only for development: the "django-insecure-" prefix makes `check --deploy`
-# name it (security.W009), and with DEBUG off it is refused below.
+# Public, so only for development: with DEBUG off it is refused below, as is any key that
+# `check --deploy` calls weak (chat_project/settings_guards.py).
 DEV_SECRET_KEY = "django-insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
-# Tests and benchmarks only: an MD5 hasher first (below), and the development key is
-# allowed with DEBUG off (their servers run as in production otherwise).
+# Tests only: an MD5 hasher first (below), so that signing in is cheap in the suite.
 FAST_PASSWORD_HASHER = env_bool("FAST_PASSWORD_HASHER", False)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY and not FAST_PASSWORD_HASHER:
-    # Issue 18: with DJANGO_DEBUG=0 and no DJANGO_SECRET_KEY the app ran on this public
-    # key (sessions and signed values forgeable by anyone who reads this file).
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set and DJANGO_DEBUG is off: refusing to run on the "
-        "public development key. Set DJANGO_SECRET_KEY (50+ random characters), or "
-        "DJANGO_DEBUG=1 for development."
-    )
+if not DEBUG:
+    # Issues 18 and 28: with DJANGO_DEBUG=0 the app ran on the public key, then on
+    # `short`, 60 spaces or the public key plus a space (sessions and signed values
+    # forgeable), and FAST_PASSWORD_HASHER re-allowed the public key and MD5 hashing.
+    if SECRET_KEY == DEV_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set and DJANGO_DEBUG is off: refusing to run on the "
+            "public development key. Set DJANGO_SECRET_KEY (50+ random characters), or "
+            "DJANGO_DEBUG=1 for development."
+        )
+    _weakness = settings_guards.secret_key_weakness(SECRET_KEY, development_key=DEV_SECRET_KEY)
+    if _weakness:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is weak ({_weakness}) and DJANGO_DEBUG is off: refusing to "
+            "start. Use 50+ random characters: "
+            'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
+    if FAST_PASSWORD_HASHER and not settings_guards.in_test_run():
+        raise ImproperlyConfigured(
+            "FAST_PASSWORD_HASHER is for the test suite only (it hashes passwords with MD5) "
+            "and DJANGO_DEBUG is off: refusing to start. Unset it."
+        )
 
 # --- Security behind a TLS-terminating proxy (README "Production settings") --------------
 # `manage.py check --deploy` is clean with the README's production values; the defaults
@@ -209,7 +223,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-if FAST_PASSWORD_HASHER:  # tests and benchmarks only
+if FAST_PASSWORD_HASHER:  # tests only
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
