@@ -132,10 +132,17 @@ class Stats:
 class Target:
     """A server under test: the product (daphne x N) or the reference server."""
 
-    def __init__(self, name: str, ports: list[int], procs: list[subprocess.Popen]) -> None:
+    def __init__(
+        self,
+        name: str,
+        ports: list[int],
+        procs: list[subprocess.Popen],
+        metrics_ports: list[int] | None = None,
+    ) -> None:
         self.name = name
         self.ports = ports
         self.procs = procs
+        self.metrics_ports = metrics_ports or []  # the product's (METRICS_PORT), per process
 
     @property
     def urls(self) -> list[str]:
@@ -215,10 +222,11 @@ class Bench:
 
     def start_product(self, processes: int = 1) -> Target:
         ports, procs = [free_port() for _ in range(processes)], []
+        metrics_ports = [free_port() for _ in ports]  # /metrics is served there only
         # The load generator's sockets all say they come from the first process's origin
         # (Target.origin); the others allow it (scheme, host and port are matched).
         env = {**self.env, "WS_ALLOWED_ORIGINS": f"http://127.0.0.1:{ports[0]}"}
-        for port in ports:
+        for port, metrics_port in zip(ports, metrics_ports, strict=True):
             log = open(self.workdir / f"daphne-{port}.log", "ab")  # noqa: SIM115
             cmd = [PY, "-m", "chat_project.serve", "-b", "127.0.0.1", "-p", str(port)]
             limit = self.env.get("WS_TRANSPORT_MAX_BYTES", "131072")  # as ./run.sh starts it
@@ -227,14 +235,15 @@ class Bench:
                 subprocess.Popen(
                     [*cmd, self.args.asgi],
                     cwd=ROOT,
-                    env=env,
+                    env={**env, "METRICS_PORT": str(metrics_port)},
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
             )
         for port, proc in zip(ports, procs, strict=True):
             self._wait_http(f"http://127.0.0.1:{port}/api/health", proc)
-        return Target(f"product x{processes}" if processes > 1 else "product", ports, procs)
+        name = f"product x{processes}" if processes > 1 else "product"
+        return Target(name, ports, procs, metrics_ports)
 
     def start_reference(self) -> Target:
         port = free_port()
@@ -320,7 +329,8 @@ class Bench:
                     if target.name != "reference":
                         db_marks[line] = self.db_ops()
                         stage_marks[line] = [
-                            server_metrics.scrape(port, METRICS_TOKEN) for port in target.ports
+                            server_metrics.scrape(port, METRICS_TOKEN)
+                            for port in target.metrics_ports
                         ]
                         flush_marks[line] = self.slow_flushes()
                 if line == "MEASURE_START" and self.args.profile and target.name != "reference":
@@ -496,6 +506,7 @@ class Bench:
         target.stop()
         fresh = self.start_product(len(target.procs))
         target.ports, target.procs = fresh.ports, fresh.procs
+        target.metrics_ports = fresh.metrics_ports
 
     def scenario_chat(self, product: Target, reference: Target) -> None:
         chats = self.args.chats

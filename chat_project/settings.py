@@ -352,9 +352,12 @@ USE_TZ = True
 # LOG_FORMAT=json: one JSON object per line, with request and socket ids (chat_project/logs.py).
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
 LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"), fmt=LOG_FORMAT)
-# GET /metrics on each process (Prometheus) answers only with this bearer token; empty:
-# no metrics endpoint (a 404). The proxy refuses /metrics from outside (docs/deploy.md).
+# GET /metrics on each process (Prometheus) answers only on METRICS_PORT, a listener of its
+# own that the proxy never routes to (issue 28: /%6Detrics through the proxy reached the
+# app's port, which decoded it), and only with this bearer token. Either empty or 0: no
+# metrics endpoint. `python -m chat_project.serve` opens the port (docs/deploy.md).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_PORT = env_int("METRICS_PORT", 0)
 
 # --- WebSocket gateway ---------------------------------------------------------------------
 # Frames above WS_MAX_FRAME_BYTES get ``frame_too_large`` and the socket closes (4413).
