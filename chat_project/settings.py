@@ -111,6 +111,8 @@ MIDDLEWARE = [
     # Outermost: /api/ answers errors as JSON whatever DEBUG is (issue 18).
     "chat_project.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The admin's and the API docs' Content-Security-Policy (chat_project/csp.py).
+    "chat_project.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
