@@ -1,11 +1,13 @@
 """Users in the Django admin: filter by role and status, search by name or email.
 
-An existing user is saved field by field (``update_fields``): the change form must not
-write back a stale ``active_chats`` (moved by routing's conditional updates meanwhile).
+An existing user is saved field by field (``accounts.services.user_update``): the change
+form must not write back a stale ``active_chats`` (moved by routing's conditional updates
+meanwhile), and deactivation, a role change or a new password closes the user's sockets.
 Status and the accepting switch go through ``accounts.services.user_set_status`` like
 the API, so clients hear the change and routing drains the queue.
 """
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
@@ -18,13 +20,13 @@ _STATUS_FIELDS = {"status", "accepting_chats"}
 
 
 class PasswordOnlyChangeForm(AdminPasswordChangeForm):
-    """The admin's password page writes the password alone (the model's save() then
-    closes the user's sockets), never a stale copy of the rest of the user."""
+    """The admin's password page writes the password alone, never a stale copy of the
+    rest of the user, through ``services.user_update`` (which closes the user's sockets)."""
 
     def save(self, commit=True):
         user = super().save(commit=False)
         if commit:
-            user.save(update_fields=["password"])
+            services.user_update(user=user, fields=["password"])
         return user
 
 
@@ -47,11 +49,22 @@ class LookAlikeNamesMixin:
         return cleaned
 
 
-class UserAddForm(LookAlikeNamesMixin, AdminUserCreationForm):
+class UniqueEmailMixin:
+    """An address another account has, whatever its case, is refused (issue 27), as at
+    registration; no address at all is allowed for any number of users."""
+
+    def clean_email(self):
+        email = (self.cleaned_data.get("email") or "").strip()
+        for message in services.email_problems(email=email, exclude_pk=self.instance.pk):
+            raise forms.ValidationError(message)
+        return email
+
+
+class UserAddForm(UniqueEmailMixin, LookAlikeNamesMixin, AdminUserCreationForm):
     pass
 
 
-class UserEditForm(LookAlikeNamesMixin, UserChangeForm):
+class UserEditForm(UniqueEmailMixin, LookAlikeNamesMixin, UserChangeForm):
     pass
 
 
@@ -106,10 +119,8 @@ class UserAdmin(PageLookupMixin, DjangoUserAdmin):
         # Customers and admins have no accepting switch: theirs is saved as a plain field.
         status_fields = _STATUS_FIELDS if obj.is_agent else {"status"}
         fields = (changed & concrete) - status_fields
-        if "role" in fields:
-            fields |= {"is_staff", "is_superuser"}  # derived from the role in save()
-        if fields:
-            obj.save(update_fields=sorted(fields))
+        # Deactivation and a role change close the user's sockets (issue 28).
+        services.user_update(user=obj, fields=fields)
         if changed & status_fields:
             services.user_set_status(
                 user=obj,

@@ -32,8 +32,16 @@ def session_ended(*, user_id: object, session_key: str) -> None:
     publish(user_group(user_id), message)
 
 
+def user_access_changed(*, user_id: object, reason: str) -> None:
+    """Deactivation, a role change or a password change: every socket of the user, on
+    every process, closes with 4401 (a message without ``session``). A reconnect is
+    authenticated afresh: refused for an inactive account or a changed password (the
+    session hash), with the new role otherwise."""
+    publish(user_group(user_id), {"type": "auth.revoked", "reason": reason})
+
+
 def user_credentials_changed(user_id: object) -> None:
-    publish(user_group(user_id), {"type": "auth.revoked", "reason": "password_changed"})
+    user_access_changed(user_id=user_id, reason="password_changed")
 
 
 USER_STATUS_CHANGED = "user-status-changed"

@@ -3,17 +3,29 @@ these; nothing else writes users."""
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, login, logout
+from collections.abc import Collection
+from typing import Any
+
+from django.contrib.auth import SESSION_KEY, authenticate, login, logout
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import events, login_throttle, names, presence, selectors, signals
-from accounts.exceptions import InvalidCredentials, UsernameTaken
+from accounts import (
+    events,
+    login_throttle,
+    names,
+    presence,
+    registration_throttle,
+    selectors,
+    signals,
+)
+from accounts.exceptions import EmailTaken, InvalidCredentials, UsernameTaken
 from accounts.models import Role, Status, User
-from chat_project.errors import PermissionDenied, ValidationFailed
+from chat_project import budget
+from chat_project.errors import NotFound, PermissionDenied, ValidationFailed
 
 
 def user_create(
@@ -38,21 +50,47 @@ def user_create(
         raise ValidationFailed(
             "That name could pass for someone else's.", details={"fields": problems}
         )
-    user = User(username=username, email=email, display_name=display_name, role=role)
+    if email_problems(email=email):
+        raise EmailTaken(details={"fields": {"email": [EMAIL_TAKEN]}})
+    user = User(username=username, email=email.strip(), display_name=display_name, role=role)
     if max_chats is not None:
         user.max_chats = max_chats
     _set_checked_password(user, password)
-    # The unique index on username decides races between two registrations of the
-    # same name; two look-alike names registered in the same instant both pass the
-    # check above (a window of milliseconds, which the keys then show to the admin).
+    # The unique indexes on username and on the address (any case) decide races between
+    # two registrations of the same name or address; two look-alike names registered in
+    # the same instant both pass the check above (a window of milliseconds, which the
+    # keys then show to the admin).
     try:
         user.save()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if "user_email_key_unique" in str(exc.__cause__ or exc):  # pymongo's, with the index
+            raise EmailTaken(details={"fields": {"email": [EMAIL_TAKEN]}}) from None
         raise UsernameTaken(details={"fields": {"username": ["That username is taken."]}}) from None
     return user
 
 
+def user_register(*, ip: str, created_by: User | None, **fields: Any) -> User:
+    """``POST /api/auth/register``: a self-registration is charged to its client
+    address (``accounts.registration_throttle``), an account an admin creates to the
+    admin's request budget; then :func:`user_create`."""
+    if created_by is None:
+        registration_throttle.registration_reserve(ip=ip)
+    else:
+        budget.user_spend(user_id=created_by.pk)
+    return user_create(created_by=created_by, **fields)
+
+
 USERNAME_TAKEN = "That username is taken, or too close to an existing name."
+EMAIL_TAKEN = "That e-mail address is taken."
+
+
+def email_problems(*, email: str, exclude_pk: object = None) -> list[str]:
+    """Messages for the ``email`` field: another account has this address, whatever its
+    case (one read). Empty for no address: any number of accounts may have none."""
+    holder = selectors.email_holder_pk(email)
+    return [EMAIL_TAKEN] if holder is not None and holder != exclude_pk else []
+
+
 DISPLAY_NAME_TAKEN = "Too close to another person's name."
 
 
@@ -80,19 +118,46 @@ def user_name_problems(
     return problems
 
 
+def login_account(identifier: str) -> str:
+    """The username a sign-in names: ``identifier`` is a username (NFKC-normalised, as
+    at registration) or, when it contains an ``@``, an e-mail address of any case (issue
+    27: the reference frontend signs in by e-mail); an address no account has is then
+    taken for a username (usernames may contain ``@``)."""
+    if "@" in identifier:
+        holder = selectors.user_by_email(identifier)
+        if holder is not None:
+            return holder.username
+    return names.normalize_username(identifier)
+
+
 def user_login(*, request: HttpRequest, username: str, password: str, ip: str) -> User:
-    """Check the throttle, then the password; on success start a new session (Django's
-    ``login`` rotates the session key and the CSRF token). The username is NFKC-
-    normalised first, as at registration (and so for the throttle's count)."""
-    username = names.normalize_username(username)
-    login_throttle.login_attempt_reserve(username=username, ip=ip)
-    user = authenticate(request, username=username, password=password)
+    """Check the throttle, then the password; on success start a new session with a new
+    key and CSRF token. ``username`` may be the account's e-mail address
+    (:func:`login_account`); every limit counts the account, whichever was typed."""
+    account = login_account(username)
+    login_throttle.login_attempt_reserve(account=account, ip=ip)
+    user = authenticate(request, username=account, password=password)
     if user is None:
         raise InvalidCredentials()
-    login_throttle.login_attempt_succeeded(username=username, ip=ip)
+    login_throttle.login_attempt_succeeded(account=account, ip=ip)
+    _session_rotate(request)
     login(request, user)
     User.objects.filter(pk=user.pk).update(last_seen_at=timezone.now())
     return user
+
+
+def _session_rotate(request: HttpRequest) -> None:
+    """End a signed-in session before a sign-in (issue 28: signing in again as the same
+    user kept its key: Django's ``login`` cycles the key only for an anonymous session,
+    and flushes it only for another user's). ``login`` then starts the new one; the old
+    key stops working and its sockets close, as on logout."""
+    signed_in = request.session.get(SESSION_KEY)
+    old_key = request.session.session_key
+    if signed_in is None:
+        return
+    request.session.flush()
+    if old_key:
+        events.session_ended(user_id=signed_in, session_key=old_key)
 
 
 def user_logout(*, request: HttpRequest) -> None:
@@ -121,6 +186,24 @@ def user_set_status(*, user: User, status: str, accepting_chats: bool | None = N
     return user
 
 
+def user_set_status_by_admin(
+    *, actor: User, user_id: object, status: str, accepting_chats: bool | None = None
+) -> User:
+    """An admin sets another user's chosen status (and an agent's accepting switch), as
+    the user would themself (``user_set_status``: clients hear it, routing drains)."""
+    if not actor.is_admin:
+        raise PermissionDenied("Only an admin sets another user's status.")
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("No such user.")
+    if accepting_chats is not None and not user.is_agent:
+        raise ValidationFailed(
+            "Only agents have an accepting-chats switch.",
+            details={"fields": {"accepting_chats": ["Agents only."]}},
+        )
+    return user_set_status(user=user, status=status, accepting_chats=accepting_chats)
+
+
 def _set_checked_password(user: User, password: str) -> None:
     """Django's password validators, then the hash; a weak one is ``validation_error``."""
     try:
@@ -135,4 +218,39 @@ def _set_checked_password(user: User, password: str) -> None:
 def user_set_password(*, user: User, password: str) -> None:
     """Change a password; every socket of the user closes (``auth.revoked``)."""
     _set_checked_password(user, password)
-    user.save(update_fields=["password"])  # the model's save() closes the user's sockets
+    user_update(user=user, fields=["password"])
+
+
+# What ends a user's sockets when it changes: a session must not outlive the rights it
+# was opened with (issue 28: a deactivated user's socket kept sending; a demoted agent's
+# socket kept its cached role and staff flag).
+_ACCESS_FIELDS = ("is_active", "role", "password")
+
+
+def access_change_reason(*, user: User, fields: Collection[str]) -> str | None:
+    """Why saving ``fields`` of ``user`` (with their new values) ends the user's
+    sockets, or None. Activating an account ends nothing."""
+    if "is_active" in fields and not user.is_active:
+        return "deactivated"
+    if "role" in fields:
+        return "role_changed"
+    if "password" in fields:
+        return "password_changed"
+    return None
+
+
+def user_update(*, user: User, fields: Collection[str]) -> User:
+    """Write ``fields`` of an existing ``user`` (already set on it) alone, never a stale
+    copy of the rest (routing moves ``active_chats`` meanwhile). If the change takes
+    rights away (:func:`access_change_reason`), every socket of the user on every
+    process closes with 4401 once the write is done: the Django admin's user and
+    password forms, ``manage.py changepassword`` and the API come through here."""
+    fields = set(fields)
+    if "role" in fields:
+        fields |= {"is_staff", "is_superuser"}  # derived from the role in User.save()
+    if fields:
+        user.save(update_fields=sorted(fields))
+    reason = access_change_reason(user=user, fields=fields)
+    if reason is not None:
+        events.user_access_changed(user_id=user.pk, reason=reason)
+    return user

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import time
 import uuid
@@ -23,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat_project.settings")
-os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
+# In-process only (no server reads what it signs): DEBUG off needs a strong key.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
 
 def timed(label: str, calls: int, call: Callable[[], object]) -> None:

@@ -21,6 +21,7 @@ class ProxiedTarget:
         self.proxy = Proxy(self.product.ports).start()
         self.name = f"proxy x{processes}"
         self.procs = self.product.procs
+        self.metrics_ports = self.product.metrics_ports  # the stage histograms, per process
 
     @property
     def urls(self) -> list[str]:

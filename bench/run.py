@@ -12,7 +12,7 @@ chat scenario through HAProxy with one and with three processes, issue 17:
 bench/proxy_scenario.py).
 The database and Valkey are the embedded servers (chat_project.dev.servers, a fresh data
 folder per run) unless MONGODB_URI and REDIS_URL are set. daphne is started as ./run.sh
-starts it (DJANGO_DEBUG=0, FAST_PASSWORD_HASHER=1, the per-socket rate limit raised so
+starts it (DJANGO_DEBUG=0 with a random key per run, the per-socket rate limit raised so
 that the generator is not throttled: agents carry 5 chats each).
 
 Every run is printed as one line and appended to bench/results/<stamp>.json; the summary
@@ -29,6 +29,7 @@ import os
 import random
 import re
 import resource
+import secrets
 import shutil
 import socket
 import subprocess
@@ -131,10 +132,17 @@ class Stats:
 class Target:
     """A server under test: the product (daphne x N) or the reference server."""
 
-    def __init__(self, name: str, ports: list[int], procs: list[subprocess.Popen]) -> None:
+    def __init__(
+        self,
+        name: str,
+        ports: list[int],
+        procs: list[subprocess.Popen],
+        metrics_ports: list[int] | None = None,
+    ) -> None:
         self.name = name
         self.ports = ports
         self.procs = procs
+        self.metrics_ports = metrics_ports or []  # the product's (METRICS_PORT), per process
 
     @property
     def urls(self) -> list[str]:
@@ -188,7 +196,9 @@ class Bench:
             PYTHONPATH=str(ROOT),  # this checkout, not whatever .venv's editable install names
             DJANGO_SETTINGS_MODULE="chat_project.settings",
             DJANGO_DEBUG="0",
-            FAST_PASSWORD_HASHER="1",
+            # DEBUG off needs a strong key; one per run, shared with bench/seed.py, which
+            # writes the sessions the server reads.
+            DJANGO_SECRET_KEY=self.env.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
             LOG_LEVEL="WARNING",
             # Agents carry 5 chats: at 600 msg/s over 200 chats an agent sends ~40
             # frames/s (messages, typing, receipts), over the default 10/s per socket.
@@ -211,9 +221,12 @@ class Bench:
         )
 
     def start_product(self, processes: int = 1) -> Target:
-        ports, procs = [], []
-        for i in range(processes):
-            port = free_port()
+        ports, procs = [free_port() for _ in range(processes)], []
+        metrics_ports = [free_port() for _ in ports]  # /metrics is served there only
+        # The load generator's sockets all say they come from the first process's origin
+        # (Target.origin); the others allow it (scheme, host and port are matched).
+        env = {**self.env, "WS_ALLOWED_ORIGINS": f"http://127.0.0.1:{ports[0]}"}
+        for port, metrics_port in zip(ports, metrics_ports, strict=True):
             log = open(self.workdir / f"daphne-{port}.log", "ab")  # noqa: SIM115
             cmd = [PY, "-m", "chat_project.serve", "-b", "127.0.0.1", "-p", str(port)]
             limit = self.env.get("WS_TRANSPORT_MAX_BYTES", "131072")  # as ./run.sh starts it
@@ -222,16 +235,15 @@ class Bench:
                 subprocess.Popen(
                     [*cmd, self.args.asgi],
                     cwd=ROOT,
-                    env=self.env,
+                    env={**env, "METRICS_PORT": str(metrics_port)},
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
             )
-            ports.append(port)
-            del i
         for port, proc in zip(ports, procs, strict=True):
             self._wait_http(f"http://127.0.0.1:{port}/api/health", proc)
-        return Target(f"product x{processes}" if processes > 1 else "product", ports, procs)
+        name = f"product x{processes}" if processes > 1 else "product"
+        return Target(name, ports, procs, metrics_ports)
 
     def start_reference(self) -> Target:
         port = free_port()
@@ -317,7 +329,8 @@ class Bench:
                     if target.name != "reference":
                         db_marks[line] = self.db_ops()
                         stage_marks[line] = [
-                            server_metrics.scrape(port, METRICS_TOKEN) for port in target.ports
+                            server_metrics.scrape(port, METRICS_TOKEN)
+                            for port in target.metrics_ports
                         ]
                         flush_marks[line] = self.slow_flushes()
                 if line == "MEASURE_START" and self.args.profile and target.name != "reference":
@@ -493,6 +506,7 @@ class Bench:
         target.stop()
         fresh = self.start_product(len(target.procs))
         target.ports, target.procs = fresh.ports, fresh.procs
+        target.metrics_ports = fresh.metrics_ports
 
     def scenario_chat(self, product: Target, reference: Target) -> None:
         chats = self.args.chats

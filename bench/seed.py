@@ -18,7 +18,9 @@ does this); each command writes one JSON document to --out:
 
 Sessions are written the way ``login()`` leaves them (database row + cache entry), so
 the server authenticates the cookie without a password check: the run is not a login
-benchmark. Users get an unusable password; FAST_PASSWORD_HASHER keeps anything else cheap.
+benchmark. Users get an unusable password (nothing is hashed). The sessions are signed
+with the server's key: run it with the server's environment (bench/run.py and the drain
+test do), ``DJANGO_SECRET_KEY`` included.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat_project.settings")
-os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
 
 import django
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import statistics
 import sys
 import time
@@ -24,7 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat_project.settings")
-os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
+# In-process only (no server reads what it signs): DEBUG off needs a strong key.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
 
 def main() -> None:

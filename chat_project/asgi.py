@@ -13,20 +13,20 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat_project.settings")
 django.setup(set_prefix=False)  # as get_asgi_application(), before anything imports models
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from chat_project import origins  # noqa: E402
 from chat_project.edge import HttpEdge  # noqa: E402
 from chat_project.gateway.handshake import HandshakeMiddleware  # noqa: E402
 from chat_project.patches.asgi_http import PooledThreadASGIHandler  # noqa: E402
 from chat_project.routing import websocket_urlpatterns  # noqa: E402
 
 
-def allowed_origins() -> list[str]:
-    # A bare host name matches that host on any scheme and port; a missing Origin
-    # header is refused unless "*" is listed.
-    return settings.WS_ALLOWED_ORIGINS or settings.ALLOWED_HOSTS
+def compat_origins() -> list[str]:
+    """The compatibility edge's frontend origins, while it is enabled: their sockets come
+    in without the cookie and sign in to its namespace by session id (issue 27)."""
+    return settings.COMPAT_ALLOWED_ORIGINS if settings.COMPAT_ENABLED else []
 
 
 django_asgi_app = PooledThreadASGIHandler(threads=settings.HTTP_THREADS)
@@ -37,8 +37,12 @@ http_app = HttpEdge(
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": OriginValidator(
-            HandshakeMiddleware(URLRouter(websocket_urlpatterns)), allowed_origins()
+        # Scheme, host and port: the served origin, WS_ALLOWED_ORIGINS and
+        # CSRF_TRUSTED_ORIGINS (chat_project.origins).
+        "websocket": origins.OriginCheck(
+            HandshakeMiddleware(URLRouter(websocket_urlpatterns)),
+            origins.configured_origins(),
+            cookieless=compat_origins,
         ),
     }
 )

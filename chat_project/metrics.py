@@ -1,11 +1,12 @@
 """Prometheus metrics of one gateway process (issue 17), with ``prometheus_client``.
 
 Each process has its own registry (the library's default, with its process and platform
-collectors): Prometheus scrapes every process, not the proxy. ``GET /metrics`` on the
-process answers when ``METRICS_TOKEN`` is set and the request carries
-``Authorization: Bearer <token>`` (otherwise it is Django's 404); the proxy refuses
-``/metrics`` from the public (``deploy/haproxy.cfg``). docs/deploy.md lists what each
-metric says.
+collectors): Prometheus scrapes every process, not the proxy. ``GET /metrics`` is served
+on the process's metrics listener only (``METRICS_PORT``, opened by
+``chat_project.serve``; ``chat_project.edge`` answers it), which ``deploy/haproxy.cfg``
+never routes to, and only to ``Authorization: Bearer <METRICS_TOKEN>``. The app's own
+port never serves metrics, however the path is spelled (issue 28: ``/%6Detrics`` passed
+the proxy's deny rule and the app decoded it). docs/deploy.md lists what each metric says.
 
 Recording costs a dictionary look-up and a lock per call; labels are only ever names
 from fixed sets (event names of the contract, error codes, database command names,
@@ -118,6 +119,13 @@ def install_command_timer() -> None:
 
 
 # --- the endpoint ----------------------------------------------------------------------
+
+
+def on_metrics_listener(scope: dict[str, Any]) -> bool:
+    """The request arrived on the metrics listener (``METRICS_PORT``: the listening
+    socket's port, which daphne gives as ``scope["server"]``)."""
+    server = scope.get("server")
+    return bool(settings.METRICS_PORT) and bool(server) and server[1] == settings.METRICS_PORT
 
 
 def authorized(headers: list[tuple[bytes, bytes]]) -> bool:

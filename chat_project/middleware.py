@@ -1,4 +1,9 @@
-"""``ApiJsonErrorsMiddleware`` (outermost in ``MIDDLEWARE``): everything under ``/api/``
+"""Project middleware.
+
+``ContentSecurityPolicyMiddleware``: the admin's and the API docs' policy
+(``chat_project.csp``) on their responses that carry none.
+
+``ApiJsonErrorsMiddleware`` (outermost in ``MIDDLEWARE``): everything under ``/api/``
 answers errors with the contract's envelope whatever ``DEBUG`` is (issue 18).
 
 DRF's views already do; what does not pass through them is Django's own: an unresolved
@@ -15,6 +20,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
+from chat_project import csp
 from chat_project.errors import ErrorCode
 
 API_PREFIX = "/api/"
@@ -72,3 +78,18 @@ def with_envelope(path: str, response: HttpResponse) -> HttpResponse:
     if is_api_error_needing_envelope(path, response):
         return error_envelope_for_status(response.status_code)
     return response
+
+
+class ContentSecurityPolicyMiddleware:
+    """Issue 28, item 8: ``/admin/`` and ``/api/docs/`` were served without a
+    Content-Security-Policy."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        policy = csp.policy_for(request.path_info)
+        if policy is not None and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response

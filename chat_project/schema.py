@@ -10,6 +10,8 @@ Every operation lists the statuses it can answer with the contract's envelope
 - 401 unless anyone may call it; 403 when a role is required or the method is unsafe
   (CSRF); 404 when the path names a resource;
 - 413 and 415 when it takes a body (too large; not the declared media type);
+- 429 when the operation is charged to the user's request budget
+  (``chat_project.throttling``);
 - and what only some views answer (409, 429, 503), declared on the view with
   ``extend_schema(responses={409: ERROR, ...})``.
 """
@@ -23,6 +25,7 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
+from chat_project import throttling
 from chat_project.errors import ErrorCode
 
 
@@ -73,4 +76,6 @@ class ContractAutoSchema(AutoSchema):
             statuses.add(404)
         if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
             statuses |= {413, 415}
+        if throttling.schema_charged(self.path, self.method):
+            statuses.add(429)  # the user's request budget
         return statuses

@@ -9,6 +9,9 @@ lives here, not in the importable ASGI module, so that importing the application
 - CPython's GIL switch interval, ``GIL_SWITCH_INTERVAL_MS`` (1 ms; CPython's default
   is 5): the server's threads mostly wait on MongoDB and Redis, and each reply then
   waits for the GIL (docs/benchmarks.md);
+- the metrics listener: with ``METRICS_PORT`` set, daphne also listens there, on the
+  address given to ``-b`` (``chat_project.edge`` answers ``/metrics`` on it and
+  nothing else; the app's port never serves metrics);
 - a graceful drain on SIGTERM (issue 17, ``chat_project.drain``): stop listening,
   finish what the sockets started, close them with 1012, exit within
   ``DRAIN_SECONDS`` (``chat_project.patches.daphne_drain``);
@@ -48,6 +51,24 @@ def tune_process() -> None:
     gc.set_threshold(2_000, 5, 1_000)
 
 
+def metrics_endpoint(argv: list[str]) -> list[str]:
+    """daphne's ``-e`` for the metrics listener (``METRICS_PORT``) on the bind address
+    of ``argv`` (daphne's default, 127.0.0.1, without one); none without the port."""
+    from daphne.endpoints import build_endpoint_description_strings
+    from django.conf import settings
+
+    if not settings.METRICS_PORT:
+        return []
+    host = "127.0.0.1"
+    for i, arg in enumerate(argv):
+        if arg in ("-b", "--bind") and i + 1 < len(argv):
+            host = argv[i + 1]
+        elif arg.startswith("--bind="):
+            host = arg.split("=", 1)[1]
+    [endpoint] = build_endpoint_description_strings(host=host, port=settings.METRICS_PORT)
+    return ["-e", endpoint]
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat_project.settings")
     import chat_project.asgi  # noqa: F401  (Django and the apps, loaded before the freeze)
@@ -57,9 +78,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from chat_project.patches.daphne_drain import DrainingServer
 
+    args = sys.argv[1:] if argv is None else argv
     cli = CommandLineInterface()
     cli.server_class = DrainingServer
-    cli.run(sys.argv[1:] if argv is None else argv)
+    cli.run(metrics_endpoint(args) + args)
 
 
 if __name__ == "__main__":

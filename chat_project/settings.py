@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from chat_project import settings_guards
 from chat_project.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -33,23 +34,36 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# Public, so only for development: the "django-insecure-" prefix makes `check --deploy`
-# name it (security.W009), and with DEBUG off it is refused below.
+# Public, so only for development: with DEBUG off it is refused below, as is any key that
+# `check --deploy` calls weak (chat_project/settings_guards.py).
 DEV_SECRET_KEY = "django-insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
-# Tests and benchmarks only: an MD5 hasher first (below), and the development key is
-# allowed with DEBUG off (their servers run as in production otherwise).
+# Tests only: an MD5 hasher first (below), so that signing in is cheap in the suite.
 FAST_PASSWORD_HASHER = env_bool("FAST_PASSWORD_HASHER", False)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY and not FAST_PASSWORD_HASHER:
-    # Issue 18: with DJANGO_DEBUG=0 and no DJANGO_SECRET_KEY the app ran on this public
-    # key (sessions and signed values forgeable by anyone who reads this file).
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set and DJANGO_DEBUG is off: refusing to run on the "
-        "public development key. Set DJANGO_SECRET_KEY (50+ random characters), or "
-        "DJANGO_DEBUG=1 for development."
-    )
+if not DEBUG:
+    # Issues 18 and 28: with DJANGO_DEBUG=0 the app ran on the public key, then on
+    # `short`, 60 spaces or the public key plus a space (sessions and signed values
+    # forgeable), and FAST_PASSWORD_HASHER re-allowed the public key and MD5 hashing.
+    if SECRET_KEY == DEV_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set and DJANGO_DEBUG is off: refusing to run on the "
+            "public development key. Set DJANGO_SECRET_KEY (50+ random characters), or "
+            "DJANGO_DEBUG=1 for development."
+        )
+    _weakness = settings_guards.secret_key_weakness(SECRET_KEY, development_key=DEV_SECRET_KEY)
+    if _weakness:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is weak ({_weakness}) and DJANGO_DEBUG is off: refusing to "
+            "start. Use 50+ random characters: "
+            'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
+    if FAST_PASSWORD_HASHER and not settings_guards.in_test_run():
+        raise ImproperlyConfigured(
+            "FAST_PASSWORD_HASHER is for the test suite only (it hashes passwords with MD5) "
+            "and DJANGO_DEBUG is off: refusing to start. Unset it."
+        )
 
 # --- Security behind a TLS-terminating proxy (README "Production settings") --------------
 # `manage.py check --deploy` is clean with the README's production values; the defaults
@@ -73,6 +87,9 @@ DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / ".data")))
 
 INSTALLED_APPS = [
     "daphne",
+    # Before django.contrib.auth: its ``changepassword`` command is accounts' (an earlier
+    # app's command of the same name wins), which also closes the user's sockets.
+    "accounts",
     "chat_project.apps.MongoAdminConfig",
     "chat_project.apps.MongoAuthConfig",
     "chat_project.apps.MongoContentTypesConfig",
@@ -86,7 +103,6 @@ INSTALLED_APPS = [
     "corsheaders",
     "channels",
     "chat_project.apps.ChatProjectConfig",
-    "accounts",
     "chat",
     "agents",
     "adminstats",
@@ -97,6 +113,8 @@ MIDDLEWARE = [
     # Outermost: /api/ answers errors as JSON whatever DEBUG is (issue 18).
     "chat_project.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The admin's and the API docs' Content-Security-Policy (chat_project/csp.py).
+    "chat_project.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Cross-origin requests to the compatibility edge only (CORS_URLS_REGEX below).
     "corsheaders.middleware.CorsMiddleware",
@@ -211,7 +229,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-if FAST_PASSWORD_HASHER:  # tests and benchmarks only
+if FAST_PASSWORD_HASHER:  # tests only
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -228,9 +246,22 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "chat_project.api.csrf_failure"
 
-LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
-LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20)
+# The login throttle (accounts/login_throttle.py), each limit per window: failures of one
+# account from every address, of one account from one address, and how many distinct
+# accounts may fail from one address (password spraying; an office behind one NAT
+# counts each colleague once).
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10)
+LOGIN_MAX_FAILURES_PER_ADDRESS_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS_ACCOUNT", 5)
+LOGIN_MAX_ACCOUNTS_PER_ADDRESS = env_int("LOGIN_MAX_ACCOUNTS_PER_ADDRESS", 50)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# Each user's request budget, one token bucket for REST and every socket of theirs
+# (chat_project/budget.py): this many tokens at most, refilled at this rate; a send costs 1.
+USER_BUDGET_PER_SECOND = float(env_str("USER_BUDGET_PER_SECOND", "10"))
+USER_BUDGET_BURST = float(env_str("USER_BUDGET_BURST", "20"))
+# Self-registrations from one client address: this many at once, then one per
+# REGISTER_WINDOW_SECONDS / REGISTER_MAX_PER_ADDRESS (a token bucket).
+REGISTER_MAX_PER_ADDRESS = env_int("REGISTER_MAX_PER_ADDRESS", 20)
+REGISTER_WINDOW_SECONDS = env_int("REGISTER_WINDOW_SECONDS", 3600)
 
 # --- REST ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -240,6 +271,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["chat_project.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "chat_project.api.exception_handler",
+    # Each user's request budget, shared with the sockets (chat_project/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["chat_project.throttling.UserBudgetThrottle"],
     # drf-spectacular's, with every operation's error responses (issue 18).
     "DEFAULT_SCHEMA_CLASS": "chat_project.schema.ContractAutoSchema",
     "NUM_PROXIES": NUM_PROXIES,
@@ -337,9 +370,12 @@ USE_TZ = True
 # LOG_FORMAT=json: one JSON object per line, with request and socket ids (chat_project/logs.py).
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
 LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"), fmt=LOG_FORMAT)
-# GET /metrics on each process (Prometheus) answers only with this bearer token; empty:
-# no metrics endpoint (a 404). The proxy refuses /metrics from outside (docs/deploy.md).
+# GET /metrics on each process (Prometheus) answers only on METRICS_PORT, a listener of its
+# own that the proxy never routes to (issue 28: /%6Detrics through the proxy reached the
+# app's port, which decoded it), and only with this bearer token. Either empty or 0: no
+# metrics endpoint. `python -m chat_project.serve` opens the port (docs/deploy.md).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_PORT = env_int("METRICS_PORT", 0)
 
 # --- WebSocket gateway ---------------------------------------------------------------------
 # Frames above WS_MAX_FRAME_BYTES get ``frame_too_large`` and the socket closes (4413).

@@ -68,9 +68,66 @@ def test_saving_a_user_never_writes_back_a_stale_load(staff_client, agent):
     assert (saved.display_name, saved.max_chats, saved.active_chats) == ("Ada", 6, 4)
 
 
-def test_password_page_writes_the_password_alone(staff_client, agent, monkeypatch):
-    closed = []
-    monkeypatch.setattr("accounts.events.user_credentials_changed", closed.append)
+@pytest.fixture
+def revoked(monkeypatch) -> list[tuple[object, str]]:
+    """(user id, reason) of every ``auth.revoked`` for all of a user's sockets."""
+    sent: list[tuple[object, str]] = []
+    monkeypatch.setattr(
+        "accounts.events.user_access_changed",
+        lambda *, user_id, reason: sent.append((user_id, reason)),
+    )
+    return sent
+
+
+def change_form(user, **changes) -> dict:
+    form = {
+        "username": user.username,
+        "email": user.email,
+        "first_name": "",
+        "last_name": "",
+        "is_active": "on",
+        "role": user.role,
+        "display_name": user.display_name,
+        "status": user.status,
+        "max_chats": str(user.max_chats),
+        "accepting_chats": "on",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        "_save": "Save",
+    }
+    form.update(changes)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def test_deactivating_in_the_admin_closes_the_users_sockets(staff_client, agent, revoked):
+    """Issue 28: ``is_active`` switched off in the admin left the user's sockets working."""
+    response = staff_client.post(
+        f"/admin/accounts/user/{agent.pk}/change/", change_form(agent, is_active=None)
+    )
+    assert response.status_code == 302, response.content[:3000]
+    assert User.objects.get(pk=agent.pk).is_active is False
+    assert revoked == [(agent.pk, "deactivated")]
+
+
+def test_a_role_change_in_the_admin_closes_the_users_sockets(staff_client, agent, revoked):
+    """Issue 28: a demoted agent's socket kept its cached role and staff flag."""
+    response = staff_client.post(
+        f"/admin/accounts/user/{agent.pk}/change/", change_form(agent, role="user")
+    )
+    assert response.status_code == 302, response.content[:3000]
+    assert User.objects.get(pk=agent.pk).role == "user"
+    assert revoked == [(agent.pk, "role_changed")]
+
+
+def test_other_changes_in_the_admin_close_nothing(staff_client, agent, revoked):
+    response = staff_client.post(
+        f"/admin/accounts/user/{agent.pk}/change/", change_form(agent, display_name="Ada")
+    )
+    assert response.status_code == 302, response.content[:3000]
+    assert revoked == []
+
+
+def test_password_page_writes_the_password_alone(staff_client, agent, revoked):
     User.objects.filter(pk=agent.pk).update(active_chats=2)  # routing, meanwhile
     form = {"password1": "a-new-long-pass-42", "password2": "a-new-long-pass-42"}
     form["usable_password"] = "true"
@@ -79,4 +136,4 @@ def test_password_page_writes_the_password_alone(staff_client, agent, monkeypatc
     saved = User.objects.get(pk=agent.pk)
     assert saved.check_password("a-new-long-pass-42")
     assert saved.active_chats == 2
-    assert closed == [agent.pk]
+    assert revoked == [(agent.pk, "password_changed")]

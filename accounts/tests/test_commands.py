@@ -78,3 +78,20 @@ def test_demo_data_is_idempotent():
         ).count()
         == 6
     )
+
+
+def test_changepassword_closes_the_users_sockets(customer, monkeypatch):
+    """Issue 28: with publishing moved out of ``User.save``, Django's own command must
+    still end the user's sockets."""
+    sent = []
+    monkeypatch.setattr(
+        "accounts.events.user_access_changed",
+        lambda *, user_id, reason: sent.append((user_id, reason)),
+    )
+    monkeypatch.setattr(
+        "django.contrib.auth.management.commands.changepassword.Command._get_pass",
+        lambda self, prompt=None: "another-long-pass-77",
+    )
+    assert "Password changed successfully" in run("changepassword", "alice")
+    assert User.objects.get(pk=customer.pk).check_password("another-long-pass-77")
+    assert sent == [(customer.pk, "password_changed")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
 
 import pytest
 
@@ -23,6 +24,12 @@ def pytest_load_initial_conftests(early_config, parser, args):
     # Forked daphne misbehaves after an async test, and PyMongo is not fork-safe.
     multiprocessing.set_start_method("spawn", force=True)
     os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
+    # DEBUG is off in tests, so the key must be strong (chat_project/settings_guards.py):
+    # one per run, shared with the servers the tests start (they read the test's sessions).
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+    # Channels' WebsocketCommunicator sends no Host header, so a socket made with it has
+    # no served origin (chat_project.origins): its tests present Django's test origin.
+    os.environ.setdefault("WS_ALLOWED_ORIGINS", "http://testserver")
     if early_config.getoption("help", default=False) or early_config.getoption(
         "collectonly", default=False
     ):

@@ -52,7 +52,9 @@ class HandshakeMiddleware:
             await send(message)
 
         try:
-            session_key = _session_cookie(scope)
+            # A page allowed only without its cookie signs in later, by a session id it
+            # holds (chat_project.origins, the compatibility edge's namespace).
+            session_key = None if scope.get("cookieless") else _session_cookie(scope)
             user = None
             if session_key:
                 user = await accounts_async.socket_user(session_key=session_key)

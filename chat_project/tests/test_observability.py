@@ -51,33 +51,60 @@ def test_the_request_id_is_the_proxys_when_it_looks_like_one():
     assert made != logs.request_id_from([])
 
 
-async def test_the_edge_sets_the_request_id_and_guards_metrics(settings):
+async def test_the_edge_sets_the_request_id_and_serves_metrics_on_their_port_only(settings):
+    """Issue 28: the app's port served /metrics to the token, and the proxy's deny rule
+    matched the raw path: /%6Detrics (decoded to /metrics) went through. Metrics are
+    answered only on METRICS_PORT's listener now."""
     settings.METRICS_TOKEN = "t0ken"
-    seen: list[str | None] = []
+    settings.METRICS_PORT = 9100
+    seen: list[tuple[str | None, str]] = []
+    bearer = [(b"authorization", b"Bearer t0ken")]
 
     async def inner(scope, receive, send):
-        seen.append(logs.request_id.get())
+        seen.append((logs.request_id.get(), scope["path"]))
         await send({"type": "http.response.start", "status": 404, "headers": []})
 
-    async def call(path: str, headers: list) -> list[dict]:
+    async def call(path: str, headers: list, port: int = 8000) -> list[dict]:
         sent: list[dict] = []
 
         async def send(message):
             sent.append(message)
 
-        scope = {"type": "http", "path": path, "headers": headers}
+        scope = {"type": "http", "path": path, "headers": headers, "server": ("::", port)}
         await HttpEdge(inner)(scope, None, send)
         return sent
 
     await call("/api/health", [(b"x-request-id", b"abc-1")])
-    assert seen == ["abc-1"]
-    assert (await call("/metrics", []))[0]["status"] == 404  # Django's, no token
-    assert (await call("/metrics", [(b"authorization", b"Bearer nope")]))[0]["status"] == 404
-    answered = await call("/metrics", [(b"authorization", b"Bearer t0ken")])
+    assert seen == [("abc-1", "/api/health")]
+    # the app's port: Django, whatever the token
+    assert (await call("/metrics", bearer))[0]["status"] == 404
+    assert seen[-1][1] == "/metrics"
+    # the metrics listener: /metrics to the token, nothing else, never Django
+    seen.clear()
+    assert (await call("/metrics", [], port=9100))[0]["status"] == 404
+    assert (await call("/metrics", [(b"authorization", b"Bearer no")], 9100))[0]["status"] == 404
+    assert (await call("/api/health", bearer, port=9100))[0]["status"] == 404
+    answered = await call("/metrics", bearer, port=9100)
     assert answered[0]["status"] == 200
     assert b"chat_ws_connections" in answered[1]["body"]
+    assert seen == []
     settings.METRICS_TOKEN = ""
-    assert (await call("/metrics", [(b"authorization", b"Bearer ")]))[0]["status"] == 404
+    assert (await call("/metrics", [(b"authorization", b"Bearer ")], 9100))[0]["status"] == 404
+    settings.METRICS_TOKEN, settings.METRICS_PORT = "t0ken", 0
+    assert (await call("/metrics", bearer, port=0))[0]["status"] == 404  # no listener at all
+
+
+def test_the_metrics_listener_binds_where_the_server_does(settings):
+    from chat_project.serve import metrics_endpoint
+
+    settings.METRICS_PORT = 0
+    assert metrics_endpoint(["-b", "0.0.0.0", "-p", "8000"]) == []
+    settings.METRICS_PORT = 9100
+    assert metrics_endpoint(["-b", "0.0.0.0", "-p", "8000", "app"]) == [
+        "-e",
+        "tcp:port=9100:interface=0.0.0.0",
+    ]
+    assert metrics_endpoint(["-p", "8000"]) == ["-e", "tcp:port=9100:interface=127.0.0.1"]
 
 
 def test_s3_bucket_moves_attachments_to_s3_compatible_storage():

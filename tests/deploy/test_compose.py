@@ -49,7 +49,7 @@ def test_the_proxy_is_the_only_way_in(services):
 def test_the_app_scales_with_no_host_port_and_drains_on_stop(services):
     app = services["app"]
     assert "ports" not in app  # --scale app=N: no two replicas bind one host port
-    assert app["expose"] == ["8000"]
+    assert app["expose"] == ["8000", "9100"]  # the app's port, its metrics port
     assert app["stop_signal"] == "SIGTERM"
     grace = int(app["stop_grace_period"].rstrip("s"))
     assert grace > float(app["environment"]["DRAIN_SECONDS"]) + 5
@@ -125,4 +125,18 @@ def test_haproxy_accepts_the_production_config():
     text = CONFIG.read_text()
     assert "server-template app" in text  # every replica, through Docker's DNS
     assert not re.search(r"^\s*(cookie|stick|appsession)\b", text, re.M)  # no sticky sessions
-    assert re.search(r"deny .*path /metrics", text)
+    assert re.search(r"deny .*path,url_dec,lower -m beg /metrics", text)
+
+
+def test_metrics_are_on_a_port_the_proxy_never_routes_to(services):
+    """Issue 28: /%6Detrics through the proxy reached the app's port, which served
+    /metrics. Metrics are on METRICS_PORT; the proxy names only port 8000, Prometheus
+    scrapes the metrics port."""
+    port = services["app"]["environment"]["METRICS_PORT"]
+    assert port == "9100"
+    servers = re.findall(r"^\s*server(?:-template)? .*", CONFIG.read_text(), re.M)
+    assert servers
+    assert all(":8000" in line and f":{port}" not in line for line in servers)
+    prometheus = yaml.safe_load((REPO / "deploy" / "prometheus.yml").read_text())
+    [job] = prometheus["scrape_configs"]
+    assert job["dns_sd_configs"][0]["port"] == int(port)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.wsclient import SAME_ORIGIN, same_origin
+
 DRIVER_DIR = Path(__file__).resolve().parent / "socketio_client"
 DEFAULT_TIMEOUT = 10.0
 _acks = itertools.count(1)
@@ -45,7 +47,7 @@ class SioClient:
         url: str,
         *,
         cookie: str | None,
-        origin: str | None = "http://127.0.0.1",
+        origin: str | None = SAME_ORIGIN,
         name: str = "",
         **options: Any,
     ) -> SioClient:
@@ -59,6 +61,8 @@ class SioClient:
             cwd=str(DRIVER_DIR),
         )
         client = cls(process, name)
+        if origin == SAME_ORIGIN:
+            origin = same_origin(url)
         await client._command(op="open", url=url, cookie=cookie, origin=origin, options=options)
         return client
 

@@ -4,7 +4,8 @@ no sticky sessions. Everything goes through the proxy: REST and WebSockets; cust
 and agents land on different processes and chat, get routed, transferred and see each
 other's presence as they do on one process. Also: the client address reaches the login
 throttle through the proxy (``NUM_PROXIES=1``), and ``/metrics`` is served by each
-process to its token only, never through the proxy."""
+process on its metrics port (``METRICS_PORT``) to its token only, never through the
+proxy, however the path is spelled."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from chat_project.dev.proxy import Proxy
-from tests.e2e.conftest import FAST
+from tests.e2e.conftest import FAST, _free_port
 from tests.e2e.wsclient import WsClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -27,13 +28,20 @@ BEHIND_PROXY = {
     **FAST,
     "NUM_PROXIES": "1",
     "METRICS_TOKEN": TOKEN,
-    "LOGIN_MAX_FAILURES_PER_IP": "3",
+    "LOGIN_MAX_ACCOUNTS_PER_ADDRESS": "3",
 }
 
 
 @pytest.fixture
 def gateways(_servers):
-    return [_servers(f"proxied-{i}", **BEHIND_PROXY) for i in (1, 2, 3)]
+    # Each process has a metrics port of its own, which the proxy never routes to.
+    return [
+        _servers(f"proxied-{i}", **BEHIND_PROXY, METRICS_PORT=str(_free_port())) for i in (1, 2, 3)
+    ]
+
+
+def metrics_url(gateway) -> str:
+    return f"http://127.0.0.1:{gateway.env['METRICS_PORT']}/metrics"
 
 
 @pytest.fixture(scope="session")
@@ -65,9 +73,7 @@ def sockets_per_process(gateways) -> list[int]:
 
 
 def scrape(gateway) -> str:
-    reply = httpx.get(
-        f"{gateway.http_url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
-    )
+    reply = httpx.get(metrics_url(gateway), headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
     assert reply.status_code == 200, reply.text[:200]
     return reply.text
 
@@ -225,7 +231,7 @@ async def test_the_login_throttle_sees_the_client_address_through_the_proxy(prox
             )
             return reply.status_code
 
-    # LOGIN_MAX_FAILURES_PER_IP=3: three accounts tried from 127.0.0.2, then it is refused
+    # LOGIN_MAX_ACCOUNTS_PER_ADDRESS=3: three accounts tried from 127.0.0.2, then it is refused
     assert [await failed_login("127.0.0.2", f"target{n}") for n in range(3)] == [401] * 3
     assert await failed_login("127.0.0.2", "target3") == 429
     assert await failed_login("127.0.0.2", "target3", spoofed="203.0.113.9") == 429
@@ -253,11 +259,14 @@ async def test_metrics_per_process_to_the_token_only(proxy, gateways, login, peo
         await client.close()
         await agent_ws.close()
 
-    # Never through the proxy, token or not; on a process only with the token.
+    # Never through the proxy, token or not; never on a process's own port; on its
+    # metrics port only with the token.
     async with httpx.AsyncClient(timeout=5) as http:
         bearer = {"Authorization": f"Bearer {TOKEN}"}
         assert (await http.get(f"{proxy.http_url}/metrics", headers=bearer)).status_code == 404
-        direct = f"{gateways[0].http_url}/metrics"
+        own_port = f"{gateways[0].http_url}/metrics"
+        assert (await http.get(own_port, headers=bearer)).status_code == 404
+        direct = metrics_url(gateways[0])
         assert (await http.get(direct)).status_code == 404
         assert (await http.get(direct, headers={"Authorization": "Bearer no"})).status_code == 404
 
@@ -279,3 +288,41 @@ async def test_metrics_per_process_to_the_token_only(proxy, gateways, login, peo
         "process_cpu_seconds_total",
     ):
         assert series in text, series
+
+
+ENCODED_METRICS_PATHS = [
+    "/metrics",
+    "/%6Detrics",
+    "/%6detrics",
+    "/%6D%65%74%72%69%63%73",
+    "/Metrics",
+    "/METRICS",
+    "//metrics",
+    "/./metrics",
+    "/x/../metrics",
+    "/metrics/",
+    "/metrics?x=1",
+    "/metrics%3Fx",
+    "/%2Fmetrics",
+    "/%252Fmetrics",
+    "/metrics;x",
+    "/metrics%00",
+]
+
+
+async def test_metrics_never_through_the_proxy_however_the_path_is_spelled(proxy, gateways):
+    """Issue 28: ``GET /%6Detrics`` with the token through HAProxy with deploy/haproxy.cfg
+    answered 200 with every metric: the deny rule matched the raw path, the app decoded
+    it. The app's port serves no metrics now; they are on METRICS_PORT, which the proxy
+    never routes to."""
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=proxy.http_url, timeout=5) as http:
+        for path in ENCODED_METRICS_PATHS:
+            # the raw path, as a client may send it (httpx would normalise some)
+            request = http.build_request("GET", path, headers=bearer)
+            request.url = httpx.URL(proxy.http_url + path)
+            reply = await http.send(request)
+            assert reply.status_code != 200, path
+            assert "chat_ws_connections" not in reply.text, path
+    for gateway in gateways:
+        assert "chat_ws_connections" in scrape(gateway)  # where Prometheus reads them

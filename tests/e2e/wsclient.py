@@ -10,11 +10,22 @@ import itertools
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 DEFAULT_TIMEOUT = 10.0
+SAME_ORIGIN = "same-origin"
+
+
+def same_origin(url: str) -> str:
+    """The origin of a page served where ``url`` (ws, wss, http or https) points."""
+    parts = urlsplit(url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    return f"{scheme}://{parts.netloc}"
+
+
 _acks = itertools.count(1)
 
 
@@ -34,14 +45,16 @@ class WsClient:
         url: str,
         *,
         cookie: str | None,
-        origin: str | None = "http://127.0.0.1",
+        origin: str | None = SAME_ORIGIN,
         name: str = "",
         **kwargs: Any,
     ) -> WsClient:
+        """``origin``: the page's, by default the socket's own (a page the server
+        served); None sends no ``Origin``."""
         headers = {"Cookie": cookie} if cookie else {}
         ws = await connect(
             url,
-            origin=origin,
+            origin=same_origin(url) if origin == SAME_ORIGIN else origin,
             additional_headers=headers,
             proxy=None,
             compression=None,
