@@ -34,6 +34,10 @@ setup() {
 serve() {
   local host="${HOST:-127.0.0.1}" port="${PORT:-8000}"
   export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
+  # The demo serves the reference design's own frontend too (README, "Coming from the
+  # reference backend"), from its development origins.
+  export COMPAT_ENABLED="${COMPAT_ENABLED:-1}"
+  export COMPAT_ALLOWED_ORIGINS="${COMPAT_ALLOWED_ORIGINS:-http://localhost:3001,http://127.0.0.1:3001}"
   exec .venv/bin/python -m chat_project.dev.servers exec --data-dir "${DATA_DIR:-.data}" -- \
     bash -c 'set -e
       .venv/bin/python manage.py migrate --noinput

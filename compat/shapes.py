@@ -17,6 +17,16 @@ ROOM_STATUS = {"queued": "pending", "active": "active", "closed": "closed"}
 PRIORITY = "medium"  # the reference's default; the product has no priorities
 
 
+SUBJECT_MAX = 200  # chat.services.SUBJECT_MAX
+
+
+def subject_of(description: str) -> str:
+    """A room subject from the reference's free-text description: its first line, cut
+    with an ellipsis where it is longer than a subject."""
+    first = description.strip().splitlines()[0].strip() if description.strip() else ""
+    return first if len(first) <= SUBJECT_MAX else first[: SUBJECT_MAX - 1].rstrip() + "…"
+
+
 def _latest(*stamps: str | None) -> str | None:
     """The newest of ISO 8601 UTC times of one format (they sort as text)."""
     present = [stamp for stamp in stamps if stamp]

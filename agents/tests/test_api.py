@@ -205,3 +205,55 @@ def test_assign_a_room_the_agent_may_not_see_is_404_not_its_status(
     Room.objects.filter(pk=room.pk).update(status="closed", agent=None)
     api.login("agent1")
     assert api.post("/api/chat/assign-agent", {"room_id": str(room.pk)}).status_code == 404
+
+
+# --- POST /api/chat/remove-agent (issue 27) -----------------------------------------------
+
+
+def test_remove_agent_is_for_admins(api, customer, agent, support_admin):
+    online(agent)
+    room = queued_room(customer)
+    assert room.agent_id is None or Room.objects.get(pk=room.pk).agent_id == agent.pk
+    body = {"room_id": str(room.pk)}
+    assert api.post("/api/chat/remove-agent", body).status_code == 401
+    api.force_login(customer)
+    assert api.post("/api/chat/remove-agent", body).status_code == 403
+    api.force_login(agent)
+    answer = api.post("/api/chat/remove-agent", body)
+    assert (answer.status_code, code(answer)) == (403, "permission_denied")
+    api.force_login(support_admin)
+    assert api.post("/api/chat/remove-agent", {"room_id": ZERO_ID}).status_code == 404
+    assert api.post("/api/chat/remove-agent", {"room_id": "nope"}).status_code == 400
+    answer = api.post("/api/chat/remove-agent", {**body, "reason": "Taking a break"})
+    assert answer.status_code == 200, answer.content
+    data = answer.json()
+    assert (data["from_agent"]["id"], data["text"]) == (
+        str(agent.pk),
+        "Back in the queue: Taking a break.",
+    )
+    # agent1 is the only agent and is skipped for this room: it waits
+    assert (data["room"]["status"], data["room"]["agent"]) == ("queued", None)
+    stored = Room.objects.get(pk=room.pk)
+    assert stored.skip_agents == [str(agent.pk)]
+    assert User.objects.get(pk=agent.pk).active_chats == 0
+    again = api.post("/api/chat/remove-agent", body)
+    assert (again.status_code, code(again)) == (409, "conflict")
+
+
+def test_a_removed_agent_is_skipped_but_an_admin_may_assign_them(
+    api, customer, agent, other_agent, support_admin
+):
+    online(agent)
+    room = queued_room(customer)
+    assert Room.objects.get(pk=room.pk).agent_id == agent.pk
+    online(other_agent)
+    api.force_login(support_admin)
+    answer = api.post("/api/chat/remove-agent", {"room_id": str(room.pk)})
+    assert answer.json()["room"]["agent"]["id"] == str(other_agent.pk)  # routed at once
+    api.post("/api/chat/remove-agent", {"room_id": str(room.pk)})
+    assert Room.objects.get(pk=room.pk).status == "queued"  # both skipped now
+    assigned = api.post(
+        "/api/chat/assign-agent", {"room_id": str(room.pk), "agent_id": str(agent.pk)}
+    )
+    assert assigned.status_code == 200, assigned.content
+    assert Room.objects.get(pk=room.pk).agent_id == agent.pk

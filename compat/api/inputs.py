@@ -60,7 +60,7 @@ class StatusInput(serializers.Serializer):
 
 
 class RoomMetadata(serializers.Serializer):
-    subject = serializers.CharField(max_length=200)
+    subject = serializers.CharField(max_length=4000)  # a description: compat.shapes.subject_of
     priority = serializers.CharField(required=False, max_length=16)
 
 

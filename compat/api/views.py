@@ -196,12 +196,14 @@ class RoomsApi(CompatApi):
 
     def post(self, request: Request) -> Response:
         data = inputs.parsed(inputs.RoomCreateInput, request.data)
-        subject = data["metadata"]["subject"].strip()
+        described = data["metadata"]["subject"].strip()
         room, created = chat_services.room_create(
             customer=request.user,
-            subject=subject,
-            # What the reference posts first: the room card previews it.
-            message=f"Hello! I need help with: {subject}",
+            # The reference's "subject" is a description: the room's subject is its first
+            # line (as much of it as a subject holds), the whole text its first message,
+            # which the reference posts and the room card previews.
+            subject=shapes.subject_of(described),
+            message=f"Hello! I need help with: {described}",
         )
         status, message = (201, "Chat room created") if created else (200, "Chat room open")
         return envelope.ok(_room(room, request.user), message=message, status=status)

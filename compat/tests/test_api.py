@@ -156,7 +156,7 @@ def test_register_then_sign_in(ref, db):
     assert (created.status_code, data["success"]) == (201, True)
     assert data["data"]["_id"]
     assert data["data"]["role"] == "user"
-    assert client.login("newbie@example.com")["username"] == "newbie"
+    assert client.login("newbie@example.com", "Str0ng-enough-9")["username"] == "newbie"
     again = ref().post(
         "/auth/register",
         {"username": "newbie2", "email": "NEWBIE@example.com", "password": "Str0ng-enough-9"},

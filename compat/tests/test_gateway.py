@@ -123,12 +123,20 @@ async def test_a_session_id_signs_the_namespace_in_and_anything_else_is_refused(
     assert "No session ID" in refused
 
 
-async def test_off_unless_enabled_the_namespace_does_not_exist(ref_socket, customer, settings):
+async def test_off_unless_enabled_the_namespace_does_not_exist(customer, settings):
     settings.COMPAT_ENABLED = False
-    sock = await ref_socket()
+    from_spa = WebsocketCommunicator(application, PATH, headers=[(b"origin", SPA.encode())])
+    connected, _ = await from_spa.connect()
+    assert not connected  # the frontend's origin is nobody's now
+    same_origin = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    comm = WebsocketCommunicator(application, PATH, headers=same_origin)
+    connected, _ = await comm.connect()
+    assert connected
+    sock = Ref(comm)
     answer = await sock.connect(await sync_to_async(_session_key)(customer))
     assert answer.startswith("44/compat,")
     assert "Invalid namespace" in answer
+    await comm.disconnect()
 
 
 async def test_messages_both_ways_with_typing_and_read_status(ref_socket, customer, agent):
@@ -249,3 +257,47 @@ async def test_room_lifecycle_reaches_the_right_sockets(
         None,
     )
     await grace.expect("agent-assignment-removed")
+
+
+async def test_bad_frames_get_an_error_with_a_string_message_and_the_socket_stays(
+    ref_socket, customer, agent
+):
+    room = await sync_to_async(room_with_agent)(customer, agent)
+    alice = await ref_socket(customer)
+    await alice.emit("send-message", {"content": "no room"})
+    error = await alice.expect("error")
+    assert (error["code"], error["event"]) == ("validation_error", "send-message")
+    assert isinstance(error["message"], str)
+    await alice.emit("no-such-event", {})
+    assert (await alice.expect("error"))["code"] == "unknown_event"
+    await alice.emit("join-room", {"chatRoomId": "0" * 24})
+    assert (await alice.expect("error"))["code"] == "not_found"
+    await alice.emit("send-message", {"chatRoomId": str(room.pk), "content": "still here"})
+    await alice.expect("new-message")
+
+
+async def test_a_frontend_origin_never_signs_in_by_its_cookie(customer):
+    """A page of a compatibility origin gets the socket only without its cookie: the
+    cookie the browser adds by itself opens nothing there (the session id must)."""
+    from django.test import Client
+
+    client = Client()
+    await sync_to_async(client.force_login)(customer)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    headers = [(b"origin", SPA.encode()), (b"cookie", cookie)]
+    comm = WebsocketCommunicator(application, PATH, headers=headers)
+    connected, _ = await comm.connect()
+    assert connected
+    sock = Ref(comm)
+    assert (await sock._next(3))[0] == "0"
+    await comm.send_to(text_data="40")  # the product's own namespace, by cookie
+    answer = await sock._next(3)
+    assert answer.startswith("44{")
+    assert json.loads(answer[2:])["data"]["close_code"] == 4401
+    await comm.disconnect()
+    plain = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    connected, _ = await plain.connect()
+    assert connected
+    closed = await plain.receive_output(3)
+    assert (closed["type"], closed.get("code")) == ("websocket.close", 4401)
+    await plain.disconnect()
