@@ -12,12 +12,15 @@ order."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+
+from chat_project import deadlines
 
 _pool = ThreadPoolExecutor(max_workers=settings.WS_DB_THREADS, thread_name_prefix="db-hop")
 
@@ -28,4 +31,12 @@ def queued() -> int:
 
 
 def database_hop(func: Callable[..., Any]) -> Callable[..., Any]:
-    return database_sync_to_async(func, thread_sensitive=False, executor=_pool)
+    """``func`` on the pool; a request whose deadline passed while its hop waited for a
+    thread is refused there, before any of ``func`` runs (``chat_project.deadlines``)."""
+
+    @functools.wraps(func)
+    def in_time(*args: Any, **kwargs: Any) -> Any:
+        deadlines.check()
+        return func(*args, **kwargs)
+
+    return database_sync_to_async(in_time, thread_sensitive=False, executor=_pool)

@@ -84,7 +84,7 @@ from chat.writer.ops import (
 )
 from chat.writer.rooms import ONCE_FIELDS, RoomStates
 from chat.writer.rounds import SEQ_ATTEMPTS, Item, RoundPlan
-from chat_project import fanout, metrics
+from chat_project import deadlines, fanout, metrics
 from chat_project.errors import ServiceUnavailable
 
 __all__ = [
@@ -127,13 +127,14 @@ class TimelineWriter:
         A database that does not answer within ``timeout`` (default
         ``MONGODB_WRITE_TIMEOUT_SECONDS``) is ``service_unavailable``; the change may
         still be written later (a send's retry then finds it by its key)."""
+        deadlines.check()  # a request past its deadline hands nothing over
         item = Item(op=op, loop=fanout.caller_loop())
         with self._cond:
             self._ensure_thread()
             self._queue.append(item)
             self._cond.notify()
         wait = settings.MONGODB_WRITE_TIMEOUT_SECONDS if timeout is None else timeout
-        if not item.done.wait(wait):
+        if not item.done.wait(deadlines.remaining(wait)):
             with self._cond:
                 item.abandoned = not item.done.is_set()
             if item.abandoned:
@@ -145,14 +146,19 @@ class TimelineWriter:
 
     async def submit_async(self, op: Append | Place | Receipt) -> Outcome:
         """:meth:`submit` for a caller on an event loop: the loop awaits the outcome
-        (resolved by the writer thread), no thread waits for it; the same bound."""
+        (resolved by the writer thread), no thread waits for it; the same bound, or the
+        request's deadline when sooner (``chat_project.deadlines``). A caller that stops
+        waiting for another reason (its socket closed) leaves the change to be written:
+        its client retries it with the same key."""
+        deadlines.check()
         loop = asyncio.get_running_loop()
         item = Item(op=op, loop=loop, future=loop.create_future())
         with self._cond:
             self._ensure_thread()
             self._queue.append(item)
             self._cond.notify()
-        timer = loop.call_later(settings.MONGODB_WRITE_TIMEOUT_SECONDS, self._expire, item)
+        wait = deadlines.remaining(settings.MONGODB_WRITE_TIMEOUT_SECONDS)
+        timer = loop.call_later(wait, self._expire, item)
         try:
             return await item.future
         finally:

@@ -51,7 +51,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
-from chat_project import drain, logs, metrics
+from chat_project import deadlines, drain, logs, metrics
 from chat_project.errors import DomainError, RateLimited, ServiceUnavailable, ValidationFailed
 from chat_project.gateway.frames import (
     BadJson,
@@ -175,7 +175,9 @@ class EventConsumer(InboxReceiving, ChunkedSending, AsyncJsonWebsocketConsumer):
         if self.closing:
             return
         text = message.get("text")
-        await self.receive(text_data=text, bytes_data=None if text is not None else b"")
+        # Due within the bound of its own arrival, whatever was queued before it.
+        with deadlines.until(deadlines.of(message.get("arrived"))):
+            await self.receive(text_data=text, bytes_data=None if text is not None else b"")
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.closing = True
@@ -304,7 +306,17 @@ class EventConsumer(InboxReceiving, ChunkedSending, AsyncJsonWebsocketConsumer):
         ``error`` frame of a DomainError (a bug is ``server_error``, logged). An
         ``AckLater`` is returned unanswered, for :meth:`_ack_when_done`."""
         try:
-            result = await outcome
+            deadline = deadlines.current()
+            if deadline is None:
+                result = await outcome
+            else:
+                # A backstop: the writer and the hops answer by the deadline themselves;
+                # this answers whatever else waits (a read on a stalled database).
+                async with asyncio.timeout_at(deadline + deadlines.MARGIN):
+                    result = await outcome
+        except TimeoutError:
+            await self.send_error(ack, event, deadlines.expired())
+            return None
         except DomainError as exc:
             await self.send_error(ack, event, exc)
             return None

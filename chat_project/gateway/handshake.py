@@ -16,6 +16,7 @@ closed at once with 4013 (try again later, after a backoff), before any store is
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +24,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 
 from accounts import async_services as accounts_async
-from chat_project import drain, logs
+from chat_project import deadlines, drain, logs
+from chat_project.errors import ServiceUnavailable
 
 CLOSE_BUSY = 4013  # RFC 6455's 1013 "try again later"; Autobahn lets apps send 4000-4999
 
@@ -57,7 +59,16 @@ class HandshakeMiddleware:
             session_key = None if scope.get("cookieless") else _session_cookie(scope)
             user = None
             if session_key:
-                user = await accounts_async.socket_user(session_key=session_key)
+                try:
+                    # Bounded as every request (chat_project.deadlines): a stalled store
+                    # refuses the socket for now rather than holding it.
+                    deadline = deadlines.of()
+                    with deadlines.until(deadline):
+                        async with asyncio.timeout_at(deadline + deadlines.MARGIN):
+                            user = await accounts_async.socket_user(session_key=session_key)
+                except (TimeoutError, ServiceUnavailable):
+                    await _refuse(receive, send, CLOSE_BUSY, "busy")
+                    return None
             # Set on daphne's own scope of this socket rather than on a copy: nothing
             # else reads it, and a copy stays alive as long as the socket does.
             scope["user"] = user or AnonymousUser()

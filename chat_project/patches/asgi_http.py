@@ -32,12 +32,20 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
-from django.http import FileResponse, HttpRequest, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponseBase, JsonResponse
 
+from chat_project import deadlines
+from chat_project.api import error_body
+from chat_project.errors import ErrorCode
 from chat_project.middleware import with_envelope
+
+# The request's view on its thread, for its handler to free the thread once it is done
+# (a request answered at its deadline may still hold it).
+_running: ContextVar[list[asyncio.Future] | None] = ContextVar("running", default=None)
 
 
 class PooledThreadASGIHandler(ASGIHandler):
@@ -66,13 +74,29 @@ class PooledThreadASGIHandler(ASGIHandler):
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        # Answered within the bound of its arrival, whatever waits before it
+        # (chat_project.deadlines): a thread, the database.
+        deadline = deadlines.of()
         idle = self._idle_executors()
-        executor = await idle.get()
         try:
-            async with ThreadSensitiveContext(executor=executor):
-                await self.handle(scope, receive, send)
+            async with asyncio.timeout_at(deadline + deadlines.MARGIN):
+                executor = await idle.get()
+        except TimeoutError:
+            await _send_unavailable(scope, send)
+            return
+        running: list[asyncio.Future] = []
+        token = _running.set(running)
+        try:
+            with deadlines.until(deadline):
+                async with ThreadSensitiveContext(executor=executor):
+                    await self.handle(scope, receive, send)
         finally:
-            idle.put_nowait(executor)
+            _running.reset(token)
+            if running and not running[0].done():
+                # Answered already; the thread is still at it: free once it is done.
+                running[0].add_done_callback(lambda _f: idle.put_nowait(executor))
+            else:
+                idle.put_nowait(executor)
 
     def create_request(self, scope, body_file):
         # Django answers a request it cannot even build (a query string that is not
@@ -83,11 +107,55 @@ class PooledThreadASGIHandler(ASGIHandler):
             error_response = with_envelope(scope.get("path", ""), error_response)
         return request, error_response
 
+    def _respond_in_time(self, request: HttpRequest) -> HttpResponseBase:
+        if deadlines.current() is not None and deadlines.now() >= deadlines.current():
+            return _unavailable(request.path)  # waited past its deadline: not started
+        return self.get_response(request)
+
     async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
         # One hop: the sync chain (middleware, view, exception handling) on the
-        # request's thread.
-        response = await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        # request's thread, awaited until the request's deadline.
+        work = asyncio.ensure_future(
+            sync_to_async(self._respond_in_time, thread_sensitive=True)(request)
+        )
+        running = _running.get()
+        if running is not None:
+            running.append(work)
+        deadline = deadlines.current()
+        try:
+            if deadline is None:
+                response = await work
+            else:
+                async with asyncio.timeout_at(deadline + deadlines.MARGIN):
+                    response = await asyncio.shield(work)
+        except TimeoutError:
+            response = _unavailable(request.path)
         response._handler_class = self.__class__
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size  # as ASGIHandler: daphne chunks itself
         return response
+
+
+UNAVAILABLE = "The server did not answer in time; try again."
+
+
+def _unavailable(path: str) -> HttpResponseBase:
+    body: dict = error_body(ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE)
+    if path.startswith("/compat/"):
+        # The compatibility edge's envelope (compat.envelope), whose clients read a
+        # top-level message: answered here, before any view, in its shape too.
+        body.update(
+            success=False,
+            message=UNAVAILABLE,
+            data=None,
+            statusCode=503,
+            code="service_unavailable",
+        )
+    return with_envelope(path, JsonResponse(body, status=503))
+
+
+async def _send_unavailable(scope: dict, send) -> None:
+    response = _unavailable(scope.get("path", ""))
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": response.content})

@@ -6,13 +6,15 @@ every message and an ``asyncio.wait`` over both sources each time, which was ~8%
 the gateway's CPU in the chat benchmark, where most messages are the layer's (every
 room event reaches each of the room's sockets). With the project's layer
 (``chat_project.patches.channel_layer``) the consumer reads its inbox directly and
-keeps one task only for the client's next frame (docs/benchmarks.md, issue 12). With
-any other layer, channels' own loop runs.
+keeps one task only to read the client's frames (docs/benchmarks.md, issue 12), which
+stamps each with its arrival (issue 28: a frame queued behind a slow one is answered
+within its own bound). With any other layer, channels' own loop runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
 from typing import Any
@@ -48,26 +50,41 @@ class InboxReceiving:
 
     async def _receive_loop(self, receive: Any, inbox: Inbox) -> None:
         """Dispatch the client's frames and the layer's messages as they come, one at a
-        time: one task waits for the client's next frame; the inbox is read directly
-        and wakes this loop when a message arrives."""
+        time. One task reads the client's frames as they arrive, stamping each with its
+        arrival (``arrived``, the loop's clock: a frame's deadline counts from it,
+        ``chat_project.deadlines``) into a queue of its own; the inbox is read directly.
+        Either wakes this loop."""
         loop = asyncio.get_running_loop()
         deserialize = self.channel_layer.deserialize
+        frames: collections.deque[dict[str, Any]] = collections.deque()
         wake: list[asyncio.Future | None] = [None]
+        failed: list[BaseException] = []
 
-        def client_ready(_task: asyncio.Task) -> None:
+        def woken() -> None:
             if wake[0] is not None and not wake[0].done():
                 wake[0].set_result(None)
 
-        client = loop.create_task(receive())
-        client.add_done_callback(client_ready)
+        async def read_client() -> None:
+            try:
+                while True:
+                    message = await receive()
+                    message["arrived"] = loop.time()
+                    frames.append(message)
+                    woken()
+                    if message.get("type") == "websocket.disconnect":
+                        return
+            except Exception as exc:  # handed to the loop, which raises it
+                failed.append(exc)
+                woken()
+
+        reader = loop.create_task(read_client())
         try:
             while True:
-                if client.done():
-                    message = client.result()
-                    client = loop.create_task(receive())
-                    client.add_done_callback(client_ready)
-                    await self.dispatch(message)
+                if frames:
+                    await self.dispatch(frames.popleft())
                     continue
+                if failed:
+                    raise failed[0]
                 raw = inbox.take()
                 if raw is not EMPTY:
                     await self.dispatch(deserialize(raw))
@@ -80,4 +97,4 @@ class InboxReceiving:
                     inbox.wake_on_put(None)
                     wake[0] = None
         finally:
-            client.cancel()
+            reader.cancel()
