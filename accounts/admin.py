@@ -7,6 +7,7 @@ Status and the accepting switch go through ``accounts.services.user_set_status``
 the API, so clients hear the change and routing drains the queue.
 """
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
@@ -48,11 +49,22 @@ class LookAlikeNamesMixin:
         return cleaned
 
 
-class UserAddForm(LookAlikeNamesMixin, AdminUserCreationForm):
+class UniqueEmailMixin:
+    """An address another account has, whatever its case, is refused (issue 27), as at
+    registration; no address at all is allowed for any number of users."""
+
+    def clean_email(self):
+        email = (self.cleaned_data.get("email") or "").strip()
+        for message in services.email_problems(email=email, exclude_pk=self.instance.pk):
+            raise forms.ValidationError(message)
+        return email
+
+
+class UserAddForm(UniqueEmailMixin, LookAlikeNamesMixin, AdminUserCreationForm):
     pass
 
 
-class UserEditForm(LookAlikeNamesMixin, UserChangeForm):
+class UserEditForm(UniqueEmailMixin, LookAlikeNamesMixin, UserChangeForm):
     pass
 
 

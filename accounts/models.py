@@ -55,6 +55,34 @@ class NameKeysField(ArrayField):
         return keys
 
 
+def email_key(email: str | None) -> str | None:
+    """What makes two e-mail addresses the same account's: the address trimmed and
+    lower-cased; None without one (any number of users may have none)."""
+    key = (email or "").strip().lower()
+    return key or None
+
+
+class EmailKeyField(models.CharField):
+    """:func:`email_key` of the user's ``email``, derived whenever the user is saved
+    (with ``update_fields``, see ``User.save``). Never edited by hand; a unique partial
+    index on it (addresses only, not None) keeps addresses unique whatever their case."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(max_length=254, null=True, blank=True, editable=False, default=None)
+        super().__init__(**kwargs)
+
+    def deconstruct(self) -> tuple[Any, str, list[Any], dict[str, Any]]:
+        name, _path, args, kwargs = super().deconstruct()
+        for fixed in ("max_length", "null", "blank", "editable", "default"):
+            kwargs.pop(fixed, None)
+        return name, "accounts.models.EmailKeyField", args, kwargs
+
+    def pre_save(self, model_instance: Any, add: bool) -> str | None:
+        key = email_key(model_instance.email)
+        setattr(model_instance, self.attname, key)
+        return key
+
+
 class User(AbstractUser):
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.USER)
     display_name = models.CharField(max_length=80, blank=True)
@@ -70,6 +98,8 @@ class User(AbstractUser):
     # Look-alike names are refused (accounts.names); these find them with one query.
     username_keys = NameKeysField(source="username")
     display_name_keys = NameKeysField(source="display_name")
+    # E-mail addresses are unique without regard to case (issue 27): the index below.
+    email_key = EmailKeyField()
 
     objects = SupportUserManager()
 
@@ -79,6 +109,19 @@ class User(AbstractUser):
             models.Index(fields=["role", "username"], name="user_role_username"),
             models.Index(fields=["username_keys"], name="user_username_keys"),
             models.Index(fields=["display_name_keys"], name="user_display_name_keys"),
+            # A sign-in by e-mail: the embedded server plans no read on the partial
+            # index below (its filter adds $type), so this one serves it (mongod may use
+            # either), with the username in the index.
+            models.Index(fields=["email_key", "username"], name="user_email_key_username"),
+        ]
+        constraints = [
+            # Partial: only users with an address ($gt "" holds for strings alone), so
+            # any number may have none.
+            models.UniqueConstraint(
+                fields=["email_key"],
+                condition=models.Q(email_key__gt=""),
+                name="user_email_key_unique",
+            ),
         ]
 
     def save(self, *args, **kwargs):
@@ -87,7 +130,11 @@ class User(AbstractUser):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             # A name saved alone still refreshes its keys.
-            derived = {"username": "username_keys", "display_name": "display_name_keys"}
+            derived = {
+                "username": "username_keys",
+                "display_name": "display_name_keys",
+                "email": "email_key",
+            }
             extra = {derived[f] for f in update_fields if f in derived}
             kwargs["update_fields"] = sorted(set(update_fields) | extra)
         # Nothing is published from here (a review finding, issue 28): a change that
@@ -109,3 +156,19 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+
+class ClearedEmail(models.Model):
+    """An e-mail address cleared from an account because an older account held the same
+    address (migration 0003, which explains the choice): the record of what it did."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=254)
+    kept_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    cleared_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-cleared_at", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.email} cleared from {self.user_id}"

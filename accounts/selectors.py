@@ -8,7 +8,7 @@ from typing import Any
 from bson import ObjectId
 
 from accounts import presence
-from accounts.models import Role, User
+from accounts.models import Role, User, email_key
 from chat_project import mongo
 
 
@@ -24,6 +24,23 @@ def agent_list(*, online_only: bool) -> list[AgentSummary]:
     if online_only:
         agents = agents.filter(pk__in=[ObjectId(i) for i in online_ids if ObjectId.is_valid(i)])
     return [AgentSummary(user=a, online=str(a.pk) in online_ids) for a in agents]
+
+
+def user_by_email(email: str) -> User | None:
+    """The user with this address, whatever its case (``User.email_key``, unique), or
+    None. One read, served by the unique index."""
+    key = email_key(email)
+    if key is None:
+        return None
+    return User.objects.filter(email_key=key).first()
+
+
+def email_holder_pk(email: str) -> Any:
+    """The id of the user holding this address (any case), or None."""
+    key = email_key(email)
+    if key is None:
+        return None
+    return User.objects.filter(email_key=key).values_list("pk", flat=True).first()
 
 
 def user_is_online(user: User) -> bool:

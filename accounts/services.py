@@ -22,7 +22,7 @@ from accounts import (
     selectors,
     signals,
 )
-from accounts.exceptions import InvalidCredentials, UsernameTaken
+from accounts.exceptions import EmailTaken, InvalidCredentials, UsernameTaken
 from accounts.models import Role, Status, User
 from chat_project import budget
 from chat_project.errors import PermissionDenied, ValidationFailed
@@ -50,16 +50,21 @@ def user_create(
         raise ValidationFailed(
             "That name could pass for someone else's.", details={"fields": problems}
         )
-    user = User(username=username, email=email, display_name=display_name, role=role)
+    if email_problems(email=email):
+        raise EmailTaken(details={"fields": {"email": [EMAIL_TAKEN]}})
+    user = User(username=username, email=email.strip(), display_name=display_name, role=role)
     if max_chats is not None:
         user.max_chats = max_chats
     _set_checked_password(user, password)
-    # The unique index on username decides races between two registrations of the
-    # same name; two look-alike names registered in the same instant both pass the
-    # check above (a window of milliseconds, which the keys then show to the admin).
+    # The unique indexes on username and on the address (any case) decide races between
+    # two registrations of the same name or address; two look-alike names registered in
+    # the same instant both pass the check above (a window of milliseconds, which the
+    # keys then show to the admin).
     try:
         user.save()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if "user_email_key_unique" in str(exc.__cause__ or exc):  # pymongo's, with the index
+            raise EmailTaken(details={"fields": {"email": [EMAIL_TAKEN]}}) from None
         raise UsernameTaken(details={"fields": {"username": ["That username is taken."]}}) from None
     return user
 
@@ -76,6 +81,16 @@ def user_register(*, ip: str, created_by: User | None, **fields: Any) -> User:
 
 
 USERNAME_TAKEN = "That username is taken, or too close to an existing name."
+EMAIL_TAKEN = "That e-mail address is taken."
+
+
+def email_problems(*, email: str, exclude_pk: object = None) -> list[str]:
+    """Messages for the ``email`` field: another account has this address, whatever its
+    case (one read). Empty for no address: any number of accounts may have none."""
+    holder = selectors.email_holder_pk(email)
+    return [EMAIL_TAKEN] if holder is not None and holder != exclude_pk else []
+
+
 DISPLAY_NAME_TAKEN = "Too close to another person's name."
 
 
@@ -107,12 +122,12 @@ def user_login(*, request: HttpRequest, username: str, password: str, ip: str) -
     """Check the throttle, then the password; on success start a new session with a new
     key and CSRF token. The username is NFKC-normalised first, as at registration (and
     so for the throttle's count)."""
-    username = names.normalize_username(username)
-    login_throttle.login_attempt_reserve(account=username, ip=ip)
-    user = authenticate(request, username=username, password=password)
+    account = names.normalize_username(username)
+    login_throttle.login_attempt_reserve(account=account, ip=ip)
+    user = authenticate(request, username=account, password=password)
     if user is None:
         raise InvalidCredentials()
-    login_throttle.login_attempt_succeeded(account=username, ip=ip)
+    login_throttle.login_attempt_succeeded(account=account, ip=ip)
     _session_rotate(request)
     login(request, user)
     User.objects.filter(pk=user.pk).update(last_seen_at=timezone.now())
