@@ -4,7 +4,7 @@ from chat_project.errors import DomainError, ErrorCode
 class InvalidCredentials(DomainError):
     code = ErrorCode.INVALID_CREDENTIALS
     http_status = 401
-    default_message = "Wrong username or password."
+    default_message = "Wrong username, e-mail address or password."
 
 
 class UsernameTaken(DomainError):

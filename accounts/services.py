@@ -118,11 +118,23 @@ def user_name_problems(
     return problems
 
 
+def login_account(identifier: str) -> str:
+    """The username a sign-in names: ``identifier`` is a username (NFKC-normalised, as
+    at registration) or, when it contains an ``@``, an e-mail address of any case (issue
+    27: the reference frontend signs in by e-mail); an address no account has is then
+    taken for a username (usernames may contain ``@``)."""
+    if "@" in identifier:
+        holder = selectors.user_by_email(identifier)
+        if holder is not None:
+            return holder.username
+    return names.normalize_username(identifier)
+
+
 def user_login(*, request: HttpRequest, username: str, password: str, ip: str) -> User:
     """Check the throttle, then the password; on success start a new session with a new
-    key and CSRF token. The username is NFKC-normalised first, as at registration (and
-    so for the throttle's count)."""
-    account = names.normalize_username(username)
+    key and CSRF token. ``username`` may be the account's e-mail address
+    (:func:`login_account`); every limit counts the account, whichever was typed."""
+    account = login_account(username)
     login_throttle.login_attempt_reserve(account=account, ip=ip)
     user = authenticate(request, username=account, password=password)
     if user is None:

@@ -79,7 +79,11 @@ class RegisterInputSerializer(serializers.Serializer):
 
 
 class LoginInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = serializers.CharField(
+        max_length=254,
+        help_text="The username, or the account's e-mail address (any case): a value with "
+        "an @ is tried as an address first, then as a username.",
+    )
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 

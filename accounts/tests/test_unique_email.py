@@ -1,5 +1,5 @@
 """E-mail addresses are unique whatever their case (issue 27, item 7): the migration that
-clears duplicates, registration and the admin's forms."""
+clears duplicates, registration, the admin's forms, and signing in by address."""
 
 from __future__ import annotations
 
@@ -165,3 +165,37 @@ def test_the_admins_change_form_refuses_a_taken_address(staff_client, customer, 
     assert User.objects.get(pk=other_customer.pk).email_key == "bob.two@example.com"
     form["email"] = "BOB.TWO@example.com"  # their own address, in another case
     assert staff_client.post(url, form).status_code == 302
+
+
+# --- signing in by address --------------------------------------------------------------
+
+
+def test_signing_in_by_address_in_any_case(api, customer):
+    response = api.post("/api/auth/login", {"username": "Alice@EXAMPLE.com", "password": RIGHT})
+    assert response.status_code == 200, response.content
+    assert response.json()["username"] == "alice"
+    wrong = api.post("/api/auth/login", {"username": "alice@example.com", "password": "nope-1"})
+    assert error(wrong)["code"] == "invalid_credentials"
+
+
+def test_a_username_with_an_at_sign_still_signs_in(api, make_user):
+    make_user(username="dora@shop", email="dora@example.com")
+    assert (
+        api.post("/api/auth/login", {"username": "dora@shop", "password": RIGHT}).status_code == 200
+    )
+
+
+def test_the_throttle_counts_the_account_whichever_identifier_was_typed(
+    api_factory, customer, settings
+):
+    limit = settings.LOGIN_MAX_FAILURES_PER_ADDRESS_ACCOUNT
+    typed = ["alice", "ALICE@example.com"] * limit
+    for identifier in typed[:limit]:
+        response = api_factory().post(
+            "/api/auth/login", {"username": identifier, "password": "wrong-pass-1"}
+        )
+        assert response.status_code == 401
+    refused = api_factory().post(
+        "/api/auth/login", {"username": "alice@example.com", "password": RIGHT}
+    )
+    assert refused.status_code == 429
