@@ -26,6 +26,30 @@ def agent_list(*, online_only: bool) -> list[AgentSummary]:
     return [AgentSummary(user=a, online=str(a.pk) in online_ids) for a in agents]
 
 
+@dataclass(frozen=True)
+class UserPage:
+    results: list[AgentSummary]  # each user with ``online``
+    next_cursor: str | None  # the last username of this page when there is another
+
+
+def user_page(*, role: str | None, status: str | None, after: str | None, limit: int) -> UserPage:
+    """Every user (active or not) by username, ``limit`` at a time after the username
+    ``after``; with ``role``, one read on the (role, username) index. One presence read."""
+    users = User.objects.order_by("username")
+    if role is not None:
+        users = users.filter(role=role)
+    if status is not None:
+        users = users.filter(status=status)
+    if after is not None:
+        users = users.filter(username__gt=after)
+    found = list(users[: limit + 1])
+    online = presence.online_user_ids()
+    page = [AgentSummary(user=u, online=str(u.pk) in online) for u in found[:limit]]
+    return UserPage(
+        results=page, next_cursor=page[-1].user.username if len(found) > limit else None
+    )
+
+
 def user_by_email(email: str) -> User | None:
     """The user with this address, whatever its case (``User.email_key``, unique), or
     None. One read, served by the unique index."""

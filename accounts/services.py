@@ -25,7 +25,7 @@ from accounts import (
 from accounts.exceptions import EmailTaken, InvalidCredentials, UsernameTaken
 from accounts.models import Role, Status, User
 from chat_project import budget
-from chat_project.errors import PermissionDenied, ValidationFailed
+from chat_project.errors import NotFound, PermissionDenied, ValidationFailed
 
 
 def user_create(
@@ -184,6 +184,24 @@ def user_set_status(*, user: User, status: str, accepting_chats: bool | None = N
     if user.is_agent:
         signals.agent_availability_changed.send(sender=User, user=user)
     return user
+
+
+def user_set_status_by_admin(
+    *, actor: User, user_id: object, status: str, accepting_chats: bool | None = None
+) -> User:
+    """An admin sets another user's chosen status (and an agent's accepting switch), as
+    the user would themself (``user_set_status``: clients hear it, routing drains)."""
+    if not actor.is_admin:
+        raise PermissionDenied("Only an admin sets another user's status.")
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("No such user.")
+    if accepting_chats is not None and not user.is_agent:
+        raise ValidationFailed(
+            "Only agents have an accepting-chats switch.",
+            details={"fields": {"accepting_chats": ["Agents only."]}},
+        )
+    return user_set_status(user=user, status=status, accepting_chats=accepting_chats)
 
 
 def _set_checked_password(user: User, password: str) -> None:

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts import names, visibility
 from accounts.models import Role, Status, User
+from chat_project.api import QuerySerializer
 from chat_project.timefmt import IsoMsDateTimeField
 
 _ACCOUNT_ONLY = "Only for the user themself and for admins (accounts.visibility)."
@@ -49,6 +50,30 @@ class AgentOutputSerializer(UserOutputSerializer):
 class AgentPageSerializer(serializers.Serializer):
     results = AgentOutputSerializer(many=True)
     next = serializers.CharField(allow_null=True, help_text="Always null: one page.")
+
+
+class UserListRowSerializer(UserOutputSerializer):
+    online = serializers.BooleanField(help_text="Has a live socket (a presence lease).")
+
+    def to_representation(self, summary) -> dict:
+        # ``summary`` is a selectors.AgentSummary: the user's fields, then ``online``.
+        data = UserOutputSerializer(context=self.context).to_representation(summary.user)
+        data["online"] = summary.online
+        return data
+
+
+class UserPageSerializer(serializers.Serializer):
+    results = UserListRowSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The next page's path, or null.")
+
+
+class UserListQuerySerializer(QuerySerializer):
+    role = serializers.ChoiceField(choices=Role.values, required=False)
+    status = serializers.ChoiceField(choices=Status.values, required=False)
+    cursor = serializers.CharField(
+        max_length=150, required=False, help_text="The page after this username (``next``)."
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
 
 
 class SessionValidOutputSerializer(serializers.Serializer):

@@ -12,4 +12,6 @@ urlpatterns = [
     path("status", views.StatusApi.as_view(), name="auth-status"),
     path("agents/online", views.AgentsOnlineApi.as_view(), name="auth-agents-online"),
     path("agents/all", views.AgentsAllApi.as_view(), name="auth-agents-all"),
+    path("users", views.UserListApi.as_view(), name="auth-users"),
+    path("users/<oid:user_id>/status", views.UserStatusApi.as_view(), name="auth-user-status"),
 ]

@@ -18,7 +18,10 @@ from accounts.api.serializers import (
     SessionInvalidOutputSerializer,
     SessionValidOutputSerializer,
     StatusInputSerializer,
+    UserListQuerySerializer,
+    UserListRowSerializer,
     UserOutputSerializer,
+    UserPageSerializer,
 )
 from chat_project.errors import PermissionDenied
 from chat_project.schema import ERROR
@@ -134,6 +137,50 @@ class AgentsOnlineApi(APIView):
     @extend_schema(responses=AgentPageSerializer)
     def get(self, request: Request) -> Response:
         return Response(_agent_page(selectors.agent_list(online_only=True), viewer=request.user))
+
+
+class UserListApi(APIView):
+    """Every user, for admins (issue 27: the reference frontend's user management)."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(parameters=[UserListQuerySerializer], responses=UserPageSerializer)
+    def get(self, request: Request) -> Response:
+        query = UserListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        page = selectors.user_page(
+            role=params.get("role"),
+            status=params.get("status"),
+            after=params.get("cursor"),
+            limit=params["limit"],
+        )
+        rows = UserListRowSerializer(page.results, many=True, context={"viewer": request.user})
+        return Response({"results": rows.data, "next": _next_page(request, page.next_cursor)})
+
+
+class UserStatusApi(APIView):
+    """An admin sets another user's status (and an agent's accepting switch)."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(request=StatusInputSerializer, responses=UserOutputSerializer)
+    def put(self, request: Request, user_id) -> Response:
+        data = StatusInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_set_status_by_admin(
+            actor=request.user, user_id=user_id, **data.validated_data
+        )
+        return Response(_user_data(user, viewer=request.user))
+
+
+def _next_page(request: Request, cursor: str | None) -> str | None:
+    """``next``: this path and query with the cursor moved (no host)."""
+    if cursor is None:
+        return None
+    query = request.query_params.copy()
+    query["cursor"] = cursor
+    return f"{request.path}?{query.urlencode()}"
 
 
 class AgentsAllApi(APIView):

@@ -131,6 +131,7 @@ class World:
             "message_id": [message["id"]],
             "attachment_id": [upload["id"]],
             "agent_id": [str(agent2.pk), str(agent1.pk)],
+            "user_id": [str(self.users["bob"].pk), str(agent2.pk)],
             "to_agent_id": [str(agent2.pk)],
             "note_id": [note["id"]],
             "canned_id": [canned["id"]],
