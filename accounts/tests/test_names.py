@@ -3,6 +3,8 @@ confusable with an existing one or with a staff member's are refused."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from accounts import names, services
@@ -43,7 +45,8 @@ def test_distinct_names_are_not_confusable(first, second):
 
 
 def register(api, **fields):
-    body = {"email": "x@example.com", "password": STRONG, **fields}
+    # An address of its own: addresses are unique (issue 27).
+    body = {"email": f"{uuid.uuid4().hex[:12]}@example.com", "password": STRONG, **fields}
     return api.post("/api/auth/register", body)
 
 

@@ -57,6 +57,7 @@ def world(customer, agent, support_admin):
         "message_id": message["id"],
         "note_id": note["id"],
         "canned_id": canned["id"],
+        "user_id": str(customer.pk),
     }
 
 
