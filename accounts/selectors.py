@@ -50,6 +50,11 @@ def user_page(*, role: str | None, status: str | None, after: str | None, limit:
     )
 
 
+def user_count() -> int:
+    """Every account, whatever its role or state (one count)."""
+    return User.objects.count()
+
+
 def user_by_email(email: str) -> User | None:
     """The user with this address, whatever its case (``User.email_key``, unique), or
     None. One read, served by the unique index."""

@@ -166,7 +166,6 @@ def _compute(*, start: datetime, end: datetime, now: datetime) -> dict[str, Any]
                 "agents": online.get(Role.AGENT.value, 0),
                 "admins": online.get(Role.ADMIN.value, 0),
             },
-            "users": {"total": User.objects.count()},
         },
         "window": {
             "from": iso_ms(start),

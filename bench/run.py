@@ -204,6 +204,9 @@ class Bench:
             # frames/s (messages, typing, receipts), over the default 10/s per socket.
             WS_RATE_PER_SECOND=str(self.args.ws_rate),
             WS_RATE_BURST=str(self.args.ws_rate),
+            # ...and the user's budget across their sockets (issue 28) the same.
+            USER_BUDGET_PER_SECOND=str(self.args.ws_rate),
+            USER_BUDGET_BURST=str(self.args.ws_rate),
             # Each run seeds fresh agents and leaves the previous run's rooms active with
             # agents who are gone; routing would re-route all of them after the grace
             # period, in the middle of the next run. The chat scenarios measure messaging,

@@ -130,11 +130,19 @@ def user_spend(*, user_id: object, cost: float = 1.0) -> None:
     _refuse(taken)
 
 
+# How long a socket's frame waits for its budget before it goes on without it: the budget
+# is checked on the hot path of every send, and a stalled Redis must not delay a send that
+# needs only the database (the fault suite stops Valkey under sends).
+ASYNC_WAIT_SECONDS = 0.1
+
+
 async def auser_spend(*, user_id: object, cost: float = 1.0) -> None:
-    """:func:`user_spend` from the gateway's event loop."""
+    """:func:`user_spend` from the gateway's event loop; a Redis that does not answer
+    within ``ASYNC_WAIT_SECONDS`` lets the frame through, as one that fails does."""
     try:
-        taken = await atake(cost=cost, **_user_bucket(user_id))
-    except RedisError:
+        async with asyncio.timeout(ASYNC_WAIT_SECONDS):
+            taken = await atake(cost=cost, **_user_bucket(user_id))
+    except (RedisError, TimeoutError):
         logger.warning("user budget unavailable; request let through", exc_info=True)
         return
     _refuse(taken)

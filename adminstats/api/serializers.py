@@ -58,15 +58,10 @@ class OnlineNowOutputSerializer(serializers.Serializer):
     admins = serializers.IntegerField()
 
 
-class UsersNowOutputSerializer(serializers.Serializer):
-    total = serializers.IntegerField(help_text="Every account, whatever its role.")
-
-
 class NowOutputSerializer(serializers.Serializer):
     rooms = RoomsNowOutputSerializer()
     queue = QueueNowOutputSerializer()
     online = OnlineNowOutputSerializer()
-    users = UsersNowOutputSerializer()
 
 
 class CsatOutputSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ once, so they neither receive its events nor type into it.
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -32,7 +33,7 @@ from chat.gateway.delivery import RoomCursor
 from chat.gateway.receipts import PendingReceipts
 from chat.gateway.rooms import RoomHandlers
 from chat.gateway.typing_handlers import TypingHandlers
-from chat_project import drain
+from chat_project import budget, drain
 from chat_project.errors import ValidationFailed
 from chat_project.gateway.consumer import (
     CLOSE_NOT_AUTHENTICATED,
@@ -59,6 +60,13 @@ OPTIONAL_SEQ = Field("int", required=False)
 TEXT = Field("str", max_length=100_000, allow_blank=True)  # the service decides
 TAG = Field("str", max_length=64)
 COMMENT = {"required": False, "max_length": 2000, "allow_blank": True}
+# A sync's work is one replay per room it names: one token of the socket's bucket, and of
+# its user's budget, for every ROOMS_PER_TOKEN rooms (issue 28, item 5).
+ROOMS_PER_TOKEN = 10
+
+
+def sync_cost(data: dict[str, Any]) -> float:
+    return max(1, math.ceil(len(data.get("rooms") or ()) / ROOMS_PER_TOKEN))
 
 
 class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
@@ -264,6 +272,22 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
         """A room event that is not part of the history (no seq), to the other users."""
         events.ephemeral(room_id, rendered, exclude_user_id=self.user_id)
 
+    # --- what a frame costs --------------------------------------------------------------
+
+    async def charge(self, cost: float) -> None:
+        await budget.auser_spend(user_id=self.user_id, cost=cost)
+
+    def frame_cost(self, frame: Any) -> int:
+        """A ``sync`` naming many rooms is that much work (each a replay): one token for
+        every ``ROOMS_PER_TOKEN`` rooms of it, at least one (issue 28: 200 unknown rooms
+        in one frame cost ~367 ms)."""
+        data = frame.get("data") if isinstance(frame, dict) else None
+        if isinstance(frame, dict) and frame.get("event") == "sync" and isinstance(data, dict):
+            rooms = data.get("rooms")
+            if isinstance(rooms, dict):
+                return max(1, math.ceil(len(rooms) / ROOMS_PER_TOKEN))
+        return super().frame_cost(frame)
+
     # --- channel-layer messages --------------------------------------------------------
 
     async def room_event(self, message: dict[str, Any]) -> None:
@@ -303,7 +327,9 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
         await self.close_socket(CLOSE_NOT_AUTHENTICATED, str(message.get("reason", "")))
 
     events = {
-        "join-room": EventSpec(RoomHandlers.join_room, {"room_id": ID, "after_seq": OPTIONAL_SEQ}),
+        "join-room": EventSpec(
+            RoomHandlers.join_room, {"room_id": ID, "after_seq": OPTIONAL_SEQ}, cost=1
+        ),
         "leave-room": EventSpec(RoomHandlers.leave_room, {"room_id": ID}),
         "send-message": EventSpec(
             send_message,
@@ -313,6 +339,7 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
                 "text": Field("str", max_length=100_000, allow_blank=True),
                 "attachment_ids": Field("str_list", required=False, max_length=20),
             },
+            cost=1,
         ),
         "message-delivered": EventSpec(
             message_delivered,
@@ -337,9 +364,10 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
                 "status": Field("str", max_length=16),
                 "accepting_chats": Field("bool", required=False),
             },
+            cost=1,
         ),
-        "get-online-users": EventSpec(presence_handlers.get_online_users),
-        "get-online-agents": EventSpec(presence_handlers.get_online_agents),
+        "get-online-users": EventSpec(presence_handlers.get_online_users, cost=1),
+        "get-online-agents": EventSpec(presence_handlers.get_online_agents, cost=1),
         "edit-message": EventSpec(
             edit_message,
             {
@@ -347,17 +375,23 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
                 "message_id": ID,
                 "text": Field("str", max_length=100_000, allow_blank=True),
             },
+            cost=1,
         ),
-        "delete-message": EventSpec(delete_message, {"room_id": ID, "message_id": ID}),
-        "sync": EventSpec(RoomHandlers.sync, {"rooms": Field("seq_map", max_length=200)}),
-        "add-note": EventSpec(tools.add_note, {"room_id": ID, "text": TEXT}),
-        "edit-note": EventSpec(tools.edit_note, {"room_id": ID, "note_id": ID, "text": TEXT}),
-        "delete-note": EventSpec(tools.delete_note, {"room_id": ID, "note_id": ID}),
-        "tag-room": EventSpec(tools.tag_room, {"room_id": ID, "tag": TAG}),
-        "untag-room": EventSpec(tools.untag_room, {"room_id": ID, "tag": TAG}),
+        "delete-message": EventSpec(delete_message, {"room_id": ID, "message_id": ID}, cost=1),
+        "sync": EventSpec(
+            RoomHandlers.sync, {"rooms": Field("seq_map", max_length=200)}, cost=sync_cost
+        ),
+        "add-note": EventSpec(tools.add_note, {"room_id": ID, "text": TEXT}, cost=1),
+        "edit-note": EventSpec(
+            tools.edit_note, {"room_id": ID, "note_id": ID, "text": TEXT}, cost=1
+        ),
+        "delete-note": EventSpec(tools.delete_note, {"room_id": ID, "note_id": ID}, cost=1),
+        "tag-room": EventSpec(tools.tag_room, {"room_id": ID, "tag": TAG}, cost=1),
+        "untag-room": EventSpec(tools.untag_room, {"room_id": ID, "tag": TAG}, cost=1),
         "rate-room": EventSpec(
             tools.rate_room,
             {"room_id": ID, "score": Field("int"), "comment": Field("str", **COMMENT)},
+            cost=1,
         ),
     }
 

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from chat import render
 from chat.gateway import typing_state
-from chat_project.errors import NotFound
+from chat_project.errors import NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,10 @@ class TypingHandlers:
         room_id = data["room_id"].lower()
         if room_id not in self.rooms:  # joined (and still allowed: room.access) only
             raise NotFound("Join the room first.")
+        if self.user.is_admin:
+            # Admins read every room and take part in none (issue 28: a customer saw an
+            # admin "typing" in a room he had only opened): only participants type.
+            raise PermissionDenied("Only the room's customer and its agent type here.")
         if not data["is_typing"]:
             await self._typing_stopped(room_id)
             return {"room_id": room_id}

@@ -14,8 +14,8 @@ from chat import holes as holes_module
 from chat.exceptions import ResyncRequired
 from chat.models import EventKind, RoomEvent
 from chat.selectors.history import room_history_page
-from chat.selectors.rooms import room_get_for_user, seq_value
-from chat_project.errors import DomainError
+from chat.selectors.rooms import room_get_for_user, rooms_last_seq, seq_value
+from chat_project.errors import DomainError, NotFound
 
 # Items edited and deleted in place, and the events that edit and delete them.
 _ITEMS = (EventKind.MESSAGE, EventKind.NOTE)
@@ -185,9 +185,15 @@ def room_join_history(
 def rooms_replay(
     *, user: Any, cursors: dict[str, int], max_events: int
 ) -> dict[str, dict[str, Any] | DomainError]:
-    """``sync``: each room's replay, or the DomainError that room failed with."""
+    """``sync``: each room's replay, or the DomainError that room failed with. The rooms
+    the caller may see are read in one go first: a room it names that it may not see (or
+    that does not exist) costs nothing more (issue 28: 200 unknown ids were 200 reads)."""
     results: dict[str, dict[str, Any] | DomainError] = {}
+    visible = rooms_last_seq(user=user, room_ids=list(cursors))
     for room_id, after_seq in cursors.items():
+        if room_id not in visible:
+            results[room_id] = NotFound("No such room.")
+            continue
         try:
             results[room_id] = room_replay(
                 room_id=room_id, user=user, after_seq=after_seq, max_events=max_events

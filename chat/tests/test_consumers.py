@@ -547,6 +547,19 @@ async def test_typing_stops_when_the_typist_disconnects(connect, room, customer,
     assert (await agent_sock.expect("user-typing"))["data"]["is_typing"] is False
 
 
+async def test_an_admin_who_only_reads_a_room_cannot_type_in_it(
+    connect, room, customer, support_admin
+):
+    """Issue 28, item 10: an admin who joined a room (every room is theirs to read) emitted
+    ``typing`` and its customer saw ``user-typing`` from him; only participants type."""
+    alice, admin = await connect(customer), await connect(support_admin)
+    for sock in (alice, admin):
+        await sock.request("join-room", {"room_id": rid(room)})
+    refused = await admin.reply("typing", {"room_id": rid(room), "is_typing": True})
+    assert (refused["event"], refused["data"]["code"]) == ("error", "permission_denied")
+    await alice.nothing("user-typing", within=0.3)
+
+
 # --- Presence ----------------------------------------------------------------------------
 
 

@@ -92,10 +92,16 @@ MessageHandler = Callable[[Any, dict[str, Any]], Awaitable[None]]
 @dataclass(frozen=True)
 class EventSpec:
     """A client event: its handler (an async function of the consumer and the cleaned
-    ``data``, returning the ``ack`` data) and the fields of its ``data``."""
+    ``data``, returning the ``ack`` data), the fields of its ``data``, and what it costs
+    of its user's request budget (``cost``: a number, or a function of the cleaned data;
+    0: nothing, the work a frame does alone: typing, a coalesced receipt)."""
 
     handler: Handler
     fields: Mapping[str, Field] = field(default_factory=dict)
+    cost: float | Callable[[dict[str, Any]], float] = 0
+
+    def cost_of(self, data: dict[str, Any]) -> float:
+        return self.cost(data) if callable(self.cost) else self.cost
 
 
 class AckLater:
@@ -291,10 +297,18 @@ class EventConsumer(InboxReceiving, ChunkedSending, AsyncJsonWebsocketConsumer):
         try:
             if not isinstance(data, dict):
                 raise ValidationFailed(details={"fields": {"data": ["Must be an object."]}})
-            outcome = spec.handler(self, clean_data(spec.fields, data))
+            data = clean_data(spec.fields, data)
         except DomainError as exc:  # raised while checking the frame's data
             await self.send_error(ack, event, exc)
             return
+        cost = spec.cost_of(data)
+        if cost:
+            try:
+                await self.charge(cost)
+            except DomainError as exc:  # over the user's budget: rate_limited
+                await self.send_error(ack, event, exc)
+                return
+        outcome = spec.handler(self, data)
         result = await self._answer(ack, event, outcome, started)
         if isinstance(result, AckLater):
             self._ack_when_done(ack, event, result.future, started)
@@ -360,6 +374,11 @@ class EventConsumer(InboxReceiving, ChunkedSending, AsyncJsonWebsocketConsumer):
         )
         if self.strikes >= settings.WS_RATE_STRIKES:
             await self.close_socket(CLOSE_RATE_LIMITED, "rate limited")
+
+    async def charge(self, cost: float) -> None:
+        """Spend ``cost`` of the socket's user's request budget, shared with their other
+        sockets and REST (a subclass with a user charges it; ``rate_limited`` when it is
+        spent)."""
 
     def frame_cost(self, frame: Any) -> int:
         """What a client frame costs of the socket's token bucket: one, unless a subclass

@@ -302,7 +302,7 @@ class AdminStatsApi(AdminApi):
         stats = chat_stats()
         online = stats["now"]["online"]
         data = {
-            "totalUsers": stats["now"]["users"]["total"],
+            "totalUsers": accounts_selectors.user_count(),
             "activeAgents": online["agents"],
             "activeChats": stats["now"]["rooms"]["active"],
             "waitingChats": stats["now"]["rooms"]["queued"],

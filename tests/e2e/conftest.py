@@ -39,6 +39,8 @@ FAST = {
     "WS_TYPING_THROTTLE_SECONDS": "0.5",
     "WS_RATE_PER_SECOND": "2000",
     "WS_RATE_BURST": "4000",
+    "USER_BUDGET_PER_SECOND": "2000",
+    "USER_BUDGET_BURST": "4000",
     # Engine.IO pings every second (the client gives up after 1 + 3 s without one).
     "SOCKETIO_PING_INTERVAL_SECONDS": "1",
     "SOCKETIO_PING_TIMEOUT_SECONDS": "3",

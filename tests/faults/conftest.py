@@ -105,6 +105,8 @@ def stack(tmp_path_factory) -> Stack:
         "CHAT_HOLE_SETTLE_SECONDS": "0.5",
         "WS_RATE_PER_SECOND": "2000",
         "WS_RATE_BURST": "4000",
+        "USER_BUDGET_PER_SECOND": "2000",
+        "USER_BUDGET_BURST": "4000",
     }
     server = None
     try:
