@@ -250,7 +250,7 @@ async def test_reconnect_and_reload_resume_without_loss_or_duplicates(
     await dave.evaluate("() => window.supportChat.socket.stop()")
     await send(dave, "written while offline")
     pending = dave.locator(".msg.pending")
-    await expect(pending).to_have_attribute("data-status", "sending")
+    await expect(pending).to_have_attribute("data-status", "queued")  # no socket: it waits
     await send(ann, "reply while you were away")
     await send(ann, "and another one")
     await expect(ann.locator(".msg.mine")).to_have_count(2)

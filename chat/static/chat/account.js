@@ -4,14 +4,47 @@
 import { api } from "./rest.js";
 import { $, errorText, nameOf, show } from "./dom.js";
 
-// The connection line in the top bar.
+// The connection line in the top bar, and the strip under it that says, in words, that
+// the page is offline or reconnecting and that what is written waits (issue 31); once
+// the socket is back, "Back online" for a few seconds. A reconnect that succeeds within
+// RECONNECT_QUIET_MS shows nothing in the strip; going offline shows at once.
+const RECONNECT_QUIET_MS = 1500;
+const BACK_ONLINE_MS = 4000;
+
 export function bindConnection(client) {
   const node = $("[data-conn]");
-  const labels = { connecting: "Connecting…", reconnecting: "Offline · reconnecting…", "signed-out": "Signed out" };
+  const strip = $("[data-netstate]");
+  const labels = { connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline", "signed-out": "Signed out" };
+  let shown = false; // the strip told of an outage: say when it is over
+  let timer = null;
+  const say = (text, kind) => {
+    strip.textContent = text;
+    strip.dataset.kind = kind || "";
+    show(strip, !!text);
+  };
+  const down = (text) => {
+    shown = true;
+    say(text, "down");
+  };
   client.on("state", (state) => {
     node.textContent = labels[state] || "";
     node.dataset.state = state;
     show(node, state !== "open" && !!labels[state]);
+    clearTimeout(timer);
+    if (state === "offline") {
+      down("You are offline. What you write is kept and sent when the connection is back.");
+    } else if (state === "reconnecting") {
+      timer = setTimeout(
+        () => down("The connection to the server was lost. Reconnecting… What you write is kept and sent once it is back."),
+        shown ? 0 : RECONNECT_QUIET_MS,
+      );
+    } else if (state === "open" && shown) {
+      shown = false;
+      say("Back online.", "up");
+      timer = setTimeout(() => say(""), BACK_ONLINE_MS);
+    } else if (state !== "connecting") {
+      say("");
+    }
   });
 }
 

@@ -3,8 +3,15 @@
 
 import { banner, config, confirmed, el, errorText, nameOf, sizeOf, timeOf } from "./dom.js";
 
-const MARKS = { sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not sent" };
-const TICKS = { sending: "\u2026", sent: "\u2713", delivered: "\u2713\u2713", read: "\u2713\u2713", failed: "!" };
+const MARKS = {
+  queued: "Waiting for the connection",
+  sending: "Sending…",
+  sent: "Sent",
+  delivered: "Delivered",
+  read: "Read",
+  failed: "Not sent",
+};
+const TICKS = { queued: "\u23f2", sending: "\u2026", sent: "\u2713", delivered: "\u2713\u2713", read: "\u2713\u2713", failed: "!" };
 
 export class MessageLines {
   // The registry documented on RoomView (room-view.js), which inherits it as RoomView.lines.
@@ -23,7 +30,7 @@ export class MessageLines {
 
   _signature(r, item) {
     if (item.note) return MessageLines.lines[item.note.kind]?.sig(item.note) ?? "note";
-    if (item.pending) return `p:${item.pending.failed || ""}`;
+    if (item.pending) return `p:${item.pending.failed || ""}|${this._pendingStatus(item.pending)}`;
     const m = item.message;
     const status = this._mine(m) ? this.client.statusOf(r, m) : "";
     return [m.text, m.deleted, m.edited_at, status, this._editable(m), this.editing === m.id].join("|");
@@ -69,8 +76,14 @@ export class MessageLines {
     );
   }
 
+  // Not sent yet: "queued" while there is no connection (it goes once there is one).
+  _pendingStatus(item) {
+    if (item.failed) return "failed";
+    return this.client.socket.isOpen ? "sending" : "queued";
+  }
+
   _renderPending(item) {
-    const status = item.failed ? "failed" : "sending";
+    const status = this._pendingStatus(item);
     const node = el(
       "li",
       { class: "msg mine pending", dataset: { key: `o:${item.client_msg_id}`, status, clientMsgId: item.client_msg_id } },

@@ -36,6 +36,7 @@ export class RoomView extends MessageLines {
       client.on(name, (roomId) => roomId === this.roomId && this.renderMessages());
     }
     client.on("room", (roomId) => roomId === this.roomId && this.renderHead());
+    client.on("state", () => this.roomId && this.renderMessages()); // unsent lines say why
     client.on("typing", (roomId) => roomId === this.roomId && this.renderTyping());
     document.addEventListener("visibilitychange", () => this._readVisible());
 
