@@ -85,9 +85,9 @@ function select(roomId) {
   renderRooms();
 }
 
-function follow(room, { focus = false } = {}) {
+function follow(room, { focus = false, handoverSeq = 0 } = {}) {
   if (!room || room.status === "closed") return;
-  page.client.track(room);
+  page.client.track(room, { handoverSeq });
   // A new chat does not take the pane from the one the agent is in: it shows up in the
   // list with its unread count.
   if (focus) select(room.id);
@@ -247,7 +247,8 @@ async function submitTransfer(event) {
     await api.post("/api/chat/transfer", body);
     form.reset();
     hideTransfer();
-    drop(roomId, "Chat transferred.");
+    drop(roomId);
+    banner("Chat transferred.");
   } catch (err) {
     const out = $("[data-error]", form);
     out.textContent = errorText(err);
@@ -299,7 +300,7 @@ async function onSignedIn(user) {
   });
   client.on("transferred", (data) => {
     if (data.to_agent && data.to_agent.id === user.id) {
-      follow(data.room);
+      follow(data.room, { handoverSeq: data.seq });
       banner(`${nameOf(data.from_agent) || "An agent"} transferred a chat with ${nameOf(data.room?.customer)} to you.`);
     } else if (data.from_agent && data.from_agent.id === user.id) {
       drop(data.room_id, `The chat with ${nameOf(data.room?.customer)} went to ${nameOf(data.to_agent)}.`);
@@ -309,7 +310,13 @@ async function onSignedIn(user) {
     if (data.room_id !== page.selected) drop(data.room_id);
     else renderRooms();
   });
-  client.on("lost", (roomId) => drop(roomId));
+  client.on("lost", (roomId, code, data) => {
+    let text = "";
+    if (code === "requeued") {
+      text = data && data.to_team ? `The chat went to the ${data.to_team.name} queue.` : "The chat went back to the queue.";
+    }
+    drop(roomId, text);
+  });
   for (const name of ["messages", "receipts", "room", "outbox"]) client.on(name, () => renderRooms());
   client.on("read", refreshUnreadSoon);
   client.on("resumed", () => {
