@@ -30,6 +30,7 @@ SCRIPTS = (
     "canned.js",
     "attention.js",
     "rating.js",
+    "console-transfer.js",
 )
 
 

@@ -6,7 +6,8 @@ import { agentTools } from "./agent-tools.js";
 import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
 import { $, banner, bindAuth, bindConnection, bindSignOut, confirmed, el, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
-import { bindTeamQueues, inTeamQueues, teamOptions, teamTag, transferBody } from "./teams.js";
+import { bindTeamQueues, inTeamQueues, teamTag } from "./teams.js";
+import { bindTransfer } from "./console-transfer.js";
 
 const QUEUE_POLL_MS = 4000;
 
@@ -17,6 +18,7 @@ const page = {
   selected: null,
   queue: [],
   unreadTimer: null,
+  transfer: null,
   queueTimer: null,
   queueAvailable: true,
 };
@@ -77,7 +79,7 @@ function select(roomId) {
     if (r.room.status === "closed" && r.id !== roomId) page.client.untrack(r.id);
   }
   page.selected = roomId;
-  hideTransfer();
+  page.transfer?.hide();
   if (roomId) page.view.open(roomId);
   else page.view.close();
   show($("[data-pane-empty]"), !roomId);
@@ -205,56 +207,7 @@ function bindPresence() {
   accepting.addEventListener("change", update);
 }
 
-// --- transfer and close ----------------------------------------------------------------
-
-function hideTransfer() {
-  show($("[data-transfer-form]"), false);
-}
-
-async function openTransfer() {
-  const form = $("[data-transfer-form]");
-  const select = $("[data-transfer-agents]", form);
-  show($("[data-error]", form), false);
-  try {
-    const agents = await api.get("/api/auth/agents/online");
-    const others = (agents.results || []).filter((a) => a.id !== page.user.id);
-    select.replaceChildren(
-      ...others.map((a) => {
-        const load = a.max_chats ? ` (${a.active_chats}/${a.max_chats})` : "";
-        const off = a.accepting_chats === false ? " · not accepting" : "";
-        return el("option", { value: a.id, text: `${nameOf(a)}${load}${off}` });
-      }),
-    );
-    if (!others.length) select.append(el("option", { value: "", text: "No other agent is online" }));
-    select.append(...teamOptions());
-    show(form, true);
-  } catch (err) {
-    banner(`Could not list the agents: ${errorText(err)}`, "error");
-  }
-}
-
-async function submitTransfer(event) {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const data = new FormData(form);
-  const roomId = page.selected;
-  const target = data.get("to_agent_id");
-  if (!roomId || !target) return;
-  const body = transferBody(roomId, target);
-  const note = data.get("note").trim();
-  if (note) body.note = note;
-  try {
-    await api.post("/api/chat/transfer", body);
-    form.reset();
-    hideTransfer();
-    drop(roomId);
-    banner("Chat transferred.");
-  } catch (err) {
-    const out = $("[data-error]", form);
-    out.textContent = errorText(err);
-    show(out, true);
-  }
-}
+// --- close -----------------------------------------------------------------------------
 
 async function closeRoom() {
   const roomId = page.selected;
@@ -325,9 +278,7 @@ async function onSignedIn(user) {
   });
 
   $("[data-back]").addEventListener("click", () => select(null));
-  $("[data-transfer-open]").addEventListener("click", openTransfer);
-  $("[data-transfer-cancel]").addEventListener("click", hideTransfer);
-  $("[data-transfer-form]").addEventListener("submit", submitTransfer);
+  page.transfer = bindTransfer({ user, selected: () => page.selected, onDone: (roomId) => drop(roomId) });
   $("[data-close-room]").addEventListener("click", closeRoom);
 
   client.start();

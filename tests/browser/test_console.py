@@ -1,0 +1,88 @@
+"""The agent console as agents use it (issue 31): a transfer form that offers only what
+can be done and says why when nothing can; the console on a phone; "Take" only where
+it can work, and an error that does not outstay the action."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from tests.browser import test_pages as pages
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+expect, agents = pages.expect, pages.agents
+sign_in, send, start_chat, errors_of = pages.sign_in, pages.send, pages.start_chat, pages.errors_of
+set_accepting = pages.set_accepting
+PHONE = {"width": 390, "height": 844}
+
+
+async def customer_with_ann(open_page, make_user, expect, username: str, display_name: str):
+    """A customer's page in a chat that Ann has open in her console."""
+    await sync_to_async(make_user)(username=username, role="user", display_name=display_name)
+    customer = await open_page("/chat/")
+    await sign_in(customer, username)
+    await start_chat(customer, "Help", "Hello there")
+    await expect(customer.locator("[data-room-title]")).to_contain_text("Chatting with Ann")
+    return customer
+
+
+async def test_transfer_offers_only_what_can_be_done_and_says_why(
+    open_page, agents, make_user, expect, server
+):
+    """Issue 31 item 3: alone online, the form pre-selected "No other agent is online"
+    and its Transfer button did nothing, without a word."""
+    _ann_user, ben_user = agents
+    ann = await open_page("/agent/")
+    await sign_in(ann, "ann")
+    await customer_with_ann(open_page, make_user, expect, "ivy", "Ivy")
+    await ann.locator("[data-room-list] .room-item button").click()
+    form = ann.locator("[data-transfer-form]")
+    submit = form.locator("button[type=submit]")
+
+    # Nobody else online, no team: nothing to choose, and the form says so.
+    await ann.click("[data-transfer-open]")
+    await expect(form.locator("[data-transfer-none]")).to_have_text(
+        "Nobody can take this chat now: no other agent is online."
+    )
+    await expect(submit).to_be_disabled()
+
+    # Ben comes online but does not accept chats: listed, greyed out, with the reason.
+    ben = await open_page("/agent/")
+    await sign_in(ben, "ben")
+    await set_accepting(ben, "ben", False)
+    await ann.click("[data-transfer-cancel]")
+    await ann.click("[data-transfer-open]")
+    option = form.locator(f"option[value='{ben_user.pk}']")
+    await expect(option).to_have_text("Ben Agent · not accepting chats")
+    await expect(option).to_be_disabled()
+    await expect(form.locator("[data-transfer-none]")).to_contain_text("Nobody can take this chat")
+    await expect(submit).to_be_disabled()
+
+    # Ben accepts: he is the choice. He stops accepting before Ann submits: the form
+    # says why the server refused.
+    await set_accepting(ben, "ben", True)
+    await ann.click("[data-transfer-cancel]")
+    await ann.click("[data-transfer-open]")
+    await expect(form.locator("[data-transfer-agents]")).to_have_value(str(ben_user.pk))
+    await expect(form.locator("[data-transfer-none]")).to_be_hidden()
+    await set_accepting(ben, "ben", False)
+    await submit.click()
+    await expect(form.locator("[data-error]")).to_have_text(
+        "Not transferred: That agent is not available (offline, away or not accepting chats)."
+    )
+    # Nothing chosen: said too.
+    await form.locator("[data-transfer-agents]").select_option(value="")
+    await submit.click()
+    await expect(form.locator("[data-error]")).to_have_text(
+        "Choose an agent or a team to transfer the chat to."
+    )
+    await set_accepting(ben, "ben", True)
+    await ann.click("[data-transfer-cancel]")
+    await ann.click("[data-transfer-open]")
+    await submit.click()
+    await expect(ann.locator("[data-banner]")).to_have_text("Chat transferred.")
+    await expect(ben.locator("[data-room-list] .room-item")).to_have_count(1)
+    # The one refusal (409) the test provoked is the only console error.
+    assert [e for e in errors_of(ann, ben) if "status of 409" not in e] == []
+    assert server.tracebacks() == []
