@@ -86,3 +86,59 @@ async def test_transfer_offers_only_what_can_be_done_and_says_why(
     # The one refusal (409) the test provoked is the only console error.
     assert [e for e in errors_of(ann, ben) if "status of 409" not in e] == []
     assert server.tracebacks() == []
+
+
+async def test_the_console_on_a_phone_keeps_the_name_and_a_one_line_top_bar(
+    open_page, agents, make_user, expect, server
+):
+    """Issue 31 item 4: on a 390 px phone the chat's head squeezed the customer's name to
+    one letter, and the top bar wrapped."""
+    await sync_to_async(_long_names)()
+    ann = await open_page("/agent/", viewport=PHONE)
+    await sign_in(ann, "ann")
+    await customer_with_ann(open_page, make_user, expect, "kim", "Kimberly Featherstonehaugh")
+    await ann.locator("[data-room-list] .room-item button").click()
+    title = ann.locator("[data-room-title]")
+    await expect(title).to_have_text("Kimberly Featherstonehaugh")
+    box = await title.bounding_box()
+    assert box["width"] >= 220, box  # was 9 px: one letter
+    assert await title.evaluate("e => e.scrollWidth <= e.clientWidth")  # not cut
+    for name in ("Note", "Transfer", "Close"):
+        button = ann.locator(".room-actions button", has_text=name)
+        await expect(button).to_be_visible()
+        assert await button.evaluate("e => e.getBoundingClientRect().right <= innerWidth")
+
+    # The top bar holds one line, also with the connection pill showing.
+    await ann.context.set_offline(True)
+    await expect(ann.locator("[data-conn]")).to_be_visible()
+    assert await top_bar_lines(ann) == 1
+    await ann.context.set_offline(False)
+    await pages.connected(ann)
+    assert await top_bar_lines(ann) == 1
+    assert await ann.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+
+
+def _long_names() -> None:
+    from accounts.models import User
+
+    User.objects.filter(username="ann").update(display_name="Annabelle Montgomery-Agent")
+
+
+async def top_bar_lines(page) -> int:
+    """How many lines the top bar's visible items take (1: none wrapped or pushed down)."""
+    return await page.evaluate(
+        """() => {
+            const items = [...document.querySelectorAll('.topbar > *')]
+                .filter(e => e.offsetParent !== null && e.getClientRects().length);
+            const lines = new Set();
+            for (const e of items) {
+                const rects = e.getClientRects();
+                if (rects.length > 1) return rects.length;  // its text wrapped
+                const r = rects[0];
+                if (r.height > 34) return 2;
+                lines.add(Math.round(r.top + r.height / 2) >> 3);
+            }
+            const bar = document.querySelector('.topbar').getBoundingClientRect();
+            return bar.height > 60 ? 2 : lines.size;
+        }"""
+    )
