@@ -31,6 +31,7 @@ SCRIPTS = (
     "attention.js",
     "rating.js",
     "console-transfer.js",
+    "queue-state.js",
 )
 
 

@@ -3,7 +3,8 @@
 import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
 import { rating } from "./rating.js";
-import { $, banner, bindAuth, bindConnection, bindSignOut, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
+import { QueueState } from "./queue-state.js";
+import { $, banner, bindAuth, bindConnection, bindSignOut, errorText, nameOf, RoomView, show } from "./ui.js";
 import { offlineState, roomChoice, topicPicker } from "./teams.js";
 
 const OPEN = new Set(["queued", "active"]);
@@ -14,6 +15,7 @@ const page = {
   user: null,
   roomId: null,
   pollTimer: null,
+  queue: null, // QueueState: what the line above the messages says while waiting
 };
 
 function describe(room) {
@@ -24,18 +26,6 @@ function describe(room) {
     return { title: "Chat closed", sub: room.agent ? `with ${nameOf(room.agent)}` : room.subject || "" };
   }
   return { title: room.agent ? `Chatting with ${nameOf(room.agent)}` : "Support", sub: room.subject || "" };
-}
-
-function queueLine(r) {
-  const info = r.queue || {};
-  const position = info.position ?? r.room.queue_position;
-  const wait = info.estimated_wait_seconds !== undefined ? info.estimated_wait_seconds : r.room.estimated_wait_seconds;
-  let line = "All our agents are busy. ";
-  if (position) line += `You are number ${position} in the queue`;
-  else line += "You are in the queue";
-  const estimate = waitText(wait);
-  if (estimate) line += ` · estimated wait ${estimate}`;
-  return `${line}. You can already write your messages.`;
 }
 
 function showStart() {
@@ -52,6 +42,7 @@ function openRoom(room) {
   page.client.track(room);
   page.view.open(room.id);
   offlineState(room);
+  if (room.status === "queued") page.queue.refresh();
   schedulePoll();
 }
 
@@ -65,6 +56,7 @@ function schedulePoll() {
       try {
         const room = await api.get(`/api/chat/rooms/${r.id}`);
         page.client.track(room);
+        page.queue.refresh();
       } catch (err) {
         /* next time */
       }
@@ -85,7 +77,8 @@ async function onSignedIn(user) {
   page.client = client;
   window.supportChat = client; // for the browser tests and the curious
   bindConnection(client);
-  page.view = new RoomView($("[data-room-pane]"), client, { describe, queueLine });
+  page.queue = new QueueState(client, () => page.view.renderHead());
+  page.view = new RoomView($("[data-room-pane]"), client, { describe, queueLine: (r) => page.queue.line(r) });
   rating(client, page.view); // asks for a rating once the chat is closed
   attention(client, { openRoomId: () => page.roomId, mount: $(".room-head"), title: document.title });
   client.on("unauthenticated", () => location.reload());
@@ -93,7 +86,12 @@ async function onSignedIn(user) {
     if (roomId === page.roomId) showStart();
   });
   client.on("room", (roomId) => {
-    if (roomId === page.roomId) offlineState(client.room(roomId)?.room);
+    if (roomId !== page.roomId) return;
+    const room = client.room(roomId)?.room;
+    offlineState(room);
+    // Back in a queue (a requeue, a transfer to a team): who is there may have changed.
+    if (room?.status === "queued" && page.shownStatus !== "queued") page.queue.refresh();
+    page.shownStatus = room?.status;
   });
   client.start();
   try {

@@ -1,0 +1,71 @@
+"""The customer page as customers use it (issue 31): an honest line while waiting; a
+way to end the chat and to read earlier ones; sign-up errors in plain words, by the
+field they are about."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from tests.browser import test_pages as pages
+from tests.browser.test_team_pages import _teams
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+expect = pages.expect
+sign_in, send, start_chat, errors_of = pages.sign_in, pages.send, pages.start_chat, pages.errors_of
+
+
+async def test_the_waiting_line_says_what_is_true(open_page, make_user, expect, server):
+    """Issue 31 item 5: "All our agents are busy" showed with nobody online at all, and
+    above the card of a closed team, with an estimate of 165 minutes."""
+    await sync_to_async(_teams)(make_user)  # Ann (Billing), Erin, Fred; Night is closed
+    await sync_to_async(make_user)(username="gail", role="user", display_name="Gail")
+    await sync_to_async(_one_chat_each, thread_sensitive=True)()
+
+    # Nobody online.
+    erin = await open_page("/chat/")
+    await sign_in(erin, "erin")
+    await start_chat(erin, "Order", "Where is my order?")
+    line = erin.locator("[data-queue-info]")
+    await expect(line).to_contain_text(
+        "No agent is online right now. You are number 1 in the queue"
+    )
+    await expect(line).not_to_contain_text("busy")
+
+    # Ann comes online, not accepting chats: nobody available, still not "busy".
+    ann = await open_page("/agent/")
+    await sign_in(ann, "ann")
+    await expect(line).to_contain_text("No agent is available right now.")
+
+    # Ann accepting: Erin's chat goes to her and fills her one slot; the next customer
+    # waits behind a busy agent, with the estimate.
+    await pages.set_accepting(ann, "ann", True)
+    await expect(erin.locator("[data-room-title]")).to_have_text("Chatting with Ann Agent")
+    gail = await open_page("/chat/")
+    await sign_in(gail, "gail")
+    await start_chat(gail, "Refund", "Refund please")
+    await expect(gail.locator("[data-queue-info]")).to_contain_text(
+        "All our agents are busy. You are number 1 in the queue"
+    )
+
+    # A closed team: the place in line for the opening, no "busy", no estimate.
+    fred = await open_page("/chat/")
+    await sign_in(fred, "fred")
+    await fred.locator("[data-topic-select]").select_option(label="Night desk (closed now)")
+    await fred.fill("[data-start-form] [name=message]", "Night question")
+    await fred.click("[data-start-form] button[type=submit]")
+    await expect(fred.locator("[data-offline]")).to_be_visible()
+    fred_line = fred.locator("[data-queue-info]")
+    await expect(fred_line).to_have_text(
+        "You are number 1 in line for when we open. You can already write your messages."
+    )
+    assert errors_of(ann, erin, gail, fred) == []
+    assert server.tracebacks() == []
+
+
+def _one_chat_each() -> None:
+    """Ann takes one chat at a time, and does not accept chats when she signs in."""
+    from accounts.models import User
+
+    User.objects.filter(username="ann").update(max_chats=1, accepting_chats=False)
