@@ -142,3 +142,96 @@ async def top_bar_lines(page) -> int:
             return bar.height > 60 ? 2 : lines.size;
         }"""
     )
+
+
+def _two_closed_teams(make_user) -> None:
+    """Night (Ann and Ben) and Sales (Ben), both closed today and tomorrow, a topic for
+    each; Ann signs in not accepting chats; Erin, Fred and Gail are customers."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import User
+    from agents import services as routing
+    from agents.hours import parse_week
+    from agents.models import Topic
+
+    for name in ("erin", "fred", "gail"):
+        make_user(username=name, role="user", display_name=name.title())
+    User.objects.filter(username="ann").update(accepting_chats=False)
+    today = timezone.now().date()
+    closed = {
+        "time_zone": "UTC",
+        "hours": parse_week("mon-sun 00:00-24:00"),
+        "holidays": [today, today + timedelta(days=1)],
+    }
+    night, _ = routing.team_create(name="Night", members=["ann", "ben"], **closed)
+    sales, _ = routing.team_create(name="Sales", members=["ben"], **closed)
+    Topic.objects.create(key="night", label="Night desk", team=night, position=1)
+    Topic.objects.create(key="sales", label="Sales", team=sales, position=2)
+
+
+async def start_on_topic(page, topic: str, message: str) -> None:
+    await page.locator("[data-topic-select]").select_option(label=topic)
+    await page.fill("[data-start-form] [name=message]", message)
+    await page.click("[data-start-form] button[type=submit]")
+    await page.wait_for_selector("[data-room-pane] .msg")
+
+
+async def test_take_only_where_it_can_work_and_its_error_does_not_stay(
+    open_page, agents, make_user, expect, server
+):
+    """Issue 31 item 6: "Take" was offered while the agent did not accept chats and on
+    another team's chats, and its error banner stayed through later actions."""
+    await sync_to_async(_two_closed_teams)(make_user)
+    ann = await open_page("/agent/")
+    await sign_in(ann, "ann")
+    erin = await open_page("/chat/")
+    await sign_in(erin, "erin")
+    await start_on_topic(erin, "Night desk (closed now)", "Night question")
+    fred = await open_page("/chat/")
+    await sign_in(fred, "fred")
+    await start_on_topic(fred, "Sales (closed now)", "Sales question")
+    gail = await open_page("/chat/")
+    await sign_in(gail, "gail")
+    await start_on_topic(gail, "Anything else", "General question")
+
+    # Not accepting: no Take works, and the queue says why; Sales is not Ann's team.
+    queue = ann.locator("[data-queue-list] .room-item")
+    await expect(queue).to_have_count(3)
+    erin_row, fred_row = queue.filter(has_text="Erin"), queue.filter(has_text="Fred")
+    await expect(erin_row.locator("button", has_text="Take")).to_be_disabled()
+    await expect(ann.locator("[data-queue-hint]")).to_have_text(
+        "Turn on “Accepting chats” to take chats from the queue."
+    )
+    await expect(fred_row.locator("button", has_text="Take")).to_have_count(0)
+    await expect(fred_row.locator(".not-mine")).to_have_text("Sales team")
+
+    # Accepting: Gail's general chat comes to Ann by itself; the Night chat (closed
+    # team, so not routed) can be taken by hand.
+    await pages.set_accepting(ann, "ann", True)
+    await expect(ann.locator("[data-room-list] .room-item")).to_have_count(1)
+    await expect(ann.locator("[data-queue-hint]")).to_be_hidden()
+    await expect(erin_row.locator("button", has_text="Take")).to_be_enabled()
+
+    # Ben is faster: Ann's Take is refused, and the banner says so ...
+    ben = await open_page("/agent/")
+    async with ann.expect_response("**/api/chat/queue"):
+        pass  # Ann's list was just read: it stays as it is for the next seconds
+    await sign_in(ben, "ben")
+    await ben.locator("[data-queue-list] .room-item", has_text="Erin").locator("button").click()
+    await expect(ben.locator("[data-room-list] .room-item")).to_have_count(1)
+    await erin_row.locator("button", has_text="Take").click()
+    banner = ann.locator("[data-banner]")
+    await expect(banner).to_have_text(
+        "Could not take the chat: it is no longer waiting"
+        " (another agent took it, or it was closed)."
+    )
+    await expect(queue.filter(has_text="Erin")).to_have_count(0)
+    # ... until Ann moves on to her chat.
+    await ann.locator("[data-room-list] .room-item button").click()
+    await expect(banner).to_be_hidden()
+    refused = ("status of 404", "status of 409")  # the refusal the test provoked
+    noise = [e for e in errors_of(ann, ben, erin, fred, gail) if not any(r in e for r in refused)]
+    assert noise == []
+    assert server.tracebacks() == []

@@ -32,6 +32,7 @@ SCRIPTS = (
     "rating.js",
     "console-transfer.js",
     "queue-state.js",
+    "console-queue.js",
 )
 
 

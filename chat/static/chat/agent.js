@@ -5,35 +5,24 @@
 import { agentTools } from "./agent-tools.js";
 import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
-import { $, banner, bindAuth, bindConnection, bindSignOut, confirmed, el, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
-import { bindTeamQueues, inTeamQueues, teamTag } from "./teams.js";
+import { $, banner, bindAuth, bindConnection, bindSignOut, confirmed, el, errorText, nameOf, RoomView, show } from "./ui.js";
+import { bindTeamQueues } from "./teams.js";
+import { bindQueue } from "./console-queue.js";
 import { bindTransfer } from "./console-transfer.js";
-
-const QUEUE_POLL_MS = 4000;
 
 const page = {
   user: null,
   client: null,
   view: null,
   selected: null,
-  queue: [],
   unreadTimer: null,
-  transfer: null,
-  queueTimer: null,
-  queueAvailable: true,
+  transfer: null, // console-transfer.js
+  queue: null, // console-queue.js
 };
 
 function describe(room) {
   const status = room.status === "closed" ? " · closed" : "";
   return { title: nameOf(room.customer) || "Customer", sub: `${room.subject || "No subject"}${status}` };
-}
-
-function since(iso) {
-  if (!iso) return "";
-  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (seconds < 60) return "just now";
-  const minutes = Math.round(seconds / 60);
-  return minutes < 60 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
 }
 
 // --- assigned rooms --------------------------------------------------------------------
@@ -71,6 +60,7 @@ function renderRooms() {
   const max = page.user.max_chats;
   $("[data-load]").textContent = max ? `${open} of ${max} chats` : `${open} chats`;
   document.title = total ? `(${total}) Agent console` : "Agent console";
+  page.queue?.render(); // a free slot, or none, changes what "Take" can do
 }
 
 function select(roomId) {
@@ -80,6 +70,7 @@ function select(roomId) {
   }
   page.selected = roomId;
   page.transfer?.hide();
+  if ($("[data-banner]").dataset.kind === "error") banner(""); // an old error is no longer news
   if (roomId) page.view.open(roomId);
   else page.view.close();
   show($("[data-pane-empty]"), !roomId);
@@ -131,59 +122,6 @@ function refreshUnreadSoon() {
   page.unreadTimer = setTimeout(refreshUnread, 400);
 }
 
-// --- queue -----------------------------------------------------------------------------
-
-async function refreshQueue() {
-  clearTimeout(page.queueTimer);
-  try {
-    const queue = await api.get("/api/chat/queue");
-    page.queue = queue.results || [];
-    page.queueAvailable = true;
-  } catch (err) {
-    page.queue = [];
-    page.queueAvailable = err.status !== 404;
-  }
-  renderQueue();
-  page.queueTimer = setTimeout(refreshQueue, QUEUE_POLL_MS);
-}
-
-function renderQueue() {
-  const list = $("[data-queue-list]");
-  const shown = page.queue.filter(inTeamQueues);
-  const items = shown.map((room) => {
-    const wait = waitText(room.estimated_wait_seconds);
-    return el(
-      "li",
-      { class: "room-item queued", dataset: { roomId: room.id } },
-      el(
-        "div",
-        { class: "queued-row" },
-        el("span", { class: "position", text: `#${room.queue_position ?? "?"}` }),
-        el("span", { class: "room-name", text: nameOf(room.customer) || "Customer" }, teamTag(room)),
-        el("span", { class: "waited", text: since(room.queued_at) }),
-        el("button", { type: "button", class: "small", text: "Take", onclick: () => take(room.id) }),
-      ),
-      el("span", { class: "preview", text: room.subject || (wait ? `est. ${wait}` : "") }),
-    );
-  });
-  list.replaceChildren(...items);
-  $("[data-queue-count]").textContent = shown.length ? `(${shown.length})` : "";
-  const empty = $("[data-queue-empty]");
-  empty.textContent = page.queueAvailable ? "Nobody is waiting." : "The queue is not available.";
-  show(empty, !items.length);
-}
-
-async function take(roomId) {
-  try {
-    const answer = await api.post("/api/chat/assign-agent", { room_id: roomId, agent_id: page.user.id });
-    const room = answer && answer.room ? answer.room : answer;
-    if (room && room.id) follow(room, { focus: true });
-  } catch (err) {
-    banner(`Could not take the chat: ${errorText(err)}`, "error");
-  }
-  refreshQueue();
-}
-
 // --- presence --------------------------------------------------------------------------
 
 function bindPresence() {
@@ -197,6 +135,7 @@ function bindPresence() {
       page.user.status = answer.status;
       page.user.accepting_chats = answer.accepting_chats;
       banner("");
+      page.queue.render(); // "Take" follows the switch
     } catch (err) {
       banner(`Could not change the status: ${errorText(err)}`, "error");
       status.value = page.user.status;
@@ -244,12 +183,14 @@ async function onSignedIn(user) {
   attention(client, { openRoomId: () => page.selected, mount: $(".presence-controls") });
   show($("[data-console]"), true);
   bindPresence();
-  bindTeamQueues(user, renderQueue);
+  const openChats = () => [...client.rooms.values()].filter((r) => r.room.status !== "closed").length;
+  page.queue = bindQueue({ user, openChats, onTaken: (room) => follow(room, { focus: true }) });
+  bindTeamQueues(user, () => page.queue.render());
 
   client.on("unauthenticated", () => location.reload());
   client.on("assigned", (data) => {
     if (data.agent && data.agent.id === user.id) follow(data.room);
-    refreshQueue();
+    page.queue.refresh();
   });
   client.on("transferred", (data) => {
     if (data.to_agent && data.to_agent.id === user.id) {
@@ -274,7 +215,7 @@ async function onSignedIn(user) {
   client.on("read", refreshUnreadSoon);
   client.on("resumed", () => {
     loadRooms().catch(() => {});
-    refreshQueue();
+    page.queue.refresh();
   });
 
   $("[data-back]").addEventListener("click", () => select(null));
@@ -288,7 +229,7 @@ async function onSignedIn(user) {
     banner(`Could not load your chats: ${errorText(err)}`, "error");
   }
   select(page.selected);
-  refreshQueue();
+  page.queue.refresh();
 }
 
 const auth = bindAuth(onSignedIn);

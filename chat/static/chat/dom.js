@@ -72,10 +72,13 @@ export function errorText(err) {
   return (err && err.message) || String(err);
 }
 
+// The line under the top bar for what just happened; "" hides it. It has a button to
+// dismiss it, and the pages clear an error once the person moves on (issue 31, item 6).
 export function banner(text, kind = "info") {
   const node = $("[data-banner]");
   if (!node) return;
-  node.textContent = text || "";
-  node.dataset.kind = kind;
+  const close = el("button", { type: "button", class: "link banner-close", "aria-label": "Dismiss", onclick: () => banner("") });
+  node.replaceChildren(...(text ? [el("span", { class: "banner-text", text }), close] : []));
+  node.dataset.kind = text ? kind : "";
   show(node, !!text);
 }
