@@ -235,3 +235,81 @@ async def test_take_only_where_it_can_work_and_its_error_does_not_stay(
     noise = [e for e in errors_of(ann, ben, erin, fred, gail) if not any(r in e for r in refused)]
     assert noise == []
     assert server.tracebacks() == []
+
+
+async def test_canned_responses_empty_state_and_managed_from_the_console(
+    open_page, agents, make_user, expect, server
+):
+    """Issue 31 item 8: with no canned response "/" did nothing, and there was no way to
+    create or edit one from the console (only the admin or REST)."""
+    ann = await open_page("/agent/")
+    await sign_in(ann, "ann")
+    await customer_with_ann(open_page, make_user, expect, "lou", "Lou")
+    await ann.locator("[data-room-list] .room-item button").click()
+
+    # "/" with none: the menu says so, and Enter opens the manager on that shortcut.
+    await ann.locator("[data-text]").press_sequentially("/hel", delay=20)
+    menu = ann.locator("[data-canned-menu]")
+    await expect(menu).to_contain_text("No canned responses yet.")
+    await expect(menu.locator("[data-canned-create]")).to_have_text("Create /hel…")
+    await ann.press("[data-text]", "Enter")
+    dialog = ann.locator("[data-canned-manager]")
+    await expect(dialog).to_be_visible()
+    await expect(dialog.locator("[data-canned-empty]")).to_be_visible()
+    form = dialog.locator("[data-canned-form]")
+    await expect(form.locator("[name=shortcut]")).to_have_value("hel")
+
+    # Plain field messages for bad input; then a good one is added.
+    await form.locator("[name=shortcut]").fill("hel lo!")
+    await form.locator("button[type=submit]").click()
+    await expect(form.locator("[data-field-error=text]")).to_have_text(
+        "Write the text it puts in the message."
+    )
+    await form.locator("[name=text]").fill("Hello {customer_name}, {agent_name} here.")
+    await form.locator("button[type=submit]").click()
+    await expect(form.locator("[data-field-error=shortcut]")).to_contain_text(
+        "letters, digits, _ or -"
+    )
+    await form.locator("[name=shortcut]").fill("hello")
+    await form.locator("button[type=submit]").click()
+    row = dialog.locator("[data-canned-list] li[data-shortcut=hello]")
+    await expect(row).to_contain_text("Hello {customer_name}, {agent_name} here.")
+    await expect(row.locator(".kind")).to_have_text("mine")
+
+    # Edited in place; the "/" menu has it at once, placeholders filled.
+    await row.locator("[data-action=edit-canned]").click()
+    await form.locator("[name=text]").fill("Hi {customer_name}! {agent_name} here, how can I help?")
+    await form.locator("button[type=submit]").click()
+    await expect(row.locator(".canned-text")).to_have_text(
+        "Hi {customer_name}! {agent_name} here, how can I help?"
+    )
+    await dialog.locator("[data-canned-close]").click()
+    await expect(dialog).to_be_hidden()
+    await ann.fill("[data-text]", "")
+    await ann.locator("[data-text]").press_sequentially("/he", delay=20)
+    await expect(menu.locator("li[data-shortcut=hello] .preview")).to_have_text(
+        "Hi Lou! Ann Agent here, how can I help?"
+    )
+    await ann.press("[data-text]", "Escape")
+
+    # A shortcut that matches nothing says so; deleting from the manager.
+    await ann.fill("[data-text]", "")
+    await ann.locator("[data-text]").press_sequentially("/zz", delay=20)
+    await expect(menu).to_contain_text("No response starts with /zz.")
+    await ann.press("[data-text]", "Escape")
+    async with ann.expect_response("**/api/chat/canned-responses"):
+        await ann.click("[data-canned-open]")
+    delete = row.locator("[data-action=delete-canned]")
+    await delete.click()
+    await delete.click()  # the second click confirms
+    await expect(dialog.locator("[data-canned-list] li")).to_have_count(0)
+    assert await sync_to_async(_canned_count)() == 0
+    # The one refusal the test provoked (the bad shortcut) is the only console error.
+    assert [e for e in errors_of(ann) if "status of 400" not in e] == []
+    assert server.tracebacks() == []
+
+
+def _canned_count() -> int:
+    from agents.models import CannedResponse
+
+    return CannedResponse.objects.count()

@@ -33,6 +33,7 @@ SCRIPTS = (
     "console-transfer.js",
     "queue-state.js",
     "console-queue.js",
+    "canned-manager.js",
 )
 
 

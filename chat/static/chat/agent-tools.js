@@ -10,6 +10,7 @@
 // renderers registered here in `RoomView.lines`.
 
 import { CannedCompletion } from "./canned.js";
+import { cannedButton, CannedManager } from "./canned-manager.js";
 import { api } from "./client.js";
 import { $, banner, config, confirmed, el, errorText, nameOf, RoomView, show, timeOf } from "./ui.js";
 
@@ -43,7 +44,11 @@ class Tools {
     }
     this.buildNoteForm();
     this.buildTags();
-    new CannedCompletion(this.client, this.view).bind();
+    // Canned responses: "/" in the composer, and a dialog to manage them (sidebar).
+    const completion = new CannedCompletion(this.client, this.view);
+    completion.manager = new CannedManager(this.user, () => completion.invalidate());
+    completion.bind();
+    $(".presence-controls")?.append(cannedButton(completion.manager));
     // The pane's head is redrawn whenever the room changes or another one opens.
     const renderHead = this.view.renderHead.bind(this.view);
     this.view.renderHead = () => {

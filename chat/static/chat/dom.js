@@ -72,6 +72,41 @@ export function errorText(err) {
   return (err && err.message) || String(err);
 }
 
+// Field-level errors (issue 31, item 10): each message goes under the input it is about
+// (`.field-error` after it, `aria-invalid` on it), in plain words. `messages`:
+// {name: text}; `plain(name, text)` may reword a server's message. Returns the names
+// placed; the first such input gets the focus.
+export function showFieldErrors(form, messages, plain = (name, text) => text) {
+  clearFieldErrors(form);
+  const placed = [];
+  for (const [name, text] of Object.entries(messages)) {
+    const input = form.elements.namedItem(name);
+    if (!input || !text) continue;
+    input.setAttribute("aria-invalid", "true");
+    const note = el("p", { class: "field-error", dataset: { fieldError: name }, text: plain(name, text) });
+    input.after(note);
+    placed.push(name);
+  }
+  if (placed.length) form.elements.namedItem(placed[0]).focus();
+  return placed;
+}
+
+export function clearFieldErrors(form) {
+  form.querySelectorAll(".field-error").forEach((node) => node.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+}
+
+// The field messages of a validation error ({name: first message}), or {}.
+export function fieldMessages(err) {
+  const fields = (err && err.details && err.details.fields) || {};
+  const out = {};
+  for (const [name, messages] of Object.entries(fields)) {
+    const first = Array.isArray(messages) ? messages[0] : messages;
+    if (first) out[name] = String(first);
+  }
+  return out;
+}
+
 // The line under the top bar for what just happened; "" hides it. It has a button to
 // dismiss it, and the pages clear an error once the person moves on (issue 31, item 6).
 export function banner(text, kind = "info") {
