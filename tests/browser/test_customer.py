@@ -69,3 +69,61 @@ def _one_chat_each() -> None:
     from accounts.models import User
 
     User.objects.filter(username="ann").update(max_chats=1, accepting_chats=False)
+
+
+async def test_the_customer_ends_a_chat_and_reads_it_again_later(
+    open_page, make_user, expect, server
+):
+    """Issue 31 item 9: the customer could not end a chat, and a new chat hid the
+    earlier one for good."""
+    await sync_to_async(make_user)(
+        username="ann", role="agent", display_name="Ann Agent", max_chats=3
+    )
+    await sync_to_async(make_user)(username="nora", role="user", display_name="Nora")
+    ann = await open_page("/agent/")
+    await sign_in(ann, "ann")
+    nora = await open_page("/chat/")
+    await sign_in(nora, "nora")
+    await expect(nora.locator("[data-past]")).to_be_hidden()  # nothing earlier yet
+    await start_chat(nora, "Password", "I forgot my password")
+    await expect(nora.locator("[data-room-title]")).to_have_text("Chatting with Ann Agent")
+    await ann.locator("[data-room-list] .room-item button").click()
+    await send(ann, "I sent you a reset link")
+    await expect(nora.locator(".msg.theirs .text")).to_have_text(["I sent you a reset link"])
+
+    # Nora ends it (a second click confirms); both sides see it closed.
+    end = nora.locator("[data-end-chat]")
+    await end.click()
+    await expect(end).to_have_text("End this chat?")
+    await end.click()
+    await expect(nora.locator("[data-closed-note]")).to_be_visible()
+    await expect(nora.locator("[data-composer]")).to_be_hidden()
+    await expect(end).to_be_hidden()
+    await expect(ann.locator("[data-room-pane]")).to_have_attribute("data-status", "closed")
+
+    # A new chat; the earlier one is listed on the start screen and opens to be read.
+    await nora.click("[data-new-chat]")
+    past = nora.locator("[data-past-list] li")
+    await expect(past).to_have_count(1)
+    await expect(past).to_contain_text("Password")
+    await expect(past).to_contain_text("with Ann Agent")
+    await past.locator("button").click()
+    await expect(nora.locator(".msg .text")).to_have_text(
+        ["I forgot my password", "I sent you a reset link"]
+    )
+    await expect(nora.locator("[data-composer]")).to_be_hidden()
+    await nora.click("[data-new-chat]")
+    await start_chat(nora, "Billing", "Another question")
+    await expect(nora.locator("[data-past]")).to_be_hidden()
+    await expect(nora.locator(".msg.mine .text")).to_have_text(["Another question"])
+
+    # A reload shows the open chat, and the earlier one is still there after it ends.
+    await nora.reload()
+    await pages.connected(nora)
+    await expect(nora.locator(".msg.mine .text")).to_have_text(["Another question"])
+    await nora.locator("[data-end-chat]").click()
+    await nora.locator("[data-end-chat]").click()
+    await nora.click("[data-new-chat]")
+    await expect(past).to_have_count(2)
+    assert errors_of(ann, nora) == []
+    assert server.tracebacks() == []

@@ -34,6 +34,7 @@ SCRIPTS = (
     "queue-state.js",
     "console-queue.js",
     "canned-manager.js",
+    "customer-history.js",
 )
 
 

@@ -3,6 +3,7 @@
 import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
 import { rating } from "./rating.js";
+import { endChatButton, pastChats } from "./customer-history.js";
 import { QueueState } from "./queue-state.js";
 import { $, banner, bindAuth, bindConnection, bindSignOut, errorText, nameOf, RoomView, show } from "./ui.js";
 import { offlineState, roomChoice, topicPicker } from "./teams.js";
@@ -16,6 +17,7 @@ const page = {
   roomId: null,
   pollTimer: null,
   queue: null, // QueueState: what the line above the messages says while waiting
+  past: null, // the earlier chats on the start screen (customer-history.js)
 };
 
 function describe(room) {
@@ -32,12 +34,14 @@ function showStart() {
   page.roomId = null;
   page.view.close();
   show($("[data-start]"), true);
+  page.past.refresh();
   topicPicker($("[data-start-form]"));
   $("[data-start-form] [name=message]").focus();
 }
 
 function openRoom(room) {
   show($("[data-start]"), false);
+  page.past.hide();
   page.roomId = room.id;
   page.client.track(room);
   page.view.open(room.id);
@@ -80,6 +84,8 @@ async function onSignedIn(user) {
   page.queue = new QueueState(client, () => page.view.renderHead());
   page.view = new RoomView($("[data-room-pane]"), client, { describe, queueLine: (r) => page.queue.line(r) });
   rating(client, page.view); // asks for a rating once the chat is closed
+  endChatButton(page.view, client, () => page.roomId);
+  page.past = pastChats(openRoom);
   attention(client, { openRoomId: () => page.roomId, mount: $(".room-head"), title: document.title });
   client.on("unauthenticated", () => location.reload());
   client.on("lost", (roomId) => {
