@@ -127,3 +127,57 @@ async def test_the_customer_ends_a_chat_and_reads_it_again_later(
     await expect(past).to_have_count(2)
     assert errors_of(ann, nora) == []
     assert server.tracebacks() == []
+
+
+async def test_sign_up_errors_are_plain_words_under_their_fields(
+    open_page, make_user, expect, server
+):
+    """Issue 31 item 10: sign-up errors appeared raw, one at a time, as "password: This
+    password is too short…"."""
+    await sync_to_async(make_user)(username="olga", role="user", display_name="Olga")
+    page = await open_page("/chat/")
+    await page.click("[data-register] summary")
+    form = page.locator("[data-register-form]")
+    error = form.locator("[data-field-error]")
+
+    # Empty: each field says what it needs, before anything is sent.
+    await form.locator("button[type=submit]").click()
+    await expect(form.locator("[data-field-error=username]")).to_have_text("Choose a username.")
+    await expect(form.locator("[data-field-error=email]")).to_have_text(
+        "Enter your e-mail address."
+    )
+    await expect(form.locator("[data-field-error=password]")).to_have_text("Choose a password.")
+    await expect(form.locator("[name=username]")).to_be_focused()
+    await expect(form.locator("[name=username]")).to_have_attribute("aria-invalid", "true")
+
+    # The server's refusals, reworded where they were not plain, each at its field.
+    await form.locator("[name=username]").fill("olga")
+    await form.locator("[name=email]").fill("olga@example.com")
+    await form.locator("[name=password]").fill("12345678")
+    await form.locator("button[type=submit]").click()
+    await expect(form.locator("[data-field-error=username]")).to_have_text(
+        "That username is taken, or too close to an existing name."
+    )
+    await form.locator("[name=username]").fill("olga2")
+    await form.locator("button[type=submit]").click()
+    await expect(form.locator("[data-field-error=password]")).to_have_text(
+        "This password is too common: choose one that is harder to guess."
+        " Use letters too, not only digits."
+    )
+    await expect(error).to_have_count(1)  # the username's is gone
+    assert "password:" not in await form.inner_text()
+    await form.locator("[name=display_name]").fill("Ms\u200b Two")
+    await form.locator("[name=password]").fill(pages.NEW_PASSWORD)
+    await form.locator("button[type=submit]").click()
+    await expect(form.locator("[data-field-error=display_name]")).to_have_text(
+        "Your name has invisible or control characters: type it again without them."
+    )
+
+    # Fixed: signed up and in.
+    await form.locator("[name=display_name]").fill("Olga Two")
+    await form.locator("button[type=submit]").click()
+    await pages.connected(page)
+    await expect(page.locator("[data-start]")).to_be_visible()
+    # The refusals the test provoked (400) are the only console errors.
+    assert [e for e in errors_of(page) if "status of 400" not in e] == []
+    assert server.tracebacks() == []
