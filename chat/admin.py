@@ -24,9 +24,21 @@ from django.utils.html import format_html, format_html_join
 from chat import selectors
 from chat import services as chat_services
 from chat.models import Attachment, Room, RoomEvent, RoomStatus
-from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
+from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of, user_names
 from chat_project.errors import DomainError
 from chat_project.timefmt import duration
+
+
+def room_label(room: Room, names: dict | None = None) -> str:
+    """A room as support managers know it: its customer and subject (or the day it was
+    opened), never its hex id (issue 31, item 11). ``names``: a page's user lookup."""
+    customer = (names or {}).get(room.customer_id) or name_of(room, room.customer_id)
+    if room.subject:
+        return f"{customer} — “{room.subject}”"
+    if room.created_at is None:
+        return f"{customer} — chat"
+    opened = timezone.localtime(room.created_at)
+    return f"{customer} — chat of {opened.day} {opened:%b %H:%M}"
 
 
 def room_link(room_id: object) -> str:
@@ -181,14 +193,20 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
     def _each(self, request, queryset, verb: str, act) -> None:
         """Run ``act(room) -> log message`` per room; report and audit each outcome."""
         done = 0
-        for room in queryset:
+        rooms = list(queryset)
+        names = user_names(r.customer_id for r in rooms)
+        for room in rooms:
             try:
                 message = act(room)
             except DomainError as exc:
-                self.message_user(request, f"{room.pk}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request, f"{room_label(room, names)}: {exc.message}", messages.ERROR
+                )
                 continue
             if message is None:
-                self.message_user(request, f"{room.pk}: nothing to do.", messages.WARNING)
+                self.message_user(
+                    request, f"{room_label(room, names)}: nothing to do.", messages.WARNING
+                )
                 continue
             self.log_change(request, room, message)
             done += 1
