@@ -135,13 +135,16 @@ class Tools {
         ),
       );
     }
-    return el(
+    const item = el(
       "li",
       { class: "note private-note", dataset: { key: `n:${line.seq}`, seq: String(line.seq), noteId: note.id } },
       el("span", { class: "note-label", text: label }),
       body,
       meta,
     );
+    // Touch screens: a tap shows Edit and Delete (style.css shows them on hover).
+    if (meta.querySelector(".actions")) body.addEventListener("click", () => item.classList.toggle("reveal"));
+    return item;
   }
 
   editBox(note) {

@@ -186,7 +186,7 @@ export class MessageLines {
         ),
       );
     }
-    return el(
+    const line = el(
       "li",
       {
         class: `msg ${mine ? "mine" : "theirs"}${m.sender && m.sender.role !== "user" && !mine ? " staff" : ""}`,
@@ -195,5 +195,8 @@ export class MessageLines {
       body,
       meta,
     );
+    // Touch screens have no hover: a tap on the message shows its Edit and Delete.
+    if (meta.querySelector(".actions")) body.addEventListener("click", () => line.classList.toggle("reveal"));
+    return line;
   }
 }

@@ -1,0 +1,66 @@
+"""The finish of the pages (issue 31, the "ugly" items): actions on hover, tag changes
+grouped, image previews, drag-and-drop and paste."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from tests.browser import test_pages as pages
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+expect, agents = pages.expect, pages.agents
+sign_in, send, start_chat, errors_of = pages.sign_in, pages.send, pages.start_chat, pages.errors_of
+PHONE = {"width": 390, "height": 844}
+
+
+async def opacity(locator) -> str:
+    return await locator.evaluate("e => getComputedStyle(e).opacity")
+
+
+async def test_edit_and_delete_show_on_hover_or_on_a_tap(open_page, agents, make_user, expect):
+    """Issue 31 item 13: "Edit · Delete" stood under every own message for 15 minutes."""
+    await sync_to_async(make_user)(username="quinn", role="user", display_name="Quinn")
+    quinn = await open_page("/chat/")
+    await sign_in(quinn, "quinn")
+    await start_chat(quinn, "Hover", "first message")
+    await send(quinn, "second message")
+    first, second = quinn.locator(".msg.mine").nth(0), quinn.locator(".msg.mine").nth(1)
+    await expect(second.locator(".actions")).to_have_count(1)
+    await quinn.mouse.move(5, 5)
+    assert await opacity(first.locator(".actions")) == "0"
+    assert await opacity(second.locator(".actions")) == "0"
+    await second.hover()
+    await quinn.wait_for_function(
+        "e => getComputedStyle(e).opacity === '1'",
+        arg=await second.locator(".actions").element_handle(),
+    )
+    assert await opacity(first.locator(".actions")) == "0"
+    # Delete asks once more; while it asks, its line keeps the buttons.
+    await second.locator("[data-action=delete]").click()
+    await quinn.mouse.move(5, 5)
+    assert await opacity(second.locator(".actions")) == "1"
+
+    # On a touch screen: hidden until the message is tapped.
+    phone = await quinn.context.browser.new_context(
+        base_url=pages_base(quinn), viewport=PHONE, has_touch=True, is_mobile=True
+    )
+    page = await phone.new_page()
+    await page.goto("/chat/")
+    await sign_in(page, "quinn")
+    mine = page.locator(".msg.mine").first
+    await expect(mine).to_be_visible()
+    assert await page.evaluate("() => matchMedia('(hover: none)').matches")
+    actions = mine.locator(".actions")
+    assert await actions.evaluate("e => getComputedStyle(e).visibility") == "hidden"
+    await mine.locator(".bubble").tap()
+    assert await actions.evaluate("e => getComputedStyle(e).visibility") == "visible"
+    assert errors_of(quinn) == []
+
+
+def pages_base(page) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(page.url)
+    return f"{parts.scheme}://{parts.netloc}"
