@@ -56,6 +56,7 @@ def dashboard_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
         **site.each_context(request),
         "title": "Support dashboard",
         "stats": stats,
+        "generated_at": _parse(stats["generated_at"]),
         # A copy per row: the statistics document is shared through the cache.
         "agents": [{**agent, "presence": presence_label(agent)} for agent in stats["agents"]],
         "rooms_chart": rooms_chart,

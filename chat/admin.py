@@ -90,19 +90,12 @@ def tag_links(tags) -> str:
 @admin.register(Room)
 class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
     page_user_fields = ("customer_id", "agent_id")
-    list_display = (
-        "id",
-        "status",
-        "subject",
-        "customer_name",
-        "agent_name",
-        "created_at",
-        "wait",
-        "queue_position",
-        "closed_at",
-        "tag_list",
-        "rating_label",
-    )
+    # Issue 31 item 15: the list led with the hex id and pushed wait, position, tags,
+    # rating and team behind a horizontal scroll at 1280 px. Now a room is named by its
+    # customer (the link) with its subject and day below, and its state says the rest on
+    # two short lines (queued: place and wait; active: agent and wait; closed: agent).
+    list_display = ("room_title", "state", "tag_list", "rating_label")
+    list_display_links = ("room_title",)
     list_filter = ("status", TagFilter)
     search_fields = ("subject",)
     ordering = ("-id",)
@@ -138,6 +131,38 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
         for row in rows:
             row._first_assigned = firsts.get(row.pk)
             row._queue_position = places.get(row.pk)
+
+    @admin.display(description="room")
+    def room_title(self, obj):
+        subject = obj.subject or "no subject"
+        if len(subject) > 48:
+            subject = subject[:47] + "…"
+        return format_html(
+            '{}<br><small class="quiet">“{}” · {}</small>',
+            name_of(obj, obj.customer_id),
+            subject,
+            self.created(obj),
+        )
+
+    @admin.display(description="status", ordering="status")
+    def state(self, obj):
+        if obj.status == RoomStatus.QUEUED:
+            place = self.queue_position(obj)
+            detail = f"#{place} · {self.wait(obj)}" if place != "—" else self.wait(obj)
+        elif obj.status == RoomStatus.ACTIVE:
+            detail = f"{self.agent_name(obj)} · waited {self.wait(obj)}"
+        else:
+            detail = self.agent_name(obj) if obj.agent_id else "never answered"
+        return format_html(
+            '{}<br><small class="quiet">{}</small>', obj.get_status_display(), detail
+        )
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj):
+        if obj.created_at is None:
+            return "—"
+        at = timezone.localtime(obj.created_at)
+        return f"{at.day} {at:%b %H:%M}"
 
     @admin.display(description="customer")
     def customer_name(self, obj):

@@ -4,6 +4,8 @@ as people know them; the dashboard says each agent's presence once."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -71,5 +73,70 @@ async def test_transfer_form_shows_presence_and_load_and_names_the_room(
         assert not ({"online", "offline"} <= set(cells)), cells
     assert errors_of(ann, pat) == []
     # The Django admin has no favicon: Chromium's own request for /favicon.ico is a 404.
+    assert [e for e in admin.errors if "status of 404" not in e] == []
+    assert server.tracebacks() == []
+
+
+def _rooms_for_the_list(admin) -> None:
+    """Rooms that fill every column: waiting ones (wait, place), tagged, rated, with a
+    team and long subjects."""
+    from accounts.tests.factories import UserFactory
+    from agents import services as routing
+    from chat import services
+
+    billing, _ = routing.team_create(name="Billing")
+    for n in range(3):
+        customer = UserFactory(username=f"cust{n}", display_name=f"Customer Number {n}")
+        room, _ = services.room_create(
+            customer=customer,
+            subject=f"A rather long subject about invoice {n} and its refund",
+            team_id=str(billing.pk),
+        )
+        services.room_tag(room_id=room["id"], actor=admin, tag="billing-dispute")
+        services.room_tag(room_id=room["id"], actor=admin, tag="priority-customer")
+    rated = UserFactory(username="rated", display_name="Rated Customer")
+    room, _ = services.room_create(customer=rated, subject="Closed and rated")
+    services.room_close(room_id=room["id"], actor=admin)
+    services.room_rate(room_id=room["id"], customer=rated, score=5, comment="Great")
+
+
+async def test_the_rooms_list_fits_1280_px_and_the_dashboard_reads_like_text(
+    open_page, support_admin, expect, server
+):
+    """Issue 31 item 15: the rooms list hid wait, position, tags, rating and team behind a
+    horizontal scroll at 1280 px and led with a hex id; the dashboard showed a raw ISO
+    time and a bare file name."""
+    await sync_to_async(_rooms_for_the_list)(support_admin)
+    admin = await open_page("/admin/")
+    await admin_sign_in(admin)
+    await admin.goto("/admin/chat/room/")
+    headers = await admin.locator("#result_list thead th").all_inner_texts()
+    names = [h.strip().lower() for h in headers if h.strip()]
+    assert names == ["room", "status", "tags", "rating", "team"], names
+    rows = admin.locator("#result_list tbody tr")
+    await expect(rows).to_have_count(4)
+    await expect(rows.first.locator("th").first).to_contain_text("Rated Customer (rated)")
+    await expect(rows.first.locator("th").first).to_contain_text("“Closed and rated”")
+    queued = rows.filter(has_text="Customer Number 0")
+    waiting = re.compile(r"Queued\s*#1 · \d+ s \(waiting\)")
+    await expect(queued.locator(".field-state")).to_have_text(waiting)
+    await expect(queued.locator(".field-tag_list")).to_contain_text("priority-customer")
+    await expect(queued.locator(".field-team")).to_have_text("Billing")
+    await expect(rows.first.locator(".field-rating_label")).to_have_text("5 / 5")
+    # Nothing behind a horizontal scroll at 1280 px.
+    scroll = await admin.evaluate(
+        """() => { const box = document.querySelector('#result_list').parentElement;
+                   return [box.scrollWidth, box.clientWidth]; }"""
+    )
+    assert scroll[0] <= scroll[1], scroll
+    text = await admin.locator("#result_list").inner_text()
+    assert not re.search(r"\b[0-9a-f]{24}\b", text), text
+
+    await admin.goto("/admin/dashboard/")
+    updated = await admin.locator("#generated").inner_text()
+    assert re.match(r"Updated \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d:\d\d UTC", updated), updated
+    assert "T" not in updated.split("UTC")[0].split(",")[1], updated  # no ISO "…T04:17:58"
+    await admin.locator("#definitions summary").click()
+    await expect(admin.locator("#definitions")).to_contain_text("First response")
     assert [e for e in admin.errors if "status of 404" not in e] == []
     assert server.tracebacks() == []
