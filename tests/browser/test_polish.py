@@ -64,3 +64,36 @@ def pages_base(page) -> str:
 
     parts = urlsplit(page.url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+async def test_tag_changes_in_a_row_are_one_line(open_page, agents, make_user, expect, server):
+    """Issue 31 item 14: each tag change wrote its own timeline line."""
+    await sync_to_async(make_user)(username="rita", role="user", display_name="Rita")
+    ann = await open_page("/agent/")
+    await sign_in(ann, "ann")
+    rita = await open_page("/chat/")
+    await sign_in(rita, "rita")
+    await start_chat(rita, "Tags", "Hello")
+    await ann.locator("[data-room-list] .room-item button").click()
+    for tag in ("billing", "vip", "refund"):
+        await ann.fill("[data-tag-input]", tag)
+        await ann.press("[data-tag-input]", "Enter")
+        await expect(ann.locator(f".tag[data-tag={tag}]")).to_have_count(1)
+    lines = ann.locator(".staff-line.tag-group")
+    await expect(lines).to_have_text(["Ann Agent tagged the chat “billing”, “vip”, “refund”"])
+    await send(ann, "Tagged you")  # a message ends the run
+    await ann.locator(".tag[data-tag=vip] button").click()
+    await ann.locator(".tag[data-tag=refund] button").click()
+    await expect(lines).to_have_text(
+        [
+            "Ann Agent tagged the chat “billing”, “vip”, “refund”",
+            "Ann Agent removed the tags “vip”, “refund”",
+        ]
+    )
+    await ann.reload()  # the same lines from the events replay
+    await pages.connected(ann)
+    await ann.locator("[data-room-list] .room-item button").click()
+    await expect(lines).to_have_count(2)
+    await expect(lines.nth(1)).to_have_text("Ann Agent removed the tags “vip”, “refund”")
+    assert errors_of(ann, rita) == []
+    assert server.tracebacks() == []
