@@ -35,6 +35,7 @@ SCRIPTS = (
     "console-queue.js",
     "canned-manager.js",
     "customer-history.js",
+    "lightbox.js",
 )
 
 
@@ -85,7 +86,7 @@ def test_pages_send_a_content_security_policy(client, path, settings):
         "default-src": ["'none'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["data:"],
+        "img-src": ["'self'", "data:"],
         "connect-src": ["'self'", "wss://chat.example.com"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],

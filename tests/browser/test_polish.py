@@ -97,3 +97,94 @@ async def test_tag_changes_in_a_row_are_one_line(open_page, agents, make_user, e
     await expect(lines.nth(1)).to_have_text("Ann Agent removed the tags “vip”, “refund”")
     assert errors_of(ann, rita) == []
     assert server.tracebacks() == []
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A real PNG of one colour (the browser decodes it: the test sees its size)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+# A file made in the page and handed to a drop or a paste, as the browser does.
+DROP = """([name, selector, kind]) => {
+    const dt = new DataTransfer();
+    const bytes = Uint8Array.from(atob(window.__png), c => c.charCodeAt(0));
+    dt.items.add(new File([bytes], name, {type: 'image/png'}));
+    const target = document.querySelector(selector);
+    if (kind === 'paste') {
+        target.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true}));
+    } else {
+        const init = {dataTransfer: dt, bubbles: true, cancelable: true};
+        target.dispatchEvent(new DragEvent('dragover', init));
+        target.dispatchEvent(new DragEvent('drop', init));
+    }
+}"""
+
+
+async def test_pictures_preview_enlarge_and_arrive_by_drop_and_paste(
+    open_page, agents, make_user, expect, server
+):
+    """Issue 31 item 12: attachments were a file-name link; no drag-and-drop or paste."""
+    import base64
+
+    await sync_to_async(make_user)(username="sam", role="user", display_name="Sam")
+    ann = await open_page("/agent/")
+    await sign_in(ann, "ann")
+    sam = await open_page("/chat/")
+    await sign_in(sam, "sam")
+    await start_chat(sam, "Photo", "The parcel arrived broken")
+    await ann.locator("[data-room-list] .room-item button").click()
+
+    # The paperclip: a thumbnail on both sides, decoded under the pages' policy.
+    await sam.set_input_files(
+        "[data-file-input]",
+        files=[{"name": "box.png", "mimeType": "image/png", "buffer": png(320, 200, (200, 0, 0))}],
+    )
+    await expect(sam.locator(".file-chip")).to_have_attribute("data-state", "done")
+    await send(sam, "See the box")
+    thumb = ann.locator(".msg.theirs .thumb img")
+    await expect(thumb).to_have_count(1)
+    await expect(thumb).to_have_attribute("alt", "box.png")
+    await ann.wait_for_function(
+        "() => { const i = document.querySelector('.msg.theirs .thumb img');"
+        " return i && i.complete && i.naturalWidth === 320; }"
+    )
+    await expect(ann.locator(".msg.theirs .attachments a")).to_have_text("box.png")
+
+    # A click enlarges it; Escape closes.
+    await ann.locator(".msg.theirs .thumb").click()
+    box = ann.locator("[data-lightbox]")
+    await expect(box).to_be_visible()
+    await expect(box.locator(".lightbox-name")).to_have_text("box.png")
+    await ann.keyboard.press("Escape")
+    await expect(box).to_be_hidden()
+
+    # Dropped on the conversation, and pasted into the message box.
+    data = base64.b64encode(png(40, 40, (20, 120, 20))).decode()
+    await sam.evaluate("data => { window.__png = data; }", data)
+    await sam.evaluate(DROP, ["dropped.png", "[data-room-pane]", "drop"])
+    await sam.evaluate(DROP, ["pasted.png", "[data-text]", "paste"])
+    chips = sam.locator(".file-chip")
+    await expect(chips).to_have_count(2)
+    await expect(chips.nth(0)).to_have_attribute("data-state", "done")
+    await expect(chips.nth(1)).to_have_attribute("data-state", "done")
+    await send(sam, "Two more")
+    await expect(ann.locator(".msg.theirs").last.locator(".thumb img")).to_have_count(2)
+    await expect(ann.locator(".msg.theirs").last.locator(".attachments a")).to_have_text(
+        ["dropped.png", "pasted.png"]
+    )
+    assert errors_of(ann, sam) == []
+    assert server.tracebacks() == []

@@ -2,6 +2,7 @@
 // delete, an unsent one from the outbox, or a room note, and the signature that redraws it.
 
 import { banner, config, confirmed, el, errorText, nameOf, sizeOf, timeOf } from "./dom.js";
+import { IMAGE_TYPES, thumbnail } from "./lightbox.js";
 
 const MARKS = {
   queued: "Waiting for the connection",
@@ -60,19 +61,23 @@ export class MessageLines {
     return el("li", { class: "note", dataset: { key: `n:${note.seq}`, seq: String(note.seq) }, text });
   }
 
+  // Files as download links; pictures also as a thumbnail that opens them full size.
   _attachments(list) {
     if (!list || !list.length) return null;
     return el(
       "ul",
       { class: "attachments" },
-      ...list.map((a) =>
-        el(
+      ...list.map((a) => {
+        const url = a.url || `/api/chat/attachments/${a.id}`;
+        const picture = IMAGE_TYPES.has(a.content_type);
+        return el(
           "li",
-          {},
-          el("a", { href: a.url || `/api/chat/attachments/${a.id}`, download: a.filename, text: a.filename }),
+          { class: picture ? "picture" : "" },
+          picture ? thumbnail(a, url) : null,
+          el("a", { href: url, download: a.filename, text: a.filename }),
           el("span", { class: "size", text: ` ${sizeOf(a.size || 0)}` }),
-        ),
-      ),
+        );
+      }),
     );
   }
 
