@@ -36,6 +36,7 @@ SCRIPTS = (
     "canned-manager.js",
     "customer-history.js",
     "lightbox.js",
+    "customer-panel.js",
 )
 
 

@@ -188,3 +188,55 @@ async def test_pictures_preview_enlarge_and_arrive_by_drop_and_paste(
     )
     assert errors_of(ann, sam) == []
     assert server.tracebacks() == []
+
+
+def _an_earlier_chat(ben) -> None:
+    """Tess had a chat with Ben before, closed and rated 5."""
+    from accounts.tests.factories import UserFactory
+    from chat import services
+    from chat.tests.factories import room_with_agent
+
+    tess = UserFactory(username="tess", role="user", display_name="Tess Customer")
+    room = room_with_agent(tess, ben, subject="Old order")
+    services.room_close(room_id=str(room.pk), actor=ben)
+    services.room_rate(room_id=str(room.pk), customer=tess, score=5)
+
+
+async def test_the_agent_sees_the_customer_beside_the_chat(open_page, agents, expect, server):
+    """Issue 31 item 16: the agent had no customer context (e-mail, earlier chats,
+    online state)."""
+    _ann, ben = agents
+    await sync_to_async(_an_earlier_chat)(ben)
+    ann = await open_page("/agent/")
+    await sign_in(ann, "ann")
+    tess = await open_page("/chat/")
+    await sign_in(tess, "tess")
+    await start_chat(tess, "New order", "Where is it?")
+    await ann.locator("[data-room-list] .room-item button").click()
+
+    panel = ann.locator("[data-customer-panel]")
+    await expect(panel).to_be_visible()  # beside the chat at 1280 px
+    await expect(panel.locator(".ctx-name")).to_have_text("Tess Customer")
+    await expect(panel.locator("[data-customer-email]")).to_have_text("tess@example.com")
+    await expect(panel.locator("[data-customer-online]")).to_have_text("Online now")
+    earlier = panel.locator("[data-customer-previous] li")
+    await expect(earlier).to_have_count(1)
+    await expect(earlier).to_contain_text("Old order")
+    await expect(earlier).to_contain_text("Ben Agent · ★ 5/5")
+    box = await ann.locator("[data-messages]").bounding_box()
+    assert box["width"] >= 600, box  # the conversation keeps its room
+
+    # Tess leaves: the panel says so, live.
+    await tess.close()
+    await expect(panel.locator("[data-customer-online]")).to_have_text("Offline", timeout=15000)
+
+    # On a phone: over the conversation, from the chat's "Customer" button.
+    await ann.set_viewport_size(PHONE)
+    await expect(panel).to_be_hidden()
+    await ann.click("[data-customer-toggle]")
+    await expect(panel).to_be_visible()
+    await expect(panel.locator(".ctx-name")).to_have_text("Tess Customer")
+    await ann.click("[data-customer-toggle]")
+    await expect(panel).to_be_hidden()
+    assert errors_of(ann) == []
+    assert server.tracebacks() == []

@@ -8,6 +8,7 @@ import { api, ChatClient } from "./client.js";
 import { $, banner, bindAuth, bindConnection, bindSignOut, confirmed, el, errorText, nameOf, RoomView, show } from "./ui.js";
 import { bindTeamQueues } from "./teams.js";
 import { bindQueue } from "./console-queue.js";
+import { customerPanel } from "./customer-panel.js";
 import { bindTransfer } from "./console-transfer.js";
 
 const page = {
@@ -180,6 +181,7 @@ async function onSignedIn(user) {
   bindConnection(client);
   page.view = new RoomView($("[data-room-pane]"), client, { describe });
   agentTools(client, page.view, user); // notes, canned responses, tags, ratings
+  customerPanel(client, page.view); // the customer beside the chat
   attention(client, { openRoomId: () => page.selected, mount: $(".presence-controls") });
   show($("[data-console]"), true);
   bindPresence();
