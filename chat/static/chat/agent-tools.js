@@ -12,7 +12,7 @@
 import { CannedCompletion } from "./canned.js";
 import { cannedButton, CannedManager } from "./canned-manager.js";
 import { api } from "./client.js";
-import { $, banner, config, confirmed, el, errorText, nameOf, RoomView, show, timeOf } from "./ui.js";
+import { $, banner, config, confirmed, el, errorText, keepAsking, nameOf, RoomView, show, timeOf } from "./ui.js";
 
 function roomPath(roomId) {
   return `/api/chat/rooms/${encodeURIComponent(roomId)}`;
@@ -138,7 +138,7 @@ class Tools {
           "span",
           { class: "actions" },
           el("button", { type: "button", class: "link", dataset: { action: "edit-note" }, text: "Edit", onclick: () => this.startEdit(note) }),
-          confirmButton("Delete", { action: "delete-note" }, () => this.removeNote(note)),
+          confirmButton("Delete", { action: "delete-note" }, () => this.removeNote(note), `delete-note:${note.id}`),
         ),
       );
     }
@@ -400,10 +400,11 @@ function renderTagGroup(group) {
   return el("li", { class: "note staff-line tag-group", dataset: { key: `n:${group.seq}`, seq: String(group.seq) }, text });
 }
 
-function confirmButton(label, dataset, act) {
+function confirmButton(label, dataset, act, key) {
   const button = el("button", { type: "button", class: "link", dataset, text: label });
+  keepAsking(button, key);
   button.addEventListener("click", () => {
-    if (confirmed(button, `${label}?`, label)) act();
+    if (confirmed(button, `${label}?`, label, key)) act();
   });
   return button;
 }

@@ -28,16 +28,38 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 // A destructive button asks once more: the first click turns its text into `prompt`
-// for four seconds; true only for a click while it asks.
-export function confirmed(button, prompt, label) {
-  if (button.dataset.confirm === "1") return true;
+// for four seconds; true only for a click while it asks. `key` names what it would
+// destroy: a line redrawn meanwhile (its ticks moved on) draws its button with
+// `keepAsking`, and the next click still confirms.
+const asking = new Map(); // key -> {button, prompt, timer}
+
+export function confirmed(button, prompt, label, key = null) {
+  const entry = key ? asking.get(key) : null;
+  if (button.dataset.confirm === "1" || entry) {
+    if (entry) {
+      clearTimeout(entry.timer);
+      asking.delete(key);
+    }
+    return true;
+  }
   button.dataset.confirm = "1";
   button.textContent = prompt;
-  setTimeout(() => {
-    button.dataset.confirm = "";
-    button.textContent = label;
+  const timer = setTimeout(() => {
+    const current = (key && asking.get(key)?.button) || button;
+    current.dataset.confirm = "";
+    current.textContent = label;
+    if (key) asking.delete(key);
   }, 4000);
+  if (key) asking.set(key, { button, prompt, timer });
   return false;
+}
+
+export function keepAsking(button, key) {
+  const entry = asking.get(key);
+  if (!entry) return;
+  entry.button = button;
+  button.dataset.confirm = "1";
+  button.textContent = entry.prompt;
 }
 
 export function show(node, visible) {

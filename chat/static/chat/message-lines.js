@@ -1,7 +1,7 @@
 // One line of the conversation pane (RoomView extends it): a message with its edit and
 // delete, an unsent one from the outbox, or a room note, and the signature that redraws it.
 
-import { banner, config, confirmed, el, errorText, nameOf, sizeOf, timeOf } from "./dom.js";
+import { banner, config, confirmed, el, errorText, keepAsking, nameOf, sizeOf, timeOf } from "./dom.js";
 import { IMAGE_TYPES, thumbnail } from "./lightbox.js";
 
 const MARKS = {
@@ -167,8 +167,9 @@ export class MessageLines {
     );
     if (this._editable(m) && this.editing !== m.id) {
       const del = el("button", { type: "button", class: "link", dataset: { action: "delete" }, text: "Delete" });
+      keepAsking(del, `delete:${m.id}`);
       del.addEventListener("click", async () => {
-        if (!confirmed(del, "Delete?", "Delete")) return;
+        if (!confirmed(del, "Delete?", "Delete", `delete:${m.id}`)) return;
         try {
           await this.client.deleteMessage(r.id, m.id);
         } catch (err) {

@@ -12,6 +12,7 @@ export {
   el,
   errorText,
   fieldMessages,
+  keepAsking,
   nameOf,
   show,
   showFieldErrors,
