@@ -37,7 +37,7 @@ async def chatting(open_page, make_user, expect, username: str):
 
 
 async def test_offline_for_22_seconds_is_shown_at_once_and_the_message_goes_once_after(
-    open_page, agents, make_user, expect, server
+    open_page, agents, make_user, expect, screenshot, server
 ):
     """Issue 31 item 1: with the network cut, the page said nothing and the socket still
     reported open; the message sat on "Sending…"."""
@@ -57,6 +57,7 @@ async def test_offline_for_22_seconds_is_shown_at_once_and_the_message_goes_once
     pending = dave.locator(".msg.pending")
     await expect(pending).to_have_attribute("data-status", "queued")
     await expect(pending.locator(".mark")).to_contain_text("Waiting for the connection")
+    await screenshot(dave, "customer-offline.png")
     await send(ann, "are you still there?")
 
     await asyncio.sleep(max(0.0, 22 - (time.monotonic() - cut)))

@@ -72,7 +72,7 @@ def _one_chat_each() -> None:
 
 
 async def test_the_customer_ends_a_chat_and_reads_it_again_later(
-    open_page, make_user, expect, server
+    open_page, make_user, expect, screenshot, server
 ):
     """Issue 31 item 9: the customer could not end a chat, and a new chat hid the
     earlier one for good."""
@@ -107,6 +107,7 @@ async def test_the_customer_ends_a_chat_and_reads_it_again_later(
     await expect(past).to_have_count(1)
     await expect(past).to_contain_text("Password")
     await expect(past).to_contain_text("with Ann Agent")
+    await screenshot(nora, "customer-start.png")
     await past.locator("button").click()
     await expect(nora.locator(".msg .text")).to_have_text(
         ["I forgot my password", "I sent you a reset link"]

@@ -12,7 +12,7 @@ const MARKS = {
   read: "Read",
   failed: "Not sent",
 };
-const TICKS = { queued: "\u23f2", sending: "\u2026", sent: "\u2713", delivered: "\u2713\u2713", read: "\u2713\u2713", failed: "!" };
+const TICKS = { queued: "\u25cb", sending: "\u2026", sent: "\u2713", delivered: "\u2713\u2713", read: "\u2713\u2713", failed: "!" };
 
 export class MessageLines {
   // The registry documented on RoomView (room-view.js), which inherits it as RoomView.lines.
