@@ -37,6 +37,7 @@ SCRIPTS = (
     "customer-history.js",
     "lightbox.js",
     "customer-panel.js",
+    "staff-lines.js",
 )
 
 
