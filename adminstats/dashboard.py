@@ -24,6 +24,20 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def presence_label(agent: dict) -> str:
+    """One word or two for an agent's presence (issue 31, item 11: the table showed the
+    chosen status and the connection side by side, "online" and "offline" for one
+    agent): whether they are connected, and if so what they chose."""
+    if not agent.get("online"):
+        return "Offline"
+    status = agent.get("status") or "online"
+    if status == "online":
+        return "Online"
+    if status == "offline":
+        return "Connected, shown as offline"
+    return f"Online, {status}"
+
+
 def dashboard_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     stats = selectors.chat_stats()
     series = selectors.chat_series()
@@ -42,6 +56,9 @@ def dashboard_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
         **site.each_context(request),
         "title": "Support dashboard",
         "stats": stats,
+        "generated_at": _parse(stats["generated_at"]),
+        # A copy per row: the statistics document is shared through the cache.
+        "agents": [{**agent, "presence": presence_label(agent)} for agent in stats["agents"]],
         "rooms_chart": rooms_chart,
         "queue_chart": queue_chart,
         "refresh_seconds": REFRESH_SECONDS,

@@ -23,12 +23,13 @@ from django.utils.html import format_html
 
 from accounts import presence
 from accounts import services as account_services
-from accounts.models import Role, User
+from accounts.models import Role, Status, User
 from agents import services as routing
 from agents.admin_teams import (
     AgentSkillInline,
     AgentTeamInline,
     TeamListFilter,
+    labelled_rooms,
     set_room_skills,
     team_column,
     transfer_rooms_to_team,
@@ -202,17 +203,64 @@ class RoutingAuditAdmin(RoomColumn, PageLookupMixin, ReadOnlyAdmin):
         return name_of(obj, obj.to_agent_id)
 
 
+def agent_state(agent: User, online_ids: set[str]) -> tuple[bool, str]:
+    """(available now, how the agent is): online or not, their status, the accepting
+    switch and their load, as a support manager choosing a target needs to see them."""
+    load = f"{agent.active_chats} of {agent.max_chats} chats"
+    if str(agent.pk) not in online_ids:
+        return False, f"offline · {load}"
+    if agent.status != Status.ONLINE:
+        return False, f"connected but {agent.status} · {load}"
+    if not agent.accepting_chats:
+        return False, f"online, not accepting chats · {load}"
+    if agent.active_chats >= agent.max_chats:
+        return False, f"online, full · {load}"
+    return True, f"online, available · {load}"
+
+
+class _AvailableFirst(forms.models.ModelChoiceIterator):
+    def __iter__(self):
+        for agent in sorted(self.queryset, key=self.field.rank):
+            yield self.choice(agent)
+
+
+class AgentChoiceField(forms.ModelChoiceField):
+    """Agents labelled with their presence and load (issue 31, item 11: bare usernames),
+    those available now first; presence is read once per form."""
+
+    iterator = _AvailableFirst
+    online_ids: frozenset[str] = frozenset()  # set by the form, per request
+
+    def rank(self, agent: User) -> tuple[bool, str]:
+        available, _ = agent_state(agent, self.online_ids)
+        return (not available, agent.username)
+
+    def label_from_instance(self, agent: User) -> str:
+        _, state = agent_state(agent, self.online_ids)
+        name = f"{agent.display_name} ({agent.username})" if agent.display_name else agent.username
+        return f"{name} — {state}"
+
+
 class TransferForm(forms.Form):
-    to_agent = forms.ModelChoiceField(
-        queryset=User.objects.filter(role=Role.AGENT), label="Agent", empty_label=None
+    to_agent = AgentChoiceField(
+        queryset=User.objects.filter(role=Role.AGENT, is_active=True),
+        label="Agent",
+        empty_label=None,
+        help_text="Available agents first. Without “force”, routing refuses an agent who is "
+        "offline, away, not accepting chats or full.",
     )
     force = forms.BooleanField(
         required=False,
         help_text="Past the agent's capacity, status and accepting switch (audited as forced).",
     )
+
     note = forms.CharField(
         required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_agent"].online_ids = presence.online_user_ids()
 
 
 class RoutingRoomAdmin(RoomAdmin):
@@ -289,7 +337,7 @@ class RoutingRoomAdmin(RoomAdmin):
             "title": "Transfer or assign rooms to an agent",
             "opts": self.model._meta,
             "form": form,
-            "rooms": list(queryset),
+            "rooms": labelled_rooms(queryset),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action_name": "transfer_rooms",
             "submit_label": "Transfer / assign",

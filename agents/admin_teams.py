@@ -32,9 +32,19 @@ from agents.models import (
     Topic,
 )
 from chat import selectors as chat_selectors
-from chat.admin import room_link
+from chat.admin import room_label, room_link
 from chat.models import RoomStatus
-from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
+from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of, user_names
+
+
+def labelled_rooms(rooms) -> list:
+    """The rooms of an action's intermediate page, each with ``label`` (customer and
+    subject: ``chat.admin.room_label``) for the page to show instead of its id."""
+    rooms = list(rooms)
+    names = user_names(room.customer_id for room in rooms)
+    for room in rooms:
+        room.label = room_label(room, names)
+    return rooms
 
 
 class TeamMemberInline(admin.TabularInline):
@@ -211,7 +221,7 @@ def transfer_rooms_to_team(model_admin, request, queryset):
         "title": "Transfer rooms to a team",
         "opts": model_admin.model._meta,
         "form": form,
-        "rooms": [room for room in queryset if room.status != RoomStatus.CLOSED],
+        "rooms": labelled_rooms(room for room in queryset if room.status != RoomStatus.CLOSED),
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "action_name": "transfer_rooms_to_team",
         "submit_label": "Transfer",
@@ -264,7 +274,7 @@ def set_room_skills(model_admin, request, queryset):
         "title": "Set the skills rooms need",
         "opts": model_admin.model._meta,
         "form": form,
-        "rooms": [room for room in queryset if room.status != RoomStatus.CLOSED],
+        "rooms": labelled_rooms(room for room in queryset if room.status != RoomStatus.CLOSED),
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "action_name": "set_room_skills",
         "submit_label": "Set skills",

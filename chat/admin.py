@@ -24,9 +24,21 @@ from django.utils.html import format_html, format_html_join
 from chat import selectors
 from chat import services as chat_services
 from chat.models import Attachment, Room, RoomEvent, RoomStatus
-from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
+from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of, user_names
 from chat_project.errors import DomainError
 from chat_project.timefmt import duration
+
+
+def room_label(room: Room, names: dict | None = None) -> str:
+    """A room as support managers know it: its customer and subject (or the day it was
+    opened), never its hex id (issue 31, item 11). ``names``: a page's user lookup."""
+    customer = (names or {}).get(room.customer_id) or name_of(room, room.customer_id)
+    if room.subject:
+        return f"{customer} — “{room.subject}”"
+    if room.created_at is None:
+        return f"{customer} — chat"
+    opened = timezone.localtime(room.created_at)
+    return f"{customer} — chat of {opened.day} {opened:%b %H:%M}"
 
 
 def room_link(room_id: object) -> str:
@@ -78,19 +90,12 @@ def tag_links(tags) -> str:
 @admin.register(Room)
 class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
     page_user_fields = ("customer_id", "agent_id")
-    list_display = (
-        "id",
-        "status",
-        "subject",
-        "customer_name",
-        "agent_name",
-        "created_at",
-        "wait",
-        "queue_position",
-        "closed_at",
-        "tag_list",
-        "rating_label",
-    )
+    # Issue 31 item 15: the list led with the hex id and pushed wait, position, tags,
+    # rating and team behind a horizontal scroll at 1280 px. Now a room is named by its
+    # customer (the link) with its subject and day below, and its state says the rest on
+    # two short lines (queued: place and wait; active: agent and wait; closed: agent).
+    list_display = ("room_title", "state", "tag_list", "rating_label")
+    list_display_links = ("room_title",)
     list_filter = ("status", TagFilter)
     search_fields = ("subject",)
     ordering = ("-id",)
@@ -126,6 +131,38 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
         for row in rows:
             row._first_assigned = firsts.get(row.pk)
             row._queue_position = places.get(row.pk)
+
+    @admin.display(description="room")
+    def room_title(self, obj):
+        subject = obj.subject or "no subject"
+        if len(subject) > 48:
+            subject = subject[:47] + "…"
+        return format_html(
+            '{}<br><small class="quiet">“{}” · {}</small>',
+            name_of(obj, obj.customer_id),
+            subject,
+            self.created(obj),
+        )
+
+    @admin.display(description="status", ordering="status")
+    def state(self, obj):
+        if obj.status == RoomStatus.QUEUED:
+            place = self.queue_position(obj)
+            detail = f"#{place} · {self.wait(obj)}" if place != "—" else self.wait(obj)
+        elif obj.status == RoomStatus.ACTIVE:
+            detail = f"{self.agent_name(obj)} · waited {self.wait(obj)}"
+        else:
+            detail = self.agent_name(obj) if obj.agent_id else "never answered"
+        return format_html(
+            '{}<br><small class="quiet">{}</small>', obj.get_status_display(), detail
+        )
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj):
+        if obj.created_at is None:
+            return "—"
+        at = timezone.localtime(obj.created_at)
+        return f"{at.day} {at:%b %H:%M}"
 
     @admin.display(description="customer")
     def customer_name(self, obj):
@@ -181,14 +218,20 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
     def _each(self, request, queryset, verb: str, act) -> None:
         """Run ``act(room) -> log message`` per room; report and audit each outcome."""
         done = 0
-        for room in queryset:
+        rooms = list(queryset)
+        names = user_names(r.customer_id for r in rooms)
+        for room in rooms:
             try:
                 message = act(room)
             except DomainError as exc:
-                self.message_user(request, f"{room.pk}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request, f"{room_label(room, names)}: {exc.message}", messages.ERROR
+                )
                 continue
             if message is None:
-                self.message_user(request, f"{room.pk}: nothing to do.", messages.WARNING)
+                self.message_user(
+                    request, f"{room_label(room, names)}: nothing to do.", messages.WARNING
+                )
                 continue
             self.log_change(request, room, message)
             done += 1

@@ -35,7 +35,8 @@ def page_csp(request: HttpRequest) -> str:
       no ``eval``;
     - styles: ``style.css`` (same origin); no inline ``style`` attributes (scripts set
       sizes through the CSSOM, which a policy does not restrict);
-    - images: the empty ``data:,`` favicon only (attachments are links, not images);
+    - images: the empty ``data:,`` favicon, and pictures from this origin (issue 31: the
+      thumbnails of image attachments, ``/api/chat/attachments/{id}``);
     - connections: the REST API (same origin) and the socket, ``ws(s)://`` this host;
     - forms post to this origin (the scripts submit them; without scripts, back here);
       nothing may frame the pages, change their base URL or embed plugins.
@@ -46,7 +47,7 @@ def page_csp(request: HttpRequest) -> str:
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src data:",
+            "img-src 'self' data:",
             f"connect-src 'self' {socket}",
             "form-action 'self'",
             "frame-ancestors 'none'",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat.api import room_tools, views
+from chat.api import customer_context, room_tools, views
 
 urlpatterns = [
     path("rooms", views.RoomListCreateApi.as_view(), name="chat-rooms"),
@@ -53,4 +53,9 @@ urlpatterns = [
         name="chat-room-tag",
     ),
     path("rooms/<oid:room_id>/rating", room_tools.RoomRatingApi.as_view(), name="chat-room-rating"),
+    path(
+        "rooms/<oid:room_id>/customer-context",
+        customer_context.RoomCustomerContextApi.as_view(),
+        name="chat-room-customer-context",
+    ),
 ]

@@ -30,6 +30,14 @@ SCRIPTS = (
     "canned.js",
     "attention.js",
     "rating.js",
+    "console-transfer.js",
+    "queue-state.js",
+    "console-queue.js",
+    "canned-manager.js",
+    "customer-history.js",
+    "lightbox.js",
+    "customer-panel.js",
+    "staff-lines.js",
 )
 
 
@@ -80,7 +88,7 @@ def test_pages_send_a_content_security_policy(client, path, settings):
         "default-src": ["'none'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["data:"],
+        "img-src": ["'self'", "data:"],
         "connect-src": ["'self'", "wss://chat.example.com"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],

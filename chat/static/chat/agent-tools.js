@@ -10,8 +10,10 @@
 // renderers registered here in `RoomView.lines`.
 
 import { CannedCompletion } from "./canned.js";
+import { groupTagLines, ratedText, renderEventLine, renderTagGroup } from "./staff-lines.js";
+import { cannedButton, CannedManager } from "./canned-manager.js";
 import { api } from "./client.js";
-import { $, banner, config, confirmed, el, errorText, nameOf, RoomView, show, timeOf } from "./ui.js";
+import { $, banner, config, confirmed, el, errorText, keepAsking, nameOf, RoomView, show, timeOf } from "./ui.js";
 
 function roomPath(roomId) {
   return `/api/chat/rooms/${encodeURIComponent(roomId)}`;
@@ -41,9 +43,20 @@ class Tools {
     for (const kind of ["room-tagged", "room-untagged", "room-rated"]) {
       RoomView.lines[kind] = { render: (line) => renderEventLine(line), sig: () => kind };
     }
+    // Tag changes in a row by the same person are one line (issue 31, item 14).
+    RoomView.lines["tag-group"] = {
+      render: (group) => renderTagGroup(group),
+      sig: (group) => group.lines.map((l) => `${l.kind}:${l.data.tag}`).join(","),
+    };
+    const items = this.view._items.bind(this.view);
+    this.view._items = (r) => groupTagLines(items(r));
     this.buildNoteForm();
     this.buildTags();
-    new CannedCompletion(this.client, this.view).bind();
+    // Canned responses: "/" in the composer, and a dialog to manage them (sidebar).
+    const completion = new CannedCompletion(this.client, this.view);
+    completion.manager = new CannedManager(this.user, () => completion.invalidate());
+    completion.bind();
+    $(".presence-controls")?.append(cannedButton(completion.manager));
     // The pane's head is redrawn whenever the room changes or another one opens.
     const renderHead = this.view.renderHead.bind(this.view);
     this.view.renderHead = () => {
@@ -126,17 +139,20 @@ class Tools {
           "span",
           { class: "actions" },
           el("button", { type: "button", class: "link", dataset: { action: "edit-note" }, text: "Edit", onclick: () => this.startEdit(note) }),
-          confirmButton("Delete", { action: "delete-note" }, () => this.removeNote(note)),
+          confirmButton("Delete", { action: "delete-note" }, () => this.removeNote(note), `delete-note:${note.id}`),
         ),
       );
     }
-    return el(
+    const item = el(
       "li",
       { class: "note private-note", dataset: { key: `n:${line.seq}`, seq: String(line.seq), noteId: note.id } },
       el("span", { class: "note-label", text: label }),
       body,
       meta,
     );
+    // Touch screens: a tap shows Edit and Delete (style.css shows them on hover).
+    if (meta.querySelector(".actions")) body.addEventListener("click", () => item.classList.toggle("reveal"));
+    return item;
   }
 
   editBox(note) {
@@ -327,25 +343,11 @@ class Tools {
   }
 }
 
-function ratedText(data) {
-  const who = nameOf(data.customer) || "The customer";
-  const comment = data.rating.comment ? `: “${data.rating.comment}”` : "";
-  return `${who} rated the chat ${data.rating.score}/5${comment}`;
-}
-
-function renderEventLine(line) {
-  const data = line.data;
-  let text = "";
-  if (line.kind === "room-tagged") text = `${nameOf(data.by) || "Someone"} tagged the chat “${data.tag}”`;
-  else if (line.kind === "room-untagged") text = `${nameOf(data.by) || "Someone"} removed the tag “${data.tag}”`;
-  else text = ratedText(data);
-  return el("li", { class: `note staff-line ${line.kind}`, dataset: { key: `n:${line.seq}`, seq: String(line.seq) }, text });
-}
-
-function confirmButton(label, dataset, act) {
+function confirmButton(label, dataset, act, key) {
   const button = el("button", { type: "button", class: "link", dataset, text: label });
+  keepAsking(button, key);
   button.addEventListener("click", () => {
-    if (confirmed(button, `${label}?`, label)) act();
+    if (confirmed(button, `${label}?`, label, key)) act();
   });
   return button;
 }

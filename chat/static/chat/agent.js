@@ -5,33 +5,25 @@
 import { agentTools } from "./agent-tools.js";
 import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
-import { $, banner, bindAuth, bindConnection, bindSignOut, confirmed, el, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
-import { bindTeamQueues, inTeamQueues, teamOptions, teamTag, transferBody } from "./teams.js";
-
-const QUEUE_POLL_MS = 4000;
+import { $, banner, bindAuth, bindConnection, bindSignOut, confirmed, el, errorText, nameOf, RoomView, show } from "./ui.js";
+import { bindTeamQueues } from "./teams.js";
+import { bindQueue } from "./console-queue.js";
+import { customerPanel } from "./customer-panel.js";
+import { bindTransfer } from "./console-transfer.js";
 
 const page = {
   user: null,
   client: null,
   view: null,
   selected: null,
-  queue: [],
   unreadTimer: null,
-  queueTimer: null,
-  queueAvailable: true,
+  transfer: null, // console-transfer.js
+  queue: null, // console-queue.js
 };
 
 function describe(room) {
   const status = room.status === "closed" ? " · closed" : "";
   return { title: nameOf(room.customer) || "Customer", sub: `${room.subject || "No subject"}${status}` };
-}
-
-function since(iso) {
-  if (!iso) return "";
-  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (seconds < 60) return "just now";
-  const minutes = Math.round(seconds / 60);
-  return minutes < 60 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
 }
 
 // --- assigned rooms --------------------------------------------------------------------
@@ -69,6 +61,7 @@ function renderRooms() {
   const max = page.user.max_chats;
   $("[data-load]").textContent = max ? `${open} of ${max} chats` : `${open} chats`;
   document.title = total ? `(${total}) Agent console` : "Agent console";
+  page.queue?.render(); // a free slot, or none, changes what "Take" can do
 }
 
 function select(roomId) {
@@ -77,7 +70,8 @@ function select(roomId) {
     if (r.room.status === "closed" && r.id !== roomId) page.client.untrack(r.id);
   }
   page.selected = roomId;
-  hideTransfer();
+  page.transfer?.hide();
+  if ($("[data-banner]").dataset.kind === "error") banner(""); // an old error is no longer news
   if (roomId) page.view.open(roomId);
   else page.view.close();
   show($("[data-pane-empty]"), !roomId);
@@ -85,9 +79,9 @@ function select(roomId) {
   renderRooms();
 }
 
-function follow(room, { focus = false } = {}) {
+function follow(room, { focus = false, handoverSeq = 0 } = {}) {
   if (!room || room.status === "closed") return;
-  page.client.track(room);
+  page.client.track(room, { handoverSeq });
   // A new chat does not take the pane from the one the agent is in: it shows up in the
   // list with its unread count.
   if (focus) select(room.id);
@@ -129,59 +123,6 @@ function refreshUnreadSoon() {
   page.unreadTimer = setTimeout(refreshUnread, 400);
 }
 
-// --- queue -----------------------------------------------------------------------------
-
-async function refreshQueue() {
-  clearTimeout(page.queueTimer);
-  try {
-    const queue = await api.get("/api/chat/queue");
-    page.queue = queue.results || [];
-    page.queueAvailable = true;
-  } catch (err) {
-    page.queue = [];
-    page.queueAvailable = err.status !== 404;
-  }
-  renderQueue();
-  page.queueTimer = setTimeout(refreshQueue, QUEUE_POLL_MS);
-}
-
-function renderQueue() {
-  const list = $("[data-queue-list]");
-  const shown = page.queue.filter(inTeamQueues);
-  const items = shown.map((room) => {
-    const wait = waitText(room.estimated_wait_seconds);
-    return el(
-      "li",
-      { class: "room-item queued", dataset: { roomId: room.id } },
-      el(
-        "div",
-        { class: "queued-row" },
-        el("span", { class: "position", text: `#${room.queue_position ?? "?"}` }),
-        el("span", { class: "room-name", text: nameOf(room.customer) || "Customer" }, teamTag(room)),
-        el("span", { class: "waited", text: since(room.queued_at) }),
-        el("button", { type: "button", class: "small", text: "Take", onclick: () => take(room.id) }),
-      ),
-      el("span", { class: "preview", text: room.subject || (wait ? `est. ${wait}` : "") }),
-    );
-  });
-  list.replaceChildren(...items);
-  $("[data-queue-count]").textContent = shown.length ? `(${shown.length})` : "";
-  const empty = $("[data-queue-empty]");
-  empty.textContent = page.queueAvailable ? "Nobody is waiting." : "The queue is not available.";
-  show(empty, !items.length);
-}
-
-async function take(roomId) {
-  try {
-    const answer = await api.post("/api/chat/assign-agent", { room_id: roomId, agent_id: page.user.id });
-    const room = answer && answer.room ? answer.room : answer;
-    if (room && room.id) follow(room, { focus: true });
-  } catch (err) {
-    banner(`Could not take the chat: ${errorText(err)}`, "error");
-  }
-  refreshQueue();
-}
-
 // --- presence --------------------------------------------------------------------------
 
 function bindPresence() {
@@ -195,6 +136,7 @@ function bindPresence() {
       page.user.status = answer.status;
       page.user.accepting_chats = answer.accepting_chats;
       banner("");
+      page.queue.render(); // "Take" follows the switch
     } catch (err) {
       banner(`Could not change the status: ${errorText(err)}`, "error");
       status.value = page.user.status;
@@ -205,55 +147,7 @@ function bindPresence() {
   accepting.addEventListener("change", update);
 }
 
-// --- transfer and close ----------------------------------------------------------------
-
-function hideTransfer() {
-  show($("[data-transfer-form]"), false);
-}
-
-async function openTransfer() {
-  const form = $("[data-transfer-form]");
-  const select = $("[data-transfer-agents]", form);
-  show($("[data-error]", form), false);
-  try {
-    const agents = await api.get("/api/auth/agents/online");
-    const others = (agents.results || []).filter((a) => a.id !== page.user.id);
-    select.replaceChildren(
-      ...others.map((a) => {
-        const load = a.max_chats ? ` (${a.active_chats}/${a.max_chats})` : "";
-        const off = a.accepting_chats === false ? " · not accepting" : "";
-        return el("option", { value: a.id, text: `${nameOf(a)}${load}${off}` });
-      }),
-    );
-    if (!others.length) select.append(el("option", { value: "", text: "No other agent is online" }));
-    select.append(...teamOptions());
-    show(form, true);
-  } catch (err) {
-    banner(`Could not list the agents: ${errorText(err)}`, "error");
-  }
-}
-
-async function submitTransfer(event) {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const data = new FormData(form);
-  const roomId = page.selected;
-  const target = data.get("to_agent_id");
-  if (!roomId || !target) return;
-  const body = transferBody(roomId, target);
-  const note = data.get("note").trim();
-  if (note) body.note = note;
-  try {
-    await api.post("/api/chat/transfer", body);
-    form.reset();
-    hideTransfer();
-    drop(roomId, "Chat transferred.");
-  } catch (err) {
-    const out = $("[data-error]", form);
-    out.textContent = errorText(err);
-    show(out, true);
-  }
-}
+// --- close -----------------------------------------------------------------------------
 
 async function closeRoom() {
   const roomId = page.selected;
@@ -287,19 +181,22 @@ async function onSignedIn(user) {
   bindConnection(client);
   page.view = new RoomView($("[data-room-pane]"), client, { describe });
   agentTools(client, page.view, user); // notes, canned responses, tags, ratings
+  customerPanel(client, page.view); // the customer beside the chat
   attention(client, { openRoomId: () => page.selected, mount: $(".presence-controls") });
   show($("[data-console]"), true);
   bindPresence();
-  bindTeamQueues(user, renderQueue);
+  const openChats = () => [...client.rooms.values()].filter((r) => r.room.status !== "closed").length;
+  page.queue = bindQueue({ user, openChats, onTaken: (room) => follow(room, { focus: true }) });
+  bindTeamQueues(user, () => page.queue.render());
 
   client.on("unauthenticated", () => location.reload());
   client.on("assigned", (data) => {
     if (data.agent && data.agent.id === user.id) follow(data.room);
-    refreshQueue();
+    page.queue.refresh();
   });
   client.on("transferred", (data) => {
     if (data.to_agent && data.to_agent.id === user.id) {
-      follow(data.room);
+      follow(data.room, { handoverSeq: data.seq });
       banner(`${nameOf(data.from_agent) || "An agent"} transferred a chat with ${nameOf(data.room?.customer)} to you.`);
     } else if (data.from_agent && data.from_agent.id === user.id) {
       drop(data.room_id, `The chat with ${nameOf(data.room?.customer)} went to ${nameOf(data.to_agent)}.`);
@@ -309,18 +206,22 @@ async function onSignedIn(user) {
     if (data.room_id !== page.selected) drop(data.room_id);
     else renderRooms();
   });
-  client.on("lost", (roomId) => drop(roomId));
+  client.on("lost", (roomId, code, data) => {
+    let text = "";
+    if (code === "requeued") {
+      text = data && data.to_team ? `The chat went to the ${data.to_team.name} queue.` : "The chat went back to the queue.";
+    }
+    drop(roomId, text);
+  });
   for (const name of ["messages", "receipts", "room", "outbox"]) client.on(name, () => renderRooms());
   client.on("read", refreshUnreadSoon);
   client.on("resumed", () => {
     loadRooms().catch(() => {});
-    refreshQueue();
+    page.queue.refresh();
   });
 
   $("[data-back]").addEventListener("click", () => select(null));
-  $("[data-transfer-open]").addEventListener("click", openTransfer);
-  $("[data-transfer-cancel]").addEventListener("click", hideTransfer);
-  $("[data-transfer-form]").addEventListener("submit", submitTransfer);
+  page.transfer = bindTransfer({ user, selected: () => page.selected, onDone: (roomId) => drop(roomId) });
   $("[data-close-room]").addEventListener("click", closeRoom);
 
   client.start();
@@ -330,7 +231,7 @@ async function onSignedIn(user) {
     banner(`Could not load your chats: ${errorText(err)}`, "error");
   }
   select(page.selected);
-  refreshQueue();
+  page.queue.refresh();
 }
 
 const auth = bindAuth(onSignedIn);

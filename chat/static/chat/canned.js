@@ -3,7 +3,9 @@
 // ones and the agent's own, from GET /api/chat/canned-responses?room_id=, with their
 // placeholders filled for the room; a personal one shadows a shared one of the same
 // shortcut). Arrows choose, Enter or Tab puts the text in the composer, Escape closes.
-// Used by agent-tools.js.
+// When nothing matches (or there are none yet), the menu says so and offers to create
+// one (issue 31, item 8: "/" did nothing): Enter, Tab or a click opens the manager
+// (canned-manager.js) with the shortcut typed so far. Used by agent-tools.js.
 
 import { api } from "./client.js";
 import { $, el, show } from "./ui.js";
@@ -12,11 +14,17 @@ const CANNED_FRESH_MS = 30_000;
 const MENU_SIZE = 8;
 
 export class CannedCompletion {
-  constructor(client, view) {
+  constructor(client, view, manager = null) {
     this.client = client;
     this.view = view;
+    this.manager = manager; // CannedManager: the empty state's "Create" opens it
     this.canned = new Map(); // room id -> {at, list}
-    this.menu = { items: [], active: 0, open: false };
+    this.menu = { items: [], active: 0, open: false, prefix: "", none: false };
+  }
+
+  // The responses changed (the manager saved one): read them again on the next "/".
+  invalidate() {
+    this.canned.clear();
   }
 
   bind() {
@@ -33,7 +41,11 @@ export class CannedCompletion {
       (event) => {
         if (!this.menu.open || event.target !== this.text) return;
         const { key } = event;
-        if (key === "ArrowDown" || key === "ArrowUp") {
+        if (this.menu.empty) {
+          if (key === "Enter" || key === "Tab") this.create();
+          else if (key === "Escape") this.closeMenu();
+          else return;
+        } else if (key === "ArrowDown" || key === "ArrowUp") {
           const n = this.menu.items.length;
           this.menu.active = (this.menu.active + (key === "ArrowDown" ? 1 : n - 1)) % n;
           this.renderMenu();
@@ -82,12 +94,43 @@ export class CannedCompletion {
     if (this.view.roomId !== roomId || this.text.value !== match[0]) return; // typed on
     const prefix = match[1].toLowerCase();
     const items = list.filter((item) => item.shortcut.startsWith(prefix)).slice(0, MENU_SIZE);
-    this.menu = { items, active: 0, open: items.length > 0 };
+    this.menu = { items, active: 0, open: true, prefix, none: !list.length, empty: !items.length };
     this.renderMenu();
+  }
+
+  create() {
+    const prefix = this.menu.prefix;
+    this.closeMenu();
+    if (this.manager) this.manager.open({ shortcut: prefix });
   }
 
   renderMenu() {
     const { items, active, open } = this.menu;
+    if (open && this.menu.empty) {
+      const what = this.menu.none ? "No canned responses yet." : `No response starts with /${this.menu.prefix}.`;
+      const label = this.menu.prefix ? `Create /${this.menu.prefix}…` : "Create one…";
+      this.menuNode.replaceChildren(
+        el(
+          "li",
+          { class: "canned-empty", dataset: { cannedEmpty: "" } },
+          el("span", { class: "preview", text: what }),
+          this.manager
+            ? el("button", {
+                type: "button",
+                class: "link",
+                dataset: { cannedCreate: "" },
+                text: label,
+                onmousedown: (event) => {
+                  event.preventDefault();
+                  this.create();
+                },
+              })
+            : null,
+        ),
+      );
+      show(this.menuNode, true);
+      return;
+    }
     this.menuNode.replaceChildren(
       ...items.map((item, index) =>
         el(
@@ -112,7 +155,7 @@ export class CannedCompletion {
   }
 
   closeMenu() {
-    this.menu = { items: [], active: 0, open: false };
+    this.menu = { items: [], active: 0, open: false, prefix: "", none: false, empty: false };
     show(this.menuNode, false);
   }
 

@@ -3,7 +3,9 @@
 import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
 import { rating } from "./rating.js";
-import { $, banner, bindAuth, bindConnection, bindSignOut, errorText, nameOf, RoomView, show, waitText } from "./ui.js";
+import { endChatButton, pastChats } from "./customer-history.js";
+import { QueueState } from "./queue-state.js";
+import { $, banner, bindAuth, bindConnection, bindSignOut, errorText, nameOf, RoomView, show } from "./ui.js";
 import { offlineState, roomChoice, topicPicker } from "./teams.js";
 
 const OPEN = new Set(["queued", "active"]);
@@ -14,6 +16,8 @@ const page = {
   user: null,
   roomId: null,
   pollTimer: null,
+  queue: null, // QueueState: what the line above the messages says while waiting
+  past: null, // the earlier chats on the start screen (customer-history.js)
 };
 
 function describe(room) {
@@ -26,32 +30,23 @@ function describe(room) {
   return { title: room.agent ? `Chatting with ${nameOf(room.agent)}` : "Support", sub: room.subject || "" };
 }
 
-function queueLine(r) {
-  const info = r.queue || {};
-  const position = info.position ?? r.room.queue_position;
-  const wait = info.estimated_wait_seconds !== undefined ? info.estimated_wait_seconds : r.room.estimated_wait_seconds;
-  let line = "All our agents are busy. ";
-  if (position) line += `You are number ${position} in the queue`;
-  else line += "You are in the queue";
-  const estimate = waitText(wait);
-  if (estimate) line += ` · estimated wait ${estimate}`;
-  return `${line}. You can already write your messages.`;
-}
-
 function showStart() {
   page.roomId = null;
   page.view.close();
   show($("[data-start]"), true);
+  page.past.refresh();
   topicPicker($("[data-start-form]"));
   $("[data-start-form] [name=message]").focus();
 }
 
 function openRoom(room) {
   show($("[data-start]"), false);
+  page.past.hide();
   page.roomId = room.id;
   page.client.track(room);
   page.view.open(room.id);
   offlineState(room);
+  if (room.status === "queued") page.queue.refresh();
   schedulePoll();
 }
 
@@ -65,6 +60,7 @@ function schedulePoll() {
       try {
         const room = await api.get(`/api/chat/rooms/${r.id}`);
         page.client.track(room);
+        page.queue.refresh();
       } catch (err) {
         /* next time */
       }
@@ -85,15 +81,23 @@ async function onSignedIn(user) {
   page.client = client;
   window.supportChat = client; // for the browser tests and the curious
   bindConnection(client);
-  page.view = new RoomView($("[data-room-pane]"), client, { describe, queueLine });
+  page.queue = new QueueState(client, () => page.view.renderHead());
+  page.view = new RoomView($("[data-room-pane]"), client, { describe, queueLine: (r) => page.queue.line(r) });
   rating(client, page.view); // asks for a rating once the chat is closed
+  endChatButton(page.view, client, () => page.roomId);
+  page.past = pastChats(openRoom);
   attention(client, { openRoomId: () => page.roomId, mount: $(".room-head"), title: document.title });
   client.on("unauthenticated", () => location.reload());
   client.on("lost", (roomId) => {
     if (roomId === page.roomId) showStart();
   });
   client.on("room", (roomId) => {
-    if (roomId === page.roomId) offlineState(client.room(roomId)?.room);
+    if (roomId !== page.roomId) return;
+    const room = client.room(roomId)?.room;
+    offlineState(room);
+    // Back in a queue (a requeue, a transfer to a team): who is there may have changed.
+    if (room?.status === "queued" && page.shownStatus !== "queued") page.queue.refresh();
+    page.shownStatus = room?.status;
   });
   client.start();
   try {

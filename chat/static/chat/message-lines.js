@@ -1,10 +1,18 @@
 // One line of the conversation pane (RoomView extends it): a message with its edit and
 // delete, an unsent one from the outbox, or a room note, and the signature that redraws it.
 
-import { banner, config, confirmed, el, errorText, nameOf, sizeOf, timeOf } from "./dom.js";
+import { banner, config, confirmed, el, errorText, keepAsking, nameOf, sizeOf, timeOf } from "./dom.js";
+import { IMAGE_TYPES, thumbnail } from "./lightbox.js";
 
-const MARKS = { sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not sent" };
-const TICKS = { sending: "\u2026", sent: "\u2713", delivered: "\u2713\u2713", read: "\u2713\u2713", failed: "!" };
+const MARKS = {
+  queued: "Waiting for the connection",
+  sending: "Sending…",
+  sent: "Sent",
+  delivered: "Delivered",
+  read: "Read",
+  failed: "Not sent",
+};
+const TICKS = { queued: "\u25cb", sending: "\u2026", sent: "\u2713", delivered: "\u2713\u2713", read: "\u2713\u2713", failed: "!" };
 
 export class MessageLines {
   // The registry documented on RoomView (room-view.js), which inherits it as RoomView.lines.
@@ -23,7 +31,7 @@ export class MessageLines {
 
   _signature(r, item) {
     if (item.note) return MessageLines.lines[item.note.kind]?.sig(item.note) ?? "note";
-    if (item.pending) return `p:${item.pending.failed || ""}`;
+    if (item.pending) return `p:${item.pending.failed || ""}|${this._pendingStatus(item.pending)}`;
     const m = item.message;
     const status = this._mine(m) ? this.client.statusOf(r, m) : "";
     return [m.text, m.deleted, m.edited_at, status, this._editable(m), this.editing === m.id].join("|");
@@ -53,24 +61,34 @@ export class MessageLines {
     return el("li", { class: "note", dataset: { key: `n:${note.seq}`, seq: String(note.seq) }, text });
   }
 
+  // Files as download links; pictures also as a thumbnail that opens them full size.
   _attachments(list) {
     if (!list || !list.length) return null;
     return el(
       "ul",
       { class: "attachments" },
-      ...list.map((a) =>
-        el(
+      ...list.map((a) => {
+        const url = a.url || `/api/chat/attachments/${a.id}`;
+        const picture = IMAGE_TYPES.has(a.content_type);
+        return el(
           "li",
-          {},
-          el("a", { href: a.url || `/api/chat/attachments/${a.id}`, download: a.filename, text: a.filename }),
+          { class: picture ? "picture" : "" },
+          picture ? thumbnail(a, url) : null,
+          el("a", { href: url, download: a.filename, text: a.filename }),
           el("span", { class: "size", text: ` ${sizeOf(a.size || 0)}` }),
-        ),
-      ),
+        );
+      }),
     );
   }
 
+  // Not sent yet: "queued" while there is no connection (it goes once there is one).
+  _pendingStatus(item) {
+    if (item.failed) return "failed";
+    return this.client.socket.isOpen ? "sending" : "queued";
+  }
+
   _renderPending(item) {
-    const status = item.failed ? "failed" : "sending";
+    const status = this._pendingStatus(item);
     const node = el(
       "li",
       { class: "msg mine pending", dataset: { key: `o:${item.client_msg_id}`, status, clientMsgId: item.client_msg_id } },
@@ -149,8 +167,9 @@ export class MessageLines {
     );
     if (this._editable(m) && this.editing !== m.id) {
       const del = el("button", { type: "button", class: "link", dataset: { action: "delete" }, text: "Delete" });
+      keepAsking(del, `delete:${m.id}`);
       del.addEventListener("click", async () => {
-        if (!confirmed(del, "Delete?", "Delete")) return;
+        if (!confirmed(del, "Delete?", "Delete", `delete:${m.id}`)) return;
         try {
           await this.client.deleteMessage(r.id, m.id);
         } catch (err) {
@@ -173,7 +192,7 @@ export class MessageLines {
         ),
       );
     }
-    return el(
+    const line = el(
       "li",
       {
         class: `msg ${mine ? "mine" : "theirs"}${m.sender && m.sender.role !== "user" && !mine ? " staff" : ""}`,
@@ -182,5 +201,8 @@ export class MessageLines {
       body,
       meta,
     );
+    // Touch screens have no hover: a tap on the message shows its Edit and Delete.
+    if (meta.querySelector(".actions")) body.addEventListener("click", () => line.classList.toggle("reveal"));
+    return line;
   }
 }

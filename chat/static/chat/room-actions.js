@@ -48,6 +48,8 @@ export class Outbox {
   }
 }
 
+const RANK = { sent: 0, delivered: 1, read: 2 };
+
 export function mark(wm) {
   return { last_delivered_seq: (wm && wm.last_delivered_seq) || 0, last_read_seq: (wm && wm.last_read_seq) || 0 };
 }
@@ -61,26 +63,41 @@ export class RoomActions extends Emitter {
     return mark(r.watermarks[this.me]);
   }
 
-  // Status of one of my messages from the other participants' watermarks.
+  // Status of one of my messages: the furthest any other participant's watermarks reach,
+  // the agent's who had the room before a transfer or a requeue included (they read it:
+  // it stays read). A message's status never goes back (issue 31, item 2): the
+  // highest shown is kept, whatever a later event says.
   statusOf(r, message) {
-    const others = [r.room.customer, r.room.agent]
-      .filter((person) => person && person.id !== this.me)
-      .map((person) => mark(r.watermarks[person.id]));
-    if (!others.length) return "sent";
-    if (others.every((wm) => wm.last_read_seq >= message.seq)) return "read";
-    if (others.every((wm) => wm.last_delivered_seq >= message.seq)) return "delivered";
-    return "sent";
+    const now = this._statusNow(r, message);
+    const seen = r.statusSeen.get(message.id);
+    if (seen && RANK[seen] >= RANK[now]) return seen;
+    r.statusSeen.set(message.id, now);
+    return now;
   }
 
+  _statusNow(r, message) {
+    let best = "sent";
+    for (const [userId, wm] of Object.entries(r.watermarks)) {
+      if (userId === this.me) continue;
+      const { last_read_seq: read, last_delivered_seq: delivered } = mark(wm);
+      const reached = read >= message.seq ? "read" : delivered >= message.seq ? "delivered" : "sent";
+      if (RANK[reached] > RANK[best]) best = reached;
+    }
+    return best;
+  }
+
+  // Messages from others above my read mark; for staff, only those after the room came
+  // to them from another agent (its earlier history is not theirs to read).
   unreadCount(r) {
-    const read = this.myMark(r).last_read_seq;
+    const floor = this.user.role === "user" ? 0 : r.handoverSeq;
+    const from = Math.max(this.myMark(r).last_read_seq, floor);
     let local = 0;
     for (const m of r.messages.values()) {
-      if (m.seq > read && !m.deleted && (!m.sender || m.sender.id !== this.me)) local += 1;
+      if (m.seq > from && !m.deleted && (!m.sender || m.sender.id !== this.me)) local += 1;
     }
     if (!r.loaded) return r.serverUnread;
     const oldest = r.oldestSeq;
-    if (r.hasOlder && oldest !== null && oldest > read + 1) return Math.max(local, r.serverUnread);
+    if (r.hasOlder && oldest !== null && oldest > from + 1) return Math.max(local, r.serverUnread);
     return local;
   }
 

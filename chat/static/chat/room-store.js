@@ -37,6 +37,10 @@ class RoomState {
     this.typing = new Map(); // user id -> {name, timer}
     this.queue = null; // {position, estimated_wait_seconds} from queue-updated
     this.serverUnread = 0;
+    // Staff: the seq at which the room last came to a new agent from another one (a
+    // transfer, or back to the queue from an agent): unread counts start there.
+    this.handoverSeq = 0;
+    this.statusSeen = new Map(); // my message id -> the highest status shown (never lower)
     this.sentDelivered = 0;
     this.sentRead = 0;
     this.myTyping = false;
@@ -97,7 +101,8 @@ export class ChatClient extends RoomActions {
   }
 
   // Follow a room: joined now if the socket is open, else when it opens.
-  track(room) {
+  // `handoverSeq`: the room just came to us from another agent at that seq.
+  track(room, { handoverSeq = 0 } = {}) {
     let r = this.rooms.get(room.id);
     if (r) {
       r.room = { ...r.room, ...room };
@@ -108,6 +113,7 @@ export class ChatClient extends RoomActions {
       if (queued) r.queue = queued;
       if (this.socket.isOpen) this._join(r);
     }
+    r.handoverSeq = Math.max(r.handoverSeq, handoverSeq || 0);
     this.emit("room", room.id);
     return r;
   }
@@ -164,11 +170,11 @@ export class ChatClient extends RoomActions {
     this._pump();
   }
 
-  _lost(roomId, code) {
+  _lost(roomId, code, data = null) {
     const r = this.rooms.get(roomId);
     if (!r) return;
     this.rooms.delete(roomId);
-    this.emit("lost", roomId, code);
+    this.emit("lost", roomId, code, data);
   }
 
   _error(data) {
@@ -264,6 +270,12 @@ export class ChatClient extends RoomActions {
       case "room-transferred":
       case "room-closed":
       case "system-message": {
+        this._handover(r, name, data);
+        // Taken from me and put back in a queue: no longer mine to follow (nor to read).
+        if (name === "system-message" && data.from_agent && data.from_agent.id === this.me) {
+          this._lost(r.id, "requeued", data);
+          break;
+        }
         if (data.room) r.room = { ...r.room, ...data.room };
         else this._refreshRoom(r); // e.g. back in the queue: re-read the room
         if (name !== "room-closed" && r.room.status !== "queued") r.queue = null;
@@ -294,7 +306,9 @@ export class ChatClient extends RoomActions {
       let added = false;
       for (const item of page.events || []) {
         const kind = item.event;
-        if (!NOTE_EVENTS.has(kind) || r.notes.has(item.data.seq)) continue;
+        if (!NOTE_EVENTS.has(kind)) continue;
+        if (this._handover(r, kind, item.data)) added = true;
+        if (r.notes.has(item.data.seq)) continue;
         r.notes.set(item.data.seq, { seq: item.data.seq, kind, data: item.data });
         added = true;
       }
@@ -302,6 +316,15 @@ export class ChatClient extends RoomActions {
     } catch (err) {
       /* notes are a nicety */
     }
+  }
+
+  // A room that another agent had before: what came before the hand-over is theirs, not
+  // unread for the next one (issue 31, item 7). True when it moved the mark.
+  _handover(r, name, data) {
+    const moved = name === "room-transferred" || (name === "system-message" && data.from_agent);
+    if (!moved || typeof data.seq !== "number" || data.seq <= r.handoverSeq) return false;
+    r.handoverSeq = data.seq;
+    return true;
   }
 
   async _refreshRoom(r) {

@@ -36,6 +36,7 @@ export class RoomView extends MessageLines {
       client.on(name, (roomId) => roomId === this.roomId && this.renderMessages());
     }
     client.on("room", (roomId) => roomId === this.roomId && this.renderHead());
+    client.on("state", () => this.roomId && this.renderMessages()); // unsent lines say why
     client.on("typing", (roomId) => roomId === this.roomId && this.renderTyping());
     document.addEventListener("visibilitychange", () => this._readVisible());
 
@@ -59,6 +60,7 @@ export class RoomView extends MessageLines {
       this.fileInput.value = "";
     });
     this.olderButton.addEventListener("click", () => this.loadOlder());
+    this._bindDropAndPaste();
     this.scroller.addEventListener("scroll", () => {
       if (this.scroller.scrollTop < 40) this.loadOlder();
     });
@@ -221,6 +223,36 @@ export class RoomView extends MessageLines {
   }
 
   // --- attachments --------------------------------------------------------------------
+
+  // Files dropped on the conversation, or pasted into the message box (a screenshot from
+  // the clipboard), are uploaded as the paperclip's are (issue 31, item 12).
+  _bindDropAndPaste() {
+    const canTake = (event) => {
+      const r = this.state;
+      return r && r.room.status !== "closed" && [...(event.dataTransfer?.types || [])].includes("Files");
+    };
+    this.root.addEventListener("dragover", (event) => {
+      if (!canTake(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+      this.root.classList.add("dropping");
+    });
+    this.root.addEventListener("dragleave", (event) => {
+      if (!this.root.contains(event.relatedTarget)) this.root.classList.remove("dropping");
+    });
+    this.root.addEventListener("drop", (event) => {
+      this.root.classList.remove("dropping");
+      if (!canTake(event)) return;
+      event.preventDefault();
+      for (const file of event.dataTransfer.files) this._upload(file);
+    });
+    this.text.addEventListener("paste", (event) => {
+      const files = [...(event.clipboardData?.files || [])];
+      if (!files.length || !this.roomId) return;
+      if (!event.clipboardData.getData("text/plain")) event.preventDefault();
+      for (const file of files) this._upload(file);
+    });
+  }
 
   _clearUploads() {
     this.uploads = [];

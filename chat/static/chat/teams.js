@@ -4,7 +4,8 @@
 //   (topicPicker, roomChoice); the team's offline state and a form to leave an e-mail
 //   address and a message while the room waits for the opening (offlineState);
 //   agent console: the team of each waiting room, a filter by team (bindTeamQueues,
-//   teamTag), teams as transfer targets (teamOptions, transferBody).
+//   teamTag), whether the agent serves it (servesTeam), teams as transfer targets
+//   (teamOptions, transferBody).
 // Only the public REST contract: GET /api/chat/topics, /api/chat/teams,
 // POST /api/chat/rooms/{id}/offline-message, POST /api/chat/transfer with to_team_id.
 
@@ -182,6 +183,14 @@ export function inTeamQueues(room) {
     default:
       return team === queueView.filter;
   }
+}
+
+// Whether the signed-in agent may take a waiting room: the general queue is everyone's,
+// a team's queue its members' (a team no longer listed: everyone's, as on the server).
+export function servesTeam(room) {
+  if (!room.team) return true;
+  if (!queueView.teams.some((t) => t.id === room.team.id)) return true;
+  return queueView.mine.has(room.team.id);
 }
 
 export function teamTag(room) {

@@ -3,6 +3,22 @@
 // The parts: dom.js (helpers), account.js (sign-in, sign-out, connection line),
 // room-view.js and message-lines.js (the pane); this module re-exports them.
 
-export { $, banner, config, confirmed, el, errorText, nameOf, show, sizeOf, timeOf, waitText } from "./dom.js";
+export {
+  $,
+  banner,
+  clearFieldErrors,
+  config,
+  confirmed,
+  el,
+  errorText,
+  fieldMessages,
+  keepAsking,
+  nameOf,
+  show,
+  showFieldErrors,
+  sizeOf,
+  timeOf,
+  waitText,
+} from "./dom.js";
 export { bindAuth, bindConnection, bindSignOut } from "./account.js";
 export { RoomView } from "./room-view.js";
