@@ -1,7 +1,9 @@
 """``GET /api/health``: each dependency answers a ping, or the check names it.
 
-The answer comes within ``HEALTH_TIMEOUT_SECONDS`` whatever the dependencies do: both
-pings run at once on their own threads, each bounded (pymongo's ``timeout()`` for the
+The answer comes within ``HEALTH_TIMEOUT_SECONDS`` whatever the dependencies do, or
+within the request's own bound if that comes first (``chat_project.deadlines``: past it
+the edge answers a bare 503, which would not say which dependency failed): both pings
+run at once on their own threads, each bounded (pymongo's ``timeout()`` for the
 database, which covers server selection too), and a ping that has not answered by then
 is reported as ``error: timeout``."""
 
@@ -21,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat_project import drain
+from chat_project import deadlines, drain
 
 # Pings that outlive their answer finish here, never on a request's thread.
 _pings = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
@@ -48,10 +50,11 @@ def check_redis() -> str:
 
 def dependency_checks() -> dict[str, str]:
     pending = {"database": _pings.submit(check_database), "redis": _pings.submit(check_redis)}
+    answer_by = deadlines.now() + deadlines.remaining(settings.HEALTH_TIMEOUT_SECONDS)
     checks = {}
     for name, future in pending.items():
         try:
-            checks[name] = future.result(timeout=settings.HEALTH_TIMEOUT_SECONDS)
+            checks[name] = future.result(timeout=max(0.0, answer_by - deadlines.now()))
         except FutureTimeout:
             checks[name] = "error: timeout"
     return checks

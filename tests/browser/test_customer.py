@@ -153,7 +153,7 @@ async def test_sign_up_errors_are_plain_words_under_their_fields(
 
     # The server's refusals, reworded where they were not plain, each at its field.
     await form.locator("[name=username]").fill("olga")
-    await form.locator("[name=email]").fill("olga@example.com")
+    await form.locator("[name=email]").fill("olga.new@example.com")
     await form.locator("[name=password]").fill("12345678")
     await form.locator("button[type=submit]").click()
     await expect(form.locator("[data-field-error=username]")).to_have_text(
