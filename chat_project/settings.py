@@ -399,6 +399,8 @@ WS_PRESENCE_GRACE_SECONDS = float(env_str("WS_PRESENCE_GRACE_SECONDS", "5"))
 WS_PRESENCE_SWEEP_SECONDS = float(env_str("WS_PRESENCE_SWEEP_SECONDS", "1"))
 WS_TYPING_TTL_SECONDS = float(env_str("WS_TYPING_TTL_SECONDS", "5"))
 WS_TYPING_THROTTLE_SECONDS = float(env_str("WS_TYPING_THROTTLE_SECONDS", "2"))
+# A typing start waits this long; its stop or a message within it cancels both unseen.
+WS_TYPING_HOLD_SECONDS = float(env_str("WS_TYPING_HOLD_SECONDS", "0.25"))
 WS_REPLAY_MAX_EVENTS = env_int("WS_REPLAY_MAX_EVENTS", 5000)  # more missed: resync_required
 WS_MAX_ROOMS_PER_SOCKET = env_int("WS_MAX_ROOMS_PER_SOCKET", 200)
 WS_GAP_REPAIR_SECONDS = float(env_str("WS_GAP_REPAIR_SECONDS", "0.5"))  # then read the gap

@@ -79,7 +79,7 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
         self.groups_joined: set[str] = set()
         self.rooms: dict[str, RoomCursor] = {}  # the joined rooms
         self.receipts: dict[str, PendingReceipts] = {}  # per room, waiting to be written
-        self.timers = KeyedTimers()  # ("typing" | "repair" | "receipts", room_id)
+        self.timers = KeyedTimers()  # ("typing" | "typing-hold" | "repair" | "receipts", room)
         self.live = False  # counted in presence and under the socket cap
 
     # --- connection --------------------------------------------------------------------
@@ -172,7 +172,9 @@ class ChatConsumer(RoomHandlers, TypingHandlers, EventConsumer):
         """Ack ``{message}`` once the write is durable. The seq this socket has seen of
         the room (if it follows it) saves the writer a read; nothing else differs from
         a REST send."""
-        cursor = self.rooms.get(data["room_id"].lower())
+        room_id = data["room_id"].lower()
+        cursor = self.rooms.get(room_id)
+        self.typing_cancelled(room_id)  # see chat.gateway.typing_handlers: the hold
         message = await async_services.message_send(
             room_id=data["room_id"],
             sender=self.user,

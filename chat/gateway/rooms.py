@@ -173,6 +173,7 @@ class RoomHandlers:
         if self.rooms.pop(room_id, None) is not None:
             self.timers.cancel(("repair", room_id))
             await self._flush_receipts(room_id)  # sent before leaving: still due
+        self.typing_cancelled(room_id)
         self.timers.cancel(("typing", room_id))
         await self._group_discard(room_group(room_id))
 

@@ -1,7 +1,14 @@
 """The gateway's typing indicators (``ChatConsumer`` mixes these in): Redis state only
 (``chat.gateway.typing_state``: throttle, ttl, implied stop), a timer per room that ends the
 indicator by itself, and ``user-typing`` to the room's other users (no seq: not
-history)."""
+history).
+
+A start is held for ``WS_TYPING_HOLD_SECONDS`` before anything happens: a stop, or a
+message from this socket to the room, within that time cancels it, and nobody is told
+either (an indicator on and off within a quarter of a second is a flicker nobody can
+read). Clients send ``typing`` on, the message, ``typing`` off around most quick
+replies: in the chat benchmark that was two Redis calls, two fan-outs and a frame per
+message for nothing (docs/benchmarks.md, issue 29)."""
 
 from __future__ import annotations
 
@@ -33,6 +40,25 @@ class TypingHandlers:
         if not data["is_typing"]:
             await self._typing_stopped(room_id)
             return {"room_id": room_id}
+        if self.timers.pending(("typing-hold", room_id)):
+            return {"room_id": room_id}  # announced when the hold ends, if still typing
+        hold = settings.WS_TYPING_HOLD_SECONDS
+        if hold > 0 and not self.timers.pending(("typing", room_id)):
+            self.timers.start(
+                ("typing-hold", room_id), hold, lambda: self._typing_began(room_id), restart=False
+            )
+            return {"room_id": room_id}
+        await self._typing_began(room_id)
+        return {"room_id": room_id}
+
+    def typing_cancelled(self, room_id: str) -> bool:
+        """A start still on hold is forgotten (its stop or a message came within the
+        hold): True when there was one."""
+        return self.timers.cancel(("typing-hold", room_id))
+
+    async def _typing_began(self, room_id: str) -> None:
+        if room_id not in self.rooms:
+            return  # left the room during the hold
         ttl = settings.WS_TYPING_TTL_SECONDS
         due = await typing_state.typing_start(
             room_id=room_id,
@@ -45,7 +71,6 @@ class TypingHandlers:
         )
         if due:
             await self._publish_typing(room_id, True)
-        return {"room_id": room_id}
 
     async def _typing_timer_fired(self, room_id: str) -> None:
         try:
@@ -58,6 +83,8 @@ class TypingHandlers:
             logger.warning("typing expiry failed", exc_info=True)
 
     async def _typing_stopped(self, room_id: str) -> None:
+        if self.typing_cancelled(room_id):
+            return  # nobody was told it began
         if not self.timers.cancel(("typing", room_id)):
             return  # this socket was not typing there
         try:

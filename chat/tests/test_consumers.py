@@ -537,6 +537,37 @@ async def test_typing_goes_to_others_throttled_and_stops_by_itself(
     await alice.nothing("user-typing")
 
 
+async def test_a_typing_start_stopped_within_the_hold_is_never_announced(
+    connect, room, customer, agent, settings
+):
+    """Issue 29: typing on, the message, typing off (what a client sends around a quick
+    reply) cost two Redis calls, two fan-outs and two frames per message, for an
+    indicator on and off within milliseconds. Started and stopped, or followed by a
+    message, within ``WS_TYPING_HOLD_SECONDS``: the others hear nothing; longer: the
+    start and the stop as before."""
+    settings.WS_TYPING_HOLD_SECONDS = 0.3
+    alice, agent_sock = await connect(customer), await connect(agent)
+    for sock in (alice, agent_sock):
+        await sock.request("join-room", {"room_id": rid(room)})
+
+    await alice.request("typing", {"room_id": rid(room), "is_typing": True})
+    await alice.request("typing", {"room_id": rid(room), "is_typing": False})
+    await alice.request("typing", {"room_id": rid(room), "is_typing": True})
+    await alice.request(
+        "send-message", {"room_id": rid(room), "client_msg_id": "quick-1", "text": "hi"}
+    )
+    await alice.request("typing", {"room_id": rid(room), "is_typing": False})
+    await agent_sock.expect("new-message")
+    await agent_sock.nothing("user-typing", within=0.6)
+
+    await alice.request("typing", {"room_id": rid(room), "is_typing": True})
+    await agent_sock.nothing("user-typing", within=0.15)  # still on hold
+    began = await agent_sock.expect("user-typing", within=1)
+    assert began["data"]["is_typing"] is True
+    await alice.request("typing", {"room_id": rid(room), "is_typing": False})
+    assert (await agent_sock.expect("user-typing"))["data"]["is_typing"] is False
+
+
 async def test_typing_stops_when_the_typist_disconnects(connect, room, customer, agent):
     alice, agent_sock = await connect(customer), await connect(agent)
     for sock in (alice, agent_sock):
