@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -122,10 +123,12 @@ def _refuse(taken: Taken) -> None:
 def user_spend(*, user_id: object, cost: float = 1.0) -> None:
     """Spend ``cost`` from the user's budget (REST and sockets share it), or raise
     ``RateLimited``. Lets the request through when Redis does not answer."""
+    if _unavailable.skipping():
+        return
     try:
         taken = take(cost=cost, **_user_bucket(user_id))
-    except RedisError:
-        logger.warning("user budget unavailable; request let through", exc_info=True)
+    except RedisError as exc:
+        _unavailable.noticed(exc)
         return
     _refuse(taken)
 
@@ -133,16 +136,44 @@ def user_spend(*, user_id: object, cost: float = 1.0) -> None:
 # How long a socket's frame waits for its budget before it goes on without it: the budget
 # is checked on the hot path of every send, and a stalled Redis must not delay a send that
 # needs only the database (the fault suite stops Valkey under sends).
-ASYNC_WAIT_SECONDS = 0.1
+ASYNC_WAIT_SECONDS = 0.25
+# After a budget went unanswered, how long this process lets requests through without
+# asking: one request per this period pays the wait, not every one.
+SKIP_SECONDS = 1.0
+
+
+class _Unavailable:
+    """When Redis last failed to answer for a budget (a breaker, per process): a budget is
+    fairness, so while Redis is away or slow the requests go through unchecked, and the
+    log says so once per ``SKIP_SECONDS`` (a line, not a traceback per request)."""
+
+    def __init__(self) -> None:
+        self.until = 0.0
+
+    def skipping(self) -> bool:
+        return time.monotonic() < self.until
+
+    def noticed(self, exc: BaseException) -> None:
+        self.until = time.monotonic() + SKIP_SECONDS
+        logger.warning(
+            "user budgets unavailable (%s); requests let through for %.0f s",
+            type(exc).__name__,
+            SKIP_SECONDS,
+        )
+
+
+_unavailable = _Unavailable()
 
 
 async def auser_spend(*, user_id: object, cost: float = 1.0) -> None:
     """:func:`user_spend` from the gateway's event loop; a Redis that does not answer
     within ``ASYNC_WAIT_SECONDS`` lets the frame through, as one that fails does."""
+    if _unavailable.skipping():
+        return
     try:
         async with asyncio.timeout(ASYNC_WAIT_SECONDS):
             taken = await atake(cost=cost, **_user_bucket(user_id))
-    except (RedisError, TimeoutError):
-        logger.warning("user budget unavailable; request let through", exc_info=True)
+    except (RedisError, TimeoutError) as exc:
+        _unavailable.noticed(exc)
         return
     _refuse(taken)

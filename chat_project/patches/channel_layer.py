@@ -1,6 +1,17 @@
 """The channel layer: channels_redis' PubSub layer with a smaller per-socket inbox that a
-consumer can read without a task per message, batched subscriptions (:class:`_Shard`)
-and batched publishing (:meth:`PubSubChannelLayer.group_send_many`).
+consumer can read without a task per message, batched subscriptions (:class:`_Shard`),
+batched publishing (:meth:`PubSubChannelLayer.group_send_many`) and local delivery.
+
+**Local delivery** (issue 29). channels_redis sends every message through Redis, also to
+the sockets of the process that sent it, and every socket of a group decodes its own
+copy. Here a message for a channel or group with members in this process (this event
+loop's layer) goes into their inboxes at once, as the one decoded message they share
+(consumers read it, never change it); it is still published, for the other processes,
+marked with the publishing layer's origin (:data:`ORIGIN_MARK` and 8 random bytes), and
+the copy that comes back from Redis is dropped unread. A message from another process is
+decoded once, however many sockets here receive it. Order per sender is unchanged: a
+layer hands messages to its inboxes in the order it publishes them, and Redis keeps
+that order for everyone else. Redis being away no longer stops delivery in-process.
 
 The PubSub layer keeps an ``asyncio.Queue`` per consumer channel: four deques (getters,
 putters, items and an Event's waiters), ~3 KB per socket before anything arrives (a
@@ -13,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import os
 from collections import deque
 from typing import Any
 
@@ -23,7 +36,14 @@ from channels_redis.pubsub import (
 )
 from channels_redis.utils import _wrap_close
 
+logger = logging.getLogger(__name__)
+
 EMPTY = object()
+
+# What starts a payload this layer published: 0xC1 is the one byte msgpack never uses
+# (and a Fernet token, with encryption on, is base64), so no other payload starts so.
+ORIGIN_MARK = b"\xc1"
+ORIGIN_LENGTH = len(ORIGIN_MARK) + 8
 
 
 class Inbox:
@@ -137,6 +157,29 @@ class _Shard(RedisSingleShardConnection):
                 pipe.publish(channel, message)
             await pipe.execute()
 
+    def _receive_message(self, message: Any) -> None:
+        if message is None:
+            return
+        data = message["data"]
+        layer = self.channel_layer
+        if data[:1] == ORIGIN_MARK:
+            if data[:ORIGIN_LENGTH] == layer.origin:
+                return  # this layer's own: delivered here when it was sent
+            data = data[ORIGIN_LENGTH:]
+        name = message["channel"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        inboxes = layer.inboxes_of(name)
+        if not inboxes:
+            return
+        try:
+            decoded = layer.channel_layer.deserialize(data)
+        except Exception:  # one bad payload must not stop the receiver
+            logger.warning("undecodable message on %s", name, exc_info=True)
+            return
+        for inbox in inboxes:
+            inbox.put_nowait(decoded)
+
 
 class _Batcher:
     """Items added while a batch is being written go into the next batch, written by
@@ -176,6 +219,38 @@ class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._shards = [_Shard(shard.host, self) for shard in self._shards]
+        # Per loop, not per process: another loop's layer (a test's async_to_sync) in
+        # this process has inboxes of its own and must still get these from Redis.
+        self.origin = ORIGIN_MARK + os.urandom(ORIGIN_LENGTH - len(ORIGIN_MARK))
+
+    def inboxes_of(self, name: str) -> list[Inbox]:
+        """The inboxes in this layer of a channel or of a group's channel."""
+        inbox = self.channels.get(name)
+        if inbox is not None:
+            return [inbox]
+        members = self.groups.get(name)
+        if not members:
+            return []
+        return [self.channels[c] for c in members if c in self.channels]
+
+    def deliver_here(self, name: str, message: dict[str, Any]) -> None:
+        for inbox in self.inboxes_of(name):
+            inbox.put_nowait(message)
+
+    def payload(self, message: dict[str, Any]) -> bytes:
+        return self.origin + self.channel_layer.serialize(message)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        inbox = self.channels.get(channel)
+        if inbox is not None:  # a channel lives in one layer: no one else to tell
+            inbox.put_nowait(message)
+            return
+        await self._get_shard(channel).publish(channel, self.payload(message))
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        channel = self._get_group_channel_name(group)
+        self.deliver_here(channel, message)
+        await self._get_shard(channel).publish(channel, self.payload(message))
 
     async def _subscribe_to_channel(self, channel: str) -> None:
         self.channels[channel] = Inbox()
@@ -203,6 +278,13 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
     async def close_channel(self, channel: str) -> None:
         await self._get_layer().close_channel(channel)
 
+    def deserialize(self, message: Any) -> Any:
+        # An inbox holds decoded messages only (see the module docstring); bytes still
+        # decode as before for any caller that has some.
+        if isinstance(message, dict):
+            return message
+        return super().deserialize(message)
+
     def inbox(self, channel: str) -> Inbox | None:
         """The queue of messages waiting for ``channel`` in this process (None if it has
         none here): the gateway watches its length to close a socket that falls too far
@@ -210,14 +292,17 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
         return self._get_layer().channels.get(channel)
 
     async def group_send_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
-        """``group_send`` of each ``(group, message)``, in order, as one Redis pipeline
-        per shard (``_Shard.write_publishes``): ``chat_project.fanout`` hands over what
-        queued up as one batch already, so it skips the shard's own batching."""
+        """``group_send`` of each ``(group, message)``, in order: delivered here, then as
+        one Redis pipeline per shard (``_Shard.write_publishes``): ``chat_project.fanout``
+        hands over what queued up as one batch already, so it skips the shard's own
+        batching."""
         layer = self._get_layer()
         by_shard: dict[Any, list[tuple[str, bytes]]] = {}
         for group, message in messages:
             channel = layer._get_group_channel_name(group)
-            payload = self.serialize(message)
-            by_shard.setdefault(layer._get_shard(channel), []).append((channel, payload))
+            layer.deliver_here(channel, message)
+            by_shard.setdefault(layer._get_shard(channel), []).append(
+                (channel, layer.payload(message))
+            )
         for shard, items in by_shard.items():
             await shard.write_publishes(items)

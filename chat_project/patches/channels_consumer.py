@@ -55,7 +55,6 @@ class InboxReceiving:
         ``chat_project.deadlines``) into a queue of its own; the inbox is read directly.
         Either wakes this loop."""
         loop = asyncio.get_running_loop()
-        deserialize = self.channel_layer.deserialize
         frames: collections.deque[dict[str, Any]] = collections.deque()
         wake: list[asyncio.Future | None] = [None]
         failed: list[BaseException] = []
@@ -85,9 +84,9 @@ class InboxReceiving:
                     continue
                 if failed:
                     raise failed[0]
-                raw = inbox.take()
-                if raw is not EMPTY:
-                    await self.dispatch(deserialize(raw))
+                message = inbox.take()  # decoded already (the layer's local delivery)
+                if message is not EMPTY:
+                    await self.dispatch(message)
                     continue
                 wake[0] = loop.create_future()
                 inbox.wake_on_put(wake[0])

@@ -56,9 +56,21 @@ async def test_auser_spend_is_the_same_budget(settings):
         await budget.auser_spend(user_id="u3")
 
 
-def test_the_user_budget_lets_requests_through_when_redis_is_down(monkeypatch):
+def test_the_user_budget_lets_requests_through_when_redis_is_down(monkeypatch, caplog):
+    """And asks again only ``SKIP_SECONDS`` later: under a Redis stall every frame waited
+    for it, and each logged a traceback (the drain fault test found them)."""
+    calls = []
+
     def down(*args, **kwargs):
+        calls.append(1)
         raise RedisConnectionError("down")
 
     monkeypatch.setattr(budget, "take", down)
+    monkeypatch.setattr(budget._unavailable, "until", 0.0)  # restored after the test
     budget.user_spend(user_id="u4", cost=1000)  # no error: fairness, not security
+    budget.user_spend(user_id="u4", cost=1000)
+    assert len(calls) == 1
+    assert [r.exc_info for r in caplog.records if r.name == budget.logger.name] == [None]
+    monkeypatch.setattr(budget._unavailable, "until", 0.0)  # the breaker's time is up
+    budget.user_spend(user_id="u4", cost=1000)
+    assert len(calls) == 2
