@@ -16,6 +16,12 @@
 // config.transport "socketio" (chat and idle modes): the same traffic through the npm
 // socket.io-client at /socket.io/ (config.urls are then http://host:port): emit with a
 // callback for a frame with an ack, server events as Socket.IO events (issue 14).
+// config.transport "compat" (chat mode): the same traffic in the reference backend's shapes
+// on the compatibility edge's Socket.IO namespace (issue 27; config.urls are then
+// http://host:port/compat): signed in by `auth: {sessionId}` (the value of the session
+// cookie, which is not sent), `send-message {chatRoomId, content}` with a callback,
+// `typing {chatRoomId, isTyping}`, receipts by `messageId`; a delivery is keyed by its
+// unique content and its seq is the one the sender's ack gives.
 // Progress lines go to stdout ("MEASURE_START", "MEASURE_END", "HOLD_START", ...) so the
 // runner can sample server CPU and memory at the right moments; the last line is
 // "RESULT {json}". The generator reports its own CPU and marks the run client-bound
@@ -97,7 +103,8 @@ function open(url, cookie, onFrame, timeoutMs = 15000) {
 // chat mode as a WebSocket of the contract: `emitFrame(f)` sends a frame, and acks,
 // callback errors ({error}) and events come back to onFrame as contract frames.
 let sioConnect = null;
-async function openSio(url, cookie, onFrame, timeoutMs = 15000) {
+// `auth`: the namespace CONNECT's payload (the compatibility edge's {sessionId}).
+async function openSio(url, cookie, onFrame, timeoutMs = 15000, auth = undefined) {
   if (!sioConnect) sioConnect = (await import("socket.io-client")).io;
   return new Promise((resolve) => {
     const t0 = now();
@@ -107,6 +114,7 @@ async function openSio(url, cookie, onFrame, timeoutMs = 15000) {
       forceNew: true,
       reconnection: false,
       timeout: timeoutMs,
+      ...(auth ? { auth } : {}),
     });
     const conn = {
       readyState: 0,
@@ -141,6 +149,18 @@ async function openSio(url, cookie, onFrame, timeoutMs = 15000) {
     socket.onAny((event, data) => onFrame(conn, { event, data }));
   });
 }
+
+// The compatibility edge's namespace: no cookie, the session key in the CONNECT's auth.
+function sessionKeyOf(cookie) {
+  const name = cfg.session_cookie ?? "sessionid";
+  for (const part of (cookie || "").split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return v.join("=");
+  }
+  return "";
+}
+const openCompat = (url, cookie, onFrame, timeoutMs = 15000) =>
+  openSio(url, null, onFrame, timeoutMs, { sessionId: sessionKeyOf(cookie) });
 
 // ---------------------------------------------------------------------------- idle
 async function idleMode() {
@@ -219,6 +239,12 @@ async function chatMode() {
   const c = { sent: 0, acked: 0, delivered: 0, dup: 0, out_of_order: 0, echo: 0, foreign: 0, frames_out: 0, frames_in: 0, closed: 0 };
   let measuring = false;
   let ackSeq = 0;
+  // The compatibility edge (the reference's shapes): a new-message carries neither
+  // client_msg_id nor seq. Deliveries are keyed by their content (unique per run), and
+  // the order is checked after the drain, with the seq each sender's ack gave.
+  const compat = cfg.transport === "compat";
+  const byContent = new Map(); // content -> client_msg_id (compat)
+  const arrivals = new Map(); // `${peer} ${room}` -> [client_msg_id] in arrival order (compat)
 
   const send = (i, event, data, ack) => {
     const ws = socks[i];
@@ -245,6 +271,10 @@ async function chatMode() {
         if (p.kind === "send" && f.event === "ack") {
           c.acked += p.measured ? 1 : 0;
           if (p.measured) ackLat.push(t - p.scheduled);
+          if (compat && p.cmid) {
+            const e = expected.get(p.cmid);
+            if (e) e.seq = f.data?.message?.seq; // the product's ack, passed through
+          }
         } else if (p.kind === "probe" && p.measured) probeLat.push(t - p.sentAt);
         if (p.resolve) p.resolve(f);
       }
@@ -256,6 +286,7 @@ async function chatMode() {
       return;
     }
     if (f.event !== "new-message") return;
+    if (compat) return compatDelivery(idx, f.data || {});
     const d = f.data || {};
     const m = d.message || d;
     const cmid = m.client_msg_id;
@@ -293,6 +324,41 @@ async function chatMode() {
     }
   };
 
+  // new-message {message: {_id, chatRoomId, content, senderId}, sender} (compat)
+  const compatDelivery = (idx, d) => {
+    const m = d.message || {};
+    const cmid = byContent.get(m.content);
+    const e = cmid && expected.get(cmid);
+    if (!e) {
+      c.foreign++;
+      return;
+    }
+    if (idx === e.sender) {
+      c.echo++;
+      return;
+    }
+    if (idx !== e.peer) {
+      c.foreign++;
+      return;
+    }
+    if (e.got) {
+      c.dup++;
+      return;
+    }
+    e.got = true;
+    const key = `${idx} ${m.chatRoomId}`;
+    if (!arrivals.has(key)) arrivals.set(key, []);
+    arrivals.get(key).push(cmid);
+    if (e.measured) {
+      c.delivered++;
+      fanLat.push(now() - e.scheduled);
+    }
+    if (cfg.receipts !== false && m._id) {
+      send(idx, "message-delivered", { messageId: m._id });
+      setTimeout(() => send(idx, "message-read", { messageId: m._id }), cfg.read_delay_ms ?? 100);
+    }
+  };
+
   // Connect every socket (bounded rate), then join the rooms and wait for the acks.
   // 100/s as in the idle scenario: faster, the product refuses handshakes beyond
   // WS_MAX_PENDING_HANDSHAKES with 4013 (a real client backs off and retries).
@@ -300,7 +366,7 @@ async function chatMode() {
   const connectRate = cfg.connect_rate ?? 100;
   const conns = [];
   const connectFailures = {};
-  const opener = cfg.transport === "socketio" ? openSio : open;
+  const opener = compat ? openCompat : cfg.transport === "socketio" ? openSio : open;
   const connect = (i) =>
     opener(cfg.urls[i % cfg.urls.length], users[i].cookie, onFrame(i)).then((r) => {
       if (r.error) connectFailures[r.error] = (connectFailures[r.error] || 0) + 1;
@@ -352,7 +418,9 @@ async function chatMode() {
   for (const r of rooms) {
     for (const i of [r.customer, r.agent]) {
       joins.push(
-        request(i, "join-room", { room_id: r.id }).then((f) => {
+        // compat: the socket follows its open rooms from the CONNECT; join-room is what
+        // the reference client sends when it opens a chat (answered by chat-history)
+        request(i, "join-room", compat ? { chatRoomId: r.id } : { room_id: r.id }).then((f) => {
           if (f.event !== "ack") {
             const k = f.event === "error" ? f.data?.code : f.event;
             joinFailures[k] = (joinFailures[k] || 0) + 1;
@@ -392,6 +460,17 @@ async function chatMode() {
     const ack = `s${msgN}`;
     schedLag.push(now() - scheduled);
     expected.set(cmid, { scheduled, sender, peer, got: false, measured });
+    if (compat) {
+      const text = `bench message ${msgN} from ${sender}`; // unique in the run
+      byContent.set(text, cmid);
+      acks.set(ack, { kind: "send", scheduled, measured, cmid });
+      if (cfg.typing !== false) send(sender, "typing", { chatRoomId: r.id, isTyping: true });
+      if (send(sender, "send-message", { chatRoomId: r.id, content: text }, ack)) {
+        if (measured) c.sent++;
+      }
+      if (cfg.typing !== false) send(sender, "typing", { chatRoomId: r.id, isTyping: false });
+      return;
+    }
     acks.set(ack, { kind: "send", scheduled, measured });
     if (cfg.typing !== false) send(sender, "typing", { room_id: r.id, is_typing: true });
     if (send(sender, "send-message", { room_id: r.id, client_msg_id: cmid, text: `bench message ${msgN} from ${sender}` }, ack)) {
@@ -437,6 +516,18 @@ async function chatMode() {
   let unacked = 0;
   for (const e of expected.values()) if (e.measured && !e.got) lost++;
   for (const p of acks.values()) if (p.kind === "send" && p.measured) unacked++;
+  if (compat) {
+    // per peer and room, in arrival order: a seq at or below the last one is out of order
+    for (const list of arrivals.values()) {
+      let last = 0;
+      for (const cmid of list) {
+        const seq = expected.get(cmid)?.seq;
+        if (typeof seq !== "number") continue; // unacked: counted there
+        if (seq <= last) c.out_of_order++;
+        else last = seq;
+      }
+    }
+  }
   for (const ws of socks) if (ws) ws.terminate();
   const secs = durMs / 1000;
   return {

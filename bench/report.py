@@ -50,8 +50,11 @@ def chat_rows(rows: list[dict]) -> list[str]:
             continue
         a, f = r["ack_ms"], r["fanout_ms"]
         bound = " (client-bound)" if r["client_bound"] else ""
+        # the scenarios that compare transports (socketio, compat) name the row's
+        transport = r.get("transport", "websocket")
+        target = r["target"] + ("" if transport == "websocket" else f" ({transport})")
         out.append(
-            f"| {r['scenario']} | {r['target']} | {r['offered_rate']:g} | {r['achieved_rate']} "
+            f"| {r['scenario']} | {target} | {r['offered_rate']:g} | {r['achieved_rate']} "
             f"| {a['p50']}/{a['p95']}/{a['p99']}/{a['max']} "
             f"| {f['p50']}/{f['p95']}/{f['p99']}/{f['max']} "
             f"| {r['lost']} | {r['duplicated']} | {r['out_of_order']} | {r['unacked']} "
@@ -103,6 +106,14 @@ def main() -> None:
             )
         if r.get("status"):
             print(f"- {r['scenario']}: {r['status']}")
+        if "cpu_ms_per_msg" in r:  # socketio, compat: the server's CPU ms per acked message
+            runs = "; ".join(f"{k} {v}" for k, v in r["cpu_ms_per_msg"].items())
+            first, second = r["cpu_ms_per_msg"]
+            target = f" (target <= {r['target_ratio']})" if "target_ratio" in r else ""
+            print(
+                f"- {r['scenario']}: server CPU ms per message, clean runs: {runs}; "
+                f"{second}/{first} = {r['ratio']}{target}"
+            )
         if r.get("scenario") == "search-explain":
             print(f"- explain ({r['room_messages']} messages): `{r['explain'][:1500]}`")
 

@@ -9,7 +9,9 @@ Scenarios: idle, chat, knee, knee2 (two server processes), routing, routing-team
 routing burst with three teams whose agents overlap, issue 15), history, search,
 socketio (the chat scenario over Socket.IO beside plain WebSocket, issue 14), proxy (the
 chat scenario through HAProxy with one and with three processes, issue 17:
-bench/proxy_scenario.py).
+bench/proxy_scenario.py), compat (the chat scenario in the reference backend's shapes on
+the compatibility edge's namespace /compat beside the product's own Socket.IO namespace,
+issue 27: server CPU per message, on a server started with COMPAT_ENABLED=1).
 The database and Valkey are the embedded servers (chat_project.dev.servers, a fresh data
 folder per run) unless MONGODB_URI and REDIS_URL are set. daphne is started as ./run.sh
 starts it (DJANGO_DEBUG=0 with a random key per run, the per-socket rate limit raised so
@@ -53,6 +55,14 @@ PROJECT_FRAME = re.compile(r"[ (/](chat|accounts|chat_project|agents)/[a-z_/]+\.
 
 # Scenario socketio connects at this rate (scenario 1's is 100/s; see socketio_idle).
 SOCKETIO_CONNECT_RATE = 50
+
+# Scenario compat: the page the reference frontend is served from (as ./run.sh allows it),
+# a compatibility origin, so its sockets come in as the frontend's do: without a cookie.
+COMPAT_ORIGIN = "http://127.0.0.1:3001"
+COMPAT_ENV = {"COMPAT_ENABLED": "1", "COMPAT_ALLOWED_ORIGINS": COMPAT_ORIGIN}
+# Issue 27's target: the edge costs at most this many times the server CPU per message
+# of the product's own Socket.IO namespace.
+COMPAT_CPU_RATIO_TARGET = 1.25
 
 # Targets of issue 8.
 FANOUT_P99_MS = 50
@@ -138,11 +148,13 @@ class Target:
         ports: list[int],
         procs: list[subprocess.Popen],
         metrics_ports: list[int] | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.ports = ports
         self.procs = procs
         self.metrics_ports = metrics_ports or []  # the product's (METRICS_PORT), per process
+        self.extra_env = extra_env or {}  # what it was started with beyond Bench.env
 
     @property
     def urls(self) -> list[str]:
@@ -223,12 +235,18 @@ class Bench:
             timeout=300,
         )
 
-    def start_product(self, processes: int = 1) -> Target:
+    def start_product(self, processes: int = 1, extra_env: dict[str, str] | None = None) -> Target:
+        """``extra_env``: settings for this server only (scenario compat's
+        ``COMPAT_ENABLED``), kept when it is restarted."""
         ports, procs = [free_port() for _ in range(processes)], []
         metrics_ports = [free_port() for _ in ports]  # /metrics is served there only
         # The load generator's sockets all say they come from the first process's origin
         # (Target.origin); the others allow it (scheme, host and port are matched).
-        env = {**self.env, "WS_ALLOWED_ORIGINS": f"http://127.0.0.1:{ports[0]}"}
+        env = {
+            **self.env,
+            "WS_ALLOWED_ORIGINS": f"http://127.0.0.1:{ports[0]}",
+            **(extra_env or {}),
+        }
         for port, metrics_port in zip(ports, metrics_ports, strict=True):
             log = open(self.workdir / f"daphne-{port}.log", "ab")  # noqa: SIM115
             cmd = [PY, "-m", "chat_project.serve", "-b", "127.0.0.1", "-p", str(port)]
@@ -246,7 +264,7 @@ class Bench:
         for port, proc in zip(ports, procs, strict=True):
             self._wait_http(f"http://127.0.0.1:{port}/api/health", proc)
         name = f"product x{processes}" if processes > 1 else "product"
-        return Target(name, ports, procs, metrics_ports)
+        return Target(name, ports, procs, metrics_ports, extra_env)
 
     def start_reference(self) -> Target:
         port = free_port()
@@ -507,7 +525,7 @@ class Bench:
 
     def restart(self, target: Target) -> None:
         target.stop()
-        fresh = self.start_product(len(target.procs))
+        fresh = self.start_product(len(target.procs), target.extra_env)
         target.ports, target.procs = fresh.ports, fresh.procs
         target.metrics_ports = fresh.metrics_ports
 
@@ -596,6 +614,51 @@ class Bench:
             flush=True,
         )
         self.results.append({"scenario": "socketio", "cpu_ms_per_msg": per_msg, "ratio": ratio})
+
+    def scenario_compat(self, product: Target) -> None:
+        """Issue 27: the chat traffic in the reference backend's shapes on the
+        compatibility edge (namespace ``/compat``: ``auth.sessionId``, ``send-message
+        {chatRoomId, content}``, receipts by ``messageId``) beside the same traffic on the
+        product's own Socket.IO namespace ``/``, alternating, three runs of each at rates
+        below the knee (``--sio-rate``), on one server started with the edge on
+        (``COMPAT_ENV``, as ./run.sh starts it). The figure is the server's CPU per acked
+        message; the target is compat/socketio <= COMPAT_CPU_RATIO_TARGET."""
+        chats = self.args.chats
+        duration = 5 if self.quick else 20
+        per_msg: dict[str, list[float]] = {"socketio": [], "compat": []}
+        for rate in (float(r) for r in self.args.sio_rate.split(",")):
+            for run in (1, 2, 3):  # the machine is shared: three of each, in turns
+                order = ("socketio", "compat") if run % 2 else ("compat", "socketio")
+                for transport in order:
+                    extra: dict = {"transport": transport, "connect_rate": SOCKETIO_CONNECT_RATE}
+                    if transport == "socketio":
+                        extra["urls"] = [f"http://127.0.0.1:{p}" for p in product.ports]
+                    else:
+                        extra["urls"] = [f"http://127.0.0.1:{p}/compat" for p in product.ports]
+                        extra["origin"] = COMPAT_ORIGIN
+                    res = self.chat_once(product, rate, duration, chats, **extra)
+                    cost = cpu_per_message(res)
+                    clean = not (res.get("lost") or res.get("unacked") or res.get("errors"))
+                    if cost and clean:  # latency aside: what a message costs the server
+                        per_msg[transport].append(cost["server_ms"])
+                    self.record(
+                        "compat", product, res, run=run, chats=chats, passed=passes(res), **cost
+                    )
+        sio, compat = (round(sum(v) / len(v), 2) if v else None for v in per_msg.values())
+        ratio = round(compat / sio, 3) if sio and compat else None
+        print(
+            f"[compat] server CPU ms per message: socketio={sio} compat={compat} "
+            f"compat/socketio={ratio} (target <= {COMPAT_CPU_RATIO_TARGET})",
+            flush=True,
+        )
+        self.results.append(
+            {
+                "scenario": "compat",
+                "cpu_ms_per_msg": per_msg,
+                "ratio": ratio,
+                "target_ratio": COMPAT_CPU_RATIO_TARGET,
+            }
+        )
 
     def knee(self, target: Target, label: str, steps: list[float]) -> float | None:
         """Ascending rates until the first miss, then two bisections; confirm twice."""
@@ -746,7 +809,7 @@ class Bench:
     def run(self) -> None:
         wanted = self.args.scenario.split(",")
         every = ["idle", "chat", "knee", "knee2", "routing", "routing-teams", "history", "search"]
-        every += ["socketio", "proxy"]
+        every += ["socketio", "proxy", "compat"]
         if wanted == ["all"]:
             wanted = every
         ensure_tools()
@@ -790,6 +853,14 @@ class Bench:
                         scenario_proxy(self)
                     finally:
                         product = self.start_product(self.args.processes)
+                elif name == "compat":
+                    product.stop()  # started again with the edge on, then as before
+                    compat_product = self.start_product(self.args.processes, COMPAT_ENV)
+                    try:
+                        self.scenario_compat(compat_product)
+                    finally:
+                        compat_product.stop()
+                        product = self.start_product(self.args.processes)
                 else:
                     raise SystemExit(f"unknown scenario {name!r}; one of {every}")
                 print(f"== {name} took {time.monotonic() - started:.0f}s", flush=True)
@@ -801,6 +872,9 @@ class Bench:
                 self.servers.stop()
         for thread in self.profilers:
             thread.join(timeout=120)
+        # record() writes the file after each run; a scenario's summary (the knee, the CPU
+        # ratios of socketio and compat) is appended after its last run
+        self.out.write_text(json.dumps(self.results, indent=1))
         print(f"results: {self.out}  (logs: {self.workdir})")
 
 
