@@ -163,7 +163,10 @@ class CompatWire:
     def events(self) -> dict[str, EventSpec]:
         product = self.sock.product_events
         return {
-            "join-room": EventSpec(self.bound(self.join_room), {"chatRoomId": ROOM_ID}),
+            # What a frame costs of its user's budget is the product's (issue 28).
+            "join-room": EventSpec(
+                self.bound(self.join_room), {"chatRoomId": ROOM_ID}, product["join-room"].cost
+            ),
             "leave-room": EventSpec(self.bound(self.leave_room), {"chatRoomId": ROOM_ID}),
             "send-message": EventSpec(
                 self.bound(self.send_message),
@@ -172,6 +175,7 @@ class CompatWire:
                     "content": CONTENT,
                     "messageType": Field("str", required=False, max_length=16),
                 },
+                product["send-message"].cost,
             ),
             "message-read": EventSpec(self.bound(self.message_read), {"messageId": MESSAGE_ID}),
             "message-delivered": EventSpec(

@@ -203,6 +203,25 @@ async def test_a_burst_of_reads_is_one_write_and_never_rate_limited(
     assert ada.close_code is None
 
 
+async def test_sends_and_joins_spend_the_users_budget_as_on_the_products_sockets(
+    ref_socket, customer, agent, settings
+):
+    """They cost nothing on /compat (found by the compat benchmark): the user's budget of
+    issue 28 did not hold there."""
+    settings.USER_BUDGET_BURST, settings.USER_BUDGET_PER_SECOND = 2, 0.01
+    room = await sync_to_async(room_with_agent)(customer, agent)
+    rid = str(room.pk)
+    alice = await ref_socket(customer)
+    for n in range(2):
+        await alice.emit("send-message", {"chatRoomId": rid, "content": f"m{n}"})
+        await alice.expect("new-message", lambda d, n=n: d["message"]["content"] == f"m{n}")
+    await alice.emit("send-message", {"chatRoomId": rid, "content": "one too many"})
+    refused = await alice.expect("error")
+    assert (refused["code"], refused["event"]) == ("rate_limited", "send-message")
+    await alice.emit("join-room", {"chatRoomId": rid})
+    assert (await alice.expect("error"))["code"] == "rate_limited"
+
+
 async def test_online_lists_are_arrays(ref_socket, customer, agent):
     await sync_to_async(room_with_agent)(customer, agent)
     alice = await ref_socket(customer)
