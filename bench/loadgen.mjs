@@ -223,6 +223,102 @@ async function idleMode() {
   };
 }
 
+// ---------------------------------------------------------------------------- reconnect
+// cfg.sockets authenticated sockets connect (cfg.connect_rate), then every one is dropped
+// and opened again at the same moment, as clients do after a deploy or a network blip.
+// A socket counts as back once the server answers a frame on it (a `bench-ping` with an
+// ack: an `error` reply); one refused (4013 busy, or any failure) retries after a
+// backoff with jitter, as socket.io-client does (0.5-1.5 s times 2^attempt, at most 5 s).
+async function reconnectMode() {
+  const n = cfg.sockets;
+  const maxAttempts = cfg.max_attempts ?? 30;
+  const sockets = new Array(n);
+  const refusals = {};
+  const handshake = [];
+  const attemptsTaken = [];
+  let stormStart = 0;
+
+  const admitted = (i) =>
+    new Promise((resolve) => {
+      const t = now();
+      let settled = false;
+      const finish = (r) => {
+        if (!settled) (settled = true), resolve(r);
+      };
+      open(cfg.urls[i % cfg.urls.length], cfg.users[i % cfg.users.length].cookie, (ws, f) => {
+        if (f.ack === "hello") finish({ ws, ms: now() - t });
+      }).then((r) => {
+        if (r.error) return finish({ error: r.error });
+        r.ws._onClose = (code) => finish({ error: `close ${code}` });
+        r.ws.send(JSON.stringify({ event: "bench-ping", data: {}, ack: "hello" }));
+      });
+      setTimeout(() => finish({ error: "timeout" }), 20000);
+    });
+
+  const connectWithRetry = async (i) => {
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const r = await admitted(i);
+      if (!r.error) {
+        r.ws._onClose = null;
+        sockets[i] = r.ws;
+        handshake.push(r.ms);
+        attemptsTaken.push(attempt + 1);
+        return now();
+      }
+      refusals[r.error] = (refusals[r.error] || 0) + 1;
+      const backoff = Math.min(5000, 500 * 2 ** attempt) * (0.5 + Math.random());
+      await sleep(backoff);
+    }
+    return null;
+  };
+
+  // 1. Everyone connects at a bounded rate (not what is measured).
+  const t0 = now();
+  const first = [];
+  for (let i = 0; i < n; i++) {
+    const wait = t0 + (i * 1000) / (cfg.connect_rate ?? 100) - now();
+    if (wait > 0) await sleep(wait);
+    first.push(connectWithRetry(i));
+  }
+  await Promise.all(first);
+  const connectedBefore = sockets.filter(Boolean).length;
+  const setupRefusals = { ...refusals };
+  for (const k of Object.keys(refusals)) delete refusals[k];
+  handshake.length = 0;
+  attemptsTaken.length = 0;
+  await sleep((cfg.hold_s ?? 5) * 1000);
+
+  // 2. All dropped and back at once.
+  for (const ws of sockets) if (ws) ws.terminate();
+  sockets.fill(undefined);
+  await sleep(cfg.gap_ms ?? 500); // the server sees the closes
+  say("MEASURE_START");
+  const cpu = cpuMeter();
+  stormStart = now();
+  const backAt = await Promise.all(Array.from({ length: n }, (_, i) => connectWithRetry(i)));
+  const done = backAt.filter((t) => t !== null);
+  say("MEASURE_END");
+  const c = cpu();
+  const last = done.length ? Math.max(...done) : stormStart;
+  const half = done.slice().sort((a, b) => a - b)[Math.floor(done.length / 2)] ?? stormStart;
+  for (const ws of sockets) if (ws) ws.terminate();
+  return {
+    mode: "reconnect",
+    sockets: n,
+    connected_before: connectedBefore,
+    setup_refusals: setupRefusals,
+    back: done.length,
+    failed: n - done.length,
+    all_back_s: Math.round((last - stormStart) / 10) / 100,
+    half_back_s: Math.round((half - stormStart) / 10) / 100,
+    refusals,
+    refused: Object.values(refusals).reduce((a, b) => a + b, 0),
+    attempts: pct(attemptsTaken),
+    handshake_ms: pct(handshake),
+    ...c,
+  };
+}
+
 // ---------------------------------------------------------------------------- chat
 async function chatMode() {
   const users = cfg.users; // socket i belongs to users[i]
@@ -233,6 +329,12 @@ async function chatMode() {
   const expected = new Map(); // client_msg_id -> {scheduled, peer, got}
   const ackLat = [];
   const fanLat = [];
+  // cfg.series: [time since MEASURE_START of the scheduled send, latency] per measured
+  // ack and delivery, reported per second (the stall scenario: how soon after a
+  // database stall the acks are fast again).
+  const ackPoints = [];
+  const fanPoints = [];
+  let measureFrom = Infinity;
   const probeLat = [];
   const schedLag = [];
   const errors = {};
@@ -271,6 +373,7 @@ async function chatMode() {
         if (p.kind === "send" && f.event === "ack") {
           c.acked += p.measured ? 1 : 0;
           if (p.measured) ackLat.push(t - p.scheduled);
+          if (p.measured && cfg.series) ackPoints.push([p.scheduled - measureFrom, t - p.scheduled]);
           if (compat && p.cmid) {
             const e = expected.get(p.cmid);
             if (e) e.seq = f.data?.message?.seq; // the product's ack, passed through
@@ -317,6 +420,7 @@ async function chatMode() {
     if (e.measured) {
       c.delivered++;
       fanLat.push(t - e.scheduled);
+      if (cfg.series) fanPoints.push([e.scheduled - measureFrom, t - e.scheduled]);
     }
     if (cfg.receipts !== false) {
       send(idx, "message-delivered", { room_id: room, up_to_seq: seq });
@@ -444,7 +548,7 @@ async function chatMode() {
   const warmupMs = (cfg.warmup_s ?? 2) * 1000;
   const durMs = cfg.duration_s * 1000;
   const start = now();
-  const measureFrom = start + warmupMs;
+  measureFrom = start + warmupMs;
   const stopAt = measureFrom + durMs;
   let next = start + expo(rate);
   let msgN = 0;
@@ -558,8 +662,23 @@ async function chatMode() {
     fanout_ms: pct(fanLat),
     probe_ms: pct(probeLat),
     client_sched_lag_ms: pct(schedLag),
+    ...(cfg.series ? { series: perSecond(ackPoints, fanPoints, secs) } : {}),
     ...cpuResult,
   };
+}
+
+// Per second of the measured window (by scheduled send time): acks and their p99 and
+// max, deliveries and their p99.
+function perSecond(ackPoints, fanPoints, secs) {
+  const rows = [];
+  for (let s = 0; s < Math.ceil(secs); s++) {
+    const inSecond = (points) => points.filter(([t]) => t >= s * 1000 && t < (s + 1) * 1000).map(([, v]) => v);
+    const acks = inSecond(ackPoints);
+    const fan = inSecond(fanPoints);
+    const a = pct(acks);
+    rows.push({ s, acks: acks.length, ack_p99: a.p99, ack_max: a.max, fanout_p99: pct(fan).p99 });
+  }
+  return rows;
 }
 
 // ---------------------------------------------------------------------------- http
@@ -753,7 +872,7 @@ async function routingMode() {
   };
 }
 
-const modes = { idle: idleMode, chat: chatMode, http: httpMode, sync: syncMode, routing: routingMode };
+const modes = { idle: idleMode, reconnect: reconnectMode, chat: chatMode, http: httpMode, sync: syncMode, routing: routingMode };
 const result = await modes[cfg.mode]();
 clearTimeout(hardDeadline);
 say("RESULT " + JSON.stringify(result));

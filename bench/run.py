@@ -7,7 +7,9 @@ Node load generator (bench/loadgen.mjs), the pure-asyncio reference server first
 
 Scenarios: idle, chat, knee, knee2 (two server processes), routing, routing-teams (the
 routing burst with three teams whose agents overlap, issue 15), history, search,
-socketio (the chat scenario over Socket.IO beside plain WebSocket, issue 14), proxy (the
+socketio (the chat scenario over Socket.IO beside plain WebSocket, issue 14), sendonly
+(sends alone, 100 rooms, issue 29), stall (the chat workload through a 1 s database
+stop, issue 29), reconnect (5,000 sockets back at once, issue 29), proxy (the
 chat scenario through HAProxy with one and with three processes, issue 17:
 bench/proxy_scenario.py), compat (the chat scenario in the reference backend's shapes on
 the compatibility edge's namespace /compat beside the product's own Socket.IO namespace,
@@ -123,6 +125,7 @@ class Stats:
                 continue
             out[name] = {
                 "cpu_pct": round((b[name][0] - a[name][0]) / wall * 100, 1),
+                "cpu_s": round(b[name][0] - a[name][0], 3),
                 "rss_mb": round(b[name][1] / 2**20, 1),
             }
         return out
@@ -320,8 +323,11 @@ class Bench:
         )
         return json.loads(out.read_text())
 
-    def loadgen(self, target: Target, cfg: dict, *, deadline_s: float = 400) -> dict:
-        """Run the generator; snapshot CPU/RSS at its MEASURE/HOLD markers."""
+    def loadgen(
+        self, target: Target, cfg: dict, *, deadline_s: float = 400, on_measure_start=None
+    ) -> dict:
+        """Run the generator; snapshot CPU/RSS at its MEASURE/HOLD markers
+        (``on_measure_start()`` is called at MEASURE_START: the stall scenario)."""
         cfg = {"origin": target.origin, "urls": target.urls, "deadline_s": deadline_s, **cfg}
         path = self.workdir / f"loadgen-{next(self.tags)}.json"
         path.write_text(json.dumps(cfg))
@@ -354,6 +360,8 @@ class Bench:
                             for port in target.metrics_ports
                         ]
                         flush_marks[line] = self.slow_flushes()
+                if line == "MEASURE_START" and on_measure_start is not None:
+                    on_measure_start()
                 if line == "MEASURE_START" and self.args.profile and target.name != "reference":
                     self.profile(target, cfg.get("duration_s", 10))
                 elif line.startswith("RESULT "):
@@ -548,6 +556,111 @@ class Bench:
         sockets over both (memory per socket, as scenario 1 measures it)."""
         self.socketio_chat(product)
         self.socketio_idle(product)
+
+    def scenario_sendonly(self, product: Target) -> None:
+        """Issue 29's design load: 100 rooms of two, Poisson sends with ack, nothing else
+        (no typing, no receipts), at ``--sendonly-rate``; delivery p99 <= 50 ms and
+        nothing lost is the bar."""
+        duration = 5 if self.quick else 20
+        for rate in (float(r) for r in self.args.sendonly_rate.split(",")):
+            for run in (1, 2):
+                res = self.chat_once(product, rate, duration, 100, typing=False, receipts=False)
+                self.record(
+                    "sendonly",
+                    product,
+                    res,
+                    run=run,
+                    chats=100,
+                    passed=passes(res),
+                    **cpu_per_message(res),
+                )
+
+    def scenario_stall(self, product: Target) -> None:
+        """Issue 29: the chat workload at 100 msg/s with the database stopped (SIGSTOP)
+        for ``--stall-seconds`` a few seconds into the measured window; per second, the
+        acks' p99, and how long after the resume it stays under 100 ms."""
+        import signal
+
+        pid = self.server_pids.get("mongodb")
+        if pid is None:
+            raise SystemExit("stall: needs the embedded database (MONGODB_URI is set)")
+        stall_at, stall_s = 5.0, self.args.stall_seconds
+        duration = 20
+        for run in (1, 2):
+            seeded = self.seed("chat", "--customers", str(self.args.chats), "--per-agent", "5")
+            self.wait_idle(product)
+            tag = next(self.tags)
+            cfg = {**self.chat_cfg(seeded, 100, duration, tag), "series": True}
+            # SIGSTOP and SIGCONT, timed from the generator's MEASURE_START
+            timers = [
+                threading.Timer(stall_at, os.kill, (pid, signal.SIGSTOP)),
+                threading.Timer(stall_at + stall_s, os.kill, (pid, signal.SIGCONT)),
+            ]
+            try:
+                res = self.loadgen(
+                    product, cfg, on_measure_start=lambda ts=timers: [t.start() for t in ts]
+                )
+            finally:
+                for timer in timers:
+                    if timer.is_alive() or timer.finished.is_set():
+                        timer.join()
+                os.kill(pid, signal.SIGCONT)
+            resumed = stall_at + stall_s
+            fast_again = None
+            for row in res.get("series") or []:
+                slow = row["ack_p99"] is not None and row["ack_p99"] > ACK_P99_MS
+                if row["s"] >= resumed - 1 and slow:
+                    fast_again = None
+                elif row["s"] >= resumed and fast_again is None:
+                    fast_again = row["s"]
+            res["stall"] = {
+                "at_s": stall_at,
+                "seconds": stall_s,
+                # the first whole second, after the resume, from which every second's ack
+                # p99 is under ACK_P99_MS, counted from the resume
+                "ack_p99_fast_again_after_s": (
+                    None if fast_again is None else round(fast_again - resumed, 1)
+                ),
+            }
+            series = " ".join(f"{row['s']}:{row['ack_p99']}" for row in res.get("series") or [])
+            print(f"[stall] ack p99 per second (s:ms): {series}", flush=True)
+            self.record("stall", product, res, run=run, passed=passes(res), **cpu_per_message(res))
+            if res.get("unacked") or res.get("lost"):
+                self.restart(product)
+
+    def scenario_reconnect(self, product: Target) -> None:
+        """Issue 29: ``--reconnect-sockets`` authenticated sockets dropped and opened again
+        at once (a deploy, a network blip): how long until every one is back, how many
+        handshakes were refused as busy (4013) and retried, and the server's CPU per
+        socket over the storm."""
+        n = 500 if self.quick else self.args.reconnect_sockets
+        for run in (1, 2):
+            self.restart(product)
+            self.wait_idle(product)
+            users = self.seed("users", "--count", str(n))["users"]
+            cfg = {
+                "mode": "reconnect",
+                "sockets": n,
+                "connect_rate": self.args.connect_rate,
+                "hold_s": 3,
+                "users": users,
+            }
+            res = self.loadgen(product, cfg, deadline_s=900)
+            procs = res.get("procs") or {}
+            cpu_s = sum(
+                proc.get("cpu_s", 0) for name, proc in procs.items() if name.startswith("server")
+            )
+            tries = max(1, res.get("back", 0) + res.get("refused", 0))
+            res["server_cpu_ms_per_socket"] = round(cpu_s * 1000 / max(1, res.get("back", 0)), 2)
+            res["server_cpu_ms_per_handshake"] = round(cpu_s * 1000 / tries, 2)
+            print(
+                f"[reconnect] {res.get('back')}/{n} back in {res.get('all_back_s')} s "
+                f"(half in {res.get('half_back_s')} s), refused {res.get('refused')} "
+                f"{res.get('refusals')}, server CPU {res['server_cpu_ms_per_socket']} ms "
+                f"per socket back ({res['server_cpu_ms_per_handshake']} per handshake tried)",
+                flush=True,
+            )
+            self.record("reconnect", product, res, run=run, n=n)
 
     def socketio_idle(self, product: Target) -> None:
         """Idle sockets over each transport, a fresh process per run: RSS per socket, and
@@ -809,7 +922,7 @@ class Bench:
     def run(self) -> None:
         wanted = self.args.scenario.split(",")
         every = ["idle", "chat", "knee", "knee2", "routing", "routing-teams", "history", "search"]
-        every += ["socketio", "proxy", "compat"]
+        every += ["socketio", "proxy", "compat", "sendonly", "stall", "reconnect"]
         if wanted == ["all"]:
             wanted = every
         ensure_tools()
@@ -853,6 +966,12 @@ class Bench:
                         scenario_proxy(self)
                     finally:
                         product = self.start_product(self.args.processes)
+                elif name == "sendonly":
+                    self.scenario_sendonly(product)
+                elif name == "stall":
+                    self.scenario_stall(product)
+                elif name == "reconnect":
+                    self.scenario_reconnect(product)
                 elif name == "compat":
                     product.stop()  # started again with the edge on, then as before
                     compat_product = self.start_product(self.args.processes, COMPAT_ENV)
@@ -958,6 +1077,16 @@ def summarize(row: dict) -> str:
                 else ""
             )
         )
+    if mode == "reconnect":
+        hs = row["handshake_ms"]
+        return (
+            f"n={row['sockets']} run={row['run']} back={row['back']} failed={row['failed']} "
+            f"all back in {row['all_back_s']} s (half in {row['half_back_s']} s) "
+            f"refused={row['refused']} {row['refusals']} attempts p50/max="
+            f"{row['attempts']['p50']}/{row['attempts']['max']} handshake p50/p99="
+            f"{hs['p50']}/{hs['p99']} ms server CPU {row.get('server_cpu_ms_per_socket')} "
+            f"ms/socket back | {cpu}"
+        )
     if mode == "http":
         lat = row["latency_ms"]
         extra = " ".join(f"{k}={row[k]}" for k in ("page", "room_messages") if k in row)
@@ -1047,6 +1176,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--proxy-rate", default="30,60", help="scenario proxy: msg/s offered (list)"
+    )
+    parser.add_argument(
+        "--sendonly-rate", default="100,200", help="scenario sendonly: msg/s offered (list)"
+    )
+    parser.add_argument(
+        "--stall-seconds", type=float, default=1.0, help="scenario stall: database stopped"
+    )
+    parser.add_argument(
+        "--reconnect-sockets", type=int, default=5000, help="scenario reconnect: sockets"
     )
     parser.add_argument("--ws-rate", type=int, default=1000, help="server WS_RATE_PER_SECOND")
     parser.add_argument("--memory", action="store_true", help="embedded database in memory")
