@@ -451,8 +451,8 @@ class Bench:
     # -- scenarios
 
     def scenario_idle(self, product: Target, reference: Target) -> None:
-        sizes = [200, 500] if self.quick else [1000, 5000]
-        hold = 5 if self.quick else 60
+        sizes = [200, 500] if self.quick else [int(n) for n in self.args.idle_sizes.split(",")]
+        hold = 5 if self.quick else self.args.idle_hold
         ref_hold = 5 if self.quick else 10  # the reference idles at ~0% CPU
         rate = self.args.connect_rate
         for n in sizes:
@@ -1189,6 +1189,8 @@ def main() -> None:
     parser.add_argument("--ws-rate", type=int, default=1000, help="server WS_RATE_PER_SECOND")
     parser.add_argument("--memory", action="store_true", help="embedded database in memory")
     parser.add_argument("--connect-rate", type=int, default=100, help="idle: sockets/s")
+    parser.add_argument("--idle-sizes", default="1000,5000", help="idle: sockets (list)")
+    parser.add_argument("--idle-hold", type=float, default=60, help="idle: seconds held")
     parser.add_argument(
         "--from-head",
         action="store_true",
