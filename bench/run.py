@@ -1162,6 +1162,7 @@ def machine_line() -> str:
 
 
 def main() -> None:
+    global FANOUT_P99_MS
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", default="all", help="comma-separated, or all")
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
@@ -1210,7 +1211,6 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="py-spy the server in chat runs")
     parser.add_argument("--asgi", default="chat_project.asgi:application", help="daphne app")
     args = parser.parse_args()
-    global FANOUT_P99_MS
     FANOUT_P99_MS = args.fanout_bar
     if args.from_head:
         use_head_snapshot()
