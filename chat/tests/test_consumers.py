@@ -188,6 +188,7 @@ def _clear_session_cache(key: str) -> None:
 
 async def test_handshakes_over_the_bound_are_refused_at_once_with_4013(connect, customer, settings):
     settings.WS_MAX_PENDING_HANDSHAKES = 0
+    settings.WS_MAX_QUEUED_HANDSHAKES = 0  # no line to wait in
     sock = await connect(customer)
     assert await sock.closed(within=1) == 4013
     from accounts import presence
