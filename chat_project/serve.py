@@ -14,6 +14,10 @@ lives here, not in the importable ASGI module, so that importing the application
   reconnecting at once after a deploy wait in the kernel's queue instead of having
   their SYNs dropped and retried a second or more later (issue 29; the kernel caps it
   at ``net.core.somaxconn``);
+- daphne's ``--websocket_connect_timeout`` (5 s by default) past a handshake's wait in
+  line and its bound (``WS_HANDSHAKE_WAIT_SECONDS`` + ``MONGODB_TIMEOUT_MS`` + 1 s),
+  so that daphne never drops a handshake the line would still answer
+  (``chat_project.gateway.handshake``);
 - the metrics listener: with ``METRICS_PORT`` set, daphne also listens there, on the
   address given to ``-b`` (``chat_project.edge`` answers ``/metrics`` on it and
   nothing else; the app's port never serves metrics);
@@ -40,6 +44,7 @@ all start the server this way.
 from __future__ import annotations
 
 import gc
+import math
 import os
 import sys
 
@@ -104,6 +109,17 @@ def with_listen_backlog(argv: list[str]) -> list[str]:
     return ["-e", endpoint, *rest]
 
 
+def with_connect_timeout(argv: list[str]) -> list[str]:
+    """``argv`` with daphne's handshake timeout past the line's wait and the bound,
+    unless it gives one."""
+    from django.conf import settings
+
+    if any(arg.startswith("--websocket_connect_timeout") for arg in argv):
+        return argv
+    wait = settings.WS_HANDSHAKE_WAIT_SECONDS + settings.MONGODB_TIMEOUT_MS / 1000 + 1
+    return ["--websocket_connect_timeout", str(math.ceil(wait)), *argv]
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chat_project.settings")
     import chat_project.asgi  # noqa: F401  (Django and the apps, loaded before the freeze)
@@ -116,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     cli = CommandLineInterface()
     cli.server_class = DrainingServer
-    cli.run(metrics_endpoint(args) + with_listen_backlog(args))
+    cli.run(metrics_endpoint(args) + with_connect_timeout(with_listen_backlog(args)))
 
 
 if __name__ == "__main__":

@@ -393,10 +393,10 @@ WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", 10)
 # Handshakes in progress per process; the next is closed 4013 at once
 # (chat_project.gateway.handshake)
 WS_MAX_PENDING_HANDSHAKES = env_int("WS_MAX_PENDING_HANDSHAKES", 200)
-# Handshakes past that wait in line, up to this many, each for at most
-# WS_HANDSHAKE_WAIT_SECONDS (under daphne's 5 s connect timeout), then 4013.
+# Handshakes past that wait in line, each for at most WS_HANDSHAKE_WAIT_SECONDS; the line
+# is as long as the process answers in that wait, at most WS_MAX_QUEUED_HANDSHAKES.
 WS_MAX_QUEUED_HANDSHAKES = env_int("WS_MAX_QUEUED_HANDSHAKES", 5000)
-WS_HANDSHAKE_WAIT_SECONDS = float(env_str("WS_HANDSHAKE_WAIT_SECONDS", "3"))
+WS_HANDSHAKE_WAIT_SECONDS = float(env_str("WS_HANDSHAKE_WAIT_SECONDS", "10"))
 # The listening socket's backlog (chat_project.serve; Twisted's default is 50).
 LISTEN_BACKLOG = env_int("LISTEN_BACKLOG", 2048)
 WS_PRESENCE_TTL_SECONDS = float(env_str("WS_PRESENCE_TTL_SECONDS", "30"))

@@ -8,15 +8,18 @@ session store and user). Here one middleware frame stays, the scope gets the use
 (``accounts.async_services.socket_user``). Issue 8, scenario 1: memory per idle socket.
 
 Overload. Handshakes that the application has not answered yet queue up; past daphne's
-``websocket_connect_timeout`` (5 s) daphne drops them, after the work on them was done,
-and throughput collapses (5,000 sockets at 100/s lost 1,544 that way). So at most
+``websocket_connect_timeout`` daphne drops them, after the work on them was done, and
+throughput collapses (5,000 sockets at 100/s lost 1,544 that way). So at most
 ``WS_MAX_PENDING_HANDSHAKES`` are in progress in this process; the next ones wait in
-line, first come first served, up to ``WS_MAX_QUEUED_HANDSHAKES`` of them, each for at
-most ``WS_HANDSHAKE_WAIT_SECONDS``. A socket past the line, or whose wait ran out, is
-accepted and closed at once with 4013 (try again later, after a backoff), before any
-store is read. Waiting in line costs nothing but a future; refusing costs a handshake
-the client then repeats: issue 29 measured 5,000 sockets reconnecting at once refused
-7,034-8,594 times with refusals only (a third of the gateway's CPU per socket back).
+line, first come first served, each for at most ``WS_HANDSHAKE_WAIT_SECONDS``
+(``chat_project.serve`` gives daphne a connect timeout past that wait and the bound). The
+line is as long as this process answers handshakes in that wait, by the rate it
+answered them over the last second (at least ``WS_MAX_PENDING_HANDSHAKES``, at most
+``WS_MAX_QUEUED_HANDSHAKES``): a socket past it, or whose wait ran out, is accepted and
+closed at once with 4013 (try again later, after a backoff), before any store is read.
+Waiting costs a future; a refusal costs a handshake that the client repeats, so a line
+that refuses only what it could not serve in time keeps a reconnect storm cheap (issue
+29: 5,000 sockets back at once).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ class HandshakeMiddleware:
         self.inner = inner
         self.pending = 0  # handshakes started in this process and not answered yet
         self.line: deque[asyncio.Future[None]] = deque()  # waiting for a slot, in order
+        self.rate = 0.0  # handshakes answered per second, over the last whole second
+        self._answers = 0
+        self._since = 0.0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         logs.request_id.set(logs.request_id_from(scope.get("headers") or []))
@@ -90,7 +96,7 @@ class HandshakeMiddleware:
         if self.pending < settings.WS_MAX_PENDING_HANDSHAKES and not self.line:
             self.pending += 1
             return True
-        if len(self.line) >= settings.WS_MAX_QUEUED_HANDSHAKES:
+        if len(self.line) >= self.line_length():
             return False
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.line.append(turn)
@@ -107,9 +113,21 @@ class HandshakeMiddleware:
                 raise
             return False
 
+    def line_length(self) -> int:
+        """How many may wait: as many as are answered in one wait, within the bounds."""
+        served = int(self.rate * settings.WS_HANDSHAKE_WAIT_SECONDS)
+        return min(
+            settings.WS_MAX_QUEUED_HANDSHAKES, max(settings.WS_MAX_PENDING_HANDSHAKES, served)
+        )
+
     def _release(self) -> None:
         """A slot is free: it passes to the first socket still waiting in line (the
         count stays), or the count drops."""
+        now = asyncio.get_running_loop().time()
+        self._answers += 1
+        if now - self._since >= 1.0:
+            self.rate = self._answers / (now - self._since)
+            self._answers, self._since = 0, now
         while self.line:
             turn = self.line.popleft()
             if not turn.done():

@@ -18,9 +18,17 @@ class HeldApp:
     def __init__(self) -> None:
         self.gates: list[asyncio.Event] = []
         self.seen: list[str] = []
+        self.holding = True
+
+    def open_all(self) -> None:
+        self.holding = False
+        for gate in self.gates:
+            gate.set()
 
     async def __call__(self, scope, receive, send) -> None:
         gate = asyncio.Event()
+        if not self.holding:
+            gate.set()
         self.gates.append(gate)
         self.seen.append(scope["path"])
         await receive()  # websocket.connect
@@ -35,28 +43,59 @@ def _socket(app, name: str) -> WebsocketCommunicator:
 
 
 async def test_a_handshake_past_the_bound_waits_in_line_and_is_served_in_order(settings):
-    settings.WS_MAX_PENDING_HANDSHAKES = 1
+    settings.WS_MAX_PENDING_HANDSHAKES = 2
     settings.WS_MAX_QUEUED_HANDSHAKES = 10
     settings.WS_HANDSHAKE_WAIT_SECONDS = 5
     inner = HeldApp()
     middleware = HandshakeMiddleware(inner)
-    first, second, third = (_socket(middleware, n) for n in ("a", "b", "c"))
-    connecting = [asyncio.ensure_future(s.connect(timeout=5)) for s in (first, second, third)]
+    sockets = [_socket(middleware, n) for n in ("a", "b", "c", "d")]
+    connecting = [asyncio.ensure_future(s.connect(timeout=5)) for s in sockets]
     await asyncio.sleep(0.2)
-    assert inner.seen == ["/a/"]  # b and c wait in line, nothing done for them yet
-    assert (middleware.pending, len(middleware.line)) == (1, 2)
+    assert inner.seen == ["/a/", "/b/"]  # c and d wait in line, nothing done for them yet
+    assert (middleware.pending, len(middleware.line)) == (2, 2)
 
-    inner.gates[0].set()
-    await asyncio.sleep(0.2)
-    assert inner.seen == ["/a/", "/b/"]  # a's answer passed its slot to b
     inner.gates[1].set()
     await asyncio.sleep(0.2)
+    assert inner.seen == ["/a/", "/b/", "/c/"]  # b's answer passed its slot to c
+    inner.gates[0].set()
+    await asyncio.sleep(0.2)
+    assert inner.seen == ["/a/", "/b/", "/c/", "/d/"]
     inner.gates[2].set()
-    assert [c[0] for c in await asyncio.gather(*connecting)] == [True, True, True]
-    assert inner.seen == ["/a/", "/b/", "/c/"]
+    inner.gates[3].set()
+    assert [c[0] for c in await asyncio.gather(*connecting)] == [True] * 4
     assert (middleware.pending, len(middleware.line)) == (0, 0)
-    for s in (first, second, third):
+    for s in sockets:
         await s.disconnect()
+
+
+async def test_the_line_is_as_long_as_the_handshakes_answered_in_one_wait(settings):
+    settings.WS_MAX_PENDING_HANDSHAKES = 1
+    settings.WS_MAX_QUEUED_HANDSHAKES = 100
+    settings.WS_HANDSHAKE_WAIT_SECONDS = 1
+    inner = HeldApp()
+    middleware = HandshakeMiddleware(inner)
+    quick = []
+    started = asyncio.get_running_loop().time()
+    while asyncio.get_running_loop().time() - started < 1.2:  # ~20 answered a second
+        sock = _socket(middleware, "quick")
+        connecting = asyncio.ensure_future(sock.connect(timeout=5))
+        await asyncio.sleep(0.01)
+        inner.gates[-1].set()
+        assert (await connecting)[0]
+        quick.append(sock)
+        await asyncio.sleep(0.04)
+    held = _socket(middleware, "held")
+    holding = asyncio.ensure_future(held.connect(timeout=5))
+    await asyncio.sleep(0.05)
+    waiting = [_socket(middleware, f"w{n}") for n in range(5)]
+    connecting = [asyncio.ensure_future(s.connect(timeout=5)) for s in waiting]
+    await asyncio.sleep(0.1)
+    assert len(middleware.line) == 5  # none refused: more than one slot's worth waits
+    inner.open_all()
+    assert (await holding)[0]
+    assert [c[0] for c in await asyncio.gather(*connecting)] == [True] * 5
+    for sock in [*quick, held, *waiting]:
+        await sock.disconnect()
 
 
 async def test_a_full_line_refuses_busy_at_once(settings):

@@ -158,3 +158,13 @@ def test_the_server_listens_with_a_backlog_of_listen_backlog(settings):
         "app",
     ]
     assert with_listen_backlog(["-u", "/tmp/s.sock", "app"]) == ["-u", "/tmp/s.sock", "app"]
+
+
+def test_daphne_waits_for_a_handshake_past_its_line_and_its_bound(settings):
+    from chat_project.serve import with_connect_timeout
+
+    settings.WS_HANDSHAKE_WAIT_SECONDS = 10
+    settings.MONGODB_TIMEOUT_MS = 5000
+    assert with_connect_timeout(["app"]) == ["--websocket_connect_timeout", "16", "app"]
+    given = ["--websocket_connect_timeout", "30", "app"]
+    assert with_connect_timeout(given) == given
