@@ -9,15 +9,14 @@ lives here, not in the importable ASGI module, so that importing the application
 - CPython's GIL switch interval, ``GIL_SWITCH_INTERVAL_MS`` (1 ms; CPython's default
   is 5): the server's threads mostly wait on MongoDB and Redis, and each reply then
   waits for the GIL (docs/benchmarks.md);
-- the listen backlog, ``LISTEN_BACKLOG`` (2048; Twisted's default is 50): ``-b``/``-p``
-  become a ``tcp:`` endpoint with that backlog, so that thousands of clients
-  reconnecting at once after a deploy wait in the kernel's queue instead of having
-  their SYNs dropped and retried a second or more later (issue 29; the kernel caps it
-  at ``net.core.somaxconn``);
 - daphne's ``--websocket_connect_timeout`` (5 s by default) past a handshake's wait in
   line and its bound (``WS_HANDSHAKE_WAIT_SECONDS`` + ``MONGODB_TIMEOUT_MS`` + 1 s),
   so that daphne never drops a handshake the line would still answer
-  (``chat_project.gateway.handshake``);
+  (``chat_project.gateway.handshake``). The listen backlog stays Twisted's 50 on
+  purpose: with 2,048, 5,000 sockets reconnecting at once all reached the line at once
+  and were refused 13,846-41,631 times (29-79 s until all were back); with 50 the
+  kernel holds back the SYNs it cannot queue, at no cost to the gateway, and the same
+  storm was refused 2,487-3,309 times (24-27 s; issue 29, docs/benchmarks.md);
 - the metrics listener: with ``METRICS_PORT`` set, daphne also listens there, on the
   address given to ``-b`` (``chat_project.edge`` answers ``/metrics`` on it and
   nothing else; the app's port never serves metrics);
@@ -79,36 +78,6 @@ def metrics_endpoint(argv: list[str]) -> list[str]:
     return ["-e", endpoint]
 
 
-def _option(argv: list[str], short: str, long: str) -> tuple[str | None, list[str]]:
-    """The value of ``short``/``long`` in ``argv`` and ``argv`` without it."""
-    value, rest, i = None, [], 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg in (short, long) and i + 1 < len(argv):
-            value, i = argv[i + 1], i + 2
-            continue
-        if arg.startswith(long + "="):
-            value = arg.split("=", 1)[1]
-        else:
-            rest.append(arg)
-        i += 1
-    return value, rest
-
-
-def with_listen_backlog(argv: list[str]) -> list[str]:
-    """``argv`` with its ``-b``/``-p`` as a ``-e tcp:...:backlog=LISTEN_BACKLOG``
-    endpoint (daphne's own ``-b``/``-p`` listen with Twisted's backlog of 50)."""
-    from django.conf import settings
-
-    port, rest = _option(argv, "-p", "--port")
-    if port is None:
-        return argv
-    host, rest = _option(rest, "-b", "--bind")
-    interface = (host or "127.0.0.1").strip("[]").replace(":", r"\:")
-    endpoint = f"tcp:port={int(port)}:interface={interface}:backlog={settings.LISTEN_BACKLOG}"
-    return ["-e", endpoint, *rest]
-
-
 def with_connect_timeout(argv: list[str]) -> list[str]:
     """``argv`` with daphne's handshake timeout past the line's wait and the bound,
     unless it gives one."""
@@ -132,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     cli = CommandLineInterface()
     cli.server_class = DrainingServer
-    cli.run(metrics_endpoint(args) + with_connect_timeout(with_listen_backlog(args)))
+    cli.run(metrics_endpoint(args) + with_connect_timeout(args))
 
 
 if __name__ == "__main__":

@@ -397,8 +397,6 @@ WS_MAX_PENDING_HANDSHAKES = env_int("WS_MAX_PENDING_HANDSHAKES", 200)
 # is as long as the process answers in that wait, at most WS_MAX_QUEUED_HANDSHAKES.
 WS_MAX_QUEUED_HANDSHAKES = env_int("WS_MAX_QUEUED_HANDSHAKES", 5000)
 WS_HANDSHAKE_WAIT_SECONDS = float(env_str("WS_HANDSHAKE_WAIT_SECONDS", "10"))
-# The listening socket's backlog (chat_project.serve; Twisted's default is 50).
-LISTEN_BACKLOG = env_int("LISTEN_BACKLOG", 2048)
 WS_PRESENCE_TTL_SECONDS = float(env_str("WS_PRESENCE_TTL_SECONDS", "30"))
 WS_HEARTBEAT_SECONDS = float(env_str("WS_HEARTBEAT_SECONDS", "10"))
 WS_PRESENCE_GRACE_SECONDS = float(env_str("WS_PRESENCE_GRACE_SECONDS", "5"))

@@ -143,23 +143,6 @@ def test_the_json_log_format_is_what_settings_configure():
     assert config["handlers"]["console"]["filters"] == ["context"]
 
 
-def test_the_server_listens_with_a_backlog_of_listen_backlog(settings):
-    from chat_project.serve import with_listen_backlog
-
-    settings.LISTEN_BACKLOG = 2048
-    assert with_listen_backlog(["-b", "0.0.0.0", "-p", "8000", "app"]) == [
-        "-e",
-        "tcp:port=8000:interface=0.0.0.0:backlog=2048",
-        "app",
-    ]
-    assert with_listen_backlog(["--port=8001", "--bind", "::1", "app"]) == [
-        "-e",
-        r"tcp:port=8001:interface=\:\:1:backlog=2048",
-        "app",
-    ]
-    assert with_listen_backlog(["-u", "/tmp/s.sock", "app"]) == ["-u", "/tmp/s.sock", "app"]
-
-
 def test_daphne_waits_for_a_handshake_past_its_line_and_its_bound(settings):
     from chat_project.serve import with_connect_timeout
 
