@@ -295,3 +295,33 @@ def first_assigned_at(room_ids: list[ObjectId]) -> dict[ObjectId, Any]:
         {"$group": {"_id": "$room_id", "at": {"$min": "$created_at"}}},
     ]
     return {row["_id"]: row["at"] for row in events_collection().aggregate(pipeline)}
+
+
+# --- issue 30: ring-no-answer and SLA sweeps (agents.services.timers) ---------------------
+
+SWEEP_BATCH = 200
+
+
+def unanswered_rooms(*, assigned_before: Any, limit: int = SWEEP_BATCH) -> list[Room]:
+    """Active rooms without an agent reply assigned at or before ``assigned_before``,
+    oldest assignment first: one range on the (status, first_agent_reply_at,
+    assigned_at) index, so a tick with nothing due reads nothing."""
+    equal = {"status": RoomStatus.ACTIVE.value, "first_agent_reply_at": None}
+    first = mongo.index_match(equal, ("assigned_at", {"$lte": assigned_before}))
+    pipeline = [{"$match": first}, {"$sort": {"assigned_at": 1}}, {"$limit": limit}]
+    return list(Room.objects.raw_aggregate(pipeline))
+
+
+def rooms_open_since(*, status: str, created_before: Any, limit: int = SWEEP_BATCH) -> list[Room]:
+    """Rooms of ``status`` created at or before ``created_before`` that may still owe an
+    SLA row (a target not yet breached): the (status, created_at) index, then the
+    flags."""
+    first = mongo.index_match({"status": status}, ("created_at", {"$lte": created_before}))
+    owing = {
+        "$or": [
+            {"first_agent_reply_at": None, "sla_first_response": {"$ne": "breached"}},
+            {"sla_resolution": {"$ne": "breached"}},
+        ]
+    }
+    pipeline = [{"$match": first}, {"$match": owing}, {"$limit": limit}]
+    return list(Room.objects.raw_aggregate(pipeline))
