@@ -459,7 +459,7 @@ ROUTING_OFFLINE_MESSAGE = env_str(
 # Issue 30: ring-no-answer, SLA thresholds (a team's own values override these; 0: off).
 # How often one gateway process (a Redis lock) looks for rooms due for either, and for
 # offline messages whose e-mail has not gone yet.
-ROUTING_TIMERS_TICK_SECONDS = env_int("ROUTING_TIMERS_TICK_SECONDS", 2)
+ROUTING_TIMERS_TICK_SECONDS = float(env_str("ROUTING_TIMERS_TICK_SECONDS", "2"))
 # A room whose agent has sent nothing this long after the assignment goes to another.
 RING_NO_ANSWER_SECONDS = env_int("RING_NO_ANSWER_SECONDS", 120)
 # Rooms missed in a row before the agent is set away.
