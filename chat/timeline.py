@@ -302,26 +302,30 @@ def first_assigned_at(room_ids: list[ObjectId]) -> dict[ObjectId, Any]:
 SWEEP_BATCH = 200
 
 
-def unanswered_rooms(*, assigned_before: Any, limit: int = SWEEP_BATCH) -> list[Room]:
-    """Active rooms without an agent reply assigned at or before ``assigned_before``,
-    oldest assignment first: one range on the (status, first_agent_reply_at,
-    assigned_at) index, so a tick with nothing due reads nothing."""
+def unanswered_rooms(
+    *, assigned_before: Any, due: dict[str, Any], limit: int = SWEEP_BATCH
+) -> list[Room]:
+    """Active rooms without an agent reply assigned at or before ``assigned_before`` (the
+    earliest bound of any team) and matching ``due`` (each team's own bound), oldest
+    assignment first: one range on the (status, first_agent_reply_at, assigned_at)
+    index, so a tick with nothing due reads nothing; ``due`` keeps rooms that are not
+    due (a team with a longer bound, or none) out of the batch."""
     equal = {"status": RoomStatus.ACTIVE.value, "first_agent_reply_at": None}
     first = mongo.index_match(equal, ("assigned_at", {"$lte": assigned_before}))
-    pipeline = [{"$match": first}, {"$sort": {"assigned_at": 1}}, {"$limit": limit}]
+    pipeline = [{"$match": first}, {"$match": due}, {"$sort": {"assigned_at": 1}}]
+    pipeline.append({"$limit": limit})
     return list(Room.objects.raw_aggregate(pipeline))
 
 
-def rooms_open_since(*, status: str, created_before: Any, limit: int = SWEEP_BATCH) -> list[Room]:
-    """Rooms of ``status`` created at or before ``created_before`` that may still owe an
-    SLA row (a target not yet breached): the (status, created_at) index, then the
-    flags."""
+def rooms_open_since(
+    *, status: str, created_before: Any, due: dict[str, Any], limit: int = SWEEP_BATCH
+) -> list[Room]:
+    """Rooms of ``status`` created at or before ``created_before`` (the earliest SLA
+    bound of any team) that owe an SLA row now (``due``: per team and target, the flag
+    and the bound of its next state), oldest first: the (status, created_at) index,
+    then ``due``, so rooms already flagged as far as they can be yet stay out of the
+    batch."""
     first = mongo.index_match({"status": status}, ("created_at", {"$lte": created_before}))
-    owing = {
-        "$or": [
-            {"first_agent_reply_at": None, "sla_first_response": {"$ne": "breached"}},
-            {"sla_resolution": {"$ne": "breached"}},
-        ]
-    }
-    pipeline = [{"$match": first}, {"$match": owing}, {"$limit": limit}]
+    pipeline = [{"$match": first}, {"$match": due}, {"$sort": {"created_at": 1}}]
+    pipeline.append({"$limit": limit})
     return list(Room.objects.raw_aggregate(pipeline))

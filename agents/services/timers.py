@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from django.utils import timezone
 from accounts import capacity
 from accounts import services as account_services
 from accounts.models import Status, User
-from agents.directory import Directory, directory
+from agents.directory import Directory, TeamInfo, directory
 from agents.models import RoutingAction
 from agents.services import mail
 from agents.services.common import audit, redis_client
@@ -61,18 +62,41 @@ def _ring_seconds(teams: Directory, team_id: ObjectId | None) -> int:
     return _setting(own, settings.RING_NO_ANSWER_SECONDS)
 
 
+def _per_team(teams: Directory, own: Callable[[TeamInfo], Any]) -> tuple[list, list]:
+    """``(teams with a value of their own, [(team id, value)...])``: the rest use the
+    default (and so does a room of a team deleted since)."""
+    overriding = [t for t in teams.teams.values() if own(t) is not None]
+    return [t.id for t in overriding], [(t.id, own(t)) for t in overriding]
+
+
+def _ring_due(teams: Directory, now: datetime) -> tuple[dict[str, Any], int]:
+    """The ``due`` filter of the ring sweep (each team's rooms past its own bound) and
+    the shortest bound (0: ring-no-answer is off everywhere)."""
+    ids, own = _per_team(teams, lambda t: t.ring_no_answer_seconds)
+    default = settings.RING_NO_ANSWER_SECONDS
+    clauses = [
+        {"team_id": team_id, "assigned_at": {"$lte": now - timedelta(seconds=bound)}}
+        for team_id, bound in own
+        if bound > 0
+    ]
+    if default > 0:
+        clauses.append(
+            {"team_id": {"$nin": ids}, "assigned_at": {"$lte": now - timedelta(seconds=default)}}
+        )
+    bounds = [b for _id, b in own if b > 0] + ([default] if default > 0 else [])
+    return {"$or": clauses}, min(bounds, default=0)
+
+
 def rooms_unanswered_reroute(*, now: datetime | None = None) -> list[dict[str, Any]]:
     """Re-route every room due for ring-no-answer; the re-routes made."""
     now = now or timezone.now()
     teams = directory()
-    bounds = [settings.RING_NO_ANSWER_SECONDS] + [
-        t.ring_no_answer_seconds for t in teams.teams.values() if t.ring_no_answer_seconds
-    ]
-    shortest = min((b for b in bounds if b and b > 0), default=0)
+    due, shortest = _ring_due(teams, now)
     if not shortest:
         return []
     moved = []
-    for room in timeline.unanswered_rooms(assigned_before=now - timedelta(seconds=shortest)):
+    before = now - timedelta(seconds=shortest)
+    for room in timeline.unanswered_rooms(assigned_before=before, due=due):
         limit = _ring_seconds(teams, room.team_id)
         if limit <= 0 or room.agent_id is None or room.assigned_at is None:
             continue
@@ -207,19 +231,58 @@ _BREACH_ACTIONS = {
 }
 
 
+def _owing(targets: dict[str, int], now: datetime) -> list[dict[str, Any]]:
+    """Conditions under which a room with these targets owes a row now: per target, no
+    flag yet and past the nearing bound, or nearing and past the target."""
+    fraction = settings.SLA_NEARING_FRACTION
+    parts = []
+    for target, seconds in targets.items():
+        if seconds <= 0:
+            continue
+        field = sla.FIELDS[target]
+        extra = {"first_agent_reply_at": None} if target == sla.FIRST_RESPONSE else {}
+        nearing = now - timedelta(seconds=seconds * fraction)
+        breach = now - timedelta(seconds=seconds)
+        parts.append({**extra, field: None, "created_at": {"$lte": nearing}})
+        parts.append({**extra, field: sla.NEARING, "created_at": {"$lte": breach}})
+    return parts
+
+
+def _own_targets(team: TeamInfo) -> tuple[int | None, int | None] | None:
+    """A team's own SLA targets, or None when it uses both defaults."""
+    own = (team.first_response_seconds, team.resolution_seconds)
+    return None if own == (None, None) else own
+
+
+def _sla_due(teams: Directory, now: datetime) -> tuple[dict[str, Any], float]:
+    """The ``due`` filter of the SLA sweep and the earliest bound in seconds (0: no
+    target anywhere)."""
+    ids, _own = _per_team(teams, _own_targets)
+    clauses = []
+    earliest: list[float] = []
+    groups = [({"$nin": ids}, _targets(teams, None))]
+    groups += [(team_id, _targets(teams, team_id)) for team_id in ids]
+    for team_match, targets in groups:
+        parts = _owing(targets, now)
+        if parts:
+            clauses.append({"team_id": team_match, "$or": parts})
+            earliest += [s * settings.SLA_NEARING_FRACTION for s in targets.values() if s > 0]
+    return {"$or": clauses}, min(earliest, default=0)
+
+
 def rooms_sla_check(*, now: datetime | None = None) -> int:
     """Flag every open room that reached a new SLA state; how many rows were written."""
     now = now or timezone.now()
     teams = directory()
-    targets = [_targets(teams, None), *(_targets(teams, t) for t in teams.teams)]
-    seconds = [s for t in targets for s in t.values() if s > 0]
-    if not seconds:
+    due, earliest = _sla_due(teams, now)
+    if not earliest:
         return 0
-    earliest = min(seconds) * min(settings.SLA_NEARING_FRACTION, 1.0)
     created_before = now - timedelta(seconds=earliest)
     written = 0
     for status in (RoomStatus.QUEUED.value, RoomStatus.ACTIVE.value):
-        for room in timeline.rooms_open_since(status=status, created_before=created_before):
+        for room in timeline.rooms_open_since(
+            status=status, created_before=created_before, due=due
+        ):
             written += _room_sla(room, teams, now)
     return written
 

@@ -12,11 +12,12 @@ import pytest
 
 from accounts.models import User
 from agents import services
+from agents.directory import directory
 from agents.models import RoutingAudit
 from agents.services import timers
 from agents.tests.test_routing import online
 from agents.tests.test_teams import open_room, team
-from chat import assignment
+from chat import assignment, timeline
 from chat import services as chat_services
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat_project.errors import NotFound
@@ -341,3 +342,28 @@ def test_the_tick_runs_all_three_and_is_cheap_when_nothing_is_due(
         }
     firsts = [q["sql"] for q in ctx.captured_queries]
     assert "first_agent_reply_at" in firsts[0], firsts
+
+
+def test_sweeps_read_only_rooms_that_are_due(pair, customer, make_user, settings):
+    """Rooms that are not due (a team with ring-no-answer off, a room already flagged
+    nearing and not yet past its target) stay out of the sweeps' batches, so they
+    cannot crowd out the rooms that are due however many they are."""
+    settings.RING_NO_ANSWER_SECONDS = 60
+    settings.SLA_RESOLUTION_SECONDS = 100
+    first, second = pair
+    never = team("Never", first, second, ring_no_answer_seconds=0, resolution_seconds=0)
+    off = open_room(customer, team_id=str(never.pk))
+    plain = open_room(make_user(username="c4"))
+    at = max(off.assigned_at, plain.assigned_at) + timedelta(seconds=90)
+
+    due, _shortest = timers._ring_due(directory(), at)
+    found = timeline.unanswered_rooms(assigned_before=at, due=due)
+    assert [r.pk for r in found] == [plain.pk]
+
+    assert services.rooms_sla_check(now=at) == 1  # plain: nearing
+    due, _earliest = timers._sla_due(directory(), at)
+    assert timeline.rooms_open_since(status="active", created_before=at, due=due) == []
+    later = at + timedelta(seconds=20)
+    due, _earliest = timers._sla_due(directory(), later)
+    found = timeline.rooms_open_since(status="active", created_before=later, due=due)
+    assert [r.pk for r in found] == [plain.pk]
