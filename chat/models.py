@@ -170,7 +170,7 @@ class EventKind(models.TextChoices):
 
 
 # What a customer never receives, on any path (``chat.render`` decides for every one):
-# the agents' notes, the room's tags, the rating as an event.
+# the agents' notes, the room's tags, the rating as an event, SLA flags.
 STAFF_KINDS = frozenset(
     {
         EventKind.NOTE,

@@ -4,10 +4,11 @@ alike.
 What a viewer may see is decided here and nowhere else. A viewer is one of three
 audiences (:class:`Audience`): the room's customer, an agent (only ever the room's own:
 agents see no other room) and an admin (every room). Staff-only kinds (private notes,
-tags, the rating as an event: ``chat.models.STAFF_KINDS``) render to nothing for a
-customer, and staff-only fields (a transfer's note in rows stored before notes were
-their own events, a room's tags, the original text of an edited message or note, the
-text of a deleted one) are left out of what a customer or agent receives, on every path:
+tags, the rating as an event, SLA flags: ``chat.models.STAFF_KINDS``) render to nothing
+for a customer, and staff-only fields (a transfer's note in rows stored before notes
+were their own events, a room's tags and SLA flags, the original text of an edited
+message or note, the text of a deleted one) are left out of what a customer or agent
+receives, on every path:
 
 - live: the fan-out (``chat.publish``) renders each written row once per audience and
   the gateway sends each socket its audience's rendering;
