@@ -50,6 +50,7 @@ ASSIGNED = EventKind.ASSIGNED.value
 TRANSFERRED = EventKind.TRANSFERRED.value
 CLOSED = EventKind.CLOSED.value
 SYSTEM = EventKind.SYSTEM.value
+SLA = EventKind.SLA.value
 
 
 def rooms_collection():
@@ -158,7 +159,9 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
     - per team (issue 15; a room counts for the team it is in now): the same three
       durations (and the ratings of the closed rooms), and ``overflows``: rooms moved
       out of a team's queue to its fallback (the ``system`` events of an overflow) in
-      the window.
+      the window;
+    - ``sla_breaches`` (issue 30): the ``sla`` rows of a breach written in the window,
+      per target and per the team the room was in then (``data.team_id``).
     """
     window = {"$gte": start, "$lt": end}
     messages = [
@@ -284,9 +287,18 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
         {"$match": {"kind": SYSTEM, "created_at": window, "data.kind": "overflow"}},
         {"$group": {"_id": "$data.from_team.id", "n": {"$sum": 1}}},
     ]
+    sla_breaches = [
+        {"$match": {"kind": SLA, "created_at": window, "data.state": "breached"}},
+        {
+            "$group": {
+                "_id": {"target": "$data.target", "team": or_null("$data.team_id")},
+                "n": {"$sum": 1},
+            }
+        },
+    ]
     pipeline = [
         {"$match": id_range(start, end)},
-        {"$match": {"kind": {"$in": [MESSAGE, ASSIGNED, CLOSED, SYSTEM]}}},
+        {"$match": {"kind": {"$in": [MESSAGE, ASSIGNED, CLOSED, SYSTEM, SLA]}}},
         {
             "$facet": {
                 "messages": messages,
@@ -294,12 +306,14 @@ def window_figures(*, start: datetime, end: datetime, agent_ids: list[ObjectId])
                 "waits": waits,
                 "closed": closed,
                 "overflows": overflows,
+                "sla_breaches": sla_breaches,
             }
         },
         {
             "$project": {
                 "messages": 1,
                 "overflows": 1,
+                "sla_breaches": 1,
                 "first_response": summary(concat(pluck("$first_responses", "ms"))),
                 "first_response_by_agent": per_key(
                     "$first_responses", "agent", "agent_id", summary=summary_of_ms

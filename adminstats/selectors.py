@@ -179,6 +179,7 @@ def _compute(*, start: datetime, end: datetime, now: datetime) -> dict[str, Any]
             "first_response_seconds": _durations(figures["first_response"]),
             "resolution_seconds": _durations(figures["resolution"]),
             "csat": overall,
+            "sla_breaches": _breaches(figures, None),
             "tags": [
                 {"tag": tag, "rooms": n}
                 for tag, n in sorted(rooms["tags"].items(), key=lambda item: (-item[1], item[0]))
@@ -246,9 +247,25 @@ def _teams(
                 "first_response_seconds": _durations(responses.get(team_id, {}).get("summary")),
                 "resolution_seconds": _durations(closed.get(team_id, {}).get("summary")),
                 "csat": _team_csat(closed.get(team_id)),
+                "sla_breaches": _breaches(figures, team_id or "general"),
             }
         )
     return rows
+
+
+def _breaches(figures: dict[str, Any], team: object) -> dict[str, int]:
+    """SLA breaches in the window per target (issue 30): all (``team`` None), one team's,
+    or the general queue's (``"general"``)."""
+    counts = {"first_response": 0, "resolution": 0}
+    for row in figures.get("sla_breaches", ()):
+        key = row["_id"]
+        if key.get("target") not in counts:
+            continue
+        if team is None or (key.get("team") or "general") == (
+            "general" if team == "general" else str(team)
+        ):
+            counts[key["target"]] += int(row["n"])
+    return counts
 
 
 def _team_csat(closed: dict[str, Any] | None) -> dict[str, Any]:

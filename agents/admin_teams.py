@@ -78,6 +78,10 @@ class TeamAdmin(admin.ModelAdmin):
         "offline_message",
         "overflow_after_seconds",
         "fallback",
+        "ring_no_answer_seconds",
+        "first_response_seconds",
+        "resolution_seconds",
+        "email",
     )
     inlines = (TeamMemberInline, TeamHoursInline, TeamHolidayInline)
 
@@ -139,11 +143,27 @@ class OfflineMessageAdmin(PageLookupMixin, ReadOnlyAdmin):
     """What customers left while their team was closed (also posted in the room)."""
 
     page_user_fields = ("customer_id",)
-    list_display = ("created_at", "email", "customer_name", "team_name", "room_ref", "message")
+    list_display = (
+        "created_at",
+        "email",
+        "customer_name",
+        "team_name",
+        "room_ref",
+        "message",
+        "emailed_at",
+    )
     list_filter = ("team",)
     search_fields = ("email", "message")
     ordering = ("-created_at",)
-    fields = ("created_at", "email", "customer_name", "team_name", "room_ref", "message")
+    fields = (
+        "created_at",
+        "email",
+        "customer_name",
+        "team_name",
+        "room_ref",
+        "message",
+        "emailed_at",
+    )
     readonly_fields = fields
 
     @admin.display(description="customer")

@@ -8,6 +8,7 @@ from chat_project.hops import database_hop
 queue_drain = database_hop(services.queue_drain)
 routing_housekeeping = database_hop(services.routing_housekeeping)
 _teams_tick = database_hop(services.teams_tick)
+_timers_tick = database_hop(services.routing_timers_tick)
 
 
 async def agent_came_online(user_id: str, role: str) -> None:
@@ -23,3 +24,8 @@ async def periodic_housekeeping() -> None:
 async def teams_tick() -> None:
     """Overflow and team openings (issue 15), in one process at a time."""
     await _teams_tick()
+
+
+async def timers_tick() -> None:
+    """Ring-no-answer, SLA flags, offline e-mails (issue 30), in one process at a time."""
+    await _timers_tick()

@@ -39,6 +39,11 @@ class TeamInfo:
     overflow_after_seconds: int | None
     fallback_id: ObjectId | None
     schedule: Schedule
+    # Issue 30 (null: the setting's default; 0: off) and where offline messages go.
+    ring_no_answer_seconds: int | None = None
+    first_response_seconds: int | None = None
+    resolution_seconds: int | None = None
+    email: str = ""
 
     def brief(self) -> dict[str, Any]:
         return {"id": str(self.id), "name": self.name}
@@ -141,6 +146,10 @@ def _load() -> Directory:
             offline_message=team.offline_message,
             overflow_after_seconds=team.overflow_after_seconds,
             fallback_id=team.fallback_id,
+            ring_no_answer_seconds=team.ring_no_answer_seconds,
+            first_response_seconds=team.first_response_seconds,
+            resolution_seconds=team.resolution_seconds,
+            email=team.email,
             schedule=Schedule.build(
                 timezone=team.time_zone,
                 intervals=hours.get(team.pk, ()),

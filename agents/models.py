@@ -19,6 +19,11 @@ class RoutingAction(models.TextChoices):
     RECONCILED = "reconciled", "Load counter repaired"
     OVERFLOWED = "overflowed", "Overflowed to the fallback team"
     SKILLS = "skills", "Required skills changed"
+    # Issue 30: a room re-routed because its agent did not answer in time, and an SLA
+    # target breached (per target: the statistics count them by (action, at)).
+    RING_MISSED = "ring_missed", "Re-routed: no answer"
+    SLA_FIRST = "sla_first", "First-response target breached"
+    SLA_RESOLVE = "sla_resolve", "Resolution target breached"
 
 
 class RoutingAudit(models.Model):
@@ -134,6 +139,27 @@ class Team(models.Model):
         related_name="+",
         db_index=False,
         help_text="The team that takes this team's overflow.",
+    )
+    # Issue 30: per-team timers (null: the setting's default; 0: off) and where the
+    # messages left while the team is closed are e-mailed (blank: nobody).
+    ring_no_answer_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Re-route a room whose agent has not answered within this (empty: the "
+        "default RING_NO_ANSWER_SECONDS; 0: never).",
+    )
+    first_response_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="First-response target (empty: SLA_FIRST_RESPONSE_SECONDS; 0: none).",
+    )
+    resolution_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Resolution target (empty: SLA_RESOLUTION_SECONDS; 0: none).",
+    )
+    email = models.EmailField(
+        blank=True, default="", help_text="Messages left while closed go here (blank: nobody)."
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -305,9 +331,13 @@ class OfflineMessage(models.Model):
     email = models.EmailField()
     message = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    # Issue 30: set once the team's address accepted the e-mail; the periodic hook
+    # retries the unsent ones (a crash between the save and the send loses nothing).
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["emailed_at", "created_at"], name="offline_msg_unsent")]
 
     def __str__(self) -> str:
         return f"{self.email} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -73,3 +73,4 @@ liveness.register_periodic_hook(
     settings.ROUTING_HOUSEKEEPING_SECONDS, async_services.periodic_housekeeping
 )
 liveness.register_periodic_hook(settings.ROUTING_TEAMS_TICK_SECONDS, async_services.teams_tick)
+liveness.register_periodic_hook(settings.ROUTING_TIMERS_TICK_SECONDS, async_services.timers_tick)

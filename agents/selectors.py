@@ -81,7 +81,9 @@ def canned_list(
     return found
 
 
-def _team_dto(team: TeamInfo, *, staff: bool, members: dict[str, User]) -> dict[str, Any]:
+def _team_dto(
+    team: TeamInfo, *, staff: bool, members: dict[str, User], viewer_is_admin: bool = False
+) -> dict[str, Any]:
     now = common.routing_now()
     state = team_state(team, now)
     data: dict[str, Any] = {
@@ -99,12 +101,17 @@ def _team_dto(team: TeamInfo, *, staff: bool, members: dict[str, User]) -> dict[
             always_open=team.schedule.always_open,
             overflow_after_seconds=team.overflow_after_seconds,
             fallback_id=str(team.fallback_id) if team.fallback_id else None,
+            ring_no_answer_seconds=team.ring_no_answer_seconds,
+            first_response_seconds=team.first_response_seconds,
+            resolution_seconds=team.resolution_seconds,
             members=[
                 dtos.user_brief(members[str(agent_id)])
                 for agent_id in sorted(teams.members.get(team.id, ()), key=str)
                 if str(agent_id) in members
             ],
         )
+        if viewer_is_admin:
+            data["email"] = team.email
     return data
 
 
@@ -118,7 +125,7 @@ def team_list(*, viewer: User) -> list[dict[str, Any]]:
     if staff:
         members = dtos.users_by_id({a for t in shown for a in teams.members.get(t.id, ())})
     return [
-        _team_dto(team, staff=staff, members=members)
+        _team_dto(team, staff=staff, members=members, viewer_is_admin=viewer.is_admin)
         for team in sorted(shown, key=lambda t: t.name.lower())
     ]
 

@@ -17,11 +17,12 @@ from datetime import UTC
 
 from bson import ObjectId
 from django.contrib import admin, messages
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from chat import selectors
+from chat import render, selectors
 from chat import services as chat_services
 from chat.models import Attachment, Room, RoomEvent, RoomStatus
 from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of, user_names
@@ -85,6 +86,23 @@ def tag_links(tags) -> str:
     url = reverse("admin:chat_room_changelist")
     links = [format_html('<a href="{}?tag={}">{}</a>', url, tag, tag) for tag in tags]
     return format_html_join(" ", "{}", ((link,) for link in links))
+
+
+SLA_ICONS = {"nearing": "admin/img/icon-alert.svg", "breached": "admin/img/icon-no.svg"}
+SLA_TARGETS = {"first_response": "first response", "resolution": "resolution"}
+
+
+def sla_label(obj: Room):
+    """Issue 30: the room's SLA flags in the list, an icon (amber: nearing, red: breached)
+    and the words, never the colour alone."""
+    flags = [(t, s) for t, s in render.sla_flags(obj).items() if s]
+    if not flags:
+        return ""
+    return format_html_join(
+        "",
+        '<br><small class="sla-flag sla-{}"><img src="{}" alt=""> SLA {}: {}</small>',
+        ((state, static(SLA_ICONS[state]), state, SLA_TARGETS[t]) for t, state in flags),
+    )
 
 
 @admin.register(Room)
@@ -154,7 +172,10 @@ class RoomAdmin(PageLookupMixin, ReadOnlyAdmin):
         else:
             detail = self.agent_name(obj) if obj.agent_id else "never answered"
         return format_html(
-            '{}<br><small class="quiet">{}</small>', obj.get_status_display(), detail
+            '{}<br><small class="quiet">{}</small>{}',
+            obj.get_status_display(),
+            detail,
+            sla_label(obj),
         )
 
     @admin.display(description="created", ordering="created_at")

@@ -317,3 +317,78 @@ def to_team_queue(
             known_seq=written.seq,
         )
     return {**_answer(written, notice, actor), "note": note}
+
+
+# What the customer reads when their chat leaves an agent who did not answer (issue 30).
+PASSED_ON = "Your chat was passed to another agent."
+
+
+def pass_on_unanswered(
+    *, room: Room, from_agent: User, to_agent: User | None, queued_at: datetime
+) -> dict[str, Any] | None:
+    """Ring-no-answer (issue 30): take an active room from ``from_agent``, who has not
+    answered, and give it to ``to_agent`` (a ``transferred`` row by nobody), or with
+    None put it at the head of its queue (``queued_at``; a ``system`` row). Either way
+    the room will not go back to ``from_agent`` (``skip_agents``).
+
+    None if the room is no longer active with ``from_agent`` or has its first agent
+    reply: the requirement ``first_agent_reply_at: null`` is checked in the same
+    compare-and-set that a send's ``set_once`` of that field passes through, so a reply
+    and the re-route are ordered by the room document and exactly one of them wins (a
+    reply that loses is refused, as any send to a room its sender no longer holds: the
+    agent is told, nothing is stored half)."""
+    now = timezone.now()
+    require = {"status": ACTIVE, "agent_id": from_agent.pk, "first_agent_reply_at": None}
+    skip = {"skip_agents": [str(from_agent.pk)]}
+    if to_agent is not None:
+        moved = _room_as(room, agent_id=to_agent.pk, assigned_at=now)
+        notice = events.Notice(
+            scene=room_scene(moved, known=[to_agent, from_agent]),
+            tell_users=tuple((a.pk, render.audience_of(a)) for a in (from_agent, to_agent)),
+            revoke=(from_agent.pk,),
+        )
+        written = _append(
+            room,
+            kind=EventKind.TRANSFERRED,
+            actor=None,
+            require=require,
+            set_fields={
+                "agent_id": to_agent.pk,
+                "assigned_at": now,
+                **_handover_marks(room, to_agent),
+            },
+            data={
+                "from_agent": _brief(from_agent),
+                "to_agent": _brief(to_agent),
+                "forced": False,
+                "by": None,
+                "reason": "ring_no_answer",
+                "text": PASSED_ON,
+            },
+            notice=notice,
+            add_to_set=skip,
+        )
+    else:
+        fields = {
+            "status": QUEUED,
+            "agent_id": None,
+            "queued_at": queued_at,
+            "team_at": now,
+        }
+        notice = events.Notice(
+            scene=room_scene(_room_as(room, **fields), known=[from_agent]),
+            tell_users=((from_agent.pk, render.audience_of(from_agent)),),
+            revoke=(from_agent.pk,),
+        )
+        written = _append(
+            room,
+            kind=EventKind.SYSTEM,
+            actor=None,
+            require=require,
+            set_fields=fields,
+            data={"kind": "ring_no_answer", "from_agent": _brief(from_agent)},
+            text=f"{PASSED_ON[:-1]} as soon as one is free.",
+            notice=notice,
+            add_to_set=skip,
+        )
+    return _answer(written, notice, None) if written is not None else None

@@ -98,6 +98,11 @@ class Room(models.Model):
     # Agents routing must not give this room to (issue 27: an admin removed them from
     # it); an admin may still assign one of them by hand. Ids as strings.
     skip_agents = models.JSONField(default=list, blank=True, editable=False)
+    # Issue 30: how far the room is past its SLA targets (null, "nearing", "breached"),
+    # staff only. Moved forward only by the ``sla`` event's compare-and-set (its
+    # requirement is the state read), so each (room, target, state) is written once.
+    sla_first_response = models.CharField(max_length=8, null=True, blank=True, editable=False)  # noqa: DJ001
+    sla_resolution = models.CharField(max_length=8, null=True, blank=True, editable=False)  # noqa: DJ001
 
     objects = MongoManager()
 
@@ -117,6 +122,13 @@ class Room(models.Model):
             models.Index(
                 fields=["status", "team_id", "queued_at"], name="chat_room_status_team_queued"
             ),
+            # Issue 30: ring-no-answer's sweep (active, no reply yet, assigned before a
+            # bound) and the SLA sweep (open rooms created before a bound).
+            models.Index(
+                fields=["status", "first_agent_reply_at", "assigned_at"],
+                name="chat_room_unanswered",
+            ),
+            models.Index(fields=["status", "created_at"], name="chat_room_status_created"),
         ]
 
     def __str__(self) -> str:
@@ -152,10 +164,13 @@ class EventKind(models.TextChoices):
     TAGGED = "tagged", "Tag added"
     UNTAGGED = "untagged", "Tag removed"
     RATED = "rated", "Rated by the customer"
+    # Issue 30: a room nearing or past an SLA target (``data``: target, state, due_at,
+    # team_id). Staff only; the integrations' webhooks read the breached ones.
+    SLA = "sla", "SLA threshold"
 
 
 # What a customer never receives, on any path (``chat.render`` decides for every one):
-# the agents' notes, the room's tags, the rating as an event.
+# the agents' notes, the room's tags, the rating as an event, SLA flags.
 STAFF_KINDS = frozenset(
     {
         EventKind.NOTE,
@@ -164,6 +179,7 @@ STAFF_KINDS = frozenset(
         EventKind.TAGGED,
         EventKind.UNTAGGED,
         EventKind.RATED,
+        EventKind.SLA,
     }
 )
 

@@ -4,10 +4,11 @@ alike.
 What a viewer may see is decided here and nowhere else. A viewer is one of three
 audiences (:class:`Audience`): the room's customer, an agent (only ever the room's own:
 agents see no other room) and an admin (every room). Staff-only kinds (private notes,
-tags, the rating as an event: ``chat.models.STAFF_KINDS``) render to nothing for a
-customer, and staff-only fields (a transfer's note in rows stored before notes were
-their own events, a room's tags, the original text of an edited message or note, the
-text of a deleted one) are left out of what a customer or agent receives, on every path:
+tags, the rating as an event, SLA flags: ``chat.models.STAFF_KINDS``) render to nothing
+for a customer, and staff-only fields (a transfer's note in rows stored before notes
+were their own events, a room's tags and SLA flags, the original text of an edited
+message or note, the text of a deleted one) are left out of what a customer or agent
+receives, on every path:
 
 - live: the fan-out (``chat.publish``) renders each written row once per audience and
   the gateway sends each socket its audience's rendering;
@@ -54,6 +55,8 @@ NOTE_DELETED = "note-deleted"
 ROOM_TAGGED = "room-tagged"
 ROOM_UNTAGGED = "room-untagged"
 ROOM_RATED = "room-rated"
+ROOM_SLA = "room-sla"
+RING_MISSED = "ring-missed"
 QUEUE_UPDATED = "queue-updated"
 USER_TYPING = "user-typing"
 USER_JOINED_ROOM = "user-joined-room"
@@ -152,9 +155,23 @@ def room(
         data["last_message"] = {**newest, "text": ""}
     if audience in STAFF:
         data["tags"] = list(value.tags or [])
+        data["sla"] = sla_flags(value)
     if extras:
         data.update(extras)
     return data
+
+
+def sla_flags(value: Room) -> dict[str, str | None]:
+    """The room's SLA flags for staff lists (issue 30): per target None, ``"nearing"``
+    or ``"breached"``. A breach stays; a target met (the first reply, the close) shows no
+    "nearing" any more."""
+    first = getattr(value, "sla_first_response", None)
+    resolution = getattr(value, "sla_resolution", None)
+    if first == "nearing" and value.first_agent_reply_at is not None:
+        first = None
+    if resolution == "nearing" and value.closed_at is not None:
+        resolution = None
+    return {"first_response": first, "resolution": resolution}
 
 
 # What a change of who holds a room (an assignment, a transfer, a move between queues, a
@@ -273,6 +290,10 @@ def _transferred(row: RoomEvent, scene: Scene, audience: Audience) -> Rendered:
     }
     if data.get("to_team") is not None:
         payload["to_team"] = data["to_team"]
+    # Ring-no-answer (issue 30): why it moved, and the line the customer reads.
+    if data.get("reason"):
+        payload["reason"] = data["reason"]
+        payload["text"] = data.get("text", "")
     # Rows stored before a transfer's note became a private note (issue 16) hold it
     # here: staff may read it, a customer never.
     if audience in STAFF and data.get("note"):
@@ -330,6 +351,20 @@ def _rated(row: RoomEvent, scene: Scene, audience: Audience) -> Rendered:
     return ROOM_RATED, {**_head(row), "rating": rating, "customer": _brief(scene, row.actor_id)}
 
 
+def _sla(row: RoomEvent, scene: Scene, audience: Audience) -> Rendered | None:
+    """Staff only (``STAFF_KINDS``; issue 30): a room nearing or past an SLA target."""
+    if audience not in STAFF:
+        return None
+    data = row.data or {}
+    return ROOM_SLA, {
+        **_head(row),
+        "target": data.get("target"),
+        "state": data.get("state"),
+        "due_at": data.get("due_at"),
+        "team_id": data.get("team_id"),
+    }
+
+
 def _nothing(row: RoomEvent, scene: Scene, audience: Audience) -> None:
     return None
 
@@ -352,6 +387,7 @@ RENDERERS: dict[str, RowRenderer] = {
     EventKind.TAGGED: _tagged,
     EventKind.UNTAGGED: _tagged,
     EventKind.RATED: _rated,
+    EventKind.SLA: _sla,
 }
 
 
@@ -426,6 +462,23 @@ def user_typing(*, room_id: str, user: User, is_typing: bool, ttl_ms: int) -> Re
     if is_typing:
         data["ttl_ms"] = ttl_ms
     return USER_TYPING, data
+
+
+def ring_missed(
+    *, room_id: object, misses: int, set_away: bool, to_agent: dict[str, Any] | None
+) -> Rendered:
+    """To the agent who did not answer a room in time (issue 30): the room went to
+    ``to_agent`` (None: back to the queue); ``set_away``: this miss set them away."""
+    text = "A chat you did not answer in time was passed on."
+    if set_away:
+        text += f" You missed {misses} in a row, so your status is now away."
+    return RING_MISSED, {
+        "room_id": str(room_id),
+        "misses": misses,
+        "set_away": set_away,
+        "to_agent": to_agent,
+        "text": text,
+    }
 
 
 def user_joined_room(*, room_id: str, user: User, joined: bool) -> Rendered:

@@ -295,3 +295,37 @@ def first_assigned_at(room_ids: list[ObjectId]) -> dict[ObjectId, Any]:
         {"$group": {"_id": "$room_id", "at": {"$min": "$created_at"}}},
     ]
     return {row["_id"]: row["at"] for row in events_collection().aggregate(pipeline)}
+
+
+# --- issue 30: ring-no-answer and SLA sweeps (agents.services.timers) ---------------------
+
+SWEEP_BATCH = 200
+
+
+def unanswered_rooms(
+    *, assigned_before: Any, due: dict[str, Any], limit: int = SWEEP_BATCH
+) -> list[Room]:
+    """Active rooms without an agent reply assigned at or before ``assigned_before`` (the
+    earliest bound of any team) and matching ``due`` (each team's own bound), oldest
+    assignment first: one range on the (status, first_agent_reply_at, assigned_at)
+    index, so a tick with nothing due reads nothing; ``due`` keeps rooms that are not
+    due (a team with a longer bound, or none) out of the batch."""
+    equal = {"status": RoomStatus.ACTIVE.value, "first_agent_reply_at": None}
+    first = mongo.index_match(equal, ("assigned_at", {"$lte": assigned_before}))
+    pipeline = [{"$match": first}, {"$match": due}, {"$sort": {"assigned_at": 1}}]
+    pipeline.append({"$limit": limit})
+    return list(Room.objects.raw_aggregate(pipeline))
+
+
+def rooms_open_since(
+    *, status: str, created_before: Any, due: dict[str, Any], limit: int = SWEEP_BATCH
+) -> list[Room]:
+    """Rooms of ``status`` created at or before ``created_before`` (the earliest SLA
+    bound of any team) that owe an SLA row now (``due``: per team and target, the flag
+    and the bound of its next state), oldest first: the (status, created_at) index,
+    then ``due``, so rooms already flagged as far as they can be yet stay out of the
+    batch."""
+    first = mongo.index_match({"status": status}, ("created_at", {"$lte": created_before}))
+    pipeline = [{"$match": first}, {"$match": due}, {"$sort": {"created_at": 1}}]
+    pipeline.append({"$limit": limit})
+    return list(Room.objects.raw_aggregate(pipeline))

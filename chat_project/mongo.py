@@ -17,10 +17,12 @@ module (``chat/timeline.py``, ``accounts/queries.py``, ``agents/queries.py``,
 ``_id`` lookup; ``(room_id, seq)`` for a room's timeline; ``(room_id, search_terms, seq)``
 for search; ``idem_key``; ``(customer_id, status)``, ``(agent_id, status)``,
 ``(status, queued_at)``, for one team's queue ``(status, team_id, queued_at)`` and
-``(tags, agent_id)`` for rooms; ``(role, ...)`` for users; ``(action, at)`` for the
-routing audit log. Tests pin the first ``$match`` of each hot read against the real
-indexes (``chat/tests/test_query_shapes.py``). Writes that must be atomic name ``_id``
-in their filter (``chat.writer``).
+``(tags, agent_id)`` for rooms, and for the timers (issue 30) ``(status,
+first_agent_reply_at, assigned_at)`` and ``(status, created_at)`` for rooms and
+``(emailed_at, created_at)`` for offline messages; ``(role, ...)`` for users;
+``(action, at)`` for the routing audit log. Tests pin the first ``$match`` of each hot
+read against the real indexes (``chat/tests/test_query_shapes.py``). Writes that must
+be atomic name ``_id`` in their filter (``chat.writer``).
 """
 
 from __future__ import annotations

@@ -460,6 +460,36 @@ ROUTING_OFFLINE_MESSAGE = env_str(
     "you can also leave your e-mail address and a message.",
 )
 
+# Issue 30: ring-no-answer, SLA thresholds (a team's own values override these; 0: off).
+# How often one gateway process (a Redis lock) looks for rooms due for either, and for
+# offline messages whose e-mail has not gone yet.
+ROUTING_TIMERS_TICK_SECONDS = float(env_str("ROUTING_TIMERS_TICK_SECONDS", "2"))
+# A room whose agent has sent nothing this long after the assignment goes to another.
+RING_NO_ANSWER_SECONDS = env_int("RING_NO_ANSWER_SECONDS", 120)
+# Rooms missed in a row before the agent is set away.
+RING_MISSES_BEFORE_AWAY = env_int("RING_MISSES_BEFORE_AWAY", 3)
+# Targets from the room's creation: the first agent message, and the close (0: none).
+SLA_FIRST_RESPONSE_SECONDS = env_int("SLA_FIRST_RESPONSE_SECONDS", 0)
+SLA_RESOLUTION_SECONDS = env_int("SLA_RESOLUTION_SECONDS", 0)
+# Past this fraction of a target the room is "nearing" it.
+SLA_NEARING_FRACTION = float(os.environ.get("SLA_NEARING_FRACTION", "0.8"))
+# An unsent offline message is retried once it is this old (the save sends it at once).
+OFFLINE_EMAIL_RETRY_SECONDS = env_int("OFFLINE_EMAIL_RETRY_SECONDS", 30)
+# A customer may ask for this many transcripts per hour.
+TRANSCRIPT_MAX_PER_HOUR = env_int("TRANSCRIPT_MAX_PER_HOUR", 5)
+
+# --- E-mail (issue 30: transcripts, offline messages) ---------------------------------------
+# The console backend prints e-mails (development); production sets SMTP.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Every network call is bounded: an SMTP server that hangs cannot hold up the sender.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "support@localhost")
+
 # --- Stats ---------------------------------------------------------------------------------
 # GET /api/admin/chat-stats, the admin dashboard and `manage.py chat_stats` (docs/stats.md).
 # Seconds a computed result is served from the cache.

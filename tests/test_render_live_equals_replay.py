@@ -45,6 +45,7 @@ STAFF_EVENTS = {
     "room-tagged",
     "room-untagged",
     "room-rated",
+    "room-sla",
 }
 
 
@@ -191,6 +192,10 @@ def _audience(user) -> str:
 @pytest.fixture
 async def world(connect, make_user, api_factory, settings):  # noqa: F811
     settings.CHAT_HOLE_SETTLE_SECONDS = 0
+    # Issue 30: only the steps below run the timers, with the time they pass.
+    settings.RING_NO_ANSWER_SECONDS = 120
+    settings.SLA_FIRST_RESPONSE_SECONDS = 0
+    settings.SLA_RESOLUTION_SECONDS = 3600
     settings.WS_RATE_PER_SECOND = settings.WS_RATE_BURST = 1000
 
     def build():
@@ -326,6 +331,18 @@ def _filler(world: World) -> None:
     assert holes.holes_fill(room_id=world.room.pk, seqs=[seq]) == 1
 
 
+def _ring_no_answer(world: World) -> None:
+    """Issue 30: the room's agent said nothing for too long: routing passes it on (to
+    the other agent, then, with that one skipped too, back to the queue)."""
+    room = world.fresh()
+    assert routing.rooms_unanswered_reroute(now=room.assigned_at + timedelta(seconds=121))
+
+
+def _sla(world: World, *, seconds: int) -> None:
+    room = world.fresh()
+    assert routing.rooms_sla_check(now=room.created_at + timedelta(seconds=seconds)) == 1
+
+
 SCENARIO: list[tuple[str, Callable[[World], None], set[str]]] = [
     ("customer sends", lambda w: _send(w, w.customer), {EventKind.MESSAGE}),
     ("agent sends", lambda w: _send(w, _agent(w)), {EventKind.MESSAGE}),
@@ -344,6 +361,11 @@ SCENARIO: list[tuple[str, Callable[[World], None], set[str]]] = [
     ("a filler", _filler, {EventKind.NOOP}),
     ("close", _close, {EventKind.CLOSED}),
     ("rating", _rate, {EventKind.RATED}),
+    ("a new chat", _new_chat, {EventKind.ASSIGNED}),
+    ("ring-no-answer to the other agent", _ring_no_answer, {EventKind.TRANSFERRED}),
+    ("ring-no-answer to the queue", _ring_no_answer, {EventKind.SYSTEM}),
+    ("sla nearing", lambda w: _sla(w, seconds=3000), {EventKind.SLA}),
+    ("sla breached", lambda w: _sla(w, seconds=3601), {EventKind.SLA}),
 ]
 
 
@@ -356,6 +378,7 @@ def test_every_kind_has_a_step():
 
 
 async def test_every_kind_live_equals_replay_for_every_viewer(world):
+    first_room = world.room.pk  # the timers' steps (issue 30) run in a chat of their own
     for name, action, kinds in SCENARIO:
         try:
             await step(world, lambda action=action: action(world), expect=kinds)
@@ -363,16 +386,16 @@ async def test_every_kind_live_equals_replay_for_every_viewer(world):
             raise AssertionError(f"step {name!r}: {exc}") from exc
     assert world.covered >= set(EventKind)
     # The private notes are where staff find them; the customer saw none of them.
-    notes = await sync_to_async(services_notes)(world)
+    notes = await sync_to_async(services_notes)(world, first_room)
     transfer_notes = [n for n in notes if n["transfer"] is not None]
     assert [n["text"] for n in transfer_notes] == [SECRET, SECRET]  # to an agent, to a team
     assert transfer_notes[1]["transfer"]["to_team"]["name"] == "Night"
 
 
-def services_notes(world: World) -> list[dict[str, Any]]:
+def services_notes(world: World, room_id: Any) -> list[dict[str, Any]]:
     from chat import selectors
 
-    return selectors.note_list(room_id=str(world.room.pk), user=world.admin)["results"]
+    return selectors.note_list(room_id=str(room_id), user=world.admin)["results"]
 
 
 def _possible(world: World) -> list[tuple[str, Callable[[World], None]]]:

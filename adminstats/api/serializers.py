@@ -77,6 +77,11 @@ class TagCountOutputSerializer(serializers.Serializer):
     rooms = serializers.IntegerField()
 
 
+class SlaBreachesOutputSerializer(serializers.Serializer):
+    first_response = serializers.IntegerField(help_text="first-response targets breached")
+    resolution = serializers.IntegerField(help_text="resolution targets breached")
+
+
 class WindowOutputSerializer(serializers.Serializer):
     # "from" and "to" are keywords in Python: declared below.
     rooms_created = serializers.IntegerField()
@@ -88,6 +93,7 @@ class WindowOutputSerializer(serializers.Serializer):
     first_response_seconds = DurationsOutputSerializer()
     resolution_seconds = DurationsOutputSerializer()
     csat = CsatOutputSerializer(help_text="Over the rooms closed in the window.")
+    sla_breaches = SlaBreachesOutputSerializer(help_text="SLA breaches flagged in the window.")
     tags = TagCountOutputSerializer(
         many=True, help_text="Rooms created in the window, per tag they carry."
     )
@@ -130,6 +136,7 @@ class TeamStatsOutputSerializer(serializers.Serializer):
     first_response_seconds = DurationsOutputSerializer()
     resolution_seconds = DurationsOutputSerializer()
     csat = CsatOutputSerializer(help_text="Over the rooms this team holds, closed in the window.")
+    sla_breaches = SlaBreachesOutputSerializer(help_text="Of rooms in this team when flagged.")
 
 
 class ChatStatsOutputSerializer(serializers.Serializer):

@@ -182,6 +182,18 @@ class TeamOutputSerializer(TeamBriefSerializer):
     always_open = serializers.BooleanField(required=False)
     overflow_after_seconds = serializers.IntegerField(required=False, allow_null=True)
     fallback_id = serializers.CharField(required=False, allow_null=True)
+    ring_no_answer_seconds = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Null: RING_NO_ANSWER_SECONDS; 0: off."
+    )
+    first_response_seconds = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Null: SLA_FIRST_RESPONSE_SECONDS; 0: none."
+    )
+    resolution_seconds = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Null: SLA_RESOLUTION_SECONDS; 0: none."
+    )
+    email = serializers.CharField(
+        required=False, allow_blank=True, help_text="Admins only: offline messages go here."
+    )
     members = UserBriefSerializer(many=True, required=False)
 
 
@@ -213,6 +225,7 @@ class OfflineMessageOutputSerializer(serializers.Serializer):
     email = serializers.CharField()
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
+    emailed_at = serializers.DateTimeField(allow_null=True, help_text="Null: not sent yet.")
 
 
 class OfflineMessagePageSerializer(serializers.Serializer):

@@ -2,7 +2,8 @@
 (draining, positions, estimates), ``transfers`` (manual assignment, transfer to an agent
 or a team, requeue), ``repairs`` (recounts, vanished agents, housekeeping), ``teams``
 (where a new room goes, overflow, openings, skills, messages left while closed; issue
-15), ``team_admin`` (creating teams: the admin and ``manage.py create_team``); and the
+15), ``timers`` (ring-no-answer, SLA flags) and ``mail`` (offline messages by e-mail;
+issue 30), ``team_admin`` (creating teams: the admin and ``manage.py create_team``); and the
 agents' own tools: ``canned`` (canned responses).
 
 The rule (README "Routing"):
@@ -56,6 +57,11 @@ from agents.services.teams import (
     teams_overflow,
     teams_tick,
 )
+from agents.services.timers import (
+    rooms_sla_check,
+    rooms_unanswered_reroute,
+    routing_timers_tick,
+)
 from agents.services.transfers import (
     room_assign_agent,
     room_remove_agent,
@@ -90,7 +96,10 @@ __all__ = [
     "room_target",
     "room_transfer",
     "room_transfer_to_team",
+    "rooms_sla_check",
+    "rooms_unanswered_reroute",
     "routing_housekeeping",
+    "routing_timers_tick",
     "team_create",
     "team_rooms_to_general",
     "teams_overflow",

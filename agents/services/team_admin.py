@@ -27,6 +27,10 @@ def team_create(
     fallback: str | None = None,
     description: str | None = None,
     listed: bool | None = None,
+    ring_no_answer_seconds: int | None = None,
+    first_response_seconds: int | None = None,
+    resolution_seconds: int | None = None,
+    email: str | None = None,
 ) -> tuple[Team, bool]:
     """Create the team ``name`` or change the settings given (members are added; hours
     and holidays, when given, replace the old ones). ``(team, created)``."""
@@ -36,6 +40,10 @@ def team_create(
         "offline_message": offline_message,
         "description": description,
         "listed": listed,
+        "ring_no_answer_seconds": ring_no_answer_seconds,
+        "first_response_seconds": first_response_seconds,
+        "resolution_seconds": resolution_seconds,
+        "email": email,
     }
     for field, value in changes.items():
         if value is not None:

@@ -28,7 +28,7 @@ from accounts.models import User
 from agents import skills as skill_rules
 from agents.directory import Directory, TeamInfo, directory
 from agents.models import OfflineMessage, RoutingAction
-from agents.services import common
+from agents.services import common, mail
 from agents.services.common import TEAMS_OPEN, TEAMS_TICK_LOCK, audit, redis_client
 from agents.services.queue import queue_drain
 from chat import assignment, dtos, selectors
@@ -274,6 +274,9 @@ def room_leave_message(
     chat_services.message_send(
         room_id=str(room.pk), sender=customer, client_msg_id=OFFLINE_CLIENT_MSG_ID, text=message
     )
+    if left.emailed_at is None:
+        # After the save: a failure or a crash here leaves it for the periodic retry.
+        mail.offline_message_email(left=left)
     return offline_message_dto(left)
 
 
@@ -285,4 +288,5 @@ def offline_message_dto(left: OfflineMessage) -> dict[str, Any]:
         "email": left.email,
         "message": left.message,
         "created_at": dtos.iso(left.created_at),
+        "emailed_at": dtos.iso(left.emailed_at),
     }

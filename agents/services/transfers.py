@@ -223,7 +223,7 @@ def _to_team_queue(
     payload = assignment.to_team_queue(
         room=room,
         to_team=team.brief(),
-        queued_at=_queue_head_time(team.id),
+        queued_at=queue_head_time(team.id),
         text=f"Your chat is waiting for the next agent of {team.name}.",
         actor=actor,
         from_agent=from_agent,
@@ -282,7 +282,7 @@ def room_requeue(*, room_id: object, actor: User | None, reason: str) -> dict[st
     payload = assignment.back_to_queue(
         room=room,
         from_agent=from_agent,
-        queued_at=_queue_head_time(None if gone else room.team_id),
+        queued_at=queue_head_time(None if gone else room.team_id),
         reason=reason,
         actor=actor,
         to_general=gone,
@@ -322,7 +322,7 @@ def room_remove_agent(*, room_id: object, actor: User, reason: str = "") -> dict
     payload = assignment.back_to_queue(
         room=room,
         from_agent=from_agent,
-        queued_at=_queue_head_time(None if gone else room.team_id),
+        queued_at=queue_head_time(None if gone else room.team_id),
         reason=why,
         actor=actor,
         to_general=gone,
@@ -344,7 +344,7 @@ def room_remove_agent(*, room_id: object, actor: User, reason: str = "") -> dict
     return {**payload, "room": selectors.room_detail(room_id=moved.pk, user=actor, room=moved)}
 
 
-def _queue_head_time(team_id: ObjectId | None):
+def queue_head_time(team_id: ObjectId | None):
     """A ``queued_at`` ahead of every room waiting in that team's queue."""
     head = selectors.team_queue(team_id, limit=1)
     now = timezone.now()

@@ -138,3 +138,30 @@ def test_room_actions_transfer_to_a_team_and_set_skills(
     listing = staff_client.get(f"{ROOMS}?team={billing.pk}").content.decode()
     assert str(room.pk) in listing
     assert str(open_room(other_customer).pk) not in listing
+
+
+def test_timers_and_address_are_set_in_the_team_form_and_flags_shown_in_the_rooms_list(
+    staff_client, customer
+):
+    """Issue 30: the team's ring-no-answer time, SLA targets and e-mail address in its
+    form (read by routing's directory); the rooms list shows a room's SLA flags in words."""
+    form = team_form(
+        ring_no_answer_seconds="45",
+        first_response_seconds="300",
+        resolution_seconds="",
+        email="billing@example.com",
+    )
+    response = staff_client.post(f"{TEAMS}add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    info = directory().team(Team.objects.get(name="Billing").pk)
+    assert (info.ring_no_answer_seconds, info.first_response_seconds) == (45, 300)
+    assert (info.resolution_seconds, info.email) == (None, "billing@example.com")
+    bad = staff_client.post(f"{TEAMS}add/", team_form(name="Other", email="nope"))
+    assert bad.status_code == 200
+    assert not Team.objects.filter(name="Other").exists()
+
+    room = open_room(customer)
+    Room.objects.filter(pk=room.pk).update(sla_first_response="breached", sla_resolution="nearing")
+    page = staff_client.get(ROOMS).content.decode()
+    assert "SLA breached: first response" in page
+    assert "SLA nearing: resolution" in page

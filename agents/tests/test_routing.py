@@ -436,7 +436,12 @@ def test_drained_rooms_are_announced_with_the_stored_room(make_user, customers, 
         if group == f"user.{agent.pk}" and m.get("event") == "room-assigned"
     }
     stored = {
-        str(r.pk): {**dtos.room_dto_one(r), "tags": []}  # the agent's view: staff see tags
+        # The agent's view: staff see tags and the SLA flags (issue 30).
+        str(r.pk): {
+            **dtos.room_dto_one(r),
+            "tags": [],
+            "sla": {"first_response": None, "resolution": None},
+        }
         for r in Room.objects.filter(status="active")
     }
     assert announced == stored

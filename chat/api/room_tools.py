@@ -23,6 +23,7 @@ from chat.api.serializers import (
     RatingInputSerializer,
     TagInputSerializer,
     TagsOutputSerializer,
+    TranscriptOutputSerializer,
 )
 from chat.api.views import next_url, parsed
 from chat_project.schema import ERROR
@@ -102,3 +103,14 @@ class RoomRatingApi(APIView):
             comment=data["comment"],
         )
         return Response(rated, status=201)
+
+
+class RoomTranscriptApi(APIView):
+    """Issue 30: the customer e-mails themself the transcript of their closed chat."""
+
+    @extend_schema(
+        request=None, responses={202: TranscriptOutputSerializer, 409: ERROR, 429: ERROR}
+    )
+    def post(self, request: Request, room_id) -> Response:
+        sent = services.room_transcript_email(room_id=str(room_id), customer=request.user)
+        return Response(sent, status=202)

@@ -247,6 +247,13 @@ class LastMessageSerializer(serializers.Serializer):
     deleted = serializers.BooleanField()
 
 
+class SlaFlagsSerializer(serializers.Serializer):
+    first_response = serializers.ChoiceField(
+        choices=["nearing", "breached"], allow_null=True, help_text="Null: on time or met."
+    )
+    resolution = serializers.ChoiceField(choices=["nearing", "breached"], allow_null=True)
+
+
 class RoomOutputSerializer(serializers.Serializer):
     id = serializers.CharField()
     customer = UserBriefSerializer()
@@ -263,6 +270,7 @@ class RoomOutputSerializer(serializers.Serializer):
     tags = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Agents and admins only."
     )
+    sla = SlaFlagsSerializer(required=False, help_text="Agents and admins only (issue 30).")
     team_id = serializers.CharField(allow_null=True, help_text="Null: the general queue.")
     required_skills = RequiredSkillSerializer(many=True)
     last_message = LastMessageSerializer(
@@ -405,3 +413,9 @@ class RatedOutputSerializer(serializers.Serializer):
     room_id = serializers.CharField()
     seq = serializers.IntegerField()
     rating = RatingOutputSerializer()
+
+
+class TranscriptOutputSerializer(serializers.Serializer):
+    room_id = serializers.CharField()
+    email = serializers.CharField(help_text="The customer's account address it went to.")
+    sent_at = serializers.DateTimeField()

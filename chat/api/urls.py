@@ -54,6 +54,11 @@ urlpatterns = [
     ),
     path("rooms/<oid:room_id>/rating", room_tools.RoomRatingApi.as_view(), name="chat-room-rating"),
     path(
+        "rooms/<oid:room_id>/transcript",
+        room_tools.RoomTranscriptApi.as_view(),
+        name="chat-room-transcript",
+    ),
+    path(
         "rooms/<oid:room_id>/customer-context",
         customer_context.RoomCustomerContextApi.as_view(),
         name="chat-room-customer-context",

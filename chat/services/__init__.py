@@ -62,6 +62,7 @@ from chat.services.rooms import (
     room_skills_update,
 )
 from chat.services.tags import room_tag, room_untag
+from chat.services.transcripts import room_transcript_email
 
 __all__ = [
     "CLIENT_MSG_ID_MAX",
@@ -88,6 +89,7 @@ __all__ = [
     "room_rate",
     "room_skills_update",
     "room_tag",
+    "room_transcript_email",
     "room_untag",
     "transfer_note_add",
 ]

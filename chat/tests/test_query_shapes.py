@@ -182,3 +182,21 @@ def test_the_team_queue_reads_are_index_shaped(monkeypatch, make_user):
     firsts = [match for collection, match in seen if collection.name == "chat_room"]
     assert {"status": "queued", "team_id": team.pk} in firsts
     assert not_served(seen) == []
+
+
+def test_the_timers_sweeps_are_index_shaped(monkeypatch, customer, agent, settings):
+    """Issue 30: the periodic tick's reads (ring-no-answer, SLA, offline e-mail retry),
+    each one range on its index, the per-team conditions after it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from agents import services as routing
+
+    settings.SLA_FIRST_RESPONSE_SECONDS = 60
+    settings.SLA_RESOLUTION_SECONDS = 600
+    room_with_agent(customer, agent)
+    with first_stages(monkeypatch) as seen:
+        routing.routing_timers_tick(now=timezone.now() + timedelta(seconds=30))
+    assert len(seen) >= 4
+    assert not_served(seen) == []

@@ -110,6 +110,12 @@ def test_allow_closed_and_array_changes_take_a_compare_and_set_of_their_own(room
     with_tag = plan._cas_model(_Segment(room.pk, 5, [tag]), None, 4)
     assert with_tag._filter["status"] == {"$ne": "closed"}
     assert with_tag._doc["$addToSet"] == {"tags": {"$each": ["vip"]}}
+    # Issue 30: a first reply (set once) and a change that requires no first reply yet
+    # (ring-no-answer) never share a compare-and-set, even without an array change.
+    reply = item(set_once={"first_agent_reply_at": 1}, require={"agent_id": 1})
+    unanswered = item(require={"agent_id": 1, "first_agent_reply_at": None})
+    assert [len(s) for s in _segments([reply, unanswered])] == [1, 1]
+    assert [len(s) for s in _segments([unanswered, reply])] == [2]
 
 
 # --- tags ------------------------------------------------------------------------------------

@@ -393,22 +393,32 @@ class RoundPlan:
 def _segments(items: list[Item]) -> list[list[Item]]:
     """Consecutive changes that can share one compare-and-set: a change that sets room
     fields ends its segment (later ones are checked against the room it leaves), two
-    requirements on one field with different values cannot share one, and a change
+    requirements on one field with different values cannot share one, nor a requirement
+    on a field with an earlier change that sets it once, and a change
     that is written to a closed room or changes an array field (``Append.alone``) has
     one of its own."""
     segments: list[list[Item]] = []
     current: list[Item] = []
     required: dict[str, Any] = {}
+    once: set[str] = set()
     for item in items:
         op: Append = item.op
-        if current and (op.alone or any(required.get(k, v) != v for k, v in op.require.items())):
+        if current and (
+            op.alone
+            or any(required.get(k, v) != v for k, v in op.require.items())
+            # A requirement on a field an earlier change sets once (ring-no-answer's "no
+            # first reply yet" after a send that is the first reply) is checked against
+            # the room that change leaves, never merged with it (issue 30).
+            or not once.isdisjoint(op.require)
+        ):
             segments.append(current)
-            current, required = [], {}
+            current, required, once = [], {}, set()
         current.append(item)
         required.update(op.require)
+        once.update(op.set_once)
         if op.set_fields or op.alone:
             segments.append(current)
-            current, required = [], {}
+            current, required, once = [], {}, set()
     if current:
         segments.append(current)
     return segments

@@ -81,9 +81,12 @@ def table(stats: dict) -> list[str]:
             f"{duration(figure['p90']):>12}"
         )
     csat = window["csat"]
+    breaches = window["sla_breaches"]
     lines += [
         f"  CSAT (4 or 5)                    {percent(csat['score'])} of {csat['rated']} "
         f"ratings; response rate {percent(csat['response_rate'])}",
+        f"  SLA breaches                     first response {breaches['first_response']}, "
+        f"resolution {breaches['resolution']}",
         "  rooms created per tag            "
         + (", ".join(f"{t['tag']} {t['rooms']}" for t in window["tags"]) or "none"),
     ]

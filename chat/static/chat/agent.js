@@ -10,6 +10,7 @@ import { bindTeamQueues } from "./teams.js";
 import { bindQueue } from "./console-queue.js";
 import { customerPanel } from "./customer-panel.js";
 import { bindTransfer } from "./console-transfer.js";
+import { bindSla, mountHeadFlags, slaFlags } from "./sla-flags.js";
 
 const page = {
   user: null,
@@ -49,6 +50,7 @@ function renderRooms() {
         el("span", { class: "room-name", text: nameOf(r.room.customer) || "Customer" }),
         unread ? el("span", { class: "badge", dataset: { unread: String(unread) }, text: String(unread) }) : null,
         el("span", { class: "preview", text: preview }),
+        ...slaFlags(r.room),
       ),
     );
   });
@@ -181,6 +183,13 @@ async function onSignedIn(user) {
   bindConnection(client);
   page.view = new RoomView($("[data-room-pane]"), client, { describe });
   agentTools(client, page.view, user); // notes, canned responses, tags, ratings
+  mountHeadFlags(page.view, client); // SLA flags of the open chat (issue 30)
+  bindSla(client, {
+    onStatus: (status) => {
+      page.user.status = status;
+      $("[data-status]").value = status;
+    },
+  });
   customerPanel(client, page.view); // the customer beside the chat
   attention(client, { openRoomId: () => page.selected, mount: $(".presence-controls") });
   show($("[data-console]"), true);

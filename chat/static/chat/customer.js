@@ -3,6 +3,7 @@
 import { attention } from "./attention.js";
 import { api, ChatClient } from "./client.js";
 import { rating } from "./rating.js";
+import { transcript } from "./transcript.js";
 import { endChatButton, pastChats } from "./customer-history.js";
 import { QueueState } from "./queue-state.js";
 import { $, banner, bindAuth, bindConnection, bindSignOut, errorText, nameOf, RoomView, show } from "./ui.js";
@@ -84,6 +85,7 @@ async function onSignedIn(user) {
   page.queue = new QueueState(client, () => page.view.renderHead());
   page.view = new RoomView($("[data-room-pane]"), client, { describe, queueLine: (r) => page.queue.line(r) });
   rating(client, page.view); // asks for a rating once the chat is closed
+  transcript(client, page.view); // and offers its transcript by e-mail (issue 30)
   endChatButton(page.view, client, () => page.roomId);
   page.past = pastChats(openRoom);
   attention(client, { openRoomId: () => page.roomId, mount: $(".room-head"), title: document.title });

@@ -50,8 +50,11 @@ export class MessageLines {
     let text = "";
     if (note.kind === "room-assigned") {
       text = `${nameOf(data.agent || data.room?.agent) || "An agent"} joined the chat`;
+    } else if (note.kind === "room-transferred" && data.reason === "ring_no_answer" && this.client.user.role === "user") {
+      text = data.text; // issue 30: passed on, the agent did not answer
     } else if (note.kind === "room-transferred") {
       text = `Transferred from ${nameOf(data.from_agent) || "an agent"} to ${nameOf(data.to_agent) || "another agent"}`;
+      if (data.reason === "ring_no_answer") text += " (no answer in time)";
       if (data.note && this.client.user.role !== "user") text += `: “${data.note}”`;
     } else if (note.kind === "room-closed") {
       text = "The chat was closed";

@@ -6,8 +6,9 @@ import { Outbox, RoomActions, mark } from "./room-actions.js";
 import { Socket, wsUrl } from "./socket.js";
 
 // Staff only (a customer's socket never receives them): private notes, tags, the
-// rating. Applied by agent-tools.js through the "timeline" event below.
-const STAFF_EVENTS = ["note-added", "note-updated", "note-deleted", "room-tagged", "room-untagged", "room-rated"];
+// rating, SLA flags. Applied by agent-tools.js and sla-flags.js through the "timeline"
+// event below.
+const STAFF_EVENTS = ["note-added", "note-updated", "note-deleted", "room-tagged", "room-untagged", "room-rated", "room-sla"];
 
 const TIMELINE_EVENTS = new Set([
   "new-message",
