@@ -124,6 +124,9 @@ def make_rooms(pairs: list[tuple[User, User]]) -> list:
             created_at=now,
             queued_at=now,
             assigned_at=now,
+            # Conversations already under way: ring-no-answer (issue 30) must not move
+            # them to other agents in the middle of a run.
+            first_agent_reply_at=now,
             subject="bench",
         )
         for c, a in pairs
