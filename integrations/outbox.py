@@ -1,0 +1,322 @@
+"""The outbox: stored rows become deliveries. Nothing on the send path calls this; it
+reads what the timeline writer has already made durable, so a crash, a restart or a slow
+endpoint loses nothing and delays no chat.
+
+**The cursor.** There is no global sequence across rooms: a room's rows have its own
+``seq`` (gap-free but for holes, ``chat.holes``), and a row's ``_id`` is picked by the
+process that builds it, before the writer's round stores it, so ids arrive roughly but
+not strictly in order (a row can be stored after rows with later ids, at most about a
+write timeout later). So the scan has two halves:
+
+1. *Which rooms moved*: every row (and every ``Room``, for ``room.created``) whose
+   ``_id`` time is after the oldest active endpoint's ``scanned_to`` minus
+   ``WEBHOOK_SCAN_LOOKBACK_SECONDS``, grouped by room on the server (one ``$group`` over
+   an ``_id`` range). The lookback re-reads the recent past on every scan, which is
+   what catches a row stored late with an earlier id. ``scanned_to`` moves to the
+   scan's start once the scan has finished (a crash mid-scan redoes it).
+2. *Per room, in seq order*: each (endpoint, room) has a cursor
+   (``WebhookRoomCursor.seq``: every seq up to it has been turned into deliveries or was
+   not wanted; -1: not even ``room.created``). The room's rows after the lowest cursor
+   are read with the timeline's own (room, seq) index and handled strictly in seq
+   order; a missing seq stops the room there until its row arrives (or it is a settled
+   hole, skipped as ``chat.holes`` decides), so a late row is never jumped over and a
+   room's deliveries are enqueued in order. The cursor moves only forward (``$max``).
+
+Each delivery is an insert under the unique (endpoint, room, seq, kind) index: a second
+scanner (another process, a re-scan after a crash between the insert and the cursor's
+update) collides and does nothing, so every wanted row is enqueued exactly once.
+
+An endpoint gets what happened from its creation on (rows created before it are
+skipped); the room's creation is seq 0, the room's offline message (one per room,
+``agents.models.OfflineMessage``) also goes at seq 0, after it. What the payload holds is
+``chat.render``'s rendering of the row for the endpoint's audience (``customer``:
+what the room's customer sees; ``staff``: what its agent sees): a row the audience may
+not see renders to nothing and is not sent.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from django.conf import settings
+from django.db import IntegrityError
+from django.utils import timezone
+from pymongo.errors import DuplicateKeyError
+
+from agents.models import OfflineMessage
+from chat import dtos, holes, render, routing_hooks, timeline
+from chat.models import EventKind, Room, RoomEvent, RoomStatus
+from chat_project import mongo
+from integrations.models import (
+    EndpointStatus,
+    Scope,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookKind,
+    WebhookRoomCursor,
+)
+
+# Timeline kinds that are webhook kinds (the rest are not sent).
+ROW_KINDS: dict[str, str] = {
+    EventKind.MESSAGE: WebhookKind.MESSAGE_CREATED,
+    EventKind.ASSIGNED: WebhookKind.ROOM_ASSIGNED,
+    EventKind.TRANSFERRED: WebhookKind.ROOM_TRANSFERRED,
+    EventKind.CLOSED: WebhookKind.ROOM_CLOSED,
+    EventKind.RATED: WebhookKind.ROOM_RATED,
+}
+ROOM_KINDS = frozenset({WebhookKind.ROOM_CREATED, *ROW_KINDS.values()})
+AUDIENCES = {Scope.CUSTOMER: render.Audience.CUSTOMER, Scope.STAFF: render.Audience.AGENT}
+PAGE = 500
+
+
+def audience_of(endpoint: WebhookEndpoint) -> render.Audience:
+    return AUDIENCES[Scope(endpoint.scope)]
+
+
+def body(
+    *, delivery_id: str, kind: str, created_at: datetime | None, room_id: Any, seq: int, data: Any
+) -> dict[str, Any]:
+    """The JSON body of a delivery (README, "Webhooks")."""
+    return {
+        "id": delivery_id,
+        "kind": kind,
+        "created_at": dtos.iso(created_at),
+        "room_id": str(room_id) if room_id else None,
+        "seq": seq,
+        "data": data,
+    }
+
+
+def enqueue(
+    endpoint: WebhookEndpoint,
+    *,
+    kind: str,
+    room_id: Any,
+    seq: int,
+    created_at: datetime | None,
+    data: Any,
+) -> bool:
+    """Insert one delivery; False when it exists already (the unique index decided)."""
+    delivery_id = str(uuid.uuid4())
+    payload = body(
+        delivery_id=delivery_id,
+        kind=kind,
+        created_at=created_at,
+        room_id=room_id,
+        seq=seq,
+        data=data,
+    )
+    now = timezone.now()
+    try:
+        WebhookDelivery(
+            endpoint=endpoint,
+            delivery_id=delivery_id,
+            room_id=room_id,
+            seq=seq,
+            kind=kind,
+            payload=payload,
+            next_attempt_at=now,
+            queued_at=now,
+            created_at=now,
+            updated_at=now,
+        ).save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+def outbox_scan(*, now: datetime | None = None) -> int:
+    """One scan for every active endpoint; returns how many deliveries it enqueued."""
+    endpoints = list(WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE))
+    if not endpoints:
+        return 0
+    started = now or timezone.now()
+    lookback = timedelta(seconds=settings.WEBHOOK_SCAN_LOOKBACK_SECONDS)
+    since = min(e.scanned_to for e in endpoints) - lookback
+    low = ObjectId.from_datetime(since)
+    enqueued = 0
+    room_endpoints = [e for e in endpoints if ROOM_KINDS & set(e.kinds)]
+    if room_endpoints:
+        for room_id in sorted(_rooms_moved(low)):
+            enqueued += _scan_room(room_id, room_endpoints)
+    offline_endpoints = [e for e in endpoints if WebhookKind.OFFLINE_MESSAGE_CREATED in e.kinds]
+    if offline_endpoints:
+        enqueued += _scan_offline(low, offline_endpoints)
+    WebhookEndpoint.objects.filter(pk__in=[e.pk for e in endpoints]).update(scanned_to=started)
+    return enqueued
+
+
+def _rooms_moved(low: ObjectId) -> set[ObjectId]:
+    """Rooms with a row, or created, since ``low`` (an ``_id`` range, grouped on the
+    server: one document per room)."""
+    match = mongo.index_match({}, ("_id", {"$gte": low}))
+    pipeline = [{"$match": match}, {"$group": {"_id": "$room_id"}}]
+    moved = {row["_id"] for row in timeline.events_collection().aggregate(pipeline)}
+    moved |= {row["_id"] for row in timeline.rooms_collection().find(match, {"_id": 1})}
+    return moved
+
+
+def _cursors(room_id: ObjectId) -> dict[Any, int]:
+    rows = WebhookRoomCursor.objects.filter(room_id=room_id)
+    return {row.endpoint_id: row.seq for row in rows}
+
+
+def _cursor_move(endpoint_id: Any, room_id: ObjectId, seq: int) -> None:
+    collection = mongo.collection(WebhookRoomCursor)
+    key = {"room_id": room_id, "endpoint_id": endpoint_id}
+    try:
+        collection.update_one(key, {"$max": {"seq": seq}}, upsert=True)
+    except DuplicateKeyError:  # another scanner's upsert won: move that one
+        collection.update_one(key, {"$max": {"seq": seq}})
+
+
+def _wants(endpoint: WebhookEndpoint, kind: str, created_at: datetime | None, team: Any) -> bool:
+    if kind not in endpoint.kinds:
+        return False
+    if created_at is not None and created_at < endpoint.created_at:
+        return False
+    return endpoint.team_id is None or endpoint.team_id == team
+
+
+def _as_created(room: Room) -> Room:
+    """The room as it was created (queued, nobody holding it, nothing said)."""
+    shown = copy.copy(room)
+    shown.status = RoomStatus.QUEUED
+    shown.agent_id = None
+    shown.assigned_at = shown.closed_at = None
+    shown.last_message = None
+    shown.last_seq = 0
+    shown.tags = []
+    shown.rating = None
+    return shown
+
+
+def _scan_room(room_id: ObjectId, endpoints: list[WebhookEndpoint]) -> int:
+    room = timeline.room_by_id(room_id)
+    if room is None:
+        return 0
+    cursors = _cursors(room_id)
+    position = {e.pk: cursors.get(e.pk, -1) for e in endpoints}
+    if all(seq >= room.last_seq for seq in position.values()):
+        return 0  # nothing new for anyone: no read of the timeline
+    enqueued = 0
+    users = dtos.users_by_id({room.customer_id, room.agent_id})
+    # Seq 0: the room's creation.
+    created = _as_created(room)
+    for endpoint in endpoints:
+        if position[endpoint.pk] >= 0:
+            continue
+        if _wants(endpoint, WebhookKind.ROOM_CREATED, room.created_at, room.team_id):
+            audience = audience_of(endpoint)
+            extras = routing_hooks.room_extras(created)
+            data = {"room": render.room(created, users, audience=audience, extras=extras)}
+            enqueued += enqueue(
+                endpoint,
+                kind=WebhookKind.ROOM_CREATED,
+                room_id=room_id,
+                seq=0,
+                created_at=room.created_at,
+                data=data,
+            )
+        position[endpoint.pk] = 0
+    done = min(position.values())
+    while done < room.last_seq:
+        rows = timeline.events(room_id, seq={"$gt": done}, limit=PAGE)
+        reached = _handle_rows(room, rows, endpoints, position, users, start=done)
+        enqueued += reached[1]
+        if reached[0] == done:
+            break  # stopped at a seq whose row is not stored yet
+        done = reached[0]
+        if len(rows) < PAGE:
+            break
+    for endpoint in endpoints:
+        if position[endpoint.pk] > cursors.get(endpoint.pk, -1):
+            _cursor_move(endpoint.pk, room_id, position[endpoint.pk])
+    return enqueued
+
+
+def _handle_rows(
+    room: Room,
+    rows: list[RoomEvent],
+    endpoints: list[WebhookEndpoint],
+    position: dict[Any, int],
+    users: dict[str, Any],
+    *,
+    start: int,
+) -> tuple[int, int]:
+    """Rows in seq order, up to the first missing seq that is not a settled hole;
+    returns (the last seq handled, deliveries enqueued)."""
+    expected = start + 1
+    enqueued = 0
+    wanted = [r for r in rows if r.kind in ROW_KINDS]
+    named = {r.actor_id for r in wanted}
+    held = {r.pk: render.room_as_of(r, room) for r in wanted if (r.data or {}).get("room")}
+    named |= {h.agent_id for h in held.values()}
+    users = dtos.users_by_id(named, known=list(users.values()))
+    scene = render.Scene(room=room, users=users)
+    for row in rows:
+        if row.seq > expected:
+            missing = list(range(expected, row.seq))
+            if holes.settled(room, missing, rows) != missing:
+                return expected - 1, enqueued
+        expected = row.seq + 1
+        kind = ROW_KINDS.get(row.kind)
+        shown_room = held.get(row.pk, room)
+        for endpoint in endpoints:
+            if position[endpoint.pk] >= row.seq:
+                continue
+            position[endpoint.pk] = row.seq
+            if kind is None or not _wants(endpoint, kind, row.created_at, shown_room.team_id):
+                continue
+            row_scene = scene
+            if row.pk in held:
+                extras = routing_hooks.room_extras(shown_room)
+                row_scene = dataclasses.replace(scene, room=shown_room, room_extras=extras)
+            rendered = render.event(row, row_scene, audience_of(endpoint))
+            if rendered is None:
+                continue  # the endpoint's audience sees nothing of it
+            enqueued += enqueue(
+                endpoint,
+                kind=kind,
+                room_id=room.pk,
+                seq=row.seq,
+                created_at=row.created_at,
+                data=rendered[1],
+            )
+    return expected - 1, enqueued
+
+
+def _scan_offline(low: ObjectId, endpoints: Iterable[WebhookEndpoint]) -> int:
+    left = list(OfflineMessage.objects.filter(pk__gte=low))
+    if not left:
+        return 0
+    users = dtos.users_by_id({m.customer_id for m in left})
+    enqueued = 0
+    for item in left:
+        for endpoint in endpoints:
+            kind = WebhookKind.OFFLINE_MESSAGE_CREATED
+            if not _wants(endpoint, kind, item.created_at, item.team_id):
+                continue
+            data = {
+                "room_id": str(item.room_id),
+                "team_id": str(item.team_id) if item.team_id else None,
+                "customer": dtos.user_brief(users.get(str(item.customer_id))),
+                "email": item.email,
+                "message": item.message,
+                "created_at": dtos.iso(item.created_at),
+            }
+            enqueued += enqueue(
+                endpoint,
+                kind=kind,
+                room_id=item.room_id,
+                seq=0,
+                created_at=item.created_at,
+                data=data,
+            )
+    return enqueued

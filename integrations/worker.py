@@ -1,0 +1,248 @@
+"""The webhook worker's tick: scan the timeline into the outbox, then send what is due.
+
+**In order per room.** A delivery is sent only when it is the lowest pending one of its
+(endpoint, room): while an earlier one waits for its retry, the room's later ones wait
+too. Different rooms (and endpoints) go in parallel, ``WEBHOOK_CONCURRENCY`` at a time.
+
+**One sender per delivery.** An attempt starts with a lease: a single-document update
+``{_id, status: pending, next_attempt_at <= now, lease_until unset or past}`` ->
+``lease_until = now + timeout + margin``. Two processes (gateways, ``run_webhooks``) that
+pick the same delivery race on that update and one wins; the outcome is written with a
+filter on the lease, so a worker that outlived its lease writes nothing. A worker killed
+mid-attempt leaves a lease that expires: the delivery is tried again (at least once, the
+same ``X-Webhook-Id``).
+
+**Retries** use full jitter: the n-th failure waits ``random(0, min(cap, base * 2**(n-1)))``
+(``signing.backoff_seconds``), until ``WEBHOOK_RETRY_HOURS`` after the delivery was
+queued; then it is ``failed`` and the room's next one goes. An endpoint that has failed
+every attempt for ``WEBHOOK_PAUSE_AFTER_SECONDS``, or ``WEBHOOK_PAUSE_AFTER_FAILURES``
+times in a row, is paused with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from chat_project import mongo
+from integrations import outbox, sender, signing
+from integrations.models import (
+    DeliveryStatus,
+    EndpointStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+logger = logging.getLogger(__name__)
+
+LEASE_MARGIN_SECONDS = 10
+DUE_BATCH = 500
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+_tick_lock = threading.Lock()
+_senders: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The worker's HTTP threads: long-lived, so each keeps its database connection."""
+    global _senders
+    if _senders is None:
+        _senders = ThreadPoolExecutor(
+            max_workers=max(1, settings.WEBHOOK_CONCURRENCY), thread_name_prefix="webhook"
+        )
+    return _senders
+
+
+def webhooks_tick(*, now: datetime | None = None) -> dict[str, int]:
+    """One scan and one round of sends. A tick that finds the previous one still running
+    (a slow endpoint) returns at once: ticks never pile up."""
+    if not _tick_lock.acquire(blocking=False):
+        return {}
+    try:
+        enqueued = outbox.outbox_scan(now=now)
+        sent, failed = deliveries_send_due(now=now)
+        return {"enqueued": enqueued, "delivered": sent, "failed_attempts": failed}
+    finally:
+        _tick_lock.release()
+
+
+def deliveries_due(*, now: datetime, limit: int = DUE_BATCH) -> list[WebhookDelivery]:
+    """Pending deliveries whose time has come, by the (status, next_attempt_at) index."""
+    match = mongo.index_match(
+        {"status": DeliveryStatus.PENDING.value}, ("next_attempt_at", {"$lte": now})
+    )
+    pipeline = [{"$match": match}, {"$limit": limit}]
+    return list(WebhookDelivery.objects.raw_aggregate(pipeline))
+
+
+def _room_head(endpoint_id: Any, room_id: Any, seq: int) -> WebhookDelivery | None:
+    """The room's lowest pending delivery for the endpoint, at or below ``seq``: the
+    (endpoint, room, seq) prefix of the unique index, then the status."""
+    match = mongo.index_match(
+        {"endpoint_id": endpoint_id, "room_id": room_id}, ("seq", {"$lte": seq})
+    )
+    pipeline = [
+        {"$match": match},
+        {"$match": {"status": DeliveryStatus.PENDING.value}},
+        {"$sort": {"seq": 1, "created_at": 1, "_id": 1}},
+        {"$limit": 1},
+    ]
+    found = list(WebhookDelivery.objects.raw_aggregate(pipeline))
+    return found[0] if found else None
+
+
+def deliveries_send_due(*, now: datetime | None = None) -> tuple[int, int]:
+    """Send every due delivery that heads its room; returns (delivered, failed attempts)."""
+    now = now or timezone.now()
+    due = deliveries_due(now=now)
+    if not due:
+        return 0, 0
+    endpoints = {
+        e.pk: e
+        for e in WebhookEndpoint.objects.filter(pk__in=list({d.endpoint_id for d in due}))
+        if e.status == EndpointStatus.ACTIVE
+    }
+    chains: dict[tuple[Any, Any], list[WebhookDelivery]] = defaultdict(list)
+    for delivery in due:
+        if delivery.endpoint_id not in endpoints:
+            continue
+        key = (delivery.endpoint_id, delivery.room_id or delivery.pk)
+        chains[key].append(delivery)
+    runnable = []
+    for (endpoint_id, _), chain in chains.items():
+        chain.sort(key=lambda d: (d.seq, d.created_at, d.pk))
+        first = chain[0]
+        if first.room_id is not None:
+            head = _room_head(endpoint_id, first.room_id, first.seq)
+            if head is None or head.pk != first.pk:
+                continue  # an earlier one of the room waits for its retry
+        runnable.append((endpoints[endpoint_id], chain))
+    if not runnable:
+        return 0, 0
+    results = list(_pool().map(lambda job: _send_chain(*job), runnable))
+    return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def _send_chain(endpoint: WebhookEndpoint, chain: list[WebhookDelivery]) -> tuple[int, int]:
+    """A room's due deliveries in order, stopping at the first that does not go."""
+    sent = failed = 0
+    try:
+        for delivery in chain:
+            outcome = delivery_attempt(endpoint=endpoint, delivery=delivery)
+            if outcome is None:
+                break  # someone else holds it, or it changed: leave the rest to them
+            if not outcome:
+                failed += 1
+                break
+            sent += 1
+    except Exception:  # a tick must survive a bad row or a database hiccup
+        logger.exception("webhook chain to %s failed", endpoint.url)
+    return sent, failed
+
+
+def _lease(delivery: WebhookDelivery, now: datetime) -> str | None:
+    """Take the attempt: a conditional update of the one document (by ``_id``)."""
+    until = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS)
+    token = f"{WORKER_ID}:{uuid.uuid4().hex[:8]}"
+    taken = _deliveries().update_one(
+        {
+            "_id": delivery.pk,
+            "status": DeliveryStatus.PENDING.value,
+            "next_attempt_at": {"$lte": now},
+            "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
+        },
+        {"$set": {"lease_until": until, "lease_token": token}},
+    )
+    return token if taken.modified_count == 1 else None
+
+
+def _deliveries():
+    return mongo.collection(WebhookDelivery)
+
+
+def delivery_attempt(
+    *, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime | None = None
+) -> bool | None:
+    """One attempt under a lease: True delivered, False failed (retry or failed), None
+    not attempted (another worker holds it, or it is no longer due)."""
+    now = now or timezone.now()
+    token = _lease(delivery, now)
+    if token is None:
+        return None
+    attempt = sender.attempt_send(
+        url=endpoint.url,
+        secret=endpoint.secret,
+        delivery_id=str(delivery.delivery_id),
+        kind=delivery.kind,
+        payload=delivery.payload,
+        timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+    )
+    done = timezone.now()
+    fields: dict[str, Any] = {
+        "last_attempt_at": done,
+        "last_status_code": attempt.status_code,
+        "last_error": attempt.error[:500],
+        "lease_until": None,
+        "lease_token": "",
+        "updated_at": done,
+    }
+    if attempt.ok:
+        fields |= {"status": DeliveryStatus.DELIVERED.value, "delivered_at": done}
+    else:
+        bound = delivery.queued_at + timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
+        wait = signing.backoff_seconds(
+            attempts=delivery.attempts + 1,
+            base=settings.WEBHOOK_BACKOFF_BASE_SECONDS,
+            cap=settings.WEBHOOK_BACKOFF_CAP_SECONDS,
+        )
+        retry_at = done + timedelta(seconds=wait)
+        if retry_at > bound:
+            fields["status"] = DeliveryStatus.FAILED.value
+        else:
+            fields["next_attempt_at"] = retry_at
+    # Only while the lease is ours: a worker that outlived it writes nothing.
+    _deliveries().update_one(
+        {"_id": delivery.pk, "lease_token": token}, {"$set": fields, "$inc": {"attempts": 1}}
+    )
+    if attempt.ok:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            last_success_at=done, failing_since=None, consecutive_failures=0
+        )
+        return True
+    _endpoint_failed(endpoint, done, attempt.error)
+    return False
+
+
+def _endpoint_failed(endpoint: WebhookEndpoint, at: datetime, error: str) -> None:
+    """Count the failure; pause the endpoint once it has failed long or often enough."""
+    rows = WebhookEndpoint.objects.filter(pk=endpoint.pk)
+    rows.update(last_failure_at=at, consecutive_failures=F("consecutive_failures") + 1)
+    rows.filter(failing_since=None).update(failing_since=at)
+    current = rows.first()
+    if current is None or current.status != EndpointStatus.ACTIVE:
+        return
+    failing_for = (at - current.failing_since).total_seconds() if current.failing_since else 0
+    reason = ""
+    if current.consecutive_failures >= settings.WEBHOOK_PAUSE_AFTER_FAILURES:
+        reason = f"{current.consecutive_failures} failed attempts in a row"
+    elif failing_for >= settings.WEBHOOK_PAUSE_AFTER_SECONDS:
+        reason = f"every attempt failed for {int(failing_for)} s"
+    if reason:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, status=EndpointStatus.ACTIVE).update(
+            status=EndpointStatus.PAUSED,
+            paused_reason=f"{reason} (last: {error[:150]})",
+            paused_at=at,
+            updated_at=at,
+        )
+        logger.warning("webhook endpoint %s paused: %s", endpoint.url, reason)
