@@ -15,6 +15,7 @@ from integrations.models import Scope, WebhookDelivery, WebhookEndpoint, Webhook
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https", help_text="http or https.")
     kinds = forms.MultipleChoiceField(
         choices=WebhookKind.choices, widget=forms.CheckboxSelectMultiple
     )

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django_mongodb_backend.fields import ObjectIdField
+from django_mongodb_backend.managers import MongoManager
 
 
 class WebhookKind(models.TextChoices):
@@ -78,6 +79,8 @@ class WebhookEndpoint(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.IntegerField(default=0)
 
+    objects = MongoManager()
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -122,6 +125,8 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    objects = MongoManager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -149,6 +154,8 @@ class WebhookRoomCursor(models.Model):
     endpoint_id = ObjectIdField()
     room_id = ObjectIdField()
     seq = models.IntegerField(default=-1)
+
+    objects = MongoManager()
 
     class Meta:
         ordering = ["room_id"]
