@@ -6,7 +6,7 @@ too. Different rooms (and endpoints) go in parallel, ``WEBHOOK_CONCURRENCY`` at 
 
 **One sender per delivery.** An attempt starts with a lease: a single-document update
 ``{_id, status: pending, next_attempt_at <= now, lease_until unset or past}`` ->
-``lease_until = now + timeout + margin``. Two processes (gateways, ``run_webhooks``) that
+``lease_until = now + 3 x timeout + 1 s``. Two processes (gateways, ``run_webhooks``) that
 pick the same delivery race on that update and one wins; the outcome is written with a
 filter on the lease, so a worker that outlived its lease writes nothing. A worker killed
 mid-attempt leaves a lease that expires: the delivery is tried again (at least once, the
@@ -46,7 +46,6 @@ from integrations.models import (
 
 logger = logging.getLogger(__name__)
 
-LEASE_MARGIN_SECONDS = 10
 DUE_BATCH = 500
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -153,7 +152,9 @@ def _send_chain(endpoint: WebhookEndpoint, chain: list[WebhookDelivery]) -> tupl
 
 def _lease(delivery: WebhookDelivery, now: datetime) -> str | None:
     """Take the attempt: a conditional update of the one document (by ``_id``)."""
-    until = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS)
+    # Longer than an attempt can take (connect and each read are bounded by the timeout),
+    # short enough that a killed worker's delivery is soon tried again.
+    until = now + timedelta(seconds=3 * settings.WEBHOOK_TIMEOUT_SECONDS + 1)
     token = f"{WORKER_ID}:{uuid.uuid4().hex[:8]}"
     taken = _deliveries().update_one(
         {
