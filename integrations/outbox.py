@@ -45,9 +45,10 @@ from typing import Any
 
 from bson import ObjectId
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, connections
 from django.utils import timezone
-from pymongo.errors import DuplicateKeyError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from agents.models import OfflineMessage
 from chat import dtos, holes, render, routing_hooks, timeline
@@ -73,6 +74,7 @@ ROW_KINDS: dict[str, str] = {
 ROOM_KINDS = frozenset({WebhookKind.ROOM_CREATED, *ROW_KINDS.values()})
 AUDIENCES = {Scope.CUSTOMER: render.Audience.CUSTOMER, Scope.STAFF: render.Audience.AGENT}
 PAGE = 500
+DUPLICATE_KEY = 11000
 
 
 def audience_of(endpoint: WebhookEndpoint) -> render.Audience:
@@ -93,6 +95,50 @@ def body(
     }
 
 
+def _document(delivery: WebhookDelivery) -> dict[str, Any]:
+    """The document ``delivery.save(force_insert=True)`` would store, for a bulk insert."""
+    connection = connections["default"]
+    doc = {
+        field.column: field.get_db_prep_save(field.pre_save(delivery, True), connection)
+        for field in WebhookDelivery._meta.concrete_fields
+        if not field.primary_key
+    }
+    doc["_id"] = ObjectId()
+    doc["status"] = str(delivery.status)
+    return doc
+
+
+class Batch:
+    """Deliveries of one scan, inserted in ONE ordered command before any cursor moves
+    (a crash between the two re-scans, and the inserts collide). Ordered, so that a
+    room's later delivery is never visible without its earlier ones (the sender relies
+    on it); a collision (another scanner was first) skips that one and goes on."""
+
+    def __init__(self) -> None:
+        self.docs: list[dict[str, Any]] = []
+        self.cursors: dict[tuple[Any, Any], int] = {}
+
+    def flush(self) -> int:
+        inserted, docs = 0, self.docs
+        collection = mongo.collection(WebhookDelivery)
+        while docs:
+            try:
+                collection.insert_many(docs, ordered=True)
+                inserted += len(docs)
+                break
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                first = errors[0] if errors else None
+                if first is None or first.get("code") != DUPLICATE_KEY:
+                    raise
+                inserted += first["index"]
+                docs = docs[first["index"] + 1 :]
+        self.docs = []
+        _cursors_move(self.cursors)
+        self.cursors = {}
+        return inserted
+
+
 def enqueue(
     endpoint: WebhookEndpoint,
     *,
@@ -101,8 +147,10 @@ def enqueue(
     seq: int,
     created_at: datetime | None,
     data: Any,
+    batch: Batch | None = None,
 ) -> bool:
-    """Insert one delivery; False when it exists already (the unique index decided)."""
+    """One delivery: into ``batch``, or inserted now (False: it existed already, the
+    unique index decided)."""
     delivery_id = str(uuid.uuid4())
     payload = body(
         delivery_id=delivery_id,
@@ -113,19 +161,23 @@ def enqueue(
         data=data,
     )
     now = timezone.now()
+    delivery = WebhookDelivery(
+        endpoint=endpoint,
+        delivery_id=delivery_id,
+        room_id=room_id,
+        seq=seq,
+        kind=kind,
+        payload=payload,
+        next_attempt_at=now,
+        queued_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    if batch is not None:
+        batch.docs.append(_document(delivery))
+        return True
     try:
-        WebhookDelivery(
-            endpoint=endpoint,
-            delivery_id=delivery_id,
-            room_id=room_id,
-            seq=seq,
-            kind=kind,
-            payload=payload,
-            next_attempt_at=now,
-            queued_at=now,
-            created_at=now,
-            updated_at=now,
-        ).save(force_insert=True)
+        delivery.save(force_insert=True)
     except IntegrityError:
         return False
     return True
@@ -140,14 +192,15 @@ def outbox_scan(*, now: datetime | None = None) -> int:
     lookback = timedelta(seconds=settings.WEBHOOK_SCAN_LOOKBACK_SECONDS)
     since = min(e.scanned_to for e in endpoints) - lookback
     low = ObjectId.from_datetime(since)
-    enqueued = 0
+    batch = Batch()
     room_endpoints = [e for e in endpoints if ROOM_KINDS & set(e.kinds)]
     if room_endpoints:
         for room_id in sorted(_rooms_moved(low)):
-            enqueued += _scan_room(room_id, room_endpoints)
+            _scan_room(room_id, room_endpoints, batch)
     offline_endpoints = [e for e in endpoints if WebhookKind.OFFLINE_MESSAGE_CREATED in e.kinds]
     if offline_endpoints:
-        enqueued += _scan_offline(low, offline_endpoints)
+        _scan_offline(low, offline_endpoints, batch)
+    enqueued = batch.flush()
     WebhookEndpoint.objects.filter(pk__in=[e.pk for e in endpoints]).update(scanned_to=started)
     return enqueued
 
@@ -167,13 +220,26 @@ def _cursors(room_id: ObjectId) -> dict[Any, int]:
     return {row.endpoint_id: row.seq for row in rows}
 
 
-def _cursor_move(endpoint_id: Any, room_id: ObjectId, seq: int) -> None:
+def _cursors_move(moves: dict[tuple[Any, Any], int]) -> None:
+    """Each (endpoint, room) cursor forward to its seq (``$max``: never back), one command."""
+    if not moves:
+        return
     collection = mongo.collection(WebhookRoomCursor)
-    key = {"room_id": room_id, "endpoint_id": endpoint_id}
+
+    def ops(upsert: bool) -> list[UpdateOne]:
+        return [
+            UpdateOne(
+                {"room_id": room_id, "endpoint_id": endpoint_id},
+                {"$max": {"seq": seq}},
+                upsert=upsert,
+            )
+            for (endpoint_id, room_id), seq in moves.items()
+        ]
+
     try:
-        collection.update_one(key, {"$max": {"seq": seq}}, upsert=True)
-    except DuplicateKeyError:  # another scanner's upsert won: move that one
-        collection.update_one(key, {"$max": {"seq": seq}})
+        collection.bulk_write(ops(True), ordered=False)
+    except BulkWriteError:  # another scanner's upsert won a race: move those ones
+        collection.bulk_write(ops(False), ordered=False)
 
 
 def _wants(endpoint: WebhookEndpoint, kind: str, created_at: datetime | None, team: Any) -> bool:
@@ -197,15 +263,14 @@ def _as_created(room: Room) -> Room:
     return shown
 
 
-def _scan_room(room_id: ObjectId, endpoints: list[WebhookEndpoint]) -> int:
+def _scan_room(room_id: ObjectId, endpoints: list[WebhookEndpoint], batch: Batch) -> None:
     room = timeline.room_by_id(room_id)
     if room is None:
-        return 0
+        return
     cursors = _cursors(room_id)
     position = {e.pk: cursors.get(e.pk, -1) for e in endpoints}
     if all(seq >= room.last_seq for seq in position.values()):
-        return 0  # nothing new for anyone: no read of the timeline
-    enqueued = 0
+        return  # nothing new for anyone: no read of the timeline
     users = dtos.users_by_id({room.customer_id, room.agent_id})
     # Seq 0: the room's creation.
     created = _as_created(room)
@@ -216,29 +281,28 @@ def _scan_room(room_id: ObjectId, endpoints: list[WebhookEndpoint]) -> int:
             audience = audience_of(endpoint)
             extras = routing_hooks.room_extras(created)
             data = {"room": render.room(created, users, audience=audience, extras=extras)}
-            enqueued += enqueue(
+            enqueue(
                 endpoint,
                 kind=WebhookKind.ROOM_CREATED,
                 room_id=room_id,
                 seq=0,
                 created_at=room.created_at,
                 data=data,
+                batch=batch,
             )
         position[endpoint.pk] = 0
     done = min(position.values())
     while done < room.last_seq:
         rows = timeline.events(room_id, seq={"$gt": done}, limit=PAGE)
-        reached = _handle_rows(room, rows, endpoints, position, users, start=done)
-        enqueued += reached[1]
-        if reached[0] == done:
+        reached = _handle_rows(room, rows, endpoints, position, users, batch, start=done)
+        if reached == done:
             break  # stopped at a seq whose row is not stored yet
-        done = reached[0]
+        done = reached
         if len(rows) < PAGE:
             break
     for endpoint in endpoints:
         if position[endpoint.pk] > cursors.get(endpoint.pk, -1):
-            _cursor_move(endpoint.pk, room_id, position[endpoint.pk])
-    return enqueued
+            batch.cursors[(endpoint.pk, room_id)] = position[endpoint.pk]
 
 
 def _handle_rows(
@@ -247,13 +311,13 @@ def _handle_rows(
     endpoints: list[WebhookEndpoint],
     position: dict[Any, int],
     users: dict[str, Any],
+    batch: Batch,
     *,
     start: int,
-) -> tuple[int, int]:
+) -> int:
     """Rows in seq order, up to the first missing seq that is not a settled hole;
-    returns (the last seq handled, deliveries enqueued)."""
+    returns the last seq handled."""
     expected = start + 1
-    enqueued = 0
     wanted = [r for r in rows if r.kind in ROW_KINDS]
     named = {r.actor_id for r in wanted}
     held = {r.pk: render.room_as_of(r, room) for r in wanted if (r.data or {}).get("room")}
@@ -264,7 +328,7 @@ def _handle_rows(
         if row.seq > expected:
             missing = list(range(expected, row.seq))
             if holes.settled(room, missing, rows) != missing:
-                return expected - 1, enqueued
+                return expected - 1
         expected = row.seq + 1
         kind = ROW_KINDS.get(row.kind)
         shown_room = held.get(row.pk, room)
@@ -281,23 +345,23 @@ def _handle_rows(
             rendered = render.event(row, row_scene, audience_of(endpoint))
             if rendered is None:
                 continue  # the endpoint's audience sees nothing of it
-            enqueued += enqueue(
+            enqueue(
                 endpoint,
                 kind=kind,
                 room_id=room.pk,
                 seq=row.seq,
                 created_at=row.created_at,
                 data=rendered[1],
+                batch=batch,
             )
-    return expected - 1, enqueued
+    return expected - 1
 
 
-def _scan_offline(low: ObjectId, endpoints: Iterable[WebhookEndpoint]) -> int:
+def _scan_offline(low: ObjectId, endpoints: Iterable[WebhookEndpoint], batch: Batch) -> None:
     left = list(OfflineMessage.objects.filter(pk__gte=low))
     if not left:
-        return 0
+        return
     users = dtos.users_by_id({m.customer_id for m in left})
-    enqueued = 0
     for item in left:
         for endpoint in endpoints:
             kind = WebhookKind.OFFLINE_MESSAGE_CREATED
@@ -311,12 +375,12 @@ def _scan_offline(low: ObjectId, endpoints: Iterable[WebhookEndpoint]) -> int:
                 "message": item.message,
                 "created_at": dtos.iso(item.created_at),
             }
-            enqueued += enqueue(
+            enqueue(
                 endpoint,
                 kind=kind,
                 room_id=item.room_id,
                 seq=0,
                 created_at=item.created_at,
                 data=data,
+                batch=batch,
             )
-    return enqueued

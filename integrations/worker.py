@@ -4,13 +4,15 @@
 (endpoint, room): while an earlier one waits for its retry, the room's later ones wait
 too. Different rooms (and endpoints) go in parallel, ``WEBHOOK_CONCURRENCY`` at a time.
 
-**One sender per delivery.** An attempt starts with a lease: a single-document update
-``{_id, status: pending, next_attempt_at <= now, lease_until unset or past}`` ->
-``lease_until = now + 3 x timeout + 1 s``. Two processes (gateways, ``run_webhooks``) that
-pick the same delivery race on that update and one wins; the outcome is written with a
-filter on the lease, so a worker that outlived its lease writes nothing. A worker killed
-mid-attempt leaves a lease that expires: the delivery is tried again (at least once, the
-same ``X-Webhook-Id``).
+**One sender per delivery.** A room's due deliveries are taken with a lease: a conditional
+update ``{_id in the room's due ones, status: pending, next_attempt_at <= now, lease_until
+unset or past}`` -> ``lease_until = now + 3 x timeout + 1 s, lease_token``, each document
+updated atomically. Two processes (gateways, ``run_webhooks``) that pick the same
+deliveries race on that update and each delivery goes to one of them; a room's chain
+stops at the first one that is not its own. Outcomes are written with a filter on the
+token, so a worker that outlived its lease writes nothing. A worker killed mid-chain
+leaves a lease that expires: its deliveries are tried again (at least once, the same
+``X-Webhook-Id``).
 
 **Retries** use full jitter: the n-th failure waits ``random(0, min(cap, base * 2**(n-1)))``
 (``signing.backoff_seconds``), until ``WEBHOOK_RETRY_HOURS`` after the delivery was
@@ -25,6 +27,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +37,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
+from pymongo import UpdateMany, UpdateOne
 
 from chat_project import mongo
 from integrations import outbox, sender, signing
@@ -133,54 +137,78 @@ def deliveries_send_due(*, now: datetime | None = None) -> tuple[int, int]:
     return sum(r[0] for r in results), sum(r[1] for r in results)
 
 
-def _send_chain(endpoint: WebhookEndpoint, chain: list[WebhookDelivery]) -> tuple[int, int]:
-    """A room's due deliveries in order, stopping at the first that does not go."""
-    sent = failed = 0
-    try:
-        for delivery in chain:
-            outcome = delivery_attempt(endpoint=endpoint, delivery=delivery)
-            if outcome is None:
-                break  # someone else holds it, or it changed: leave the rest to them
-            if not outcome:
-                failed += 1
-                break
-            sent += 1
-    except Exception:  # a tick must survive a bad row or a database hiccup
-        logger.exception("webhook chain to %s failed", endpoint.url)
-    return sent, failed
-
-
-def _lease(delivery: WebhookDelivery, now: datetime) -> str | None:
-    """Take the attempt: a conditional update of the one document (by ``_id``)."""
+def _lease_seconds() -> float:
     # Longer than an attempt can take (connect and each read are bounded by the timeout),
-    # short enough that a killed worker's delivery is soon tried again.
-    until = now + timedelta(seconds=3 * settings.WEBHOOK_TIMEOUT_SECONDS + 1)
-    token = f"{WORKER_ID}:{uuid.uuid4().hex[:8]}"
-    taken = _deliveries().update_one(
-        {
-            "_id": delivery.pk,
-            "status": DeliveryStatus.PENDING.value,
-            "next_attempt_at": {"$lte": now},
-            "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
-        },
-        {"$set": {"lease_until": until, "lease_token": token}},
-    )
-    return token if taken.modified_count == 1 else None
+    # short enough that a killed worker's deliveries are soon tried again.
+    return 3 * settings.WEBHOOK_TIMEOUT_SECONDS + 1
 
 
 def _deliveries():
     return mongo.collection(WebhookDelivery)
 
 
-def delivery_attempt(
-    *, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime | None = None
-) -> bool | None:
-    """One attempt under a lease: True delivered, False failed (retry or failed), None
-    not attempted (another worker holds it, or it is no longer due)."""
-    now = now or timezone.now()
-    token = _lease(delivery, now)
-    if token is None:
-        return None
+def _lease(chain: list[WebhookDelivery], now: datetime) -> tuple[str, set[Any]]:
+    """Take the chain's deliveries that are still pending, due and free: one conditional
+    update (each document is updated atomically, whoever races for it), then one read of
+    which ones carry our token."""
+    token = f"{WORKER_ID}:{uuid.uuid4().hex[:12]}"
+    ids = [d.pk for d in chain]
+    until = now + timedelta(seconds=_lease_seconds())
+    _deliveries().update_many(
+        {
+            "_id": {"$in": ids},
+            "status": DeliveryStatus.PENDING.value,
+            "next_attempt_at": {"$lte": now},
+            "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
+        },
+        {"$set": {"lease_until": until, "lease_token": token}},
+    )
+    mine = _deliveries().find({"_id": {"$in": ids}, "lease_token": token}, {"_id": 1})
+    return token, {doc["_id"] for doc in mine}
+
+
+def _send_chain(endpoint: WebhookEndpoint, chain: list[WebhookDelivery]) -> tuple[int, int]:
+    """A room's due deliveries in order under one lease, stopping at the first that does
+    not go (or is not ours, or when the lease would run out); the outcomes are written
+    in one command at the end (a crash before it sends them again: at least once)."""
+    sent = failed = 0
+    try:
+        started = time.monotonic()
+        token, mine = _lease(chain, timezone.now())
+        outcomes: list[UpdateOne] = []
+        attempted: set[Any] = set()
+        for delivery in chain:
+            if delivery.pk not in mine:
+                break  # someone else holds it, or it changed: keep the room's order
+            if time.monotonic() - started > settings.WEBHOOK_TIMEOUT_SECONDS + 1:
+                break  # the rest next tick, under a lease of their own
+            attempted.add(delivery.pk)
+            ok, update = _attempt(endpoint, delivery, token)
+            outcomes.append(update)
+            if not ok:
+                failed += 1
+                break
+            sent += 1
+        unattempted = list(mine - attempted)
+        if unattempted:  # free them now rather than when the lease runs out
+            outcomes.append(
+                UpdateMany(
+                    {"_id": {"$in": unattempted}, "lease_token": token},
+                    {"$set": {"lease_until": None, "lease_token": ""}},
+                )
+            )
+        if outcomes:
+            _deliveries().bulk_write(outcomes, ordered=False)
+        if sent and not failed:
+            _endpoint_succeeded(endpoint)
+    except Exception:  # a tick must survive a bad row or a database hiccup
+        logger.exception("webhook chain to %s failed", endpoint.url)
+    return sent, failed
+
+
+def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery, token: str):
+    """One HTTP attempt; returns (delivered?, the update that records it, written only
+    while the lease is ours: a worker that outlived it writes nothing)."""
     attempt = sender.attempt_send(
         url=endpoint.url,
         secret=endpoint.secret,
@@ -212,17 +240,26 @@ def delivery_attempt(
             fields["status"] = DeliveryStatus.FAILED.value
         else:
             fields["next_attempt_at"] = retry_at
-    # Only while the lease is ours: a worker that outlived it writes nothing.
-    _deliveries().update_one(
+        _endpoint_failed(endpoint, done, attempt.error)
+    update = UpdateOne(
         {"_id": delivery.pk, "lease_token": token}, {"$set": fields, "$inc": {"attempts": 1}}
     )
-    if attempt.ok:
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-            last_success_at=done, failing_since=None, consecutive_failures=0
-        )
-        return True
-    _endpoint_failed(endpoint, done, attempt.error)
-    return False
+    return attempt.ok, update
+
+
+def _endpoint_succeeded(endpoint: WebhookEndpoint) -> None:
+    """Clear the failure count; ``last_success_at`` is written at most every few seconds
+    per endpoint (not once per delivery)."""
+    now = timezone.now()
+    recent = endpoint.last_success_at and (now - endpoint.last_success_at).total_seconds() < 5
+    if recent and not endpoint.consecutive_failures and endpoint.failing_since is None:
+        return
+    endpoint.last_success_at = now
+    endpoint.consecutive_failures = 0
+    endpoint.failing_since = None
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        last_success_at=now, failing_since=None, consecutive_failures=0
+    )
 
 
 def _endpoint_failed(endpoint: WebhookEndpoint, at: datetime, error: str) -> None:
