@@ -195,8 +195,20 @@ def outbox_scan(*, now: datetime | None = None) -> int:
     batch = Batch()
     room_endpoints = [e for e in endpoints if ROOM_KINDS & set(e.kinds)]
     if room_endpoints:
-        for room_id in sorted(_rooms_moved(low)):
-            _scan_room(room_id, room_endpoints, batch)
+        moved = _rooms_moved(low)
+        cursors = _cursors(list(moved))
+        behind = [
+            room_id
+            for room_id, newest in moved.items()
+            if any(cursors.get((e.pk, room_id), -1) < newest for e in room_endpoints)
+        ]
+        rooms = {room.pk: room for room in timeline.rooms_by_ids(sorted(behind))}
+        users = dtos.users_by_id(
+            {r.customer_id for r in rooms.values()} | {r.agent_id for r in rooms.values()}
+        )
+        for room_id in sorted(rooms):
+            position = {e.pk: cursors.get((e.pk, room_id), -1) for e in room_endpoints}
+            _scan_room(rooms[room_id], room_endpoints, position, users, batch)
     offline_endpoints = [e for e in endpoints if WebhookKind.OFFLINE_MESSAGE_CREATED in e.kinds]
     if offline_endpoints:
         _scan_offline(low, offline_endpoints, batch)
@@ -205,19 +217,29 @@ def outbox_scan(*, now: datetime | None = None) -> int:
     return enqueued
 
 
-def _rooms_moved(low: ObjectId) -> set[ObjectId]:
-    """Rooms with a row, or created, since ``low`` (an ``_id`` range, grouped on the
-    server: one document per room)."""
+def _rooms_moved(low: ObjectId) -> dict[ObjectId, int]:
+    """Rooms with a row, or created, since ``low``, with their newest seq in that window
+    (an ``_id`` range grouped on the server: one document per room; 0 for a room with
+    no row yet)."""
     match = mongo.index_match({}, ("_id", {"$gte": low}))
-    pipeline = [{"$match": match}, {"$group": {"_id": "$room_id"}}]
-    moved = {row["_id"] for row in timeline.events_collection().aggregate(pipeline)}
-    moved |= {row["_id"] for row in timeline.rooms_collection().find(match, {"_id": 1})}
+    pipeline = [{"$match": match}, {"$group": {"_id": "$room_id", "seq": {"$max": "$seq"}}}]
+    moved = {
+        row["_id"]: int(row["seq"]) for row in timeline.events_collection().aggregate(pipeline)
+    }
+    for row in timeline.rooms_collection().find(match, {"_id": 1}):
+        moved.setdefault(row["_id"], 0)
     return moved
 
 
-def _cursors(room_id: ObjectId) -> dict[Any, int]:
-    rows = WebhookRoomCursor.objects.filter(room_id=room_id)
-    return {row.endpoint_id: row.seq for row in rows}
+def _cursors(room_ids: list[ObjectId]) -> dict[tuple[Any, Any], int]:
+    """Every endpoint's cursor in these rooms, in one read (the (room_id, endpoint_id)
+    unique index)."""
+    if not room_ids:
+        return {}
+    rows = mongo.collection(WebhookRoomCursor).find(
+        {"room_id": {"$in": room_ids}}, {"room_id": 1, "endpoint_id": 1, "seq": 1}
+    )
+    return {(row["endpoint_id"], row["room_id"]): int(row["seq"]) for row in rows}
 
 
 def _cursors_move(moves: dict[tuple[Any, Any], int]) -> None:
@@ -263,15 +285,17 @@ def _as_created(room: Room) -> Room:
     return shown
 
 
-def _scan_room(room_id: ObjectId, endpoints: list[WebhookEndpoint], batch: Batch) -> None:
-    room = timeline.room_by_id(room_id)
-    if room is None:
-        return
-    cursors = _cursors(room_id)
-    position = {e.pk: cursors.get(e.pk, -1) for e in endpoints}
-    if all(seq >= room.last_seq for seq in position.values()):
-        return  # nothing new for anyone: no read of the timeline
-    users = dtos.users_by_id({room.customer_id, room.agent_id})
+def _scan_room(
+    room: Room,
+    endpoints: list[WebhookEndpoint],
+    position: dict[Any, int],
+    users: dict[str, Any],
+    batch: Batch,
+) -> None:
+    """One room's new rows, in seq order, for every endpoint (``position``: each one's
+    cursor, moved here as rows are handled)."""
+    room_id = room.pk
+    before = dict(position)
     # Seq 0: the room's creation.
     created = _as_created(room)
     for endpoint in endpoints:
@@ -301,7 +325,7 @@ def _scan_room(room_id: ObjectId, endpoints: list[WebhookEndpoint], batch: Batch
         if len(rows) < PAGE:
             break
     for endpoint in endpoints:
-        if position[endpoint.pk] > cursors.get(endpoint.pk, -1):
+        if position[endpoint.pk] > before[endpoint.pk]:
             batch.cursors[(endpoint.pk, room_id)] = position[endpoint.pk]
 
 
