@@ -488,5 +488,7 @@ WEBHOOK_PAUSE_AFTER_FAILURES = env_int("WEBHOOK_PAUSE_AFTER_FAILURES", 100)
 # How far back each scan re-reads stored rows: a row may be stored after rows with later
 # ids (the writer picks ids before its round), at most about a write timeout later.
 WEBHOOK_SCAN_LOOKBACK_SECONDS = float(env_str("WEBHOOK_SCAN_LOOKBACK_SECONDS", "30"))
+# Delivered and failed deliveries are kept this long (the admin's history), then deleted.
+WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 7)
 # Parallel HTTP attempts per worker (one at a time per room and endpoint, in order).
 WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)

@@ -21,6 +21,9 @@ write timeout later). So the scan has two halves:
    order; a missing seq stops the room there until its row arrives (or it is a settled
    hole, skipped as ``chat.holes`` decides), so a late row is never jumped over and a
    room's deliveries are enqueued in order. The cursor moves only forward (``$max``).
+   A room stopped at a gap stays in the window while the rows after the gap do, longer
+   than a hole takes to settle (so the lookback must exceed ``CHAT_HOLE_SETTLE_SECONDS``
+   and the write timeout).
 
 Each delivery is an insert under the unique (endpoint, room, seq, kind) index: a second
 scanner (another process, a re-scan after a crash between the insert and the cursor's

@@ -75,9 +75,32 @@ def webhooks_tick(*, now: datetime | None = None) -> dict[str, int]:
     try:
         enqueued = outbox.outbox_scan(now=now)
         sent, failed = deliveries_send_due(now=now)
-        return {"enqueued": enqueued, "delivered": sent, "failed_attempts": failed}
+        return {
+            "enqueued": enqueued,
+            "delivered": sent,
+            "failed_attempts": failed,
+            "purged": _purge_old(now or timezone.now()),
+        }
     finally:
         _tick_lock.release()
+
+
+_purged_at = 0.0
+
+
+def _purge_old(now: datetime) -> int:
+    """Delivered and failed deliveries older than WEBHOOK_RETENTION_DAYS go, at most once
+    an hour per process (by the (status, next_attempt_at) index)."""
+    global _purged_at
+    if time.monotonic() - _purged_at < 3600:
+        return 0
+    _purged_at = time.monotonic()
+    cutoff = now - timedelta(days=settings.WEBHOOK_RETENTION_DAYS)
+    purged = 0
+    for status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
+        match = mongo.index_match({"status": status.value}, ("next_attempt_at", {"$lt": cutoff}))
+        purged += mongo.collection(WebhookDelivery).delete_many(match).deleted_count
+    return purged
 
 
 def deliveries_due(*, now: datetime, limit: int = DUE_BATCH) -> list[WebhookDelivery]:

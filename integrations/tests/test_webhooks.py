@@ -374,3 +374,21 @@ def test_nothing_on_the_send_path_touches_webhooks(receiver, support_admin, cust
         register(support_admin, f"{receiver.url}?{n}")
     assert queries_of_a_send() == before
     assert WebhookDelivery.objects.count() == 0  # nothing was enqueued by the send
+
+
+def test_old_finished_deliveries_are_purged_pending_ones_kept(
+    receiver, support_admin, customer, monkeypatch
+):
+    register(support_admin, receiver.url, kinds=[WebhookKind.MESSAGE_CREATED])
+    room = room_open(customer)
+    send(room, customer, "old")
+    send(room, customer, "older, still pending")
+    run_until(lambda: pending() == 0 and len(receiver.delivered()) == 2)
+    long_ago = timezone.now() - timedelta(days=30)
+    WebhookDelivery.objects.filter(seq=1).update(next_attempt_at=long_ago)
+    WebhookDelivery.objects.filter(seq=2).update(
+        next_attempt_at=long_ago, status=DeliveryStatus.PENDING
+    )
+    monkeypatch.setattr(worker, "_purged_at", 0.0)
+    assert worker._purge_old(timezone.now()) == 1
+    assert list(WebhookDelivery.objects.values_list("seq", flat=True)) == [2]
