@@ -103,7 +103,9 @@ class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
-    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Not indexed: nothing looks a delivery up by it (every index costs each of the
+    # outbox's inserts).
+    delivery_id = models.UUIDField(default=uuid.uuid4, editable=False)
     room_id = ObjectIdField(null=True, blank=True)
     seq = models.IntegerField(default=0)
     kind = models.CharField(max_length=32)
@@ -137,10 +139,10 @@ class WebhookDelivery(models.Model):
             ),
         ]
         indexes = [
-            # What is due: {status: pending, next_attempt_at <= now}.
+            # What is due: {status: pending, next_attempt_at <= now}; what is retrying
+            # (> now); what is old enough to purge. An endpoint's list uses the unique
+            # index's prefix.
             models.Index(fields=["status", "next_attempt_at"], name="integrations_delivery_due"),
-            # An endpoint's deliveries, newest first (admin, REST).
-            models.Index(fields=["endpoint", "created_at"], name="integrations_delivery_list"),
         ]
 
     def __str__(self) -> str:
@@ -148,22 +150,18 @@ class WebhookDelivery(models.Model):
 
 
 class WebhookRoomCursor(models.Model):
-    """Per (endpoint, room): every seq up to ``seq`` has been turned into deliveries (or
-    was not wanted). -1: not even the room's creation yet. Moved only forward (``$max``)."""
+    """Per room, each endpoint's cursor: ``seqs[str(endpoint id)]`` = every seq up to it
+    has been turned into deliveries (or was not wanted); absent: not even the room's
+    creation yet. One document per room (one write per room per scan, whatever the number
+    of endpoints), each seq moved only forward (``$max``)."""
 
-    endpoint_id = ObjectIdField()
-    room_id = ObjectIdField()
-    seq = models.IntegerField(default=-1)
+    room_id = ObjectIdField(unique=True)
+    seqs = models.JSONField(default=dict)
 
     objects = MongoManager()
 
     class Meta:
         ordering = ["room_id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["room_id", "endpoint_id"], name="integrations_cursor_room_endpoint"
-            ),
-        ]
 
     def __str__(self) -> str:
-        return f"{self.endpoint_id}@{self.room_id}: {self.seq}"
+        return f"{self.room_id}: {self.seqs}"

@@ -14,9 +14,9 @@ write timeout later). So the scan has two halves:
    an ``_id`` range). The lookback re-reads the recent past on every scan, which is
    what catches a row stored late with an earlier id. ``scanned_to`` moves to the
    scan's start once the scan has finished (a crash mid-scan redoes it).
-2. *Per room, in seq order*: each (endpoint, room) has a cursor
-   (``WebhookRoomCursor.seq``: every seq up to it has been turned into deliveries or was
-   not wanted; -1: not even ``room.created``). The room's rows after the lowest cursor
+2. *Per room, in seq order*: each (endpoint, room) has a cursor (in the room's one
+   ``WebhookRoomCursor`` document: every seq up to it has been turned into deliveries or
+   was not wanted; absent: not even ``room.created``). The room's rows after the lowest cursor
    are read with the timeline's own (room, seq) index and handled strictly in seq
    order; a missing seq stops the room there until its row arrives (or it is a settled
    hole, skipped as ``chat.holes`` decides), so a late row is never jumped over and a
@@ -42,6 +42,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -235,30 +236,33 @@ def _rooms_moved(low: ObjectId) -> dict[ObjectId, int]:
 
 
 def _cursors(room_ids: list[ObjectId]) -> dict[tuple[Any, Any], int]:
-    """Every endpoint's cursor in these rooms, in one read (the (room_id, endpoint_id)
-    unique index)."""
+    """Every endpoint's cursor in these rooms, in one read (the unique room_id index)."""
     if not room_ids:
         return {}
     rows = mongo.collection(WebhookRoomCursor).find(
-        {"room_id": {"$in": room_ids}}, {"room_id": 1, "endpoint_id": 1, "seq": 1}
+        {"room_id": {"$in": room_ids}}, {"room_id": 1, "seqs": 1}
     )
-    return {(row["endpoint_id"], row["room_id"]): int(row["seq"]) for row in rows}
+    return {
+        (ObjectId(endpoint_id), row["room_id"]): int(seq)
+        for row in rows
+        for endpoint_id, seq in (row.get("seqs") or {}).items()
+    }
 
 
 def _cursors_move(moves: dict[tuple[Any, Any], int]) -> None:
-    """Each (endpoint, room) cursor forward to its seq (``$max``: never back), one command."""
+    """Each (endpoint, room) cursor forward to its seq (``$max``: never back): one update
+    per room, all in one command."""
     if not moves:
         return
+    by_room: dict[Any, dict[str, int]] = defaultdict(dict)
+    for (endpoint_id, room_id), seq in moves.items():
+        by_room[room_id][f"seqs.{endpoint_id}"] = seq
     collection = mongo.collection(WebhookRoomCursor)
 
     def ops(upsert: bool) -> list[UpdateOne]:
         return [
-            UpdateOne(
-                {"room_id": room_id, "endpoint_id": endpoint_id},
-                {"$max": {"seq": seq}},
-                upsert=upsert,
-            )
-            for (endpoint_id, room_id), seq in moves.items()
+            UpdateOne({"room_id": room_id}, {"$max": seqs}, upsert=upsert)
+            for room_id, seqs in by_room.items()
         ]
 
     try:

@@ -4,15 +4,15 @@
 (endpoint, room): while an earlier one waits for its retry, the room's later ones wait
 too. Different rooms (and endpoints) go in parallel, ``WEBHOOK_CONCURRENCY`` at a time.
 
-**One sender per delivery.** A room's due deliveries are taken with a lease: a conditional
-update ``{_id in the room's due ones, status: pending, next_attempt_at <= now, lease_until
-unset or past}`` -> ``lease_until = now + 3 x timeout + 1 s, lease_token``, each document
-updated atomically. Two processes (gateways, ``run_webhooks``) that pick the same
-deliveries race on that update and each delivery goes to one of them; a room's chain
-stops at the first one that is not its own. Outcomes are written with a filter on the
-token, so a worker that outlived its lease writes nothing. A worker killed mid-chain
-leaves a lease that expires: its deliveries are tried again (at least once, the same
-``X-Webhook-Id``).
+**One sender per delivery.** A tick takes its due deliveries with a lease: one
+conditional update ``{_id in the tick's, status: pending, next_attempt_at <= now,
+lease_until unset or past}`` -> ``lease_until = now + WEBHOOK_LEASE_SECONDS, lease_token``,
+each document updated atomically. Two processes (gateways, ``run_webhooks``) that pick
+the same deliveries race on that update and each delivery goes to one of them; a room's
+chain stops at the first one that is not its own, and no attempt starts late in the
+lease. The tick's outcomes are written in one command filtered on the token, so a worker
+that outlived its lease writes nothing. A worker killed mid-tick leaves a lease that
+expires: those deliveries are sent again (at least once, the same ``X-Webhook-Id``).
 
 **Retries** use full jitter: the n-th failure waits ``random(0, min(cap, base * 2**(n-1)))``
 (``signing.backoff_seconds``), until ``WEBHOOK_RETRY_HOURS`` after the delivery was
@@ -179,26 +179,52 @@ def deliveries_send_due(*, now: datetime | None = None) -> tuple[int, int]:
         runnable.append((endpoints[endpoint_id], chain))
     if not runnable:
         return 0, 0
-    results = list(_pool().map(lambda job: _send_chain(*job), runnable))
+    token, mine = _lease([d for _, chain in runnable for d in chain], now)
+    if not mine:
+        return 0, 0
+    started = time.monotonic()
+    results = list(
+        _pool().map(
+            lambda job: _send_chain(*job, mine=mine, token=token, started=started), runnable
+        )
+    )
+    outcomes = [update for result in results for update in result[2]]
+    attempted = {pk for result in results for pk in result[3]}
+    unattempted = list(mine - attempted)
+    if unattempted:  # free them now rather than when the lease runs out
+        outcomes.append(
+            UpdateMany(
+                {"_id": {"$in": unattempted}, "lease_token": token},
+                {"$set": {"lease_until": None, "lease_token": ""}},
+            )
+        )
+    # Every outcome of the tick in one command, written only where the lease is still
+    # ours (a crash before it: those are sent again, with the same ids).
+    if outcomes:
+        _deliveries().bulk_write(outcomes, ordered=False)
     return sum(r[0] for r in results), sum(r[1] for r in results)
 
 
 def _lease_seconds() -> float:
-    # Longer than an attempt can take (connect and each read are bounded by the timeout),
-    # short enough that a killed worker's deliveries are soon tried again.
-    return 3 * settings.WEBHOOK_TIMEOUT_SECONDS + 1
+    return settings.WEBHOOK_LEASE_SECONDS
+
+
+def _last_start_seconds() -> float:
+    """No attempt starts later than this into the lease: an attempt takes at most
+    about two timeouts (connect, then each read), and the outcomes are written after."""
+    return max(settings.WEBHOOK_LEASE_SECONDS - 2 * settings.WEBHOOK_TIMEOUT_SECONDS - 1, 0.0)
 
 
 def _deliveries():
     return mongo.collection(WebhookDelivery)
 
 
-def _lease(chain: list[WebhookDelivery], now: datetime) -> tuple[str, set[Any]]:
-    """Take the chain's deliveries that are still pending, due and free: one conditional
+def _lease(deliveries: list[WebhookDelivery], now: datetime) -> tuple[str, set[Any]]:
+    """Take the tick's deliveries that are still pending, due and free: one conditional
     update (each document is updated atomically, whoever races for it), then one read of
     which ones carry our token."""
     token = f"{WORKER_ID}:{uuid.uuid4().hex[:12]}"
-    ids = [d.pk for d in chain]
+    ids = [d.pk for d in deliveries]
     until = now + timedelta(seconds=_lease_seconds())
     _deliveries().update_many(
         {
@@ -213,48 +239,45 @@ def _lease(chain: list[WebhookDelivery], now: datetime) -> tuple[str, set[Any]]:
     return token, {doc["_id"] for doc in mine}
 
 
-def _send_chain(endpoint: WebhookEndpoint, chain: list[WebhookDelivery]) -> tuple[int, int]:
-    """A room's due deliveries in order under one lease, stopping at the first that does
-    not go (or is not ours, or when the lease would run out); the outcomes are written
-    in one command at the end (a crash before it sends them again: at least once)."""
+def _send_chain(
+    endpoint: WebhookEndpoint,
+    chain: list[WebhookDelivery],
+    *,
+    mine: set[Any],
+    token: str,
+    started: float,
+) -> tuple[int, int, list[UpdateOne], list[Any]]:
+    """A room's due deliveries in order, stopping at the first that does not go (or is
+    not ours, or when the lease is too far gone); returns (sent, failed, the outcomes to
+    write, the ids attempted)."""
     sent = failed = 0
+    outcomes: list[UpdateOne] = []
+    attempted: list[Any] = []
     try:
-        started = time.monotonic()
-        token, mine = _lease(chain, timezone.now())
-        outcomes: list[UpdateOne] = []
-        attempted: set[Any] = set()
         for delivery in chain:
             if delivery.pk not in mine:
                 break  # someone else holds it, or it changed: keep the room's order
-            if time.monotonic() - started > settings.WEBHOOK_TIMEOUT_SECONDS + 1:
+            if time.monotonic() - started > _last_start_seconds():
                 break  # the rest next tick, under a lease of their own
-            attempted.add(delivery.pk)
+            attempted.append(delivery.pk)
             ok, update = _attempt(endpoint, delivery, token)
             outcomes.append(update)
             if not ok:
                 failed += 1
                 break
             sent += 1
-        unattempted = list(mine - attempted)
-        if unattempted:  # free them now rather than when the lease runs out
-            outcomes.append(
-                UpdateMany(
-                    {"_id": {"$in": unattempted}, "lease_token": token},
-                    {"$set": {"lease_until": None, "lease_token": ""}},
-                )
-            )
-        if outcomes:
-            _deliveries().bulk_write(outcomes, ordered=False)
         if sent and not failed:
             _endpoint_succeeded(endpoint)
     except Exception:  # a tick must survive a bad row or a database hiccup
         logger.exception("webhook chain to %s failed", endpoint.url)
-    return sent, failed
+    return sent, failed, outcomes, attempted
 
 
-def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery, token: str):
-    """One HTTP attempt; returns (delivered?, the update that records it, written only
-    while the lease is ours: a worker that outlived it writes nothing)."""
+def _attempt(
+    endpoint: WebhookEndpoint, delivery: WebhookDelivery, token: str
+) -> tuple[bool, UpdateOne]:
+    """One HTTP attempt; returns (delivered?, the update that records it, which writes
+    only while the lease is ours: a worker that outlived it writes nothing)."""
     attempt = sender.attempt_send(
         url=endpoint.url,
         secret=endpoint.secret,

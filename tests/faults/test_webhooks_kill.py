@@ -100,6 +100,7 @@ def test_every_message_is_delivered_in_order_through_kill_9_of_the_worker(suppor
         "WEBHOOK_BACKOFF_BASE_SECONDS": "0.01",
         "WEBHOOK_BACKOFF_CAP_SECONDS": "0.1",
         "WEBHOOKS_IN_GATEWAY": "0",
+        "WEBHOOK_LEASE_SECONDS": "3",
     }
     worker = _worker(env)
     killed_at = None
