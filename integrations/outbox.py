@@ -79,6 +79,7 @@ ROOM_KINDS = frozenset({WebhookKind.ROOM_CREATED, *ROW_KINDS.values()})
 AUDIENCES = {Scope.CUSTOMER: render.Audience.CUSTOMER, Scope.STAFF: render.Audience.AGENT}
 PAGE = 500
 DUPLICATE_KEY = 11000
+INSERT_CHUNK = 200
 
 
 def audience_of(endpoint: WebhookEndpoint) -> render.Audience:
@@ -123,24 +124,32 @@ class Batch:
         self.cursors: dict[tuple[Any, Any], int] = {}
 
     def flush(self) -> int:
-        inserted, docs = 0, self.docs
-        collection = mongo.collection(WebhookDelivery)
-        while docs:
-            try:
-                collection.insert_many(docs, ordered=True)
-                inserted += len(docs)
-                break
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors", [])
-                first = errors[0] if errors else None
-                if first is None or first.get("code") != DUPLICATE_KEY:
-                    raise
-                inserted += first["index"]
-                docs = docs[first["index"] + 1 :]
+        inserted = 0
+        # In chunks, one after the other: the timeline writer's rounds get the database
+        # between them (one huge command held it for a second on the embedded server).
+        for start in range(0, len(self.docs), INSERT_CHUNK):
+            inserted += _insert_ordered(self.docs[start : start + INSERT_CHUNK])
         self.docs = []
         _cursors_move(self.cursors)
         self.cursors = {}
         return inserted
+
+
+def _insert_ordered(docs: list[dict[str, Any]]) -> int:
+    inserted = 0
+    collection = mongo.collection(WebhookDelivery)
+    while docs:
+        try:
+            collection.insert_many(docs, ordered=True)
+            return inserted + len(docs)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            first = errors[0] if errors else None
+            if first is None or first.get("code") != DUPLICATE_KEY:
+                raise
+            inserted += first["index"]
+            docs = docs[first["index"] + 1 :]
+    return inserted
 
 
 def enqueue(
