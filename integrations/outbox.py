@@ -108,46 +108,61 @@ def _document(delivery: WebhookDelivery) -> dict[str, Any]:
         for field in WebhookDelivery._meta.concrete_fields
         if not field.primary_key
     }
-    doc["_id"] = ObjectId()
+    doc["_id"] = delivery.pk or ObjectId()
     doc["status"] = str(delivery.status)
     return doc
 
 
 class Batch:
-    """Deliveries of one scan, inserted in ONE ordered command before any cursor moves
-    (a crash between the two re-scans, and the inserts collide). Ordered, so that a
-    room's later delivery is never visible without its earlier ones (the sender relies
-    on it); a collision (another scanner was first) skips that one and goes on."""
+    """Deliveries of one scan, inserted in ordered commands before any cursor moves (a
+    crash between the two re-scans, and the inserts collide). Ordered, so that a room's
+    later delivery is never visible without its earlier ones (the sender relies on it); a
+    collision (another scanner was first) skips that one and goes on. With ``lease``
+    (token, until), they are inserted already leased by the tick that scans: it sends
+    them without another write to take them."""
 
-    def __init__(self) -> None:
+    def __init__(self, lease: tuple[str, datetime] | None = None) -> None:
+        self.lease = lease
         self.docs: list[dict[str, Any]] = []
+        self.objects: list[WebhookDelivery] = []
         self.cursors: dict[tuple[Any, Any], int] = {}
 
-    def flush(self) -> int:
-        inserted = 0
+    def add(self, delivery: WebhookDelivery) -> None:
+        if self.lease is not None:
+            delivery.lease_token, delivery.lease_until = self.lease
+        doc = _document(delivery)
+        delivery.pk = doc["_id"]
+        self.docs.append(doc)
+        self.objects.append(delivery)
+
+    def flush(self) -> list[WebhookDelivery]:
+        """Insert, move the cursors; returns the deliveries this scan inserted."""
+        inserted: set[Any] = set()
         # In chunks, one after the other: the timeline writer's rounds get the database
         # between them (one huge command held it for a second on the embedded server).
         for start in range(0, len(self.docs), INSERT_CHUNK):
-            inserted += _insert_ordered(self.docs[start : start + INSERT_CHUNK])
-        self.docs = []
+            inserted |= _insert_ordered(self.docs[start : start + INSERT_CHUNK])
+        mine = [d for d in self.objects if d.pk in inserted]
+        self.docs, self.objects = [], []
         _cursors_move(self.cursors)
         self.cursors = {}
-        return inserted
+        return mine
 
 
-def _insert_ordered(docs: list[dict[str, Any]]) -> int:
-    inserted = 0
+def _insert_ordered(docs: list[dict[str, Any]]) -> set[Any]:
+    """Insert in order, stepping over collisions; returns the ids inserted."""
+    inserted: set[Any] = set()
     collection = mongo.collection(WebhookDelivery)
     while docs:
         try:
             collection.insert_many(docs, ordered=True)
-            return inserted + len(docs)
+            return inserted | {doc["_id"] for doc in docs}
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             first = errors[0] if errors else None
             if first is None or first.get("code") != DUPLICATE_KEY:
                 raise
-            inserted += first["index"]
+            inserted |= {doc["_id"] for doc in docs[: first["index"]]}
             docs = docs[first["index"] + 1 :]
     return inserted
 
@@ -187,7 +202,7 @@ def enqueue(
         updated_at=now,
     )
     if batch is not None:
-        batch.docs.append(_document(delivery))
+        batch.add(delivery)
         return True
     try:
         delivery.save(force_insert=True)
@@ -196,16 +211,19 @@ def enqueue(
     return True
 
 
-def outbox_scan(*, now: datetime | None = None) -> int:
-    """One scan for every active endpoint; returns how many deliveries it enqueued."""
+def outbox_scan(
+    *, now: datetime | None = None, lease: tuple[str, datetime] | None = None
+) -> list[WebhookDelivery]:
+    """One scan for every active endpoint; returns the deliveries it enqueued (leased
+    to ``lease`` when given)."""
     endpoints = list(WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE))
     if not endpoints:
-        return 0
+        return []
     started = now or timezone.now()
     lookback = timedelta(seconds=settings.WEBHOOK_SCAN_LOOKBACK_SECONDS)
     since = min(e.scanned_to for e in endpoints) - lookback
     low = ObjectId.from_datetime(since)
-    batch = Batch()
+    batch = Batch(lease)
     room_endpoints = [e for e in endpoints if ROOM_KINDS & set(e.kinds)]
     if room_endpoints:
         moved = _rooms_moved(low)

@@ -73,10 +73,12 @@ def webhooks_tick(*, now: datetime | None = None) -> dict[str, int]:
     if not _tick_lock.acquire(blocking=False):
         return {}
     try:
-        enqueued = outbox.outbox_scan(now=now)
-        sent, failed = deliveries_send_due(now=now)
+        token = f"{WORKER_ID}:{uuid.uuid4().hex[:12]}"
+        until = (now or timezone.now()) + timedelta(seconds=_lease_seconds())
+        fresh = outbox.outbox_scan(now=now, lease=(token, until))
+        sent, failed = deliveries_send_due(now=now, token=token, fresh=fresh)
         return {
-            "enqueued": enqueued,
+            "enqueued": len(fresh),
             "delivered": sent,
             "failed_attempts": failed,
             "purged": _purge_old(now or timezone.now()),
@@ -103,13 +105,18 @@ def _purge_old(now: datetime) -> int:
     return purged
 
 
-def deliveries_due(*, now: datetime, limit: int = DUE_BATCH) -> list[WebhookDelivery]:
+def deliveries_due(
+    *, now: datetime, limit: int = DUE_BATCH, token: str | None = None
+) -> list[WebhookDelivery]:
     """Pending deliveries whose time has come, oldest due first, by the (status,
-    next_attempt_at) index."""
+    next_attempt_at) index; not those leased to ``token`` (the tick has them in hand)."""
     match = mongo.index_match(
         {"status": DeliveryStatus.PENDING.value}, ("next_attempt_at", {"$lte": now})
     )
-    pipeline = [{"$match": match}, {"$sort": {"next_attempt_at": 1}}, {"$limit": limit}]
+    pipeline: list[dict[str, Any]] = [{"$match": match}]
+    if token is not None:
+        pipeline.append({"$match": {"lease_token": {"$ne": token}}})
+    pipeline += [{"$sort": {"next_attempt_at": 1}}, {"$limit": limit}]
     return list(WebhookDelivery.objects.raw_aggregate(pipeline))
 
 
@@ -143,10 +150,18 @@ def _room_head(endpoint_id: Any, room_id: Any, seq: int) -> WebhookDelivery | No
     return found[0] if found else None
 
 
-def deliveries_send_due(*, now: datetime | None = None) -> tuple[int, int]:
-    """Send every due delivery that heads its room; returns (delivered, failed attempts)."""
+def deliveries_send_due(
+    *,
+    now: datetime | None = None,
+    token: str | None = None,
+    fresh: list[WebhookDelivery] | None = None,
+) -> tuple[int, int]:
+    """Send every due delivery that heads its room (``fresh``: the ones this tick's scan
+    inserted, already leased to ``token``); returns (delivered, failed attempts)."""
     now = now or timezone.now()
-    due = deliveries_due(now=now)
+    token = token or f"{WORKER_ID}:{uuid.uuid4().hex[:12]}"
+    fresh = fresh or []
+    due = [*deliveries_due(now=now, token=token), *fresh]
     if not due:
         return 0, 0
     endpoints = {
@@ -179,7 +194,9 @@ def deliveries_send_due(*, now: datetime | None = None) -> tuple[int, int]:
         runnable.append((endpoints[endpoint_id], chain))
     if not runnable:
         return 0, 0
-    token, mine = _lease([d for _, chain in runnable for d in chain], now)
+    held = {d.pk for d in fresh}
+    others = [d for _, chain in runnable for d in chain if d.pk not in held]
+    mine = held | _lease(others, now, token)
     if not mine:
         return 0, 0
     started = time.monotonic()
@@ -219,12 +236,13 @@ def _deliveries():
     return mongo.collection(WebhookDelivery)
 
 
-def _lease(deliveries: list[WebhookDelivery], now: datetime) -> tuple[str, set[Any]]:
+def _lease(deliveries: list[WebhookDelivery], now: datetime, token: str) -> set[Any]:
     """Take the tick's deliveries that are still pending, due and free: one conditional
     update (each document is updated atomically, whoever races for it), then one read of
     which ones carry our token."""
-    token = f"{WORKER_ID}:{uuid.uuid4().hex[:12]}"
     ids = [d.pk for d in deliveries]
+    if not ids:
+        return set()
     until = now + timedelta(seconds=_lease_seconds())
     _deliveries().update_many(
         {
@@ -236,7 +254,7 @@ def _lease(deliveries: list[WebhookDelivery], now: datetime) -> tuple[str, set[A
         {"$set": {"lease_until": until, "lease_token": token}},
     )
     mine = _deliveries().find({"_id": {"$in": ids}, "lease_token": token}, {"_id": 1})
-    return token, {doc["_id"] for doc in mine}
+    return {doc["_id"] for doc in mine}
 
 
 def _send_chain(
