@@ -577,8 +577,10 @@ class Bench:
                 )
 
     def webhook_endpoints(self, count: int, url: str) -> None:
-        """Leave exactly ``count`` webhook endpoints (every kind, customer scope) pointing at
-        ``url``, registered through the product's own service as an admin."""
+        """Leave exactly ``count`` webhook endpoints (``--webhooks-kinds``, customer scope)
+        pointing at ``url``, registered through the product's own service as an admin."""
+        kinds = self.args.webhooks_kinds
+        wanted = "list(WebhookKind.values)" if kinds == "all" else repr(kinds.split(","))
         code = (
             "from accounts.models import User\n"
             "from integrations import services\n"
@@ -590,8 +592,7 @@ class Bench:
             "for e in WebhookEndpoint.objects.all():\n"
             "    services.endpoint_delete(actor=admin, endpoint_id=e.pk)\n"
             f"for n in range({count}):\n"
-            f"    services.endpoint_create(actor=admin, url='{url}?n=%d' % n,"
-            " kinds=list(WebhookKind.values))\n"
+            f"    services.endpoint_create(actor=admin, url='{url}?n=%d' % n, kinds={wanted})\n"
         )
         subprocess.run(
             [PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env, check=True, timeout=120
@@ -653,12 +654,14 @@ class Bench:
                         run=run,
                         endpoints=endpoints,
                         worker=self.args.webhooks_worker,
+                        kinds=self.args.webhooks_kinds,
                         webhooks_received=got["n"] - before,
                         passed=passes(res),
                         **extra,
                     )
                     print(
-                        f"[webhooks] endpoints={endpoints} run={run} "
+                        f"[webhooks] endpoints={endpoints} kinds={self.args.webhooks_kinds} "
+                        f"run={run} "
                         f"gateway CPU {extra.get('server_ms')} ms/msg, "
                         f"ack p99 {res.get('ack_ms', {}).get('p99')} ms, "
                         f"worker {extra.get('worker_ms', 'in gateway')} ms/msg, "
@@ -1289,6 +1292,11 @@ def main() -> None:
         "--webhooks", type=int, default=10, help="scenario webhooks: endpoints (vs none)"
     )
     parser.add_argument("--webhooks-rate", default="100", help="scenario webhooks: msg/s")
+    parser.add_argument(
+        "--webhooks-kinds",
+        default="all",
+        help="scenario webhooks: the endpoints' kinds, comma-separated, or all",
+    )
     parser.add_argument(
         "--webhooks-worker",
         choices=["gateway", "process"],
