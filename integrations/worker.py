@@ -161,7 +161,8 @@ def deliveries_send_due(
     now = now or timezone.now()
     token = token or f"{WORKER_ID}:{uuid.uuid4().hex[:12]}"
     fresh = fresh or []
-    due = [*deliveries_due(now=now, token=token), *fresh]
+    from_store = deliveries_due(now=now, token=token)
+    due = [*from_store, *fresh]
     if not due:
         return 0, 0
     endpoints = {
@@ -178,7 +179,7 @@ def deliveries_send_due(
     # A room waits while an earlier delivery of it waits for its retry. When the due list
     # was cut at its limit, an earlier due one may be missing from it too: then each
     # room's head is read (a rare, busy case).
-    truncated = len(due) >= DUE_BATCH
+    truncated = len(from_store) >= DUE_BATCH
     waiting = {} if truncated else _retrying(now)
     runnable = []
     for (endpoint_id, _), chain in chains.items():
@@ -192,12 +193,11 @@ def deliveries_send_due(
             elif waiting.get((endpoint_id, first.room_id), first.seq + 1) < first.seq:
                 continue
         runnable.append((endpoints[endpoint_id], chain))
-    if not runnable:
-        return 0, 0
     held = {d.pk for d in fresh}
     others = [d for _, chain in runnable for d in chain if d.pk not in held]
     mine = held | _lease(others, now, token)
-    if not mine:
+    if not runnable or not mine:
+        _release(mine, token)
         return 0, 0
     started = time.monotonic()
     results = list(
@@ -207,19 +207,27 @@ def deliveries_send_due(
     )
     outcomes = [update for result in results for update in result[2]]
     attempted = {pk for result in results for pk in result[3]}
-    unattempted = list(mine - attempted)
+    unattempted = mine - attempted
     if unattempted:  # free them now rather than when the lease runs out
-        outcomes.append(
-            UpdateMany(
-                {"_id": {"$in": unattempted}, "lease_token": token},
-                {"$set": {"lease_until": None, "lease_token": ""}},
-            )
-        )
+        outcomes.append(_release_op(unattempted, token))
     # Every outcome of the tick in one command, written only where the lease is still
     # ours (a crash before it: those are sent again, with the same ids).
     if outcomes:
         _deliveries().bulk_write(outcomes, ordered=False)
     return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def _release_op(ids: set[Any], token: str) -> UpdateMany:
+    return UpdateMany(
+        {"_id": {"$in": list(ids)}, "lease_token": token},
+        {"$set": {"lease_until": None, "lease_token": ""}},
+    )
+
+
+def _release(ids: set[Any], token: str) -> None:
+    """Leased but not attempted (a room waiting for a retry): free now, not at expiry."""
+    if ids:
+        _deliveries().bulk_write([_release_op(ids, token)])
 
 
 def _lease_seconds() -> float:
