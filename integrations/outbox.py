@@ -11,8 +11,9 @@ write timeout later). So the scan has two halves:
 1. *Which rooms moved*: every row (and every ``Room``, for ``room.created``) whose
    ``_id`` time is after the oldest active endpoint's ``scanned_to`` minus
    ``WEBHOOK_SCAN_LOOKBACK_SECONDS``, grouped by room on the server (one ``$group`` over
-   an ``_id`` range). The lookback re-reads the recent past on every scan, which is
-   what catches a row stored late with an earlier id. ``scanned_to`` moves to the
+   an ``_id`` range). The lookback re-reads the recent past, which is what catches a
+   row stored late with an earlier id: every tenth scan the whole lookback, the others
+   its last 3 s (late by more is rare: a stalled round). ``scanned_to`` moves to the
    scan's start once the scan has finished (a crash mid-scan redoes it).
 2. *Per room, in seq order*: each (endpoint, room) has a cursor (in the room's one
    ``WebhookRoomCursor`` document: every seq up to it has been turned into deliveries or
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -80,6 +82,8 @@ AUDIENCES = {Scope.CUSTOMER: render.Audience.CUSTOMER, Scope.STAFF: render.Audie
 PAGE = 500
 DUPLICATE_KEY = 11000
 INSERT_CHUNK = 200
+FULL_LOOKBACK_EVERY = 10
+SHORT_LOOKBACK_SECONDS = 3.0
 
 
 def audience_of(endpoint: WebhookEndpoint) -> render.Audience:
@@ -220,7 +224,7 @@ def outbox_scan(
     if not endpoints:
         return []
     started = now or timezone.now()
-    lookback = timedelta(seconds=settings.WEBHOOK_SCAN_LOOKBACK_SECONDS)
+    lookback = timedelta(seconds=_lookback_seconds())
     since = min(e.scanned_to for e in endpoints) - lookback
     low = ObjectId.from_datetime(since)
     batch = Batch(lease)
@@ -246,6 +250,19 @@ def outbox_scan(
     enqueued = batch.flush()
     WebhookEndpoint.objects.filter(pk__in=[e.pk for e in endpoints]).update(scanned_to=started)
     return enqueued
+
+
+_scans = itertools.count()
+
+
+def _lookback_seconds() -> float:
+    """The full lookback every ``FULL_LOOKBACK_EVERY``-th scan of the process, a short one
+    otherwise: a row stored more than a moment late is rare (a stalled round), and
+    re-reading the whole window every second was most of the embedded database's work."""
+    full = settings.WEBHOOK_SCAN_LOOKBACK_SECONDS
+    if next(_scans) % FULL_LOOKBACK_EVERY == 0:
+        return full
+    return min(SHORT_LOOKBACK_SECONDS, full)
 
 
 def _rooms_moved(low: ObjectId) -> dict[ObjectId, int]:

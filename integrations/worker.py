@@ -50,7 +50,7 @@ from integrations.models import (
 
 logger = logging.getLogger(__name__)
 
-DUE_BATCH = 2000
+DUE_BATCH = 500
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 _tick_lock = threading.Lock()
