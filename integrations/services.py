@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from agents.models import Team
+from chat_project import mongo
 from chat_project.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from integrations import outbox, selectors, signing
 from integrations.models import (
@@ -147,9 +148,21 @@ def endpoint_delete(*, actor: User, endpoint_id: Any) -> None:
     """The endpoint, its deliveries and its cursors."""
     _require_admin(actor)
     endpoint = selectors.endpoint_get(endpoint_id=endpoint_id)
-    WebhookDelivery.objects.filter(endpoint=endpoint).delete()
-    # Its cursors stay in the rooms' cursor documents: an id never used again.
+    # Paused first (the worker stops scanning and sending for it), then its deliveries a
+    # chunk per command (one delete of a long backlog outlasted the database timeout),
+    # then the endpoint, whose cascade finds nothing left.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(status=EndpointStatus.PAUSED)
+    deliveries = mongo.collection(WebhookDelivery)
+    while True:
+        ids = [
+            doc["_id"]
+            for doc in deliveries.find({"endpoint_id": endpoint.pk}, {"_id": 1}).limit(1000)
+        ]
+        if not ids:
+            break
+        deliveries.delete_many({"_id": {"$in": ids}})
     endpoint.delete()
+    # Its cursors stay in the rooms' cursor documents: an id never used again.
 
 
 def endpoint_pause(*, actor: User, endpoint_id: Any, reason: str = "") -> dict[str, Any]:
