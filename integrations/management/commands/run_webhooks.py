@@ -1,3 +1,4 @@
+import logging
 import signal
 import time
 
@@ -5,6 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from integrations import services
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -27,7 +30,13 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         while True:
             started = time.monotonic()
-            result = services.webhooks_tick()
+            try:
+                result = services.webhooks_tick()
+            except Exception:  # the database away for a moment: the next tick tries again
+                if options["once"]:
+                    raise
+                logger.exception("webhook tick failed")
+                result = {}
             if options["verbosity"] > 1 or options["once"]:
                 self.stdout.write(
                     " ".join(f"{name}={value}" for name, value in sorted(result.items()))
