@@ -392,3 +392,24 @@ def test_old_finished_deliveries_are_purged_pending_ones_kept(
     monkeypatch.setattr(worker, "_purged_at", 0.0)
     assert worker._purge_old(timezone.now()) == 1
     assert list(WebhookDelivery.objects.values_list("seq", flat=True)) == [2]
+
+
+async def test_the_gateways_periodic_hook_delivers_off_the_event_loop(
+    receiver, support_admin, customer
+):
+    """What the gateway registers (``WEBHOOKS_IN_GATEWAY``): the tick on its own thread."""
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from integrations import async_services
+
+    await sync_to_async(register)(support_admin, receiver.url, [WebhookKind.MESSAGE_CREATED])
+    room = await sync_to_async(room_open)(customer)
+    await sync_to_async(send)(room, customer, "via the gateway")
+    for _ in range(50):
+        await async_services.webhooks_tick()
+        if receiver.delivered():
+            break
+        await asyncio.sleep(0.02)
+    assert [b["data"]["message"]["text"] for b in receiver.delivered()] == ["via the gateway"]
