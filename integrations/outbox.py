@@ -11,17 +11,21 @@ write timeout later). So the scan has two halves:
 1. *Which rooms moved*: every row (and every ``Room``, for ``room.created``) whose
    ``_id`` time is after the oldest active endpoint's ``scanned_to`` minus
    ``WEBHOOK_SCAN_LOOKBACK_SECONDS``, grouped by room on the server (one ``$group`` over
-   an ``_id`` range). The lookback re-reads the recent past, which is what catches a
+   an ``_id`` range, one read for all rooms, whose rows serve step 2 too). The
+   lookback re-reads the recent past, which is what catches a
    row stored late with an earlier id: every tenth scan the whole lookback, the others
    its last 3 s (late by more is rare: a stalled round). ``scanned_to`` moves to the
    scan's start once the scan has finished (a crash mid-scan redoes it).
 2. *Per room, in seq order*: each (endpoint, room) has a cursor (in the room's one
    ``WebhookRoomCursor`` document: every seq up to it has been turned into deliveries or
    was not wanted; absent: not even ``room.created``). The room's rows after the lowest cursor
-   are read with the timeline's own (room, seq) index and handled strictly in seq
+   come from step 1's read, or else the timeline's own (room, seq) index, and are
+   handled strictly in seq
    order; a missing seq stops the room there until its row arrives (or it is a settled
    hole, skipped as ``chat.holes`` decides), so a late row is never jumped over and a
-   room's deliveries are enqueued in order. The cursor moves only forward (``$max``).
+   room's deliveries are enqueued in order. The cursor moves only forward (``$max``);
+   it is written every tenth scan (the process remembers it in between: after a crash a
+   scan from the written one re-reads a few seconds and its inserts collide).
    A room stopped at a gap stays in the window while the rows after the gap do, longer
    than a hole takes to settle (so the lookback must exceed ``CHAT_HOLE_SETTLE_SECONDS``
    and the write timeout).
@@ -43,6 +47,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -125,8 +130,11 @@ class Batch:
     (token, until), they are inserted already leased by the tick that scans: it sends
     them without another write to take them."""
 
-    def __init__(self, lease: tuple[str, datetime] | None = None) -> None:
+    def __init__(
+        self, lease: tuple[str, datetime] | None = None, *, persist_cursors: bool = True
+    ) -> None:
         self.lease = lease
+        self.persist_cursors = persist_cursors
         self.docs: list[dict[str, Any]] = []
         self.objects: list[WebhookDelivery] = []
         self.cursors: dict[tuple[Any, Any], int] = {}
@@ -148,7 +156,17 @@ class Batch:
             inserted |= _insert_ordered(self.docs[start : start + INSERT_CHUNK])
         mine = [d for d in self.objects if d.pk in inserted]
         self.docs, self.objects = [], []
-        _cursors_move(self.cursors)
+        # The cursors are written every FULL_LOOKBACK_EVERY-th scan, not every second:
+        # until then this process remembers them, and after a crash a scan from the
+        # written ones finds its inserts already there (the unique index): nothing is
+        # enqueued twice, only re-read.
+        with _unwritten_lock:
+            for key, seq in self.cursors.items():
+                _unwritten[key] = max(seq, _unwritten.get(key, -1))
+            moves = dict(_unwritten) if self.persist_cursors else {}
+            if self.persist_cursors:
+                _unwritten.clear()
+        _cursors_move(moves)
         self.cursors = {}
         return mine
 
@@ -224,13 +242,17 @@ def outbox_scan(
     if not endpoints:
         return []
     started = now or timezone.now()
-    lookback = timedelta(seconds=_lookback_seconds())
+    full = next(_scans) % FULL_LOOKBACK_EVERY == 0
+    lookback = timedelta(seconds=_lookback_seconds(full=full))
     since = min(e.scanned_to for e in endpoints) - lookback
     low = ObjectId.from_datetime(since)
-    batch = Batch(lease)
+    batch = Batch(lease, persist_cursors=full)
     room_endpoints = [e for e in endpoints if ROOM_KINDS & set(e.kinds)]
     if room_endpoints:
-        moved = _rooms_moved(low)
+        window = _rows_since(low)
+        moved = {room_id: rows[-1].seq for room_id, rows in window.items()}
+        for room_id in _rooms_created_since(low):
+            moved.setdefault(room_id, 0)
         cursors = _cursors(list(moved))
         behind = [
             room_id
@@ -243,7 +265,8 @@ def outbox_scan(
         )
         for room_id in sorted(rooms):
             position = {e.pk: cursors.get((e.pk, room_id), -1) for e in room_endpoints}
-            _scan_room(rooms[room_id], room_endpoints, position, users, batch)
+            rows = window.get(room_id, [])
+            _scan_room(rooms[room_id], room_endpoints, position, users, batch, rows)
     offline_endpoints = [e for e in endpoints if WebhookKind.OFFLINE_MESSAGE_CREATED in e.kinds]
     if offline_endpoints:
         _scan_offline(low, offline_endpoints, batch)
@@ -255,28 +278,36 @@ def outbox_scan(
 _scans = itertools.count()
 
 
-def _lookback_seconds() -> float:
+def _lookback_seconds(*, full: bool) -> float:
     """The full lookback every ``FULL_LOOKBACK_EVERY``-th scan of the process, a short one
     otherwise: a row stored more than a moment late is rare (a stalled round), and
     re-reading the whole window every second was most of the embedded database's work."""
-    full = settings.WEBHOOK_SCAN_LOOKBACK_SECONDS
-    if next(_scans) % FULL_LOOKBACK_EVERY == 0:
-        return full
-    return min(SHORT_LOOKBACK_SECONDS, full)
+    if full:
+        return settings.WEBHOOK_SCAN_LOOKBACK_SECONDS
+    return min(SHORT_LOOKBACK_SECONDS, settings.WEBHOOK_SCAN_LOOKBACK_SECONDS)
 
 
-def _rooms_moved(low: ObjectId) -> dict[ObjectId, int]:
-    """Rooms with a row, or created, since ``low``, with their newest seq in that window
-    (an ``_id`` range grouped on the server: one document per room; 0 for a room with
-    no row yet)."""
+def _rows_since(low: ObjectId) -> dict[ObjectId, list[RoomEvent]]:
+    """Every row stored since ``low`` (an ``_id`` range: one read for every room), by room,
+    in seq order."""
     match = mongo.index_match({}, ("_id", {"$gte": low}))
-    pipeline = [{"$match": match}, {"$group": {"_id": "$room_id", "seq": {"$max": "$seq"}}}]
-    moved = {
-        row["_id"]: int(row["seq"]) for row in timeline.events_collection().aggregate(pipeline)
-    }
-    for row in timeline.rooms_collection().find(match, {"_id": 1}):
-        moved.setdefault(row["_id"], 0)
-    return moved
+    by_room: dict[ObjectId, list[RoomEvent]] = defaultdict(list)
+    for row in RoomEvent.objects.raw_aggregate([{"$match": match}]):
+        by_room[row.room_id].append(row)
+    for rows in by_room.values():
+        rows.sort(key=lambda row: row.seq)
+    return by_room
+
+
+def _rooms_created_since(low: ObjectId) -> list[ObjectId]:
+    match = mongo.index_match({}, ("_id", {"$gte": low}))
+    return [row["_id"] for row in timeline.rooms_collection().find(match, {"_id": 1})]
+
+
+# Cursors moved by this process since they were last written (``Batch``): a scan reads the
+# stored ones and these, the furthest of each.
+_unwritten: dict[tuple[Any, Any], int] = {}
+_unwritten_lock = threading.Lock()
 
 
 def _cursors(room_ids: list[ObjectId]) -> dict[tuple[Any, Any], int]:
@@ -286,11 +317,17 @@ def _cursors(room_ids: list[ObjectId]) -> dict[tuple[Any, Any], int]:
     rows = mongo.collection(WebhookRoomCursor).find(
         {"room_id": {"$in": room_ids}}, {"room_id": 1, "seqs": 1}
     )
-    return {
+    found = {
         (ObjectId(endpoint_id), row["room_id"]): int(seq)
         for row in rows
         for endpoint_id, seq in (row.get("seqs") or {}).items()
     }
+    wanted = set(room_ids)
+    with _unwritten_lock:
+        for key, seq in _unwritten.items():
+            if key[1] in wanted and seq > found.get(key, -1):
+                found[key] = seq
+    return found
 
 
 def _cursors_move(moves: dict[tuple[Any, Any], int]) -> None:
@@ -342,9 +379,11 @@ def _scan_room(
     position: dict[Any, int],
     users: dict[str, Any],
     batch: Batch,
+    window_rows: list[RoomEvent],
 ) -> None:
     """One room's new rows, in seq order, for every endpoint (``position``: each one's
-    cursor, moved here as rows are handled)."""
+    cursor, moved here as rows are handled). ``window_rows``: the room's rows the scan
+    read already; the room's timeline is read only for what they do not hold."""
     room_id = room.pk
     before = dict(position)
     # Seq 0: the room's creation.
@@ -367,7 +406,13 @@ def _scan_room(
             )
         position[endpoint.pk] = 0
     done = min(position.values())
-    while done < room.last_seq:
+    recent = [row for row in window_rows if row.seq > done]
+    stuck = False
+    if recent and recent[0].seq == done + 1:
+        reached = _handle_rows(room, recent, endpoints, position, users, batch, start=done)
+        stuck = reached < recent[-1].seq  # a gap among them: wait for its row
+        done = reached
+    while not stuck and done < room.last_seq:
         rows = timeline.events(room_id, seq={"$gt": done}, limit=PAGE)
         reached = _handle_rows(room, rows, endpoints, position, users, batch, start=done)
         if reached == done:
