@@ -9,26 +9,24 @@ not strictly in order (a row can be stored after rows with later ids, at most ab
 write timeout later). So the scan has two halves:
 
 1. *Which rooms moved*: every row (and every ``Room``, for ``room.created``) whose
-   ``_id`` time is after the oldest active endpoint's ``scanned_to`` minus
-   ``WEBHOOK_SCAN_LOOKBACK_SECONDS``, grouped by room on the server (one ``$group`` over
-   an ``_id`` range, one read for all rooms, whose rows serve step 2 too). The
-   lookback re-reads the recent past, which is what catches a
-   row stored late with an earlier id: every tenth scan the whole lookback, the others
+   ``_id`` time is after the oldest active endpoint's ``scanned_to`` minus the lookback:
+   one read of an ``_id`` range for all rooms, whose rows also serve step 2. The
+   lookback re-reads the recent past, which is what catches a row stored late with an
+   earlier id: every tenth scan the whole ``WEBHOOK_SCAN_LOOKBACK_SECONDS``, the others
    its last 3 s (late by more is rare: a stalled round). ``scanned_to`` moves to the
    scan's start once the scan has finished (a crash mid-scan redoes it).
 2. *Per room, in seq order*: each (endpoint, room) has a cursor (in the room's one
    ``WebhookRoomCursor`` document: every seq up to it has been turned into deliveries or
-   was not wanted; absent: not even ``room.created``). The room's rows after the lowest cursor
-   come from step 1's read, or else the timeline's own (room, seq) index, and are
-   handled strictly in seq
-   order; a missing seq stops the room there until its row arrives (or it is a settled
-   hole, skipped as ``chat.holes`` decides), so a late row is never jumped over and a
-   room's deliveries are enqueued in order. The cursor moves only forward (``$max``);
-   it is written every tenth scan (the process remembers it in between: after a crash a
-   scan from the written one re-reads a few seconds and its inserts collide).
-   A room stopped at a gap stays in the window while the rows after the gap do, longer
-   than a hole takes to settle (so the lookback must exceed ``CHAT_HOLE_SETTLE_SECONDS``
-   and the write timeout).
+   was not wanted; absent: not even ``room.created``). The room's rows after the lowest
+   cursor come from step 1's read, or else from the timeline's own (room, seq) index,
+   and are handled strictly in seq order; a missing seq stops the room there until its
+   row arrives (or it is a settled hole, skipped as ``chat.holes`` decides), so a late
+   row is never jumped over and a room's deliveries are enqueued in order. A room
+   stopped at a gap stays in the window while the rows after the gap do, longer than a
+   hole takes to settle (so the lookback must exceed ``CHAT_HOLE_SETTLE_SECONDS`` and
+   the write timeout). The cursor moves only forward (``$max``); it is written every
+   tenth scan (the process remembers it in between: after a crash, a scan from the
+   written one re-reads a few seconds and its inserts collide).
 
 Each delivery is an insert under the unique (endpoint, room, seq, kind) index: a second
 scanner (another process, a re-scan after a crash between the insert and the cursor's
