@@ -405,12 +405,14 @@ def _scan_room(
         position[endpoint.pk] = 0
     done = min(position.values())
     recent = [row for row in window_rows if row.seq > done]
-    stuck = False
+    served = False
     if recent and recent[0].seq == done + 1:
-        reached = _handle_rows(room, recent, endpoints, position, users, batch, start=done)
-        stuck = reached < recent[-1].seq  # a gap among them: wait for its row
-        done = reached
-    while not stuck and done < room.last_seq:
+        # The window's rows follow on from the cursor: they are all there is to do now
+        # (a gap among them waits for its row; rows stored after the read are in the
+        # next scan's window).
+        _handle_rows(room, recent, endpoints, position, users, batch, start=done)
+        served = True
+    while not served and done < room.last_seq:
         rows = timeline.events(room_id, seq={"$gt": done}, limit=PAGE)
         reached = _handle_rows(room, rows, endpoints, position, users, batch, start=done)
         if reached == done:
