@@ -13,7 +13,8 @@ stop, issue 29), reconnect (5,000 sockets back at once, issue 29), proxy (the
 chat scenario through HAProxy with one and with three processes, issue 17:
 bench/proxy_scenario.py), compat (the chat scenario in the reference backend's shapes on
 the compatibility edge's namespace /compat beside the product's own Socket.IO namespace,
-issue 27: server CPU per message, on a server started with COMPAT_ENABLED=1).
+issue 27: server CPU per message, on a server started with COMPAT_ENABLED=1), webhooks
+(the sendonly load with no webhook endpoints, then with ``--webhooks`` of them, issue 30).
 The database and Valkey are the embedded servers (chat_project.dev.servers, a fresh data
 folder per run) unless MONGODB_URI and REDIS_URL are set. daphne is started as ./run.sh
 starts it (DJANGO_DEBUG=0 with a random key per run, the per-socket rate limit raised so
@@ -575,6 +576,108 @@ class Bench:
                     **cpu_per_message(res),
                 )
 
+    def webhook_endpoints(self, count: int, url: str) -> None:
+        """Leave exactly ``count`` webhook endpoints (``--webhooks-kinds``, customer scope)
+        pointing at ``url``, registered through the product's own service as an admin."""
+        kinds = self.args.webhooks_kinds
+        wanted = "list(WebhookKind.values)" if kinds == "all" else repr(kinds.split(","))
+        code = (
+            "from accounts.models import User\n"
+            "from integrations import services\n"
+            "from integrations.models import WebhookEndpoint, WebhookKind\n"
+            "admin = User.objects.filter(username='bench-webhooks').first()\n"
+            "if admin is None:\n"
+            "    admin = User(username='bench-webhooks', email='w@bench.invalid', role='admin')\n"
+            "    admin.set_unusable_password(); admin.save()\n"
+            "for e in WebhookEndpoint.objects.all():\n"
+            "    services.endpoint_delete(actor=admin, endpoint_id=e.pk)\n"
+            f"for n in range({count}):\n"
+            f"    services.endpoint_create(actor=admin, url='{url}?n=%d' % n, kinds={wanted})\n"
+        )
+        subprocess.run(
+            [PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env, check=True, timeout=120
+        )
+
+    def scenario_webhooks(self, product: Target) -> None:
+        """Issue 30: sending costs no more with ``--webhooks`` endpoints registered than
+        with none. The sendonly load (100 rooms of two, sends with ack) at
+        ``--webhooks-rate``, with 0 then N endpoints that point at a receiver in this
+        process (it answers 200 at once), twice. The worker runs as the product runs it by
+        default, inside the gateway (WEBHOOKS_IN_GATEWAY), so the gateway's CPU includes
+        delivering; with ``--webhooks-worker process`` it is ``manage.py run_webhooks``
+        beside it, and its CPU is reported apart."""
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        got = {"n": 0}
+
+        class Receiver(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                got["n"] += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                return
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        in_process = self.args.webhooks_worker == "process"
+        worker = None
+        if in_process:  # the same target, started again without the worker inside
+            product.extra_env = {**(product.extra_env or {}), "WEBHOOKS_IN_GATEWAY": "0"}
+            self.restart(product)
+            worker = subprocess.Popen([PY, "manage.py", "run_webhooks"], cwd=ROOT, env=self.env)
+            self.server_pids["webhooks"] = worker.pid
+        duration = 5 if self.quick else 20
+        rate = float(self.args.webhooks_rate)
+        try:
+            for run in (1, 2):
+                for endpoints in (0, self.args.webhooks):
+                    self.webhook_endpoints(endpoints, url)
+                    before = got["n"]
+                    res = self.chat_once(product, rate, duration, 100, typing=False, receipts=False)
+                    time.sleep(3)  # the worker catches up before the count
+                    extra = cpu_per_message(res)
+                    worker_cpu = (res.get("procs") or {}).get("webhooks", {}).get("cpu_pct")
+                    if worker_cpu is not None and res.get("acked"):
+                        extra["worker_ms"] = round(
+                            worker_cpu / 100 * res["duration_s"] * 1000 / res["acked"], 2
+                        )
+                    self.record(
+                        "webhooks",
+                        product,
+                        res,
+                        run=run,
+                        endpoints=endpoints,
+                        worker=self.args.webhooks_worker,
+                        kinds=self.args.webhooks_kinds,
+                        webhooks_received=got["n"] - before,
+                        passed=passes(res),
+                        **extra,
+                    )
+                    print(
+                        f"[webhooks] endpoints={endpoints} kinds={self.args.webhooks_kinds} "
+                        f"run={run} "
+                        f"gateway CPU {extra.get('server_ms')} ms/msg, "
+                        f"ack p99 {res.get('ack_ms', {}).get('p99')} ms, "
+                        f"worker {extra.get('worker_ms', 'in gateway')} ms/msg, "
+                        f"webhooks received {got['n'] - before}",
+                        flush=True,
+                    )
+        finally:
+            self.webhook_endpoints(0, url)
+            server.shutdown()
+            if worker is not None:
+                worker.terminate()
+                worker.wait(30)
+                self.server_pids.pop("webhooks", None)
+                product.extra_env.pop("WEBHOOKS_IN_GATEWAY")
+                self.restart(product)
+
     def scenario_stall(self, product: Target) -> None:
         """Issue 29: the chat workload at 100 msg/s with the database stopped (SIGSTOP)
         for ``--stall-seconds`` a few seconds into the measured window; per second, the
@@ -923,7 +1026,7 @@ class Bench:
     def run(self) -> None:
         wanted = self.args.scenario.split(",")
         every = ["idle", "chat", "knee", "knee2", "routing", "routing-teams", "history", "search"]
-        every += ["socketio", "proxy", "compat", "sendonly", "stall", "reconnect"]
+        every += ["socketio", "proxy", "compat", "sendonly", "stall", "reconnect", "webhooks"]
         if wanted == ["all"]:
             wanted = every
         ensure_tools()
@@ -973,6 +1076,8 @@ class Bench:
                     self.scenario_stall(product)
                 elif name == "reconnect":
                     self.scenario_reconnect(product)
+                elif name == "webhooks":
+                    self.scenario_webhooks(product)
                 elif name == "compat":
                     product.stop()  # started again with the edge on, then as before
                     compat_product = self.start_product(self.args.processes, COMPAT_ENV)
@@ -1182,6 +1287,21 @@ def main() -> None:
     )
     parser.add_argument(
         "--sendonly-rate", default="100,200", help="scenario sendonly: msg/s offered (list)"
+    )
+    parser.add_argument(
+        "--webhooks", type=int, default=10, help="scenario webhooks: endpoints (vs none)"
+    )
+    parser.add_argument("--webhooks-rate", default="100", help="scenario webhooks: msg/s")
+    parser.add_argument(
+        "--webhooks-kinds",
+        default="all",
+        help="scenario webhooks: the endpoints' kinds, comma-separated, or all",
+    )
+    parser.add_argument(
+        "--webhooks-worker",
+        choices=["gateway", "process"],
+        default="gateway",
+        help="scenario webhooks: the worker in the gateway, or manage.py run_webhooks",
     )
     parser.add_argument(
         "--stall-seconds", type=float, default=1.0, help="scenario stall: database stopped"

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "chat_project.apps.ChatProjectConfig",
     "chat",
     "agents",
+    # Webhooks (issue 30): reads chat and agents, imported by none of them.
+    "integrations",
     "adminstats",
     "compat",
 ]
@@ -499,3 +501,31 @@ STATS_MAX_WINDOW_DAYS = env_int("STATS_MAX_WINDOW_DAYS", 92)
 # Rooms and events of a window are found by the time in their ObjectId, widened by this
 # much (ids are made by the inserting process, a moment after the time field is set).
 STATS_ID_SLACK_SECONDS = env_int("STATS_ID_SLACK_SECONDS", 300)
+
+# --- Webhooks (issue 30, integrations/) ----------------------------------------------------
+# Run the webhook worker inside each gateway process (a periodic hook on its event loop,
+# the work on a thread of its own); off: run `manage.py run_webhooks` instead.
+WEBHOOKS_IN_GATEWAY = env_bool("WEBHOOKS_IN_GATEWAY", True)
+# How often the worker looks for new timeline rows and due deliveries.
+WEBHOOK_TICK_SECONDS = float(env_str("WEBHOOK_TICK_SECONDS", "1"))
+# Bound on every HTTP call to an endpoint (connect and read).
+WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Retries: exponential backoff with full jitter, random(0, min(cap, base * 2**attempt)),
+# for at most WEBHOOK_RETRY_HOURS after the delivery was queued; then it is failed.
+WEBHOOK_BACKOFF_BASE_SECONDS = float(env_str("WEBHOOK_BACKOFF_BASE_SECONDS", "2"))
+WEBHOOK_BACKOFF_CAP_SECONDS = float(env_str("WEBHOOK_BACKOFF_CAP_SECONDS", "600"))
+WEBHOOK_RETRY_HOURS = float(env_str("WEBHOOK_RETRY_HOURS", "24"))
+# An endpoint whose every attempt has failed for this long, or this many times in a
+# row, is paused (with the reason) until an admin resumes it.
+WEBHOOK_PAUSE_AFTER_SECONDS = env_int("WEBHOOK_PAUSE_AFTER_SECONDS", 6 * 3600)
+WEBHOOK_PAUSE_AFTER_FAILURES = env_int("WEBHOOK_PAUSE_AFTER_FAILURES", 100)
+# How far back each scan re-reads stored rows: a row may be stored after rows with later
+# ids (the writer picks ids before its round), at most about a write timeout later.
+WEBHOOK_SCAN_LOOKBACK_SECONDS = float(env_str("WEBHOOK_SCAN_LOOKBACK_SECONDS", "30"))
+# A tick's claim on the deliveries it sends (a killed worker's are sent again after it);
+# no attempt starts later than WEBHOOK_LEASE_SECONDS - 2 x WEBHOOK_TIMEOUT_SECONDS - 1 into it.
+WEBHOOK_LEASE_SECONDS = float(env_str("WEBHOOK_LEASE_SECONDS", "30"))
+# Delivered and failed deliveries are kept this long (the admin's history), then deleted.
+WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 7)
+# Parallel HTTP attempts per worker (one at a time per room and endpoint, in order).
+WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/chat/", include("chat.api.urls")),
     path("api/chat/", include("agents.api.urls")),
     path("api/admin/", include("adminstats.api.urls")),
+    path("api/admin/", include("integrations.api.urls")),
     path("api/health", HealthApi.as_view(), name="health"),
     # The reference design's REST API, for its own clients (issue 27; off unless enabled).
     path("compat/api/", include("compat.api.urls")),

@@ -1,6 +1,6 @@
 """Apps import in one direction (README, "Architecture"):
 
-    chat_project  <-  accounts  <-  chat  <-  agents  <-  adminstats  <-  compat
+    chat_project  <-  accounts  <-  chat  <-  agents  <-  integrations  <-  adminstats  <-  compat
 
 each on the ones to its left, never to its right, so nothing depends on the reporting
 app (but the compatibility edge, which translates all of them and which nothing imports)
@@ -15,7 +15,15 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-LAYERS = ["chat_project", "accounts", "chat", "agents", "adminstats", "compat"]
+LAYERS = [
+    "chat_project",
+    "accounts",
+    "chat",
+    "agents",
+    "integrations",
+    "adminstats",
+    "compat",
+]
 WIRING = {
     "chat_project/settings.py",
     "chat_project/urls.py",

@@ -1,0 +1,506 @@
+"""The outbox: stored rows become deliveries. Nothing on the send path calls this; it
+reads what the timeline writer has already made durable, so a crash, a restart or a slow
+endpoint loses nothing and delays no chat.
+
+**The cursor.** There is no global sequence across rooms: a room's rows have its own
+``seq`` (gap-free but for holes, ``chat.holes``), and a row's ``_id`` is picked by the
+process that builds it, before the writer's round stores it, so ids arrive roughly but
+not strictly in order (a row can be stored after rows with later ids, at most about a
+write timeout later). So the scan has two halves:
+
+1. *Which rooms moved*: every row (and every ``Room``, for ``room.created``) whose
+   ``_id`` time is after the oldest active endpoint's ``scanned_to`` minus the lookback:
+   one read of an ``_id`` range for all rooms, whose rows also serve step 2. The
+   lookback re-reads the recent past, which is what catches a row stored late with an
+   earlier id: every tenth scan the whole ``WEBHOOK_SCAN_LOOKBACK_SECONDS``, the others
+   its last 3 s (late by more is rare: a stalled round). ``scanned_to`` moves to the
+   scan's start once the scan has finished (a crash mid-scan redoes it).
+2. *Per room, in seq order*: each (endpoint, room) has a cursor (in the room's one
+   ``WebhookRoomCursor`` document: every seq up to it has been turned into deliveries or
+   was not wanted; absent: not even ``room.created``). The room's rows after the lowest
+   cursor come from step 1's read, or else from the timeline's own (room, seq) index,
+   and are handled strictly in seq order; a missing seq stops the room there until its
+   row arrives (or it is a settled hole, skipped as ``chat.holes`` decides), so a late
+   row is never jumped over and a room's deliveries are enqueued in order. A room
+   stopped at a gap stays in the window while the rows after the gap do, longer than a
+   hole takes to settle (so the lookback must exceed ``CHAT_HOLE_SETTLE_SECONDS`` and
+   the write timeout). The cursor moves only forward (``$max``); it is written every
+   tenth scan (the process remembers it in between: after a crash, a scan from the
+   written one re-reads a few seconds and its inserts collide).
+
+Each delivery is an insert under the unique (endpoint, room, seq, kind) index: a second
+scanner (another process, a re-scan after a crash between the insert and the cursor's
+update) collides and does nothing, so every wanted row is enqueued exactly once.
+
+An endpoint gets what happened from its creation on (rows created before it are
+skipped); the room's creation is seq 0, the room's offline message (one per room,
+``agents.models.OfflineMessage``) also goes at seq 0, after it. What the payload holds is
+``chat.render``'s rendering of the row for the endpoint's audience (``customer``:
+what the room's customer sees; ``staff``: what its agent sees): a row the audience may
+not see renders to nothing and is not sent.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from django.conf import settings
+from django.db import IntegrityError, connections
+from django.utils import timezone
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
+
+from agents.models import OfflineMessage
+from chat import dtos, holes, render, routing_hooks, timeline
+from chat.models import EventKind, Room, RoomEvent, RoomStatus
+from chat_project import mongo
+from integrations.models import (
+    EndpointStatus,
+    Scope,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookKind,
+    WebhookRoomCursor,
+)
+
+# Timeline kinds that are webhook kinds (the rest are not sent).
+ROW_KINDS: dict[str, str] = {
+    EventKind.MESSAGE: WebhookKind.MESSAGE_CREATED,
+    EventKind.ASSIGNED: WebhookKind.ROOM_ASSIGNED,
+    EventKind.TRANSFERRED: WebhookKind.ROOM_TRANSFERRED,
+    EventKind.CLOSED: WebhookKind.ROOM_CLOSED,
+    EventKind.RATED: WebhookKind.ROOM_RATED,
+}
+ROOM_KINDS = frozenset({WebhookKind.ROOM_CREATED, *ROW_KINDS.values()})
+AUDIENCES = {Scope.CUSTOMER: render.Audience.CUSTOMER, Scope.STAFF: render.Audience.AGENT}
+PAGE = 500
+DUPLICATE_KEY = 11000
+INSERT_CHUNK = 200
+FULL_LOOKBACK_EVERY = 10
+SHORT_LOOKBACK_SECONDS = 3.0
+
+
+def audience_of(endpoint: WebhookEndpoint) -> render.Audience:
+    return AUDIENCES[Scope(endpoint.scope)]
+
+
+def body(
+    *, delivery_id: str, kind: str, created_at: datetime | None, room_id: Any, seq: int, data: Any
+) -> dict[str, Any]:
+    """The JSON body of a delivery (README, "Webhooks")."""
+    return {
+        "id": delivery_id,
+        "kind": kind,
+        "created_at": dtos.iso(created_at),
+        "room_id": str(room_id) if room_id else None,
+        "seq": seq,
+        "data": data,
+    }
+
+
+def _document(delivery: WebhookDelivery) -> dict[str, Any]:
+    """The document ``delivery.save(force_insert=True)`` would store, for a bulk insert."""
+    connection = connections["default"]
+    doc = {
+        field.column: field.get_db_prep_save(field.pre_save(delivery, True), connection)
+        for field in WebhookDelivery._meta.concrete_fields
+        if not field.primary_key
+    }
+    doc["_id"] = delivery.pk or ObjectId()
+    doc["status"] = str(delivery.status)
+    return doc
+
+
+class Batch:
+    """Deliveries of one scan, inserted in ordered commands before any cursor moves (a
+    crash between the two re-scans, and the inserts collide). Ordered, so that a room's
+    later delivery is never visible without its earlier ones (the sender relies on it); a
+    collision (another scanner was first) skips that one and goes on. With ``lease``
+    (token, until), they are inserted already leased by the tick that scans: it sends
+    them without another write to take them."""
+
+    def __init__(
+        self, lease: tuple[str, datetime] | None = None, *, persist_cursors: bool = True
+    ) -> None:
+        self.lease = lease
+        self.persist_cursors = persist_cursors
+        self.docs: list[dict[str, Any]] = []
+        self.objects: list[WebhookDelivery] = []
+        self.cursors: dict[tuple[Any, Any], int] = {}
+
+    def add(self, delivery: WebhookDelivery) -> None:
+        if self.lease is not None:
+            delivery.lease_token, delivery.lease_until = self.lease
+        doc = _document(delivery)
+        delivery.pk = doc["_id"]
+        self.docs.append(doc)
+        self.objects.append(delivery)
+
+    def flush(self) -> list[WebhookDelivery]:
+        """Insert, move the cursors; returns the deliveries this scan inserted."""
+        inserted: set[Any] = set()
+        # In chunks, one after the other: the timeline writer's rounds get the database
+        # between them (one huge command held it for a second on the embedded server).
+        for start in range(0, len(self.docs), INSERT_CHUNK):
+            inserted |= _insert_ordered(self.docs[start : start + INSERT_CHUNK])
+        mine = [d for d in self.objects if d.pk in inserted]
+        self.docs, self.objects = [], []
+        # The cursors are written every FULL_LOOKBACK_EVERY-th scan, not every second:
+        # until then this process remembers them, and after a crash a scan from the
+        # written ones finds its inserts already there (the unique index): nothing is
+        # enqueued twice, only re-read.
+        with _unwritten_lock:
+            for key, seq in self.cursors.items():
+                _unwritten[key] = max(seq, _unwritten.get(key, -1))
+            moves = dict(_unwritten) if self.persist_cursors else {}
+            if self.persist_cursors:
+                _unwritten.clear()
+        _cursors_move(moves)
+        self.cursors = {}
+        return mine
+
+
+def _insert_ordered(docs: list[dict[str, Any]]) -> set[Any]:
+    """Insert in order, stepping over collisions; returns the ids inserted."""
+    inserted: set[Any] = set()
+    collection = mongo.collection(WebhookDelivery)
+    while docs:
+        try:
+            collection.insert_many(docs, ordered=True)
+            return inserted | {doc["_id"] for doc in docs}
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            first = errors[0] if errors else None
+            if first is None or first.get("code") != DUPLICATE_KEY:
+                raise
+            inserted |= {doc["_id"] for doc in docs[: first["index"]]}
+            docs = docs[first["index"] + 1 :]
+    return inserted
+
+
+def enqueue(
+    endpoint: WebhookEndpoint,
+    *,
+    kind: str,
+    room_id: Any,
+    seq: int,
+    created_at: datetime | None,
+    data: Any,
+    batch: Batch | None = None,
+) -> bool:
+    """One delivery: into ``batch``, or inserted now (False: it existed already, the
+    unique index decided)."""
+    delivery_id = str(uuid.uuid4())
+    payload = body(
+        delivery_id=delivery_id,
+        kind=kind,
+        created_at=created_at,
+        room_id=room_id,
+        seq=seq,
+        data=data,
+    )
+    now = timezone.now()
+    delivery = WebhookDelivery(
+        endpoint=endpoint,
+        delivery_id=delivery_id,
+        room_id=room_id,
+        seq=seq,
+        kind=kind,
+        payload=payload,
+        next_attempt_at=now,
+        queued_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    if batch is not None:
+        batch.add(delivery)
+        return True
+    try:
+        delivery.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+def outbox_scan(
+    *, now: datetime | None = None, lease: tuple[str, datetime] | None = None
+) -> list[WebhookDelivery]:
+    """One scan for every active endpoint; returns the deliveries it enqueued (leased
+    to ``lease`` when given)."""
+    endpoints = list(WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE))
+    if not endpoints:
+        return []
+    started = now or timezone.now()
+    full = next(_scans) % FULL_LOOKBACK_EVERY == 0
+    lookback = timedelta(seconds=_lookback_seconds(full=full))
+    since = min(e.scanned_to for e in endpoints) - lookback
+    low = ObjectId.from_datetime(since)
+    batch = Batch(lease, persist_cursors=full)
+    room_endpoints = [e for e in endpoints if ROOM_KINDS & set(e.kinds)]
+    if room_endpoints:
+        window = _rows_since(low)
+        moved = {room_id: rows[-1].seq for room_id, rows in window.items()}
+        for room_id in _rooms_created_since(low):
+            moved.setdefault(room_id, 0)
+        cursors = _cursors(list(moved))
+        behind = [
+            room_id
+            for room_id, newest in moved.items()
+            if any(cursors.get((e.pk, room_id), -1) < newest for e in room_endpoints)
+        ]
+        rooms = {room.pk: room for room in timeline.rooms_by_ids(sorted(behind))}
+        users = dtos.users_by_id(
+            {r.customer_id for r in rooms.values()} | {r.agent_id for r in rooms.values()}
+        )
+        for room_id in sorted(rooms):
+            position = {e.pk: cursors.get((e.pk, room_id), -1) for e in room_endpoints}
+            rows = window.get(room_id, [])
+            _scan_room(rooms[room_id], room_endpoints, position, users, batch, rows)
+    offline_endpoints = [e for e in endpoints if WebhookKind.OFFLINE_MESSAGE_CREATED in e.kinds]
+    if offline_endpoints:
+        _scan_offline(low, offline_endpoints, batch)
+    enqueued = batch.flush()
+    WebhookEndpoint.objects.filter(pk__in=[e.pk for e in endpoints]).update(scanned_to=started)
+    return enqueued
+
+
+_scans = itertools.count()
+
+
+def _lookback_seconds(*, full: bool) -> float:
+    """The full lookback every ``FULL_LOOKBACK_EVERY``-th scan of the process, a short one
+    otherwise: a row stored more than a moment late is rare (a stalled round), and
+    re-reading the whole window every second was most of the embedded database's work."""
+    if full:
+        return settings.WEBHOOK_SCAN_LOOKBACK_SECONDS
+    return min(SHORT_LOOKBACK_SECONDS, settings.WEBHOOK_SCAN_LOOKBACK_SECONDS)
+
+
+def _rows_since(low: ObjectId) -> dict[ObjectId, list[RoomEvent]]:
+    """Every row stored since ``low`` (an ``_id`` range: one read for every room), by room,
+    in seq order."""
+    match = mongo.index_match({}, ("_id", {"$gte": low}))
+    by_room: dict[ObjectId, list[RoomEvent]] = defaultdict(list)
+    for row in RoomEvent.objects.raw_aggregate([{"$match": match}]):
+        by_room[row.room_id].append(row)
+    for rows in by_room.values():
+        rows.sort(key=lambda row: row.seq)
+    return by_room
+
+
+def _rooms_created_since(low: ObjectId) -> list[ObjectId]:
+    match = mongo.index_match({}, ("_id", {"$gte": low}))
+    return [row["_id"] for row in timeline.rooms_collection().find(match, {"_id": 1})]
+
+
+# Cursors moved by this process since they were last written (``Batch``): a scan reads the
+# stored ones and these, the furthest of each.
+_unwritten: dict[tuple[Any, Any], int] = {}
+_unwritten_lock = threading.Lock()
+
+
+def _cursors(room_ids: list[ObjectId]) -> dict[tuple[Any, Any], int]:
+    """Every endpoint's cursor in these rooms, in one read (the unique room_id index)."""
+    if not room_ids:
+        return {}
+    rows = mongo.collection(WebhookRoomCursor).find(
+        {"room_id": {"$in": room_ids}}, {"room_id": 1, "seqs": 1}
+    )
+    found = {
+        (ObjectId(endpoint_id), row["room_id"]): int(seq)
+        for row in rows
+        for endpoint_id, seq in (row.get("seqs") or {}).items()
+    }
+    wanted = set(room_ids)
+    with _unwritten_lock:
+        for key, seq in _unwritten.items():
+            if key[1] in wanted and seq > found.get(key, -1):
+                found[key] = seq
+    return found
+
+
+def _cursors_move(moves: dict[tuple[Any, Any], int]) -> None:
+    """Each (endpoint, room) cursor forward to its seq (``$max``: never back): one update
+    per room, all in one command."""
+    if not moves:
+        return
+    by_room: dict[Any, dict[str, int]] = defaultdict(dict)
+    for (endpoint_id, room_id), seq in moves.items():
+        by_room[room_id][f"seqs.{endpoint_id}"] = seq
+    collection = mongo.collection(WebhookRoomCursor)
+
+    def ops(upsert: bool) -> list[UpdateOne]:
+        return [
+            UpdateOne({"room_id": room_id}, {"$max": seqs}, upsert=upsert)
+            for room_id, seqs in by_room.items()
+        ]
+
+    try:
+        collection.bulk_write(ops(True), ordered=False)
+    except BulkWriteError:  # another scanner's upsert won a race: move those ones
+        collection.bulk_write(ops(False), ordered=False)
+
+
+def _wants(endpoint: WebhookEndpoint, kind: str, created_at: datetime | None, team: Any) -> bool:
+    if kind not in endpoint.kinds:
+        return False
+    if created_at is not None and created_at < endpoint.created_at:
+        return False
+    return endpoint.team_id is None or endpoint.team_id == team
+
+
+def _as_created(room: Room) -> Room:
+    """The room as it was created (queued, nobody holding it, nothing said)."""
+    shown = copy.copy(room)
+    shown.status = RoomStatus.QUEUED
+    shown.agent_id = None
+    shown.assigned_at = shown.closed_at = None
+    shown.last_message = None
+    shown.last_seq = 0
+    shown.tags = []
+    shown.rating = None
+    return shown
+
+
+def _scan_room(
+    room: Room,
+    endpoints: list[WebhookEndpoint],
+    position: dict[Any, int],
+    users: dict[str, Any],
+    batch: Batch,
+    window_rows: list[RoomEvent],
+) -> None:
+    """One room's new rows, in seq order, for every endpoint (``position``: each one's
+    cursor, moved here as rows are handled). ``window_rows``: the room's rows the scan
+    read already; the room's timeline is read only for what they do not hold."""
+    room_id = room.pk
+    before = dict(position)
+    # Seq 0: the room's creation.
+    created = _as_created(room)
+    for endpoint in endpoints:
+        if position[endpoint.pk] >= 0:
+            continue
+        if _wants(endpoint, WebhookKind.ROOM_CREATED, room.created_at, room.team_id):
+            audience = audience_of(endpoint)
+            extras = routing_hooks.room_extras(created)
+            data = {"room": render.room(created, users, audience=audience, extras=extras)}
+            enqueue(
+                endpoint,
+                kind=WebhookKind.ROOM_CREATED,
+                room_id=room_id,
+                seq=0,
+                created_at=room.created_at,
+                data=data,
+                batch=batch,
+            )
+        position[endpoint.pk] = 0
+    done = min(position.values())
+    recent = [row for row in window_rows if row.seq > done]
+    served = False
+    if recent and recent[0].seq == done + 1:
+        # The window's rows follow on from the cursor: they are all there is to do now
+        # (a gap among them waits for its row; rows stored after the read are in the
+        # next scan's window).
+        _handle_rows(room, recent, endpoints, position, users, batch, start=done)
+        served = True
+    while not served and done < room.last_seq:
+        rows = timeline.events(room_id, seq={"$gt": done}, limit=PAGE)
+        reached = _handle_rows(room, rows, endpoints, position, users, batch, start=done)
+        if reached == done:
+            break  # stopped at a seq whose row is not stored yet
+        done = reached
+        if len(rows) < PAGE:
+            break
+    for endpoint in endpoints:
+        if position[endpoint.pk] > before[endpoint.pk]:
+            batch.cursors[(endpoint.pk, room_id)] = position[endpoint.pk]
+
+
+def _handle_rows(
+    room: Room,
+    rows: list[RoomEvent],
+    endpoints: list[WebhookEndpoint],
+    position: dict[Any, int],
+    users: dict[str, Any],
+    batch: Batch,
+    *,
+    start: int,
+) -> int:
+    """Rows in seq order, up to the first missing seq that is not a settled hole;
+    returns the last seq handled."""
+    expected = start + 1
+    wanted = [r for r in rows if r.kind in ROW_KINDS]
+    named = {r.actor_id for r in wanted}
+    held = {r.pk: render.room_as_of(r, room) for r in wanted if (r.data or {}).get("room")}
+    named |= {h.agent_id for h in held.values()}
+    users = dtos.users_by_id(named, known=list(users.values()))
+    scene = render.Scene(room=room, users=users)
+    for row in rows:
+        if row.seq > expected:
+            missing = list(range(expected, row.seq))
+            if holes.settled(room, missing, rows) != missing:
+                return expected - 1
+        expected = row.seq + 1
+        kind = ROW_KINDS.get(row.kind)
+        shown_room = held.get(row.pk, room)
+        for endpoint in endpoints:
+            if position[endpoint.pk] >= row.seq:
+                continue
+            position[endpoint.pk] = row.seq
+            if kind is None or not _wants(endpoint, kind, row.created_at, shown_room.team_id):
+                continue
+            row_scene = scene
+            if row.pk in held:
+                extras = routing_hooks.room_extras(shown_room)
+                row_scene = dataclasses.replace(scene, room=shown_room, room_extras=extras)
+            rendered = render.event(row, row_scene, audience_of(endpoint))
+            if rendered is None:
+                continue  # the endpoint's audience sees nothing of it
+            enqueue(
+                endpoint,
+                kind=kind,
+                room_id=room.pk,
+                seq=row.seq,
+                created_at=row.created_at,
+                data=rendered[1],
+                batch=batch,
+            )
+    return expected - 1
+
+
+def _scan_offline(low: ObjectId, endpoints: Iterable[WebhookEndpoint], batch: Batch) -> None:
+    left = list(OfflineMessage.objects.filter(pk__gte=low))
+    if not left:
+        return
+    users = dtos.users_by_id({m.customer_id for m in left})
+    for item in left:
+        for endpoint in endpoints:
+            kind = WebhookKind.OFFLINE_MESSAGE_CREATED
+            if not _wants(endpoint, kind, item.created_at, item.team_id):
+                continue
+            data = {
+                "room_id": str(item.room_id),
+                "team_id": str(item.team_id) if item.team_id else None,
+                "customer": dtos.user_brief(users.get(str(item.customer_id))),
+                "email": item.email,
+                "message": item.message,
+                "created_at": dtos.iso(item.created_at),
+            }
+            enqueue(
+                endpoint,
+                kind=kind,
+                room_id=item.room_id,
+                seq=0,
+                created_at=item.created_at,
+                data=data,
+                batch=batch,
+            )
