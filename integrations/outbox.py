@@ -79,6 +79,7 @@ ROW_KINDS: dict[str, str] = {
     EventKind.TRANSFERRED: WebhookKind.ROOM_TRANSFERRED,
     EventKind.CLOSED: WebhookKind.ROOM_CLOSED,
     EventKind.RATED: WebhookKind.ROOM_RATED,
+    EventKind.SLA: WebhookKind.SLA_BREACHED,  # a breach only (``webhook_kind``)
 }
 ROOM_KINDS = frozenset({WebhookKind.ROOM_CREATED, *ROW_KINDS.values()})
 AUDIENCES = {Scope.CUSTOMER: render.Audience.CUSTOMER, Scope.STAFF: render.Audience.AGENT}
@@ -87,6 +88,14 @@ DUPLICATE_KEY = 11000
 INSERT_CHUNK = 200
 FULL_LOOKBACK_EVERY = 10
 SHORT_LOOKBACK_SECONDS = 3.0
+
+
+def webhook_kind(row: RoomEvent) -> str | None:
+    """The webhook kind of a timeline row, or None. Of the SLA flags only a breach is
+    one: "nearing" is for the consoles."""
+    if row.kind == EventKind.SLA and (row.data or {}).get("state") != "breached":
+        return None
+    return ROW_KINDS.get(row.kind)
 
 
 def audience_of(endpoint: WebhookEndpoint) -> render.Audience:
@@ -450,7 +459,7 @@ def _handle_rows(
             if holes.settled(room, missing, rows) != missing:
                 return expected - 1
         expected = row.seq + 1
-        kind = ROW_KINDS.get(row.kind)
+        kind = webhook_kind(row)
         shown_room = held.get(row.pk, room)
         for endpoint in endpoints:
             if position[endpoint.pk] >= row.seq:

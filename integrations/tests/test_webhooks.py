@@ -413,3 +413,29 @@ async def test_the_gateways_periodic_hook_delivers_off_the_event_loop(
             break
         await asyncio.sleep(0.02)
     assert [b["data"]["message"]["text"] for b in receiver.delivered()] == ["via the gateway"]
+
+
+def test_an_sla_breach_goes_to_staff_endpoints_that_want_it_a_nearing_flag_to_none(
+    receiver, support_admin, customer, agent
+):
+    from chat.services import sla
+
+    wanted = [WebhookKind.SLA_BREACHED]
+    staff_side = register(support_admin, receiver.url + "?s", kinds=wanted, scope="staff")
+    customer_side = register(support_admin, receiver.url + "?c", kinds=wanted, scope="customer")
+    room = room_with_agent(customer, agent)
+    due = timezone.now() + timedelta(minutes=1)
+    for state in (sla.NEARING, sla.BREACHED):
+        room = Room.objects.get(pk=room.pk)
+        assert sla.room_sla_mark(
+            room=room, target=sla.FIRST_RESPONSE, state=state, due_at=due, team_id=None
+        )
+    run_until(lambda: pending() == 0 and len(receiver.delivered()) >= 1)
+    worker.webhooks_tick()
+
+    sent = WebhookDelivery.objects.filter(endpoint_id=staff_side["id"])
+    assert [(d.kind, d.status) for d in sent] == [("sla.breached", "delivered")]
+    [payload] = [d.payload for d in sent]
+    assert (payload["data"]["target"], payload["data"]["state"]) == ("first_response", "breached")
+    # SLA flags are the staff's: the renderer shows a customer's audience nothing of them.
+    assert not WebhookDelivery.objects.filter(endpoint_id=customer_side["id"]).exists()
