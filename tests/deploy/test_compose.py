@@ -140,3 +140,21 @@ def test_metrics_are_on_a_port_the_proxy_never_routes_to(services):
     prometheus = yaml.safe_load((REPO / "deploy" / "prometheus.yml").read_text())
     [job] = prometheus["scrape_configs"]
     assert job["dns_sd_configs"][0]["port"] == int(port)
+
+
+def test_the_image_holds_every_app_the_settings_install(compose):
+    from django.conf import settings
+
+    dockerfile = compose["x-app-image"]["build"]["dockerfile_inline"]
+    copied = set(re.findall(r"^\s*COPY (\S+) \1$", dockerfile, re.M))
+    ours = {
+        app.split(".")[0] for app in settings.INSTALLED_APPS if (REPO / app.split(".")[0]).is_dir()
+    }
+    assert ours - copied == set()
+    packaged = (REPO / "pyproject.toml").read_text().split("[tool.setuptools.packages.find]")[1]
+    assert {app for app in ours if f'"{app}*"' not in packaged} == set()
+
+
+def test_webhooks_go_out_from_a_worker_service_not_the_gateways(services):
+    assert services["webhooks"]["command"][-1] == "run_webhooks"
+    assert services["app"]["environment"]["WEBHOOKS_IN_GATEWAY"] == "0"
