@@ -302,6 +302,9 @@ SPECTACULAR_SETTINGS = {
         "UserStatusEnum": ["online", "away", "busy", "offline"],  # accounts.models.Status
         "RoomStatusEnum": ["queued", "active", "closed"],  # chat.models.RoomStatus
         "MessageStatusEnum": ["sent", "delivered", "read"],
+        "SlaFlagEnum": ["nearing", "breached"],  # chat.api.serializers.SlaFlagsSerializer
+        "WebhookEndpointStatusEnum": ["active", "paused"],  # integrations.models
+        "WebhookDeliveryStatusEnum": ["pending", "delivered", "failed"],
     },
 }
 
