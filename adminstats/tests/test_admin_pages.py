@@ -19,6 +19,7 @@ from agents.models import AgentSkill, OfflineMessage, RoutingAudit, Skill, Topic
 from agents.services import canned_create
 from chat import services as chat_services
 from chat.models import Attachment, Room, RoomEvent
+from integrations.services import endpoint_create, endpoint_send_test
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +33,8 @@ def staff_client(client, support_admin):
 @pytest.fixture
 def world(customer, other_customer, agent, support_admin):
     """One routed room with an edited and a deleted message, an attachment, a queued
-    room, a routing audit row, a log entry and a group: a row for every admin page."""
+    room, a routing audit row, a log entry, a group and a webhook endpoint with a delivery:
+    a row for every admin page."""
     presence.lease_touch(user_id=str(agent.pk), conn_id="c", ttl_seconds=300)
     dto, _ = chat_services.room_create(customer=customer, subject="printer", message="help")
     room = Room.objects.get(pk=dto["id"])
@@ -81,6 +83,8 @@ def world(customer, other_customer, agent, support_admin):
     OfflineMessage.objects.create(
         room_id=room.pk, team=team, customer=customer, email="a@example.com", message="call me"
     )
+    hook = endpoint_create(actor=support_admin, url="http://127.0.0.1:9/", kinds=["room.created"])
+    endpoint_send_test(actor=support_admin, endpoint_id=hook["id"])  # a delivery
     assert RoutingAudit.objects.exists()
     return room
 
@@ -108,6 +112,8 @@ def test_the_registry_is_what_the_pages_cover():
         "chat.Attachment",
         "chat.Room",
         "chat.RoomEvent",
+        "integrations.WebhookDelivery",
+        "integrations.WebhookEndpoint",
     }
 
 

@@ -47,17 +47,22 @@ def json_operations() -> list[tuple[str, str]]:
 def world(customer, agent, support_admin):
     from agents.services import canned_create
     from chat.services import note_add
+    from integrations.services import endpoint_create, endpoint_send_test
 
     room = room_with_agent(customer, agent)
     message = send(room, customer, "hello")
     note = note_add(room_id=str(room.pk), author=agent, text="a note")
     canned = canned_create(user=agent, shortcut="hi", text="Hello!")
+    hook = endpoint_create(actor=support_admin, url="http://127.0.0.1:9/", kinds=["room.created"])
+    delivery = endpoint_send_test(actor=support_admin, endpoint_id=hook["id"])
     return {
         "room_id": str(room.pk),
         "message_id": message["id"],
         "note_id": note["id"],
         "canned_id": canned["id"],
         "user_id": str(customer.pk),
+        "endpoint_id": hook["id"],
+        "delivery_id": delivery["id"],
     }
 
 
