@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bson import ObjectId
 from django.db import connections
 from django.db.models import Model
 from pymongo.collection import Collection
@@ -38,6 +39,23 @@ from pymongo.collection import Collection
 def collection(model: type[Model]) -> Collection:
     """The raw collection of ``model`` on the default database."""
     return connections["default"].get_collection(model._meta.db_table)
+
+
+def document_of(instance: Model) -> dict[str, Any]:
+    """The document ``instance.save(force_insert=True)`` would store (each field's own
+    ``pre_save`` and ``get_db_prep_save``), for a raw or bulk insert; its ``_id`` is
+    chosen here when it has none (and set on ``instance``) so that it is known before the
+    insert."""
+    connection = connections["default"]
+    if instance.pk is None:
+        instance.pk = ObjectId()
+    doc = {
+        field.column: field.get_db_prep_save(field.pre_save(instance, True), connection)
+        for field in type(instance)._meta.concrete_fields
+        if not field.primary_key
+    }
+    doc["_id"] = instance.pk
+    return doc
 
 
 def _is_equality(value: Any) -> bool:

@@ -54,7 +54,7 @@ from typing import Any
 
 from bson import ObjectId
 from django.conf import settings
-from django.db import IntegrityError, connections
+from django.db import IntegrityError
 from django.utils import timezone
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
@@ -118,13 +118,7 @@ def body(
 
 def _document(delivery: WebhookDelivery) -> dict[str, Any]:
     """The document ``delivery.save(force_insert=True)`` would store, for a bulk insert."""
-    connection = connections["default"]
-    doc = {
-        field.column: field.get_db_prep_save(field.pre_save(delivery, True), connection)
-        for field in WebhookDelivery._meta.concrete_fields
-        if not field.primary_key
-    }
-    doc["_id"] = delivery.pk or ObjectId()
+    doc = mongo.document_of(delivery)
     doc["status"] = str(delivery.status)
     return doc
 
@@ -150,7 +144,6 @@ class Batch:
         if self.lease is not None:
             delivery.lease_token, delivery.lease_until = self.lease
         doc = _document(delivery)
-        delivery.pk = doc["_id"]
         self.docs.append(doc)
         self.objects.append(delivery)
 

@@ -7,12 +7,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from bson import ObjectId
-from django.db import connections
 from pymongo import DeleteOne
 
 from chat.models import RoomEvent
 from chat.writer.ops import Append, Outcome, Place, Receipt
+from chat_project import mongo
 
 
 @dataclass(eq=False)
@@ -60,16 +59,6 @@ def internal(op: Place | list[DeleteOne]) -> Item:
 
 
 def event_document(event: RoomEvent) -> dict[str, Any]:
-    """The document ``event.save(force_insert=True)`` would store (each field's own
-    ``pre_save`` and ``get_db_prep_save``, search terms included), with its ``_id`` chosen
-    here so that it is known before the insert."""
-    connection = connections["default"]
-    if event.pk is None:
-        event.pk = ObjectId()
-    doc = {
-        field.column: field.get_db_prep_save(field.pre_save(event, True), connection)
-        for field in RoomEvent._meta.concrete_fields
-        if not field.primary_key
-    }
-    doc["_id"] = event.pk
-    return doc
+    """The document ``event.save(force_insert=True)`` would store, search terms included,
+    with its ``_id`` known before the insert."""
+    return mongo.document_of(event)
