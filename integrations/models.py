@@ -165,3 +165,18 @@ class WebhookRoomCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room_id}: {self.seqs}"
+
+
+class WebhookScanLock(models.Model):
+    """Who scans the timeline into the outbox (``integrations.scanner``): one process at a
+    time, because the scan's deliveries are sent before they are recorded. ``holder``
+    keeps it while it renews ``until``; anyone may take it once ``until`` has passed."""
+
+    name = models.CharField(max_length=32, unique=True)
+    holder = models.CharField(max_length=120)
+    until = models.DateTimeField()
+
+    objects = MongoManager()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder} until {self.until}"

@@ -25,12 +25,19 @@ write timeout later). So the scan has two halves:
    stopped at a gap stays in the window while the rows after the gap do, longer than a
    hole takes to settle (so the lookback must exceed ``CHAT_HOLE_SETTLE_SECONDS`` and
    the write timeout). The cursor moves only forward (``$max``); it is written every
-   tenth scan (the process remembers it in between: after a crash, a scan from the
-   written one re-reads a few seconds and its inserts collide).
+   tenth scan (the process remembers it in between: after a crash, the next holder
+   re-reads from the written one, and leaves out what is recorded).
 
-Each delivery is an insert under the unique (endpoint, room, seq, kind) index: a second
-scanner (another process, a re-scan after a crash between the insert and the cursor's
-update) collides and does nothing, so every wanted row is enqueued exactly once.
+**Sent, then recorded.** A scan's deliveries stay in memory (:class:`Scan`): the worker
+sends them, and :meth:`Scan.record` inserts each one once, with its outcome (delivered,
+or waiting for its retry, or for its room's turn), before any cursor moves. That is one
+write per delivery, where an insert and an update of its outcome were two. One process
+scans at a time (``integrations.scanner``), so no two send the same rows; the unique
+(endpoint, room, seq, kind) index still makes the record exactly-once. A crash between
+the send and the record sends those again after the restart, with the same
+``X-Webhook-Id`` (derived from endpoint, room, seq and kind): at least once. The next
+holder of the scan looks up what is recorded among the rows stored before its hold
+(``Scan.drop_recorded``), as its predecessor's unwritten cursors may lag.
 
 An endpoint gets what happened from its creation on (rows created before it are
 skipped); the room's creation is seq 0, the room's offline message (one per room,
@@ -123,52 +130,81 @@ def _document(delivery: WebhookDelivery) -> dict[str, Any]:
     return doc
 
 
-class Batch:
-    """Deliveries of one scan, inserted in ordered commands before any cursor moves (a
-    crash between the two re-scans, and the inserts collide). Ordered, so that a room's
-    later delivery is never visible without its earlier ones (the sender relies on it); a
-    collision (another scanner was first) skips that one and goes on. With ``lease``
-    (token, until), they are inserted already leased by the tick that scans: it sends
-    them without another write to take them."""
+class Scan:
+    """One scan's deliveries, in memory until :meth:`record` (the worker sends them in
+    between and sets each one's outcome on it). ``row_times``: each delivery's row's
+    creation time, for :meth:`drop_recorded`."""
 
-    def __init__(
-        self, lease: tuple[str, datetime] | None = None, *, persist_cursors: bool = True
-    ) -> None:
-        self.lease = lease
-        self.persist_cursors = persist_cursors
-        self.docs: list[dict[str, Any]] = []
-        self.objects: list[WebhookDelivery] = []
+    def __init__(self, endpoints: list[WebhookEndpoint], started: datetime, full: bool) -> None:
+        self.endpoints = endpoints
+        self.started = started
+        self.full = full
+        self.deliveries: list[WebhookDelivery] = []
+        self.row_times: dict[Any, datetime | None] = {}
         self.cursors: dict[tuple[Any, Any], int] = {}
 
-    def add(self, delivery: WebhookDelivery) -> None:
-        if self.lease is not None:
-            delivery.lease_token, delivery.lease_until = self.lease
-        doc = _document(delivery)
-        self.docs.append(doc)
-        self.objects.append(delivery)
+    def add(self, delivery: WebhookDelivery, created_at: datetime | None) -> None:
+        if delivery.pk is None:
+            delivery.pk = ObjectId()
+        self.deliveries.append(delivery)
+        self.row_times[delivery.pk] = created_at
 
-    def flush(self) -> list[WebhookDelivery]:
-        """Insert, move the cursors; returns the deliveries this scan inserted."""
+    def drop_recorded(self, before: datetime) -> int:
+        """Leave out what is recorded already among the deliveries of rows stored before
+        ``before`` (the previous holder of the scan may have sent them and not written its
+        cursors); returns how many. One read per endpoint, by the unique index's
+        (endpoint, room) prefix."""
+        older = [
+            d
+            for d in self.deliveries
+            if d.room_id is not None and (self.row_times[d.pk] or before) < before
+        ]
+        by_endpoint: dict[Any, list[WebhookDelivery]] = defaultdict(list)
+        for delivery in older:
+            by_endpoint[delivery.endpoint_id].append(delivery)
+        recorded: set[tuple[Any, Any, int, str]] = set()
+        for endpoint_id, deliveries in by_endpoint.items():
+            rooms = sorted({d.room_id for d in deliveries})
+            match = mongo.index_match({"endpoint_id": endpoint_id}, ("room_id", {"$in": rooms}))
+            pipeline = [
+                {"$match": match},
+                {"$match": {"seq": {"$gte": min(d.seq for d in deliveries)}}},
+                {"$project": {"room_id": 1, "seq": 1, "kind": 1}},
+            ]
+            for doc in mongo.collection(WebhookDelivery).aggregate(pipeline):
+                recorded.add((endpoint_id, doc["room_id"], doc["seq"], doc["kind"]))
+        kept = [
+            d for d in self.deliveries if (d.endpoint_id, d.room_id, d.seq, d.kind) not in recorded
+        ]
+        dropped = len(self.deliveries) - len(kept)
+        self.deliveries = kept
+        return dropped
+
+    def record(self) -> list[WebhookDelivery]:
+        """Insert every delivery as it stands now (delivered, retrying, failed, or waiting
+        for its room's turn), then move the cursors and the endpoints' ``scanned_to``;
+        returns the deliveries inserted (a collision: recorded already)."""
+        docs = [_document(d) for d in self.deliveries]
         inserted: set[Any] = set()
         # In chunks, one after the other: the timeline writer's rounds get the database
         # between them (one huge command held it for a second on the embedded server).
-        for start in range(0, len(self.docs), INSERT_CHUNK):
-            inserted |= _insert_ordered(self.docs[start : start + INSERT_CHUNK])
-        mine = [d for d in self.objects if d.pk in inserted]
-        self.docs, self.objects = [], []
+        # Ordered, so a room's later delivery is never stored without its earlier ones
+        # (the sender's head-of-room check relies on it).
+        for start in range(0, len(docs), INSERT_CHUNK):
+            inserted |= _insert_ordered(docs[start : start + INSERT_CHUNK])
         # The cursors are written every FULL_LOOKBACK_EVERY-th scan, not every second:
-        # until then this process remembers them, and after a crash a scan from the
-        # written ones finds its inserts already there (the unique index): nothing is
-        # enqueued twice, only re-read.
+        # until then this process remembers them; a later holder of the scan looks up
+        # what is recorded before sending rows from before its hold (``drop_recorded``).
         with _unwritten_lock:
             for key, seq in self.cursors.items():
                 _unwritten[key] = max(seq, _unwritten.get(key, -1))
-            moves = dict(_unwritten) if self.persist_cursors else {}
-            if self.persist_cursors:
+            moves = dict(_unwritten) if self.full else {}
+            if self.full:
                 _unwritten.clear()
         _cursors_move(moves)
-        self.cursors = {}
-        return mine
+        ids = [e.pk for e in self.endpoints]
+        WebhookEndpoint.objects.filter(pk__in=ids).update(scanned_to=self.started)
+        return [d for d in self.deliveries if d.pk in inserted]
 
 
 def _insert_ordered(docs: list[dict[str, Any]]) -> set[Any]:
@@ -189,6 +225,15 @@ def _insert_ordered(docs: list[dict[str, Any]]) -> set[Any]:
     return inserted
 
 
+# Delivery ids are derived from what they deliver, so that one sent again after a crash
+# (sent, not yet recorded) carries the id the receiver has seen.
+_DELIVERY_IDS = uuid.UUID("0b7f5c1e-6a8e-4d39-9f0e-3c5a2d1b8e47")
+
+
+def delivery_id_of(endpoint_id: Any, room_id: Any, seq: int, kind: str) -> str:
+    return str(uuid.uuid5(_DELIVERY_IDS, f"{endpoint_id}/{room_id}/{seq}/{kind}"))
+
+
 def enqueue(
     endpoint: WebhookEndpoint,
     *,
@@ -197,11 +242,11 @@ def enqueue(
     seq: int,
     created_at: datetime | None,
     data: Any,
-    batch: Batch | None = None,
+    scan: Scan | None = None,
 ) -> bool:
-    """One delivery: into ``batch``, or inserted now (False: it existed already, the
-    unique index decided)."""
-    delivery_id = str(uuid.uuid4())
+    """One delivery: into ``scan`` (sent, then recorded), or inserted now, pending (False:
+    it existed already, the unique index decided)."""
+    delivery_id = delivery_id_of(endpoint.pk, room_id, seq, kind)
     payload = body(
         delivery_id=delivery_id,
         kind=kind,
@@ -223,8 +268,8 @@ def enqueue(
         created_at=now,
         updated_at=now,
     )
-    if batch is not None:
-        batch.add(delivery)
+    if scan is not None:
+        scan.add(delivery, created_at)
         return True
     try:
         delivery.save(force_insert=True)
@@ -233,20 +278,18 @@ def enqueue(
     return True
 
 
-def outbox_scan(
-    *, now: datetime | None = None, lease: tuple[str, datetime] | None = None
-) -> list[WebhookDelivery]:
-    """One scan for every active endpoint; returns the deliveries it enqueued (leased
-    to ``lease`` when given)."""
+def outbox_scan(*, now: datetime | None = None) -> Scan | None:
+    """One scan for every active endpoint: the deliveries of what was stored since, in
+    memory (None: no active endpoint). The caller sends them and records them."""
     endpoints = list(WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE))
     if not endpoints:
-        return []
+        return None
     started = now or timezone.now()
     full = next(_scans) % FULL_LOOKBACK_EVERY == 0
     lookback = timedelta(seconds=_lookback_seconds(full=full))
     since = min(e.scanned_to for e in endpoints) - lookback
     low = ObjectId.from_datetime(since)
-    batch = Batch(lease, persist_cursors=full)
+    scan = Scan(endpoints, started, full)
     room_endpoints = [e for e in endpoints if ROOM_KINDS & set(e.kinds)]
     if room_endpoints:
         window = _rows_since(low)
@@ -266,13 +309,11 @@ def outbox_scan(
         for room_id in sorted(rooms):
             position = {e.pk: cursors.get((e.pk, room_id), -1) for e in room_endpoints}
             rows = window.get(room_id, [])
-            _scan_room(rooms[room_id], room_endpoints, position, users, batch, rows)
+            _scan_room(rooms[room_id], room_endpoints, position, users, scan, rows)
     offline_endpoints = [e for e in endpoints if WebhookKind.OFFLINE_MESSAGE_CREATED in e.kinds]
     if offline_endpoints:
-        _scan_offline(low, offline_endpoints, batch)
-    enqueued = batch.flush()
-    WebhookEndpoint.objects.filter(pk__in=[e.pk for e in endpoints]).update(scanned_to=started)
-    return enqueued
+        _scan_offline(low, offline_endpoints, scan)
+    return scan
 
 
 _scans = itertools.count()
@@ -304,7 +345,7 @@ def _rooms_created_since(low: ObjectId) -> list[ObjectId]:
     return [row["_id"] for row in timeline.rooms_collection().find(match, {"_id": 1})]
 
 
-# Cursors moved by this process since they were last written (``Batch``): a scan reads the
+# Cursors moved by this process since they were last written (``Scan.record``): a scan reads the
 # stored ones and these, the furthest of each.
 _unwritten: dict[tuple[Any, Any], int] = {}
 _unwritten_lock = threading.Lock()
@@ -378,7 +419,7 @@ def _scan_room(
     endpoints: list[WebhookEndpoint],
     position: dict[Any, int],
     users: dict[str, Any],
-    batch: Batch,
+    scan: Scan,
     window_rows: list[RoomEvent],
 ) -> None:
     """One room's new rows, in seq order, for every endpoint (``position``: each one's
@@ -402,7 +443,7 @@ def _scan_room(
                 seq=0,
                 created_at=room.created_at,
                 data=data,
-                batch=batch,
+                scan=scan,
             )
         position[endpoint.pk] = 0
     done = min(position.values())
@@ -412,11 +453,11 @@ def _scan_room(
         # The window's rows follow on from the cursor: they are all there is to do now
         # (a gap among them waits for its row; rows stored after the read are in the
         # next scan's window).
-        _handle_rows(room, recent, endpoints, position, users, batch, start=done)
+        _handle_rows(room, recent, endpoints, position, users, scan, start=done)
         served = True
     while not served and done < room.last_seq:
         rows = timeline.events(room_id, seq={"$gt": done}, limit=PAGE)
-        reached = _handle_rows(room, rows, endpoints, position, users, batch, start=done)
+        reached = _handle_rows(room, rows, endpoints, position, users, scan, start=done)
         if reached == done:
             break  # stopped at a seq whose row is not stored yet
         done = reached
@@ -424,7 +465,7 @@ def _scan_room(
             break
     for endpoint in endpoints:
         if position[endpoint.pk] > before[endpoint.pk]:
-            batch.cursors[(endpoint.pk, room_id)] = position[endpoint.pk]
+            scan.cursors[(endpoint.pk, room_id)] = position[endpoint.pk]
 
 
 def _handle_rows(
@@ -433,7 +474,7 @@ def _handle_rows(
     endpoints: list[WebhookEndpoint],
     position: dict[Any, int],
     users: dict[str, Any],
-    batch: Batch,
+    scan: Scan,
     *,
     start: int,
 ) -> int:
@@ -474,12 +515,12 @@ def _handle_rows(
                 seq=row.seq,
                 created_at=row.created_at,
                 data=rendered[1],
-                batch=batch,
+                scan=scan,
             )
     return expected - 1
 
 
-def _scan_offline(low: ObjectId, endpoints: Iterable[WebhookEndpoint], batch: Batch) -> None:
+def _scan_offline(low: ObjectId, endpoints: Iterable[WebhookEndpoint], scan: Scan) -> None:
     left = list(OfflineMessage.objects.filter(pk__gte=low))
     if not left:
         return
@@ -504,5 +545,5 @@ def _scan_offline(low: ObjectId, endpoints: Iterable[WebhookEndpoint], batch: Ba
                 seq=0,
                 created_at=item.created_at,
                 data=data,
-                batch=batch,
+                scan=scan,
             )

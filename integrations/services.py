@@ -26,7 +26,7 @@ from integrations.models import (
     WebhookEndpoint,
     WebhookKind,
 )
-from integrations.worker import webhooks_tick
+from integrations.worker import webhooks_stopped, webhooks_tick
 
 __all__ = [
     "delivery_redeliver",
@@ -36,6 +36,7 @@ __all__ = [
     "endpoint_resume",
     "endpoint_send_test",
     "endpoint_update",
+    "webhooks_stopped",
     "webhooks_tick",
 ]
 

@@ -4,7 +4,10 @@
 (endpoint, room): while an earlier one waits for its retry, the room's later ones wait
 too. Different rooms (and endpoints) go in parallel, ``WEBHOOK_CONCURRENCY`` at a time.
 
-**One sender per delivery.** A tick takes its due deliveries with a lease: one
+**One sender per delivery.** What the tick's scan found is its own: one process holds
+the scan at a time (``integrations.scanner``); those are sent, then recorded with their
+outcome (``outbox.Scan.record``), the common case at one write each. What is stored and
+due again (a retry, a redeliver, a room's turn come) is taken with a lease: one
 conditional update ``{_id in the tick's, status: pending, next_attempt_at <= now,
 lease_until unset or past}`` -> ``lease_until = now + WEBHOOK_LEASE_SECONDS, lease_token``,
 each document updated atomically. Two processes (gateways, ``run_webhooks``) that pick
@@ -40,7 +43,7 @@ from django.utils import timezone
 from pymongo import UpdateMany, UpdateOne
 
 from chat_project import mongo
-from integrations import outbox, sender, signing
+from integrations import outbox, scanner, sender, signing
 from integrations.models import (
     DeliveryStatus,
     EndpointStatus,
@@ -68,27 +71,47 @@ def _pool() -> ThreadPoolExecutor:
     return _senders
 
 
-def webhooks_tick(*, now: datetime | None = None) -> dict[str, int]:
-    """One scan and one round of sends. A tick that finds the previous one still running
-    (a slow endpoint) returns at once: ticks never pile up."""
+def webhooks_tick(*, now: datetime | None = None, holder: str = WORKER_ID) -> dict[str, int]:
+    """One scan (when this process holds the scan, ``integrations.scanner``) and one
+    round of sends. A tick that finds the previous one still running (a slow endpoint)
+    returns at once: ticks never pile up."""
     if not _tick_lock.acquire(blocking=False):
         return {}
     try:
-        purged = _purge_old(now or timezone.now())
-        if not WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE).exists():
-            return {"purged": purged}  # the usual case, no webhooks: one small read a tick
-        token = f"{WORKER_ID}:{uuid.uuid4().hex[:12]}"
-        until = (now or timezone.now()) + timedelta(seconds=_lease_seconds())
-        fresh = outbox.outbox_scan(now=now, lease=(token, until))
-        sent, failed = deliveries_send_due(now=now, token=token, fresh=fresh)
-        return {
-            "enqueued": len(fresh),
-            "delivered": sent,
-            "failed_attempts": failed,
-            "purged": purged,
-        }
+        return run_tick(now=now, holder=holder)
     finally:
         _tick_lock.release()
+
+
+def run_tick(*, now: datetime | None = None, holder: str = WORKER_ID) -> dict[str, int]:
+    """The tick itself. What the scan finds is sent first and recorded after, with its
+    outcome: one insert per delivery. A crash between the two sends those again (the
+    same ``X-Webhook-Id``): at least once."""
+    purged = _purge_old(now or timezone.now())
+    if not WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE).exists():
+        return {"purged": purged}  # the usual case, no webhooks: one small read a tick
+    held_since = scanner.take(holder, now=now or timezone.now(), seconds=_lease_seconds())
+    scan = outbox.outbox_scan(now=now) if held_since is not None else None
+    if scan is not None:
+        scan.drop_recorded(held_since)
+        if not scanner.still_held(holder, now=now or timezone.now(), seconds=_lease_seconds()):
+            scan = None  # taken over meanwhile (this process stalled): the new holder sends
+    fresh = scan.deliveries if scan is not None else []
+    sent, failed = deliveries_send_due(now=now, fresh=fresh)
+    recorded = 0
+    if scan is not None:
+        try:
+            recorded = len(scan.record())
+        except Exception:
+            # Sent, perhaps not recorded: the next scan looks up what is before sending.
+            scanner.forget(holder)
+            raise
+    return {"enqueued": recorded, "delivered": sent, "failed_attempts": failed, "purged": purged}
+
+
+def webhooks_stopped(*, holder: str = WORKER_ID) -> None:
+    """A clean stop: another process may take the scan at once, not when it lapses."""
+    scanner.release(holder)
 
 
 _purged_at = 0.0
@@ -109,17 +132,13 @@ def _purge_old(now: datetime) -> int:
     return purged
 
 
-def deliveries_due(
-    *, now: datetime, limit: int = DUE_BATCH, token: str | None = None
-) -> list[WebhookDelivery]:
+def deliveries_due(*, now: datetime, limit: int = DUE_BATCH) -> list[WebhookDelivery]:
     """Pending deliveries whose time has come, oldest due first, by the (status,
-    next_attempt_at) index; not those leased to ``token`` (the tick has them in hand)."""
+    next_attempt_at) index."""
     match = mongo.index_match(
         {"status": DeliveryStatus.PENDING.value}, ("next_attempt_at", {"$lte": now})
     )
     pipeline: list[dict[str, Any]] = [{"$match": match}]
-    if token is not None:
-        pipeline.append({"$match": {"lease_token": {"$ne": token}}})
     pipeline += [{"$sort": {"next_attempt_at": 1}}, {"$limit": limit}]
     return list(WebhookDelivery.objects.raw_aggregate(pipeline))
 
@@ -160,12 +179,13 @@ def deliveries_send_due(
     token: str | None = None,
     fresh: list[WebhookDelivery] | None = None,
 ) -> tuple[int, int]:
-    """Send every due delivery that heads its room (``fresh``: the ones this tick's scan
-    inserted, already leased to ``token``); returns (delivered, failed attempts)."""
+    """Send every due delivery that heads its room; returns (delivered, failed attempts).
+    ``fresh``: this tick's scan's deliveries, not recorded yet: they go after the room's
+    stored ones, and their outcomes are set on them (the scan records them after)."""
     now = now or timezone.now()
     token = token or f"{WORKER_ID}:{uuid.uuid4().hex[:12]}"
     fresh = fresh or []
-    from_store = deliveries_due(now=now, token=token)
+    from_store = deliveries_due(now=now)
     due = [*from_store, *fresh]
     if not due:
         return 0, 0
@@ -180,6 +200,7 @@ def deliveries_send_due(
             continue
         key = (delivery.endpoint_id, delivery.room_id or delivery.pk)
         chains[key].append(delivery)
+    held = {d.pk for d in fresh}
     # A room waits while an earlier delivery of it waits for its retry. When the due list
     # was cut at its limit, an earlier due one may be missing from it too: then each
     # room's head is read (a rare, busy case).
@@ -192,26 +213,26 @@ def deliveries_send_due(
         if first.room_id is not None:
             if truncated:
                 head = _room_head(endpoint_id, first.room_id, first.seq)
-                if head is None or head.pk != first.pk:
+                if (head.pk if head else None) != (None if first.pk in held else first.pk):
                     continue
             elif waiting.get((endpoint_id, first.room_id), first.seq + 1) < first.seq:
                 continue
         runnable.append((endpoints[endpoint_id], chain))
-    held = {d.pk for d in fresh}
     others = [d for _, chain in runnable for d in chain if d.pk not in held]
     mine = held | _lease(others, now, token)
     if not runnable or not mine:
-        _release(mine, token)
+        _release(mine - held, token)
         return 0, 0
     started = time.monotonic()
     results = list(
         _pool().map(
-            lambda job: _send_chain(*job, mine=mine, token=token, started=started), runnable
+            lambda job: _send_chain(*job, mine=mine, fresh=held, token=token, started=started),
+            runnable,
         )
     )
     outcomes = [update for result in results for update in result[2]]
     attempted = {pk for result in results for pk in result[3]}
-    unattempted = mine - attempted
+    unattempted = mine - held - attempted
     if unattempted:  # free them now rather than when the lease runs out
         outcomes.append(_release_op(unattempted, token))
     # The tick's outcomes in a few commands (chunks: one command of thousands outlasted
@@ -275,12 +296,14 @@ def _send_chain(
     chain: list[WebhookDelivery],
     *,
     mine: set[Any],
+    fresh: set[Any],
     token: str,
     started: float,
 ) -> tuple[int, int, list[UpdateOne], list[Any]]:
     """A room's due deliveries in order, stopping at the first that does not go (or is
     not ours, or when the lease is too far gone); returns (sent, failed, the outcomes to
-    write, the ids attempted)."""
+    write, the ids attempted). A ``fresh`` one (not stored yet) gets its outcome set on
+    it instead."""
     sent = failed = 0
     outcomes: list[UpdateOne] = []
     attempted: list[Any] = []
@@ -291,8 +314,20 @@ def _send_chain(
             if time.monotonic() - started > _last_start_seconds():
                 break  # the rest next tick, under a lease of their own
             attempted.append(delivery.pk)
-            ok, update = _attempt(endpoint, delivery, token)
-            outcomes.append(update)
+            ok, fields = _attempt(endpoint, delivery)
+            if delivery.pk in fresh:
+                for name, value in fields.items():
+                    setattr(delivery, name, value)
+                delivery.attempts += 1
+            else:
+                # Written only while the lease is ours: a worker that outlived it writes
+                # nothing.
+                outcomes.append(
+                    UpdateOne(
+                        {"_id": delivery.pk, "lease_token": token},
+                        {"$set": fields, "$inc": {"attempts": 1}},
+                    )
+                )
             if not ok:
                 failed += 1
                 break
@@ -304,11 +339,9 @@ def _send_chain(
     return sent, failed, outcomes, attempted
 
 
-def _attempt(
-    endpoint: WebhookEndpoint, delivery: WebhookDelivery, token: str
-) -> tuple[bool, UpdateOne]:
-    """One HTTP attempt; returns (delivered?, the update that records it, which writes
-    only while the lease is ours: a worker that outlived it writes nothing)."""
+def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[bool, dict[str, Any]]:
+    """One HTTP attempt; returns (delivered?, the fields that record it, besides one
+    more attempt)."""
     attempt = sender.attempt_send(
         url=endpoint.url,
         secret=endpoint.secret,
@@ -341,10 +374,7 @@ def _attempt(
         else:
             fields["next_attempt_at"] = retry_at
         _endpoint_failed(endpoint, done, attempt.error)
-    update = UpdateOne(
-        {"_id": delivery.pk, "lease_token": token}, {"$set": fields, "$inc": {"attempts": 1}}
-    )
-    return attempt.ok, update
+    return attempt.ok, fields
 
 
 def _endpoint_succeeded(endpoint: WebhookEndpoint) -> None:

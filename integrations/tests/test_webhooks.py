@@ -22,6 +22,8 @@ from integrations.models import (
     WebhookDelivery,
     WebhookEndpoint,
     WebhookKind,
+    WebhookRoomCursor,
+    WebhookScanLock,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,9 +41,9 @@ def register(admin, url, kinds=ROOM_KINDS, **kwargs):
     return services.endpoint_create(actor=admin, url=url, kinds=list(kinds), **kwargs)
 
 
-def run_until(done, *, ticks: int = 80) -> None:
+def run_until(done, *, ticks: int = 80, holder: str = worker.WORKER_ID) -> None:
     for _ in range(ticks):
-        worker.webhooks_tick()
+        worker.webhooks_tick(holder=holder)
         if done():
             return
         time.sleep(0.02)
@@ -332,18 +334,15 @@ def test_two_workers_never_enqueue_or_send_twice(receiver, support_admin, custom
     room = room_open(customer)
     for n in range(10):
         send(room, customer, f"m{n}")
-    # Two ticks at once (two processes): the scans race on the unique index, the sends on
-    # each delivery's lease. (The tick lock is per process: bypass it.)
+    # Two ticks at once (two processes): one holds the scan, the other only sends what is
+    # due again. (The tick lock is per process: bypass it.)
     barrier = threading.Barrier(2)
 
-    def tick():
+    def tick(holder):
         barrier.wait()
-        from integrations import outbox
+        worker.run_tick(holder=holder)
 
-        outbox.outbox_scan()
-        worker.deliveries_send_due()
-
-    threads = [threading.Thread(target=tick) for _ in range(2)]
+    threads = [threading.Thread(target=tick, args=(name,)) for name in ("one", "two")]
     for t in threads:
         t.start()
     for t in threads:
@@ -351,6 +350,61 @@ def test_two_workers_never_enqueue_or_send_twice(receiver, support_admin, custom
     run_until(lambda: pending() == 0 and len(receiver.delivered()) == 10)
     assert WebhookDelivery.objects.count() == 10
     assert seqs_of(receiver.delivered(), room) == list(range(1, 11))
+
+
+def lapse_the_scan_lock() -> None:
+    """As if its holder had died: the lock's time is up."""
+    WebhookScanLock.objects.update(until=timezone.now() - timedelta(seconds=1))
+
+
+def test_sent_but_not_recorded_goes_again_with_the_same_id(receiver, support_admin, customer):
+    """A crash between sending and recording: the next holder of the scan sends those
+    again, with the ids the receiver has seen, and records each once."""
+    register(support_admin, receiver.url, kinds=[WebhookKind.MESSAGE_CREATED])
+    room = room_open(customer)
+    for n in range(3):
+        send(room, customer, f"m{n}")
+    from integrations import outbox, scanner
+
+    assert scanner.take("crashes", now=timezone.now(), seconds=30) is not None
+    scan = outbox.outbox_scan()
+    worker.deliveries_send_due(fresh=scan.deliveries)  # sent; the process dies here
+    assert len(receiver.delivered()) == 3
+    assert WebhookDelivery.objects.count() == 0
+    scanner.forget("crashes")  # the process is gone, with what it remembered
+    outbox._unwritten.clear()
+    worker.run_tick(holder="next")  # the dead one's lock has not lapsed: no scan yet
+    assert len(receiver.requests) == 3
+    lapse_the_scan_lock()
+    run_until(lambda: len(receiver.delivered()) == 6, holder="next")
+    first, again = receiver.requests[:3], receiver.requests[3:]
+    ids = [r.headers["X-Webhook-Id"] for r in first]
+    assert [r.headers["X-Webhook-Id"] for r in again] == ids
+    stored = WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED)
+    assert sorted(str(d.delivery_id) for d in stored) == sorted(ids)
+
+
+def test_a_new_holder_of_the_scan_does_not_send_again_what_is_recorded(
+    receiver, support_admin, customer
+):
+    """The previous holder recorded its sends but died before writing its cursors (they
+    are written every tenth scan): the next one looks the recorded ones up first."""
+    from integrations import outbox, scanner
+
+    register(support_admin, receiver.url, kinds=[WebhookKind.MESSAGE_CREATED])
+    room = room_open(customer)
+    for n in range(3):
+        send(room, customer, f"m{n}")
+    run_until(lambda: len(receiver.delivered()) == 3)
+    WebhookRoomCursor.objects.all().delete()
+    outbox._unwritten.clear()
+    scanner.forget(worker.WORKER_ID)
+    lapse_the_scan_lock()
+    send(room, customer, "after the takeover")
+    run_until(lambda: len(receiver.delivered()) == 4, holder="next")
+    assert len(receiver.requests) == 4
+    assert seqs_of(receiver.delivered(), room) == [1, 2, 3, 4]
+    assert WebhookDelivery.objects.count() == 4
 
 
 def test_nothing_on_the_send_path_touches_webhooks(receiver, support_admin, customer, agent):

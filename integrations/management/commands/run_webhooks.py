@@ -15,7 +15,8 @@ class Command(BaseCommand):
         "Deliver webhooks: scan the timeline into the outbox and send what is due, every "
         "WEBHOOK_TICK_SECONDS, until stopped (SIGTERM or Ctrl-C end it after the current "
         "tick). Any number may run, beside the gateways or instead of them "
-        "(WEBHOOKS_IN_GATEWAY=0): leases keep them from sending a delivery twice at once."
+        "(WEBHOOKS_IN_GATEWAY=0): one at a time scans the timeline, and leases keep them "
+        "from sending a retry twice at once."
     )
 
     def add_arguments(self, parser):
@@ -25,6 +26,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        try:
+            self._loop(options)
+        finally:
+            try:
+                services.webhooks_stopped()
+            except Exception:  # the database away: the scan lapses on its own
+                logger.exception("could not hand the webhook scan over")
+
+    def _loop(self, options):
         every = options["every"] or settings.WEBHOOK_TICK_SECONDS
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
