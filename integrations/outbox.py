@@ -495,17 +495,22 @@ def _handle_rows(
         expected = row.seq + 1
         kind = webhook_kind(row)
         shown_room = held.get(row.pk, room)
+        # Rendered once per audience, however many endpoints share it.
+        renderings: dict[render.Audience, Any] = {}
         for endpoint in endpoints:
             if position[endpoint.pk] >= row.seq:
                 continue
             position[endpoint.pk] = row.seq
             if kind is None or not _wants(endpoint, kind, row.created_at, shown_room.team_id):
                 continue
-            row_scene = scene
-            if row.pk in held:
-                extras = routing_hooks.room_extras(shown_room)
-                row_scene = dataclasses.replace(scene, room=shown_room, room_extras=extras)
-            rendered = render.event(row, row_scene, audience_of(endpoint))
+            audience = audience_of(endpoint)
+            if audience not in renderings:
+                row_scene = scene
+                if row.pk in held:
+                    extras = routing_hooks.room_extras(shown_room)
+                    row_scene = dataclasses.replace(scene, room=shown_room, room_extras=extras)
+                renderings[audience] = render.event(row, row_scene, audience)
+            rendered = renderings[audience]
             if rendered is None:
                 continue  # the endpoint's audience sees nothing of it
             enqueue(
