@@ -11,6 +11,7 @@ def install() -> None:
     from chat_project.patches import (
         secantus_add_fields,
         secantus_bulk_write,
+        secantus_id_range,
         secantus_indexes,
         secantus_planner,
     )
@@ -19,3 +20,4 @@ def install() -> None:
     secantus_indexes.install(Storage)  # an update maintains only the indexes it can change
     secantus_bulk_write.install()  # bulkWrite honours writeConcern.j (durable acks)
     secantus_planner.install(Storage)  # a filter with an _id equality is an _id lookup
+    secantus_id_range.install(Storage)  # an _id range walks the _id index
