@@ -74,3 +74,40 @@ def test_what_the_patch_relies_on_in_secantus():
     assert storage._id_point_lookup_keys({"$gt": 5}) is None
     for name in ("_try_index_id_keys", "_doc_recordid", "_is_timeseries", "_iter_indexes"):
         assert callable(getattr(storage.Storage, name))
+
+
+def test_a_write_command_reads_each_collections_catalog_once(monkeypatch):
+    # In-process, restored afterwards: a server whose storage counts its catalog reads.
+    from secantus import commands
+    from secantus.server import SecantusDBServer
+    from secantus.storage import Storage
+
+    reads: list[str] = []
+    original = Storage._iter_indexes
+
+    def counting(self, db, coll):
+        reads.append(coll)
+        return original(self, db, coll)
+
+    monkeypatch.setattr(Storage, "_iter_indexes", counting)
+    for name in secantus_planner.ONE_CATALOG_COMMANDS:
+        monkeypatch.setitem(commands._HANDLERS, name, commands._HANDLERS[name])
+    secantus_planner._install_catalog_memo(Storage)
+    server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=":memory:")
+    server.start()
+    try:
+        client = MongoClient(f"mongodb://127.0.0.1:{server.port}/?directConnection=true")
+        rows = client.t.rows
+        rows.create_index([("room_id", 1), ("seq", 1)], unique=True)
+        rows.create_index([("status", 1)])
+        reads.clear()
+        rows.insert_many([{"room_id": 1, "seq": n, "status": "s"} for n in range(50)])
+        insert_reads = reads.count("rows")
+        reads.clear()
+        rows.update_many({"room_id": 1}, {"$set": {"status": "t"}})
+        update_reads = reads.count("rows")
+        assert rows.count_documents({"status": "t"}) == 50
+    finally:
+        server.stop()
+    assert 0 < insert_reads <= 3  # once per command, not once per document (50)
+    assert 0 < update_reads <= 3
