@@ -92,7 +92,10 @@ ROOM_KINDS = frozenset({WebhookKind.ROOM_CREATED, *ROW_KINDS.values()})
 AUDIENCES = {Scope.CUSTOMER: render.Audience.CUSTOMER, Scope.STAFF: render.Audience.AGENT}
 PAGE = 500
 DUPLICATE_KEY = 11000
-INSERT_CHUNK = 200
+# The worker's writes go in short commands: the embedded server runs one command at a
+# time, and the gateways' writer rounds (a chat's acks) wait behind each. 200 deliveries
+# in one insert held it ~30 ms; the acks' p99 followed (docs/benchmarks.md, "Webhooks").
+WRITE_CHUNK = 25
 FULL_LOOKBACK_EVERY = 10
 SHORT_LOOKBACK_SECONDS = 3.0
 
@@ -186,12 +189,12 @@ class Scan:
         returns the deliveries inserted (a collision: recorded already)."""
         docs = [_document(d) for d in self.deliveries]
         inserted: set[Any] = set()
-        # In chunks, one after the other: the timeline writer's rounds get the database
-        # between them (one huge command held it for a second on the embedded server).
-        # Ordered, so a room's later delivery is never stored without its earlier ones
-        # (the sender's head-of-room check relies on it).
-        for start in range(0, len(docs), INSERT_CHUNK):
-            inserted |= _insert_ordered(docs[start : start + INSERT_CHUNK])
+        # In short chunks, one after the other: the timeline writer's rounds get the
+        # database between them (WRITE_CHUNK). Ordered, so a room's later delivery is
+        # never stored without its earlier ones (the sender's head-of-room check relies
+        # on it).
+        for start in range(0, len(docs), WRITE_CHUNK):
+            inserted |= _insert_ordered(docs[start : start + WRITE_CHUNK])
         # The cursors are written every FULL_LOOKBACK_EVERY-th scan, not every second:
         # until then this process remembers them; a later holder of the scan looks up
         # what is recorded before sending rows from before its hold (``drop_recorded``).
@@ -373,7 +376,7 @@ def _cursors(room_ids: list[ObjectId]) -> dict[tuple[Any, Any], int]:
 
 def _cursors_move(moves: dict[tuple[Any, Any], int]) -> None:
     """Each (endpoint, room) cursor forward to its seq (``$max``: never back): one update
-    per room, all in one command."""
+    per room, ``WRITE_CHUNK`` rooms a command."""
     if not moves:
         return
     by_room: dict[Any, dict[str, int]] = defaultdict(dict)
@@ -381,16 +384,20 @@ def _cursors_move(moves: dict[tuple[Any, Any], int]) -> None:
         by_room[room_id][f"seqs.{endpoint_id}"] = seq
     collection = mongo.collection(WebhookRoomCursor)
 
-    def ops(upsert: bool) -> list[UpdateOne]:
-        return [
-            UpdateOne({"room_id": room_id}, {"$max": seqs}, upsert=upsert)
-            for room_id, seqs in by_room.items()
-        ]
+    rooms = list(by_room.items())
+    for start in range(0, len(rooms), WRITE_CHUNK):
+        chunk = rooms[start : start + WRITE_CHUNK]
 
-    try:
-        collection.bulk_write(ops(True), ordered=False)
-    except BulkWriteError:  # another scanner's upsert won a race: move those ones
-        collection.bulk_write(ops(False), ordered=False)
+        def ops(upsert: bool, chunk=chunk) -> list[UpdateOne]:
+            return [
+                UpdateOne({"room_id": room_id}, {"$max": seqs}, upsert=upsert)
+                for room_id, seqs in chunk
+            ]
+
+        try:
+            collection.bulk_write(ops(True), ordered=False)
+        except BulkWriteError:  # another scanner's upsert won a race: move those ones
+            collection.bulk_write(ops(False), ordered=False)
 
 
 def _wants(endpoint: WebhookEndpoint, kind: str, created_at: datetime | None, team: Any) -> bool:

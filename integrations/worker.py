@@ -54,7 +54,6 @@ from integrations.models import (
 logger = logging.getLogger(__name__)
 
 DUE_BATCH = 500
-OUTCOME_CHUNK = 200
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 _tick_lock = threading.Lock()
@@ -235,11 +234,10 @@ def deliveries_send_due(
     unattempted = mine - held - attempted
     if unattempted:  # free them now rather than when the lease runs out
         outcomes.append(_release_op(unattempted, token))
-    # The tick's outcomes in a few commands (chunks: one command of thousands outlasted
-    # the database timeout), written only where the lease is still ours (a crash before
-    # it: those are sent again, with the same ids).
-    for start in range(0, len(outcomes), OUTCOME_CHUNK):
-        _deliveries().bulk_write(outcomes[start : start + OUTCOME_CHUNK], ordered=False)
+    # The tick's outcomes in short commands (``outbox.WRITE_CHUNK``), written only where
+    # the lease is still ours (a crash before it: those are sent again, with the same ids).
+    for start in range(0, len(outcomes), outbox.WRITE_CHUNK):
+        _deliveries().bulk_write(outcomes[start : start + outbox.WRITE_CHUNK], ordered=False)
     return sum(r[0] for r in results), sum(r[1] for r in results)
 
 
