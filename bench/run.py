@@ -223,6 +223,8 @@ class Bench:
             # ...and the user's budget across their sockets (issue 28) the same.
             USER_BUDGET_PER_SECOND=str(self.args.ws_rate),
             USER_BUDGET_BURST=str(self.args.ws_rate),
+            # The webhooks scenario's receiver is on 127.0.0.1, which production refuses.
+            WEBHOOK_BLOCK_PRIVATE_ADDRESSES="0",
             # Each run seeds fresh agents and leaves the previous run's rooms active with
             # agents who are gone; routing would re-route all of them after the grace
             # period, in the middle of the next run. The chat scenarios measure messaging,

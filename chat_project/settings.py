@@ -525,10 +525,15 @@ WEBHOOK_PAUSE_AFTER_FAILURES = env_int("WEBHOOK_PAUSE_AFTER_FAILURES", 100)
 # How far back each scan re-reads stored rows: a row may be stored after rows with later
 # ids (the writer picks ids before its round), at most about a write timeout later.
 WEBHOOK_SCAN_LOOKBACK_SECONDS = float(env_str("WEBHOOK_SCAN_LOOKBACK_SECONDS", "30"))
-# A tick's claim on the deliveries it sends (a killed worker's are sent again after it);
+# A worker's claim on the scan, and a tick's on the retries it sends (a killed worker's
+# are taken over after it);
 # no attempt starts later than WEBHOOK_LEASE_SECONDS - 2 x WEBHOOK_TIMEOUT_SECONDS - 1 into it.
 WEBHOOK_LEASE_SECONDS = float(env_str("WEBHOOK_LEASE_SECONDS", "30"))
 # Delivered and failed deliveries are kept this long (the admin's history), then deleted.
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 7)
 # Parallel HTTP attempts per worker (one at a time per room and endpoint, in order).
 WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)
+# Refuse webhook URLs on loopback, private, link-local and other internal addresses, at
+# registration (IP literals) and when the worker connects (what a name resolves to):
+# integrations/addresses.py. Off in development, where receivers run on 127.0.0.1.
+WEBHOOK_BLOCK_PRIVATE_ADDRESSES = env_bool("WEBHOOK_BLOCK_PRIVATE_ADDRESSES", not DEBUG)

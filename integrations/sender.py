@@ -9,13 +9,14 @@ a connection that fails is dropped and the next attempt opens a new one."""
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from integrations import signing
+from integrations import addresses, signing
 
 EXCERPT_CHARS = 200
 # An answer longer than this is not read to its end: the connection is closed instead.
@@ -31,6 +32,24 @@ class Attempt:
     error: str
 
 
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address ``integrations.addresses`` checked."""
+
+    def connect(self) -> None:
+        address = addresses.checked_address(self.host, self.port)
+        self.sock = socket.create_connection((address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    """The same, with TLS for the URL's host name (its certificate and SNI)."""
+
+    def connect(self) -> None:
+        address = addresses.checked_address(self.host, self.port)
+        sock = socket.create_connection((address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 def _connection(scheme: str, netloc: str, timeout: float) -> http.client.HTTPConnection:
     pool: dict[tuple[str, str], http.client.HTTPConnection] = _local.__dict__.setdefault(
         "connections", {}
@@ -38,7 +57,7 @@ def _connection(scheme: str, netloc: str, timeout: float) -> http.client.HTTPCon
     key = (scheme, netloc)
     found = pool.get(key)
     if found is None:
-        cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+        cls = _CheckedHTTPSConnection if scheme == "https" else _CheckedHTTPConnection
         found = pool[key] = cls(netloc, timeout=timeout)
     found.timeout = timeout
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -16,7 +17,7 @@ from accounts.models import User
 from agents.models import Team
 from chat_project import mongo
 from chat_project.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from integrations import outbox, selectors, signing
+from integrations import addresses, outbox, selectors, signing
 from integrations.models import (
     TEST_KIND,
     DeliveryStatus,
@@ -71,6 +72,8 @@ def _clean(
             _url_validator(url)
         except ValidationError as exc:
             raise _invalid("url", "An http or https URL.") from exc
+        if addresses.host_refused(urlsplit(url).hostname or ""):
+            raise _invalid("url", "Not an address of this network's own (loopback, private).")
         clean["url"] = url
     if kinds is not None or not partial:
         if not isinstance(kinds, list) or not kinds:

@@ -83,7 +83,9 @@ def world(customer, other_customer, agent, support_admin):
     OfflineMessage.objects.create(
         room_id=room.pk, team=team, customer=customer, email="a@example.com", message="call me"
     )
-    hook = endpoint_create(actor=support_admin, url="http://127.0.0.1:9/", kinds=["room.created"])
+    hook = endpoint_create(
+        actor=support_admin, url="https://hooks.example.com/in", kinds=["room.created"]
+    )
     endpoint_send_test(actor=support_admin, endpoint_id=hook["id"])  # a delivery
     assert RoutingAudit.objects.exists()
     return room

@@ -53,7 +53,9 @@ def world(customer, agent, support_admin):
     message = send(room, customer, "hello")
     note = note_add(room_id=str(room.pk), author=agent, text="a note")
     canned = canned_create(user=agent, shortcut="hi", text="Hello!")
-    hook = endpoint_create(actor=support_admin, url="http://127.0.0.1:9/", kinds=["room.created"])
+    hook = endpoint_create(
+        actor=support_admin, url="https://hooks.example.com/in", kinds=["room.created"]
+    )
     delivery = endpoint_send_test(actor=support_admin, endpoint_id=hook["id"])
     return {
         "room_id": str(room.pk),

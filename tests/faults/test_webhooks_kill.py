@@ -89,7 +89,10 @@ def _wait(predicate, seconds: float) -> bool:
 
 
 @pytest.mark.timeout(180)
-def test_every_message_is_delivered_in_order_through_kill_9_of_the_worker(support_admin, make_user):
+def test_every_message_is_delivered_in_order_through_kill_9_of_the_worker(
+    support_admin, make_user, settings
+):
+    settings.WEBHOOK_BLOCK_PRIVATE_ADDRESSES = False  # the receiver is on 127.0.0.1
     receiver = Receiver()
     services.endpoint_create(actor=support_admin, url=receiver.url, kinds=["message.created"])
     rooms = [room_open(make_user(username=f"kill{n}", role="user")) for n in range(ROOMS)]
@@ -101,6 +104,7 @@ def test_every_message_is_delivered_in_order_through_kill_9_of_the_worker(suppor
         "WEBHOOK_BACKOFF_CAP_SECONDS": "0.1",
         "WEBHOOKS_IN_GATEWAY": "0",
         "WEBHOOK_LEASE_SECONDS": "3",
+        "WEBHOOK_BLOCK_PRIVATE_ADDRESSES": "0",  # the receiver is on 127.0.0.1
     }
     worker = _worker(env)
     killed_at = None
