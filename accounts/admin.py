@@ -13,8 +13,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 
 from accounts import presence, services
-from accounts.models import User
-from chat_project.admin_pages import PageLookupMixin
+from accounts.models import ClearedEmail, User
+from chat_project.admin_pages import PageLookupMixin, ReadOnlyAdmin, name_of
 
 _STATUS_FIELDS = {"status", "accepting_chats"}
 
@@ -127,3 +127,20 @@ class UserAdmin(PageLookupMixin, DjangoUserAdmin):
                 status=obj.status,
                 accepting_chats=obj.accepting_chats if obj.is_agent else None,
             )
+
+
+@admin.register(ClearedEmail)
+class ClearedEmailAdmin(PageLookupMixin, ReadOnlyAdmin):
+    """What migration 0003 did: each address it cleared from an account, and who kept it."""
+
+    list_display = ["email", "account", "kept_by_account", "cleared_at"]
+    search_fields = ["email"]
+    page_user_fields = ("user_id", "kept_by_id")
+
+    @admin.display(description="cleared from")
+    def account(self, obj: ClearedEmail) -> str:
+        return name_of(obj, obj.user_id)
+
+    @admin.display(description="kept by")
+    def kept_by_account(self, obj: ClearedEmail) -> str:
+        return name_of(obj, obj.kept_by_id)

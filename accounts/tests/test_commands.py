@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts import presence
@@ -95,3 +96,31 @@ def test_changepassword_closes_the_users_sockets(customer, monkeypatch):
     assert "Password changed successfully" in run("changepassword", "alice")
     assert User.objects.get(pk=customer.pk).check_password("another-long-pass-77")
     assert sent == [(customer.pk, "password_changed")]
+
+
+def test_changepassword_writes_the_password_alone(customer, monkeypatch):
+    """What changed while the command waited at its prompt (routing's counters, an
+    admin's edit) is not written back with the values the command loaded."""
+
+    def prompt_while_it_changes(self, prompt=None):
+        User.objects.filter(pk=customer.pk).update(display_name="Changed meanwhile")
+        return "another-long-pass-78"
+
+    monkeypatch.setattr(
+        "django.contrib.auth.management.commands.changepassword.Command._get_pass",
+        prompt_while_it_changes,
+    )
+    assert "Password changed successfully" in run("changepassword", "alice")
+    saved = User.objects.get(pk=customer.pk)
+    assert saved.check_password("another-long-pass-78")
+    assert saved.display_name == "Changed meanwhile"
+
+
+def test_changepassword_refuses_a_weak_password_three_times(customer, monkeypatch):
+    monkeypatch.setattr(
+        "django.contrib.auth.management.commands.changepassword.Command._get_pass",
+        lambda self, prompt=None: "123",
+    )
+    with pytest.raises(CommandError, match="after 3 attempts"):
+        run("changepassword", "alice")
+    assert User.objects.get(pk=customer.pk).check_password("123") is False

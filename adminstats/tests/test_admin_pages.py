@@ -11,8 +11,10 @@ from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
 from accounts import presence
+from accounts.models import ClearedEmail
 from agents import services as routing
 from agents.hours import parse_week
 from agents.models import AgentSkill, OfflineMessage, RoutingAudit, Skill, Topic
@@ -70,6 +72,9 @@ def world(customer, other_customer, agent, support_admin):
         change_message="test",
     )
     Group.objects.create(name="supervisors")
+    ClearedEmail.objects.create(
+        user=other_customer, email="shared@example.com", kept_by=customer, cleared_at=timezone.now()
+    )
     canned_create(user=support_admin, shortcut="hello", text="Hi {customer_name}!", shared=True)
     team, _ = routing.team_create(
         name="Billing",
@@ -101,6 +106,7 @@ MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
 def test_the_registry_is_what_the_pages_cover():
     labels = {m._meta.label for m in MODELS}
     assert labels == {
+        "accounts.ClearedEmail",
         "accounts.User",
         "agents.Agent",
         "agents.CannedResponse",
