@@ -2,7 +2,8 @@
 
 An existing user is saved field by field (``accounts.services.user_update``): the change
 form must not write back a stale ``active_chats`` (moved by routing's conditional updates
-meanwhile), and deactivation, a role change or a new password closes the user's sockets.
+meanwhile), and deactivation, a role change, a new password or deleting the account
+closes the user's sockets.
 Status and the accepting switch go through ``accounts.services.user_set_status`` like
 the API, so clients hear the change and routing drains the queue.
 """
@@ -109,6 +110,13 @@ class UserAdmin(PageLookupMixin, DjangoUserAdmin):
     @admin.display(description="online", boolean=True)
     def online(self, obj):
         return presence.is_online_on_page(obj)
+
+    def delete_model(self, request, obj):
+        services.user_delete(user=obj)  # the user's sockets close
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            services.user_delete(user=user)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -239,6 +239,14 @@ def access_change_reason(*, user: User, fields: Collection[str]) -> str | None:
     return None
 
 
+def user_delete(*, user: User) -> None:
+    """Delete an account; every socket of the user, on every process, closes with 4401
+    once it is gone (a reconnect finds no user behind the session)."""
+    user_id = user.pk
+    user.delete()
+    events.user_access_changed(user_id=user_id, reason="deleted")
+
+
 def user_update(*, user: User, fields: Collection[str]) -> User:
     """Write ``fields`` of an existing ``user`` (already set on it) alone, never a stale
     copy of the rest (routing moves ``active_chats`` meanwhile). If the change takes

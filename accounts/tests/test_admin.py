@@ -137,3 +137,18 @@ def test_password_page_writes_the_password_alone(staff_client, agent, revoked):
     assert saved.check_password("a-new-long-pass-42")
     assert saved.active_chats == 2
     assert revoked == [(agent.pk, "password_changed")]
+
+
+def test_deleting_a_user_in_the_admin_closes_the_users_sockets(
+    staff_client, agent, customer, revoked
+):
+    response = staff_client.post(f"/admin/accounts/user/{agent.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302, response.content[:3000]
+    assert not User.objects.filter(pk=agent.pk).exists()
+    assert revoked == [(agent.pk, "deleted")]
+    revoked.clear()
+    bulk = {"action": "delete_selected", "_selected_action": [str(customer.pk)], "post": "yes"}
+    response = staff_client.post("/admin/accounts/user/", bulk)
+    assert response.status_code == 302, response.content[:3000]
+    assert not User.objects.filter(pk=customer.pk).exists()
+    assert revoked == [(customer.pk, "deleted")]
