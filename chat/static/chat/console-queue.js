@@ -3,10 +3,12 @@
 // has no button (it says whose it is); while the agent is not accepting chats, not
 // online or full, the buttons are off and one line above the list says why. A refusal
 // of the server (someone was faster) is said in the banner, which the next action clears.
+// A chat nearing or past its SLA target carries the flag the room lists show.
 
 import { api } from "./client.js";
 import { $, banner, el, errorText, nameOf, show, waitText } from "./ui.js";
 import { inTeamQueues, servesTeam, teamTag } from "./teams.js";
+import { slaFlags } from "./sla-flags.js";
 
 const QUEUE_POLL_MS = 4000;
 
@@ -72,6 +74,8 @@ export function bindQueue({ user, openChats, onTaken }) {
           action,
         ),
         el("span", { class: "preview", text: room.subject || (wait ? `est. ${wait}` : "") }),
+        // A waiting chat's first-response flag (issue 30), as fresh as the poll.
+        ...slaFlags(room),
       );
     });
     list.replaceChildren(...items);
