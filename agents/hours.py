@@ -1,5 +1,6 @@
-"""Business hours (issue 15): is a team open at an instant, and when does it open next.
-Pure: no database (``agents.directory`` builds a :class:`Schedule` per team).
+"""Business hours (issue 15): is a team open at an instant, and when does it open next;
+and (issue 30, the SLA clock) how much open time lies between two instants. Pure: no
+database (``agents.directory`` builds a :class:`Schedule` per team).
 
 A schedule is weekly opening intervals in the team's time zone, ``[opens, closes)`` on
 a weekday (``closes`` 00:00 is midnight at the end of that day), minus holidays (whole
@@ -85,6 +86,48 @@ class Schedule:
         if opening is None:
             return None
         return max(int((opening - at).total_seconds() + 0.999), 0)
+
+    def _open_spans(
+        self, start: datetime, end: datetime | None
+    ) -> Iterable[tuple[datetime, datetime]]:
+        """The open intervals (UTC) that overlap ``[start, end)``, in order, clipped to
+        it (``end`` None: up to the horizon)."""
+        first = start.astimezone(self.tz).date() - timedelta(days=1)  # an interval to midnight
+        for offset in range(HORIZON_DAYS + 1):
+            day = first + timedelta(days=offset)
+            if end is not None and datetime.combine(day, MIDNIGHT, tzinfo=self.tz) >= end:
+                return
+            if day in self.holidays:
+                continue
+            for opens, closes in self.hours.get(day.weekday(), ()):
+                span_start = datetime.combine(day, opens, tzinfo=self.tz)
+                closing_day = day + timedelta(days=1) if closes == MIDNIGHT else day
+                span_end = datetime.combine(closing_day, closes, tzinfo=self.tz)
+                low = max(span_start, start)
+                high = span_end if end is None else min(span_end, end)
+                if low < high:
+                    yield low.astimezone(UTC), high.astimezone(UTC)
+
+    def open_seconds(self, start: datetime, end: datetime) -> float:
+        """Seconds the team is open in ``[start, end)`` (all of them when always open)."""
+        if end <= start:
+            return 0.0
+        if self.always_open:
+            return (end - start).total_seconds()
+        return sum((high - low).total_seconds() for low, high in self._open_spans(start, end))
+
+    def after_open_seconds(self, start: datetime, seconds: float) -> datetime | None:
+        """The instant when the team has been open ``seconds`` since ``start``; None when
+        that is past the horizon."""
+        if self.always_open:
+            return start + timedelta(seconds=seconds)
+        left = seconds
+        for low, high in self._open_spans(start, None):
+            length = (high - low).total_seconds()
+            if length >= left:
+                return low + timedelta(seconds=left)
+            left -= length
+        return None
 
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -478,6 +478,9 @@ SLA_FIRST_RESPONSE_SECONDS = env_int("SLA_FIRST_RESPONSE_SECONDS", 0)
 SLA_RESOLUTION_SECONDS = env_int("SLA_RESOLUTION_SECONDS", 0)
 # Past this fraction of a target the room is "nearing" it.
 SLA_NEARING_FRACTION = float(os.environ.get("SLA_NEARING_FRACTION", "0.8"))
+# SLA targets count the team's open hours (its weekly hours and holidays): a chat that
+# waits over a closed night or weekend is not late for it. Off: every hour counts.
+SLA_BUSINESS_HOURS = env_bool("SLA_BUSINESS_HOURS", True)
 # An unsent offline message is retried once it is this old (the save sends it at once).
 OFFLINE_EMAIL_RETRY_SECONDS = env_int("OFFLINE_EMAIL_RETRY_SECONDS", 30)
 # A customer may ask for this many transcripts per hour.

@@ -32,6 +32,7 @@ from accounts import capacity
 from accounts import services as account_services
 from accounts.models import Status, User
 from agents.directory import Directory, TeamInfo, directory
+from agents.hours import Schedule
 from agents.models import RoutingAction
 from agents.services import mail
 from agents.services.common import audit, redis_client
@@ -214,16 +215,31 @@ def _targets(teams: Directory, team_id: ObjectId | None) -> dict[str, int]:
     }
 
 
-def sla_state(*, created_at: datetime, seconds: int, now: datetime) -> str | None:
-    """Where a room stands against a target of ``seconds`` from ``created_at``."""
+def sla_state(
+    *, created_at: datetime, seconds: int, now: datetime, schedule: Schedule | None = None
+) -> str | None:
+    """Where a room stands against a target of ``seconds`` from ``created_at``: counted
+    in the team's open hours (``schedule``; None or always open: the clock's)."""
     if seconds <= 0:
         return None
-    if now >= created_at + timedelta(seconds=seconds):
+    elapsed = (schedule or ALWAYS_OPEN).open_seconds(created_at, now)
+    if elapsed >= seconds:
         return sla.BREACHED
-    if now >= created_at + timedelta(seconds=seconds * settings.SLA_NEARING_FRACTION):
+    if elapsed >= seconds * settings.SLA_NEARING_FRACTION:
         return sla.NEARING
     return None
 
+
+def _sla_schedule(teams: Directory, team_id: object | None) -> Schedule | None:
+    """The clock an SLA of this team's rooms runs on: its open hours, with
+    ``SLA_BUSINESS_HOURS``; otherwise (and for the general queue) every hour."""
+    team = teams.team(team_id)
+    if team is None or not settings.SLA_BUSINESS_HOURS:
+        return None
+    return team.schedule
+
+
+ALWAYS_OPEN = Schedule()
 
 _BREACH_ACTIONS = {
     sla.FIRST_RESPONSE: RoutingAction.SLA_FIRST,
@@ -292,10 +308,11 @@ def _room_sla(room: Room, teams: Directory, now: datetime) -> int:
     for target, seconds in _targets(teams, room.team_id).items():
         if target == sla.FIRST_RESPONSE and room.first_agent_reply_at is not None:
             continue
-        state = sla_state(created_at=room.created_at, seconds=seconds, now=now)
+        schedule = _sla_schedule(teams, room.team_id)
+        state = sla_state(created_at=room.created_at, seconds=seconds, now=now, schedule=schedule)
         if state is None:
             continue
-        due_at = room.created_at + timedelta(seconds=seconds)
+        due_at = (schedule or ALWAYS_OPEN).after_open_seconds(room.created_at, seconds) or now
         row = sla.room_sla_mark(
             room=room, target=target, state=state, due_at=due_at, team_id=room.team_id
         )

@@ -85,6 +85,36 @@ def test_holidays_are_skipped_and_a_team_that_never_opens_has_no_next_opening():
     assert nothing.seconds_until_open(utc(2026, 3, 1)) is None
 
 
+def test_open_seconds_count_only_open_local_hours():
+    office = week("mon-fri 09:00-17:00")  # Paris, UTC+1 in March
+    friday_16h, monday_10h = utc(2026, 3, 6, 15, 0), utc(2026, 3, 9, 9, 0)
+    assert office.open_seconds(friday_16h, monday_10h) == 2 * 3600  # 1 h Friday, 1 h Monday
+    assert office.open_seconds(monday_10h, friday_16h) == 0
+    assert office.open_seconds(utc(2026, 3, 7, 10, 0), utc(2026, 3, 8, 20, 0)) == 0  # weekend
+    always = Schedule.build(timezone="UTC", intervals=[])
+    assert always.open_seconds(friday_16h, monday_10h) == 66 * 3600
+
+
+def test_open_seconds_skip_holidays_and_run_to_midnight():
+    office = week("mon-fri 09:00-17:00", holidays=[date(2026, 3, 10)])
+    assert office.open_seconds(utc(2026, 3, 9, 0, 0), utc(2026, 3, 12, 0, 0)) == 16 * 3600
+    evenings = week("mon-sun 20:00-00:00", tz="UTC")
+    assert evenings.open_seconds(utc(2026, 3, 9, 23, 0), utc(2026, 3, 10, 21, 0)) == 2 * 3600
+    # Paris's short night (29 March 2026): the wall-clock 09:00-17:00 is still 8 hours.
+    assert office.open_seconds(utc(2026, 3, 30, 0, 0), utc(2026, 3, 31, 0, 0)) == 8 * 3600
+
+
+def test_after_open_seconds_is_where_the_open_time_runs_out():
+    office = week("mon-fri 09:00-17:00")
+    friday_16h = utc(2026, 3, 6, 15, 0)
+    assert office.after_open_seconds(friday_16h, 1800) == utc(2026, 3, 6, 15, 30)
+    assert office.after_open_seconds(friday_16h, 2 * 3600) == utc(2026, 3, 9, 9, 0)
+    never = Schedule.build(timezone="UTC", intervals=[(0, time(9), time(10))], holidays=[])
+    assert never.after_open_seconds(utc(2026, 3, 9, 9, 0), 10**9) is None  # past the horizon
+    always = Schedule.build(timezone="UTC", intervals=[])
+    assert always.after_open_seconds(friday_16h, 60) == utc(2026, 3, 6, 15, 1)
+
+
 def test_requirements_parse_and_normalize():
     assert skills.parse_requirements("French, billing:2 ,french:3") == [
         {"name": "billing", "min_level": 2},

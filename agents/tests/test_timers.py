@@ -9,10 +9,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from agents import services
 from agents.directory import directory
+from agents.hours import parse_week
 from agents.models import RoutingAudit
 from agents.services import timers
 from agents.tests.test_routing import online
@@ -302,6 +304,27 @@ def test_team_targets_override_the_defaults(pair, customer, make_user, settings)
     assert sla_rows(general) == []
     row = RoomEvent.objects.get(room_id=mine.pk, kind=EventKind.SLA)
     assert row.data["team_id"] == str(strict.pk)
+
+
+def test_the_sla_clock_counts_the_teams_open_hours(pair, customer, make_user, settings):
+    """A chat left while its team is closed is not late for the closed hours: its target
+    counts open time only (``SLA_BUSINESS_HOURS``); the general queue's counts every hour."""
+    settings.SLA_FIRST_RESPONSE_SECONDS = 3600
+    settings.SLA_NEARING_FRACTION = 0.5
+    first, _second = pair
+    # Open one hour a week, on a weekday that is not today's: closed from now on.
+    today = timezone.now().weekday()
+    closed_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(today + 3) % 7]
+    night = team("Night", first, hours=parse_week(f"{closed_day} 03:00-04:00"))
+    mine = open_room(customer, team_id=str(night.pk))
+    general = open_room(make_user(username="c4"))
+    later = max(mine.created_at, general.created_at) + timedelta(hours=30)
+    assert timers.rooms_sla_check(now=later) == 1  # the general room, straight to breached
+    assert sla_rows(general) == [("first_response", "breached")]
+    assert sla_rows(mine) == []  # 30 h of wall time, none of it open
+    settings.SLA_BUSINESS_HOURS = False
+    assert timers.rooms_sla_check(now=later) == 1
+    assert sla_rows(mine) == [("first_response", "breached")]
 
 
 def test_concurrent_checks_write_each_row_once(pair, customer, settings):
