@@ -82,6 +82,23 @@ async def set_accepting(page, username: str, accepting: bool) -> None:
     raise AssertionError(f"{username} accepting_chats did not become {accepting}")
 
 
+async def routable(username: str) -> None:
+    """Wait until routing would pick ``username``: a live presence lease, online,
+    accepting, a free slot (what ``agents_eligible`` reads). Once, in a full CI run, a
+    chat started right after the agents signed in queued instead of going to Ann: the
+    test now waits for the precondition it states instead of assuming it (why Ann was
+    not yet routable then is not known; alone, the test passed every time)."""
+    from agents.services.eligibility import agents_eligible
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        eligible = await sync_to_async(agents_eligible)()
+        if any(agent.username == username for agent in eligible):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{username} did not become routable")
+
+
 async def message_rows(page) -> list[tuple[str, str]]:
     """(message id, text) of every message on the page, in order."""
     return await page.locator("[data-message-list] .msg").evaluate_all(
@@ -118,6 +135,7 @@ async def test_customer_and_two_agents_talk_transfer_and_close(
     ben = await open_page("/agent/")
     await sign_in(ben, "ben")
     await set_accepting(ben, "ben", False)  # so routing has exactly one choice: Ann
+    await routable("ann")
 
     # The customer signs up and starts a chat: routed to Ann at once.
     carol = await open_page("/chat/")
