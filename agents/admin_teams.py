@@ -155,16 +155,7 @@ class OfflineMessageAdmin(PageLookupMixin, ReadOnlyAdmin):
     list_filter = ("team",)
     search_fields = ("email", "message")
     ordering = ("-created_at",)
-    fields = (
-        "created_at",
-        "email",
-        "customer_name",
-        "team_name",
-        "room_ref",
-        "message",
-        "emailed_at",
-    )
-    readonly_fields = fields
+    fields = readonly_fields = list_display
 
     @admin.display(description="customer")
     def customer_name(self, obj):

@@ -13,7 +13,7 @@ lease_until unset or past}`` -> ``lease_until = now + WEBHOOK_LEASE_SECONDS, lea
 each document updated atomically. Two processes (gateways, ``run_webhooks``) that pick
 the same deliveries race on that update and each delivery goes to one of them; a room's
 chain stops at the first one that is not its own, and no attempt starts late in the
-lease. The tick's outcomes are written in one command filtered on the token, so a worker
+lease. The tick's outcomes are written in a few commands filtered on the token, so a worker
 that outlived its lease writes nothing. A worker killed mid-tick leaves a lease that
 expires: those deliveries are sent again (at least once, the same ``X-Webhook-Id``).
 
@@ -86,10 +86,11 @@ def run_tick(*, now: datetime | None = None, holder: str = WORKER_ID) -> dict[st
     """The tick itself. What the scan finds is sent first and recorded after, with its
     outcome: one insert per delivery. A crash between the two sends those again (the
     same ``X-Webhook-Id``): at least once."""
-    purged = _purge_old(now or timezone.now())
+    started = now or timezone.now()
+    purged = _purge_old(started)
     if not WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE).exists():
         return {"purged": purged}  # the usual case, no webhooks: one small read a tick
-    held_since = scanner.take(holder, now=now or timezone.now(), seconds=_lease_seconds())
+    held_since = scanner.take(holder, now=started, seconds=_lease_seconds())
     scan = outbox.outbox_scan(now=now) if held_since is not None else None
     if scan is not None:
         scan.drop_recorded(held_since)

@@ -215,14 +215,17 @@ def _targets(teams: Directory, team_id: ObjectId | None) -> dict[str, int]:
     }
 
 
+ALWAYS_OPEN = Schedule()
+
+
 def sla_state(
-    *, created_at: datetime, seconds: int, now: datetime, schedule: Schedule | None = None
+    *, created_at: datetime, seconds: int, now: datetime, schedule: Schedule = ALWAYS_OPEN
 ) -> str | None:
     """Where a room stands against a target of ``seconds`` from ``created_at``: counted
-    in the team's open hours (``schedule``; None or always open: the clock's)."""
+    in ``schedule``'s open hours (always open: the clock's)."""
     if seconds <= 0:
         return None
-    elapsed = (schedule or ALWAYS_OPEN).open_seconds(created_at, now)
+    elapsed = schedule.open_seconds(created_at, now)
     if elapsed >= seconds:
         return sla.BREACHED
     if elapsed >= seconds * settings.SLA_NEARING_FRACTION:
@@ -230,16 +233,14 @@ def sla_state(
     return None
 
 
-def _sla_schedule(teams: Directory, team_id: object | None) -> Schedule | None:
+def _sla_schedule(teams: Directory, team_id: object | None) -> Schedule:
     """The clock an SLA of this team's rooms runs on: its open hours, with
     ``SLA_BUSINESS_HOURS``; otherwise (and for the general queue) every hour."""
     team = teams.team(team_id)
     if team is None or not settings.SLA_BUSINESS_HOURS:
-        return None
+        return ALWAYS_OPEN
     return team.schedule
 
-
-ALWAYS_OPEN = Schedule()
 
 _BREACH_ACTIONS = {
     sla.FIRST_RESPONSE: RoutingAction.SLA_FIRST,
@@ -312,7 +313,7 @@ def _room_sla(room: Room, teams: Directory, now: datetime) -> int:
         state = sla_state(created_at=room.created_at, seconds=seconds, now=now, schedule=schedule)
         if state is None:
             continue
-        due_at = (schedule or ALWAYS_OPEN).after_open_seconds(room.created_at, seconds) or now
+        due_at = schedule.after_open_seconds(room.created_at, seconds) or now
         row = sla.room_sla_mark(
             room=room, target=target, state=state, due_at=due_at, team_id=room.team_id
         )

@@ -493,3 +493,25 @@ def test_an_sla_breach_goes_to_staff_endpoints_that_want_it_a_nearing_flag_to_no
     assert (payload["data"]["target"], payload["data"]["state"]) == ("first_response", "breached")
     # SLA flags are the staff's: the renderer shows a customer's audience nothing of them.
     assert not WebhookDelivery.objects.filter(endpoint_id=customer_side["id"]).exists()
+
+
+def test_the_workers_reads_are_index_shaped(receiver, support_admin, customer, monkeypatch):
+    """Every read of a tick over a growing collection, the takeover lookup included, is
+    served by an index (``chat_project.mongo``: the embedded server scans otherwise)."""
+    from chat.tests.test_query_shapes import first_stages, not_served
+    from integrations import outbox, scanner
+
+    register(support_admin, receiver.url, kinds=[WebhookKind.MESSAGE_CREATED])
+    room = room_open(customer)
+    for n in range(3):
+        send(room, customer, f"m{n}")
+    with first_stages(monkeypatch) as seen:
+        run_until(lambda: len(receiver.delivered()) == 3)
+        outbox._unwritten.clear()
+        scanner.forget(worker.WORKER_ID)
+        send(room, customer, "after")
+        run_until(lambda: len(receiver.delivered()) == 4)  # a new hold: drop_recorded reads
+    # The endpoints themselves are read whole: an admin registers a handful.
+    reads = [(c, m) for c, m in seen if c.name != WebhookEndpoint._meta.db_table]
+    assert {c.name for c, _ in reads} >= {"chat_roomevent", "integrations_webhookdelivery"}
+    assert not_served(reads) == []
