@@ -26,7 +26,8 @@ write timeout later). So the scan has two halves:
    hole takes to settle (so the lookback must exceed ``CHAT_HOLE_SETTLE_SECONDS`` and
    the write timeout). The cursor moves only forward (``$max``); it is written every
    tenth scan (the process remembers it in between: after a crash, the next holder
-   re-reads from the written one, and leaves out what is recorded).
+   re-reads from the written one, and leaves out what is recorded). The holder reads a
+   room's cursors once per hold and remembers them: only the holder moves them.
 
 **Sent, then recorded.** A scan's deliveries stay in memory (:class:`Scan`): the worker
 sends them, and :meth:`Scan.record` inserts each one once, with its outcome (delivered,
@@ -201,6 +202,10 @@ class Scan:
         with _unwritten_lock:
             for key, seq in self.cursors.items():
                 _unwritten[key] = max(seq, _unwritten.get(key, -1))
+                endpoint_id, room_id = key
+                if room_id in _known:
+                    known = _known[room_id]
+                    known[endpoint_id] = max(seq, known.get(endpoint_id, -1))
             moves = dict(_unwritten) if self.full else {}
             if self.full:
                 _unwritten.clear()
@@ -281,12 +286,16 @@ def enqueue(
     return True
 
 
-def outbox_scan(*, now: datetime | None = None) -> Scan | None:
+def outbox_scan(*, now: datetime | None = None, hold: Any = None) -> Scan | None:
     """One scan for every active endpoint: the deliveries of what was stored since, in
-    memory (None: no active endpoint). The caller sends them and records them."""
+    memory (None: no active endpoint). The caller sends them and records them. ``hold``:
+    (holder, held since) when the caller holds the scan (``integrations.scanner``): the
+    rooms' cursors are then read once per hold and remembered, as only the holder moves
+    them; None reads them all."""
     endpoints = list(WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE))
     if not endpoints:
         return None
+    _remember_for(hold)
     started = now or timezone.now()
     full = next(_scans) % FULL_LOOKBACK_EVERY == 0
     lookback = timedelta(seconds=_lookback_seconds(full=full))
@@ -299,7 +308,7 @@ def outbox_scan(*, now: datetime | None = None) -> Scan | None:
         moved = {room_id: rows[-1].seq for room_id, rows in window.items()}
         for room_id in _rooms_created_since(low):
             moved.setdefault(room_id, 0)
-        cursors = _cursors(list(moved))
+        cursors = _cursors(list(moved), remember=hold is not None)
         behind = [
             room_id
             for room_id, newest in moved.items()
@@ -332,12 +341,24 @@ def _lookback_seconds(*, full: bool) -> float:
 
 
 def _rows_since(low: ObjectId) -> dict[ObjectId, list[RoomEvent]]:
-    """Every row stored since ``low`` (an ``_id`` range: one read for every room), by room,
-    in seq order."""
-    match = mongo.index_match({}, ("_id", {"$gte": low}))
+    """Every row stored since ``low`` (``_id`` ranges, each for every room), by room, in
+    seq order. A slice of ``SHORT_LOOKBACK_SECONDS`` of ids a read: the full lookback in
+    one read held the embedded server ~50 ms, and a chat's write waited behind it."""
     by_room: dict[ObjectId, list[RoomEvent]] = defaultdict(list)
-    for row in RoomEvent.objects.raw_aggregate([{"$match": match}]):
-        by_room[row.room_id].append(row)
+    start = low.generation_time
+    step = timedelta(seconds=SHORT_LOOKBACK_SECONDS)
+    while True:
+        end = start + step
+        last = end > timezone.now()
+        condition = {"$gte": ObjectId.from_datetime(start)}
+        if not last:
+            condition["$lt"] = ObjectId.from_datetime(end)
+        match = mongo.index_match({}, ("_id", condition))
+        for row in RoomEvent.objects.raw_aggregate([{"$match": match}]):
+            by_room[row.room_id].append(row)
+        if last:
+            break
+        start = end
     for rows in by_room.values():
         rows.sort(key=lambda row: row.seq)
     return by_room
@@ -352,19 +373,50 @@ def _rooms_created_since(low: ObjectId) -> list[ObjectId]:
 # stored ones and these, the furthest of each.
 _unwritten: dict[tuple[Any, Any], int] = {}
 _unwritten_lock = threading.Lock()
+# The holder's cursors, room -> {endpoint id: seq}: each room's read once per hold, then
+# moved here. Reading them every second was the worker's longest command (55-105 ms of
+# the embedded server for 100 rooms; docs/benchmarks.md, "Webhooks").
+_known: dict[Any, dict[Any, int]] = {}
+_known_hold: list[Any] = [None]
+KNOWN_ROOMS_MAX = 100_000
+CURSOR_CHUNK = 5
 
 
-def _cursors(room_ids: list[ObjectId]) -> dict[tuple[Any, Any], int]:
-    """Every endpoint's cursor in these rooms, in one read (the unique room_id index)."""
+def _remember_for(hold: Any) -> None:
+    """Forget the remembered cursors unless this is the hold they were read under
+    (another holder may have moved them in between)."""
+    with _unwritten_lock:
+        if hold is None or hold != _known_hold[0] or len(_known) > KNOWN_ROOMS_MAX:
+            _known.clear()
+            _known_hold[0] = hold
+
+
+def _cursors(room_ids: list[ObjectId], *, remember: bool = False) -> dict[tuple[Any, Any], int]:
+    """Every endpoint's cursor in these rooms: the remembered ones (``remember``), the
+    others read by the unique room_id index, a chunk a command."""
     if not room_ids:
         return {}
-    rows = mongo.collection(WebhookRoomCursor).find(
-        {"room_id": {"$in": room_ids}}, {"room_id": 1, "seqs": 1}
-    )
+    with _unwritten_lock:
+        known = {r: dict(_known[r]) for r in room_ids if remember and r in _known}
+    unread = [r for r in room_ids if r not in known]
+    for start in range(0, len(unread), WRITE_CHUNK):
+        chunk = unread[start : start + WRITE_CHUNK]
+        read = {room_id: {} for room_id in chunk}
+        rows = mongo.collection(WebhookRoomCursor).find(
+            {"room_id": {"$in": chunk}}, {"room_id": 1, "seqs": 1}
+        )
+        for row in rows:
+            seqs = row.get("seqs") or {}
+            read[row["room_id"]] = {ObjectId(e): int(seq) for e, seq in seqs.items()}
+        known |= read
+        if remember:
+            with _unwritten_lock:
+                for room_id, seqs in read.items():
+                    _known.setdefault(room_id, dict(seqs))
     found = {
-        (ObjectId(endpoint_id), row["room_id"]): int(seq)
-        for row in rows
-        for endpoint_id, seq in (row.get("seqs") or {}).items()
+        (endpoint_id, room_id): seq
+        for room_id, seqs in known.items()
+        for endpoint_id, seq in seqs.items()
     }
     wanted = set(room_ids)
     with _unwritten_lock:
@@ -385,8 +437,9 @@ def _cursors_move(moves: dict[tuple[Any, Any], int]) -> None:
     collection = mongo.collection(WebhookRoomCursor)
 
     rooms = list(by_room.items())
-    for start in range(0, len(rooms), WRITE_CHUNK):
-        chunk = rooms[start : start + WRITE_CHUNK]
+    # Few rooms a command: each upsert rewrites a document of every endpoint's seq.
+    for start in range(0, len(rooms), CURSOR_CHUNK):
+        chunk = rooms[start : start + CURSOR_CHUNK]
 
         def ops(upsert: bool, chunk=chunk) -> list[UpdateOne]:
             return [

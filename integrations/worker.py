@@ -91,7 +91,8 @@ def run_tick(*, now: datetime | None = None, holder: str = WORKER_ID) -> dict[st
     if not WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE).exists():
         return {"purged": purged}  # the usual case, no webhooks: one small read a tick
     held_since = scanner.take(holder, now=started, seconds=_lease_seconds())
-    scan = outbox.outbox_scan(now=now) if held_since is not None else None
+    hold = (holder, held_since)
+    scan = outbox.outbox_scan(now=now, hold=hold) if held_since is not None else None
     if scan is not None:
         scan.drop_recorded(held_since)
         if not scanner.still_held(holder, now=now or timezone.now(), seconds=_lease_seconds()):

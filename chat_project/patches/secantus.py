@@ -14,6 +14,7 @@ def install() -> None:
         secantus_id_range,
         secantus_indexes,
         secantus_planner,
+        secantus_process,
     )
 
     secantus_add_fields.install()  # $addFields merges an embedded document
@@ -21,3 +22,4 @@ def install() -> None:
     secantus_bulk_write.install()  # bulkWrite honours writeConcern.j (durable acks)
     secantus_planner.install(Storage)  # a filter with an _id equality is an _id lookup
     secantus_id_range.install(Storage)  # an _id range walks the _id index
+    secantus_process.install()  # no full-heap collections; short thread hand-offs

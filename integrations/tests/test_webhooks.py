@@ -515,3 +515,29 @@ def test_the_workers_reads_are_index_shaped(receiver, support_admin, customer, m
     reads = [(c, m) for c, m in seen if c.name != WebhookEndpoint._meta.db_table]
     assert {c.name for c, _ in reads} >= {"chat_roomevent", "integrations_webhookdelivery"}
     assert not_served(reads) == []
+
+
+def test_the_holder_reads_a_rooms_cursors_once_per_hold(
+    receiver, support_admin, customer, monkeypatch
+):
+    """Only the holder of the scan moves cursors, so it reads each room's once and then
+    remembers them; a new hold (another holder may have moved them) reads them again."""
+    from chat.tests.test_query_shapes import first_stages
+    from integrations import scanner
+
+    register(support_admin, receiver.url, kinds=[WebhookKind.MESSAGE_CREATED])
+    room = room_open(customer)
+
+    def cursor_reads(seen) -> int:
+        return sum(1 for c, _ in seen if c.name == WebhookRoomCursor._meta.db_table)
+
+    with first_stages(monkeypatch) as seen:
+        for n in range(3):
+            send(room, customer, f"m{n}")
+            run_until(lambda n=n: len(receiver.delivered()) == n + 1)
+        assert cursor_reads(seen) == 1
+        scanner.forget(worker.WORKER_ID)  # the hold broken: what was remembered is stale
+        send(room, customer, "after")
+        run_until(lambda: len(receiver.delivered()) == 4)
+        assert cursor_reads(seen) == 2
+    assert seqs_of(receiver.delivered(), room) == [1, 2, 3, 4]
