@@ -1,6 +1,8 @@
 """Webhooks in the Django admin: endpoints (status, why paused, last success and failure,
-pending and failed counts; pause, resume, send a test event) and deliveries (by status and
-endpoint; redeliver). Forms and actions parse and call ``integrations.services``."""
+pending and failed counts; pause, resume, send a test event), the outbox's deliveries (by
+status and endpoint; redeliver) and the rows delivered at the first attempt (each
+endpoint's status code and time; redeliver). Forms and actions parse and call
+``integrations.services``."""
 
 from __future__ import annotations
 
@@ -11,7 +13,13 @@ from agents.models import Team
 from chat_project.admin_pages import ReadOnlyAdmin
 from chat_project.errors import DomainError
 from integrations import selectors, services
-from integrations.models import Scope, WebhookDelivery, WebhookEndpoint, WebhookKind
+from integrations.models import (
+    Scope,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookKind,
+    WebhookSentRow,
+)
 
 
 class EndpointForm(forms.ModelForm):
@@ -159,4 +167,40 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
                 moved += 1
             except DomainError as exc:
                 self.message_user(request, f"{delivery.delivery_id}: {exc.message}", messages.ERROR)
+        self.message_user(request, f"Queued again: {moved}.", messages.SUCCESS)
+
+
+@admin.register(WebhookSentRow)
+class WebhookSentRowAdmin(ReadOnlyAdmin):
+    """Timeline rows every endpoint got at the first attempt, one line per row."""
+
+    list_display = ["kind", "room_id", "seq", "endpoints", "created_at"]
+    list_filter = ["kind"]
+    fields = ["kind", "room_id", "seq", "created_at", "sent_to", "bodies"]
+    readonly_fields = fields
+    actions = ["redeliver"]
+
+    @admin.display(description="endpoints")
+    def endpoints(self, obj: WebhookSentRow) -> int:
+        return len(obj.sent)
+
+    @admin.display(description="sent to (endpoint: status code at time, delivery id)")
+    def sent_to(self, obj: WebhookSentRow) -> str:
+        return "; ".join(
+            f"{endpoint}: {entry.get('status_code')} at {entry.get('at')}, "
+            f"{entry.get('delivery_id')}"
+            for endpoint, entry in obj.sent.items()
+        )
+
+    @admin.action(description="Redeliver to every endpoint it went to (same delivery ids)")
+    def redeliver(self, request, queryset):
+        moved = 0
+        for row in queryset:
+            for endpoint_id in row.sent:
+                delivery_id = selectors.sent_delivery_id(row.pk, endpoint_id)
+                try:
+                    services.delivery_redeliver(actor=request.user, delivery_id=delivery_id)
+                    moved += 1
+                except DomainError as exc:
+                    self.message_user(request, f"{delivery_id}: {exc.message}", messages.ERROR)
         self.message_user(request, f"Queued again: {moved}.", messages.SUCCESS)

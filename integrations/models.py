@@ -149,6 +149,38 @@ class WebhookDelivery(models.Model):
         return f"{self.kind} #{self.seq} -> {self.endpoint_id} ({self.status})"
 
 
+class WebhookSentRow(models.Model):
+    """What the scan delivered at the first attempt, one document per timeline row
+    (room, seq, kind; seq 0: the room's creation, its offline message): the body sent
+    to each scope (``bodies[scope]``: the body without its ``id``), and per endpoint
+    (``sent[str(endpoint id)]``) the delivery id, scope, status code and time. One insert
+    per row where one per delivery cost the embedded database 7x as much with ten
+    endpoints (docs/benchmarks.md, "Webhooks"). What waits (a retry, its room's turn),
+    fails or is redelivered is a :class:`WebhookDelivery`. The unique (room, seq, kind)
+    index makes the record once; a row recorded again (sent again after a crash) merges
+    its endpoints in."""
+
+    room_id = ObjectIdField()
+    seq = models.IntegerField(default=0)
+    kind = models.CharField(max_length=32)
+    bodies = models.JSONField(default=dict)
+    sent = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MongoManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room_id", "seq", "kind"], name="integrations_sentrow_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.seq} -> {len(self.sent)} endpoints"
+
+
 class WebhookRoomCursor(models.Model):
     """Per room, each endpoint's cursor: ``seqs[str(endpoint id)]`` = every seq up to it
     has been turned into deliveries (or was not wanted); absent: not even the room's

@@ -72,12 +72,14 @@ from chat import dtos, holes, render, routing_hooks, timeline
 from chat.models import EventKind, Room, RoomEvent, RoomStatus
 from chat_project import mongo
 from integrations.models import (
+    DeliveryStatus,
     EndpointStatus,
     Scope,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookKind,
     WebhookRoomCursor,
+    WebhookSentRow,
 )
 
 # Timeline kinds that are webhook kinds (the rest are not sent).
@@ -177,6 +179,10 @@ class Scan:
             ]
             for doc in mongo.collection(WebhookDelivery).aggregate(pipeline):
                 recorded.add((endpoint_id, doc["room_id"], doc["seq"], doc["kind"]))
+        if older:
+            rooms = sorted({d.room_id for d in older})
+            lowest = min(d.seq for d in older)
+            recorded |= sent_recorded(rooms, lowest)
         kept = [
             d for d in self.deliveries if (d.endpoint_id, d.room_id, d.seq, d.kind) not in recorded
         ]
@@ -185,11 +191,16 @@ class Scan:
         return dropped
 
     def record(self) -> list[WebhookDelivery]:
-        """Insert every delivery as it stands now (delivered, retrying, failed, or waiting
-        for its room's turn), then move the cursors and the endpoints' ``scanned_to``;
-        returns the deliveries inserted (a collision: recorded already)."""
-        docs = [_document(d) for d in self.deliveries]
-        inserted: set[Any] = set()
+        """Record every delivery as it stands now, then move the cursors and the endpoints'
+        ``scanned_to``; returns the deliveries recorded (a collision: recorded already).
+        Those delivered at the first attempt go into their row's one ``WebhookSentRow``;
+        the rest (retrying, failed, waiting for their room's turn) are inserted one
+        document each."""
+        first = [d for d in self.deliveries if _first_attempt_success(d)]
+        recorded = _record_sent_rows(first)
+        waiting = [d for d in self.deliveries if not _first_attempt_success(d)]
+        docs = [_document(d) for d in waiting]
+        inserted: set[Any] = {d.pk for d in recorded}
         # In short chunks, one after the other: the timeline writer's rounds get the
         # database between them (WRITE_CHUNK). Ordered, so a room's later delivery is
         # never stored without its earlier ones (the sender's head-of-room check relies
@@ -213,6 +224,94 @@ class Scan:
         ids = [e.pk for e in self.endpoints]
         WebhookEndpoint.objects.filter(pk__in=ids).update(scanned_to=self.started)
         return [d for d in self.deliveries if d.pk in inserted]
+
+
+def _first_attempt_success(delivery: WebhookDelivery) -> bool:
+    return (
+        delivery.status == DeliveryStatus.DELIVERED
+        and delivery.attempts == 1
+        and delivery.room_id is not None
+    )
+
+
+def sent_entry(delivery: WebhookDelivery, scope: str) -> dict[str, Any]:
+    """One endpoint's part of a ``WebhookSentRow``."""
+    return {
+        "delivery_id": str(delivery.delivery_id),
+        "scope": scope,
+        "status_code": delivery.last_status_code,
+        "at": dtos.iso(delivery.delivered_at or delivery.last_attempt_at),
+    }
+
+
+def _record_sent_rows(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
+    """One document per row for these first-attempt successes, ``WRITE_CHUNK`` rows a
+    command; a row recorded already (sent again after a crash) gets these endpoints
+    merged in. Returns the deliveries recorded."""
+    if not deliveries:
+        return []
+    scopes = {
+        e.pk: e.scope
+        for e in WebhookEndpoint.objects.filter(pk__in=list({d.endpoint_id for d in deliveries}))
+    }
+    rows: dict[tuple[Any, int, str], dict[str, Any]] = {}
+    recorded = []
+    for delivery in deliveries:
+        scope = scopes.get(delivery.endpoint_id)
+        if scope is None:
+            continue  # the endpoint was deleted meanwhile
+        key = (delivery.room_id, delivery.seq, delivery.kind)
+        row = rows.setdefault(
+            key,
+            {
+                "_id": ObjectId(),
+                "room_id": delivery.room_id,
+                "seq": delivery.seq,
+                "kind": delivery.kind,
+                "bodies": {},
+                "sent": {},
+                "created_at": timezone.now(),
+            },
+        )
+        row["bodies"][scope] = {k: v for k, v in delivery.payload.items() if k != "id"}
+        row["sent"][str(delivery.endpoint_id)] = sent_entry(delivery, scope)
+        recorded.append(delivery)
+    docs = list(rows.values())
+    collection = mongo.collection(WebhookSentRow)
+    for start in range(0, len(docs), WRITE_CHUNK):
+        chunk = docs[start : start + WRITE_CHUNK]
+        try:
+            collection.insert_many(chunk, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != DUPLICATE_KEY for error in errors):
+                raise
+            merges = [_merge_sent_row(chunk[error["index"]]) for error in errors]
+            collection.bulk_write(merges, ordered=False)
+    return recorded
+
+
+def _merge_sent_row(doc: dict[str, Any]) -> UpdateOne:
+    changes = {f"sent.{endpoint}": entry for endpoint, entry in doc["sent"].items()}
+    changes |= {f"bodies.{scope}": body for scope, body in doc["bodies"].items()}
+    return UpdateOne(
+        {"room_id": doc["room_id"], "seq": doc["seq"], "kind": doc["kind"]}, {"$set": changes}
+    )
+
+
+def sent_recorded(rooms: list[Any], lowest: int) -> set[tuple[Any, Any, int, str]]:
+    """(endpoint, room, seq, kind) of what the sent rows hold in these rooms from seq
+    ``lowest`` on (the unique (room, seq, kind) index)."""
+    pipeline = [
+        {"$match": mongo.index_match({}, ("room_id", {"$in": rooms}))},
+        {"$match": {"seq": {"$gte": lowest}}},
+        {"$project": {"room_id": 1, "seq": 1, "kind": 1, "sent": 1}},
+    ]
+    return {
+        (ObjectId(endpoint_id), doc["room_id"], doc["seq"], doc["kind"])
+        for doc in mongo.collection(WebhookSentRow).aggregate(pipeline)
+        for endpoint_id in doc.get("sent") or {}
+    }
 
 
 def _insert_ordered(docs: list[dict[str, Any]]) -> set[Any]:

@@ -8,8 +8,9 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from chat import dtos
+from chat_project import mongo
 from chat_project.errors import NotFound, ValidationFailed
-from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookSentRow
 
 DELIVERIES_MAX_LIMIT = 200
 
@@ -92,10 +93,58 @@ def delivery_dto(delivery: WebhookDelivery) -> dict[str, Any]:
     }
 
 
+# A delivery recorded in a ``WebhookSentRow`` is named "<row id>-<endpoint id>" in the API.
+SENT_ID_SEPARATOR = "-"
+
+
+def sent_delivery_id(row_id: Any, endpoint_id: Any) -> str:
+    return f"{row_id}{SENT_ID_SEPARATOR}{endpoint_id}"
+
+
+def sent_row_part(delivery_id: str) -> tuple[ObjectId, ObjectId] | None:
+    """(row id, endpoint id) of a sent row's delivery id, or None for an outbox one."""
+    row_id, separator, endpoint_id = str(delivery_id).partition(SENT_ID_SEPARATOR)
+    if not separator:
+        return None
+    return object_id(row_id), object_id(endpoint_id)
+
+
+def sent_payload(row: dict[str, Any], endpoint_id: Any) -> dict[str, Any]:
+    """The body an endpoint was sent, as recorded in a sent row."""
+    entry = row["sent"][str(endpoint_id)]
+    return {"id": entry["delivery_id"], **row["bodies"][entry["scope"]]}
+
+
+def sent_delivery_dto(row: dict[str, Any], endpoint_id: Any) -> dict[str, Any]:
+    """A first-attempt success, shaped as any delivery."""
+    entry = row["sent"][str(endpoint_id)]
+    at = entry.get("at")
+    return {
+        "id": sent_delivery_id(row["_id"], endpoint_id),
+        "delivery_id": entry["delivery_id"],
+        "endpoint_id": str(endpoint_id),
+        "kind": row["kind"],
+        "room_id": str(row["room_id"]),
+        "seq": row["seq"],
+        "status": DeliveryStatus.DELIVERED.value,
+        "attempts": 1,
+        "next_attempt_at": at,
+        "last_attempt_at": at,
+        "last_status_code": entry.get("status_code"),
+        "last_error": "",
+        "delivered_at": at,
+        "created_at": dtos.iso(row["created_at"]),
+        "payload": sent_payload(row, endpoint_id),
+    }
+
+
 def delivery_list(
     *, endpoint_id: Any, status: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """An endpoint's deliveries, newest first."""
+    """An endpoint's deliveries, newest first: the outbox's, and (unless another status
+    is asked for) the first-attempt successes of the sent rows. The sent rows are read
+    newest first until ``limit`` hold the endpoint: an admin's read, not an indexed one
+    (an index on every endpoint of every row would cost each record)."""
     endpoint = endpoint_get(endpoint_id=endpoint_id)
     if status is not None and status not in DeliveryStatus.values:
         raise ValidationFailed(details={"fields": {"status": ["Unknown status."]}})
@@ -103,4 +152,11 @@ def delivery_list(
     if status is not None:
         rows = rows.filter(status=status)
     limit = max(1, min(int(limit), DELIVERIES_MAX_LIMIT))
-    return [delivery_dto(d) for d in rows.order_by("-created_at", "-id")[:limit]]
+    found = [(d.created_at, delivery_dto(d)) for d in rows.order_by("-created_at", "-id")[:limit]]
+    if status in (None, DeliveryStatus.DELIVERED):
+        key = f"sent.{endpoint.pk}"
+        sent = mongo.collection(WebhookSentRow).find({key: {"$exists": True}})
+        for row in sent.sort("_id", -1).limit(limit):
+            found.append((row["created_at"], sent_delivery_dto(row, endpoint.pk)))
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    return [dto for _, dto in found[:limit]]

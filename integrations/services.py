@@ -11,6 +11,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,6 +27,7 @@ from integrations.models import (
     WebhookDelivery,
     WebhookEndpoint,
     WebhookKind,
+    WebhookSentRow,
 )
 from integrations.worker import webhooks_stopped, webhooks_tick
 
@@ -202,7 +204,11 @@ def delivery_redeliver(*, actor: User, delivery_id: Any) -> dict[str, Any]:
     """A delivered or failed delivery goes back to pending, its attempts reset, with the
     same ``X-Webhook-Id``. A pending one is a conflict (it is on its way)."""
     _require_admin(actor)
-    found = WebhookDelivery.objects.filter(pk=selectors.object_id(delivery_id)).first()
+    sent = selectors.sent_row_part(delivery_id)
+    if sent is not None:
+        found = _outbox_copy_of_sent(*sent)
+    else:
+        found = WebhookDelivery.objects.filter(pk=selectors.object_id(delivery_id)).first()
     if found is None:
         raise NotFound("No such delivery.")
     now = timezone.now()
@@ -221,6 +227,36 @@ def delivery_redeliver(*, actor: User, delivery_id: Any) -> dict[str, Any]:
         raise Conflict("That delivery is pending already.")
     found.refresh_from_db()
     return selectors.delivery_dto(found)
+
+
+def _outbox_copy_of_sent(row_id: Any, endpoint_id: Any) -> WebhookDelivery | None:
+    """The outbox's delivery for a sent row's endpoint: the one a redeliver made before,
+    or a new one, delivered, with the same delivery id and body (then queued again like
+    any delivered one)."""
+    row = mongo.collection(WebhookSentRow).find_one({"_id": row_id})
+    if row is None or str(endpoint_id) not in (row.get("sent") or {}):
+        return None
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    if endpoint is None:
+        return None
+    key = {"endpoint": endpoint, "room_id": row["room_id"], "seq": row["seq"], "kind": row["kind"]}
+    found = WebhookDelivery.objects.filter(**key).first()
+    if found is not None:
+        return found
+    entry = row["sent"][str(endpoint_id)]
+    copy = WebhookDelivery(
+        **key,
+        delivery_id=entry["delivery_id"],
+        payload=selectors.sent_payload(row, endpoint_id),
+        status=DeliveryStatus.DELIVERED,
+        attempts=1,
+        last_status_code=entry.get("status_code"),
+    )
+    try:
+        copy.save(force_insert=True)
+    except IntegrityError:  # another redeliver made it meanwhile
+        return WebhookDelivery.objects.filter(**key).first()
+    return copy
 
 
 def endpoint_send_test(*, actor: User, endpoint_id: Any) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
+from bson import ObjectId
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
@@ -49,11 +50,13 @@ from integrations.models import (
     EndpointStatus,
     WebhookDelivery,
     WebhookEndpoint,
+    WebhookSentRow,
 )
 
 logger = logging.getLogger(__name__)
 
 DUE_BATCH = 500
+PURGE_CHUNK = 1000
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 _tick_lock = threading.Lock()
@@ -119,8 +122,9 @@ _purged_at = 0.0
 
 
 def _purge_old(now: datetime) -> int:
-    """Delivered and failed deliveries older than WEBHOOK_RETENTION_DAYS go, at most once
-    an hour per process (by the (status, next_attempt_at) index)."""
+    """Delivered and failed deliveries, and sent rows, older than WEBHOOK_RETENTION_DAYS
+    go, at most once an hour per process (by the (status, next_attempt_at) index; the
+    rows by ``_id``)."""
     global _purged_at
     if time.monotonic() - _purged_at < 3600:
         return 0
@@ -130,6 +134,12 @@ def _purge_old(now: datetime) -> int:
     for status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
         match = mongo.index_match({"status": status.value}, ("next_attempt_at", {"$lt": cutoff}))
         purged += mongo.collection(WebhookDelivery).delete_many(match).deleted_count
+    # The sent rows by their ids' time, a chunk a command (an hour of rows at once would
+    # hold the embedded server for seconds).
+    sent = mongo.collection(WebhookSentRow)
+    older = mongo.index_match({}, ("_id", {"$lt": ObjectId.from_datetime(cutoff)}))
+    while ids := [doc["_id"] for doc in sent.find(older, {"_id": 1}).limit(PURGE_CHUNK)]:
+        purged += sent.delete_many({"_id": {"$in": ids}}).deleted_count
     return purged
 
 

@@ -21,6 +21,7 @@ from agents.models import AgentSkill, OfflineMessage, RoutingAudit, Skill, Topic
 from agents.services import canned_create
 from chat import services as chat_services
 from chat.models import Attachment, Room, RoomEvent
+from integrations.models import WebhookSentRow
 from integrations.services import endpoint_create, endpoint_send_test
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,6 +93,20 @@ def world(customer, other_customer, agent, support_admin):
         actor=support_admin, url="https://hooks.example.com/in", kinds=["room.created"]
     )
     endpoint_send_test(actor=support_admin, endpoint_id=hook["id"])  # a delivery
+    WebhookSentRow.objects.create(  # a row delivered at the first attempt
+        room_id=room.pk,
+        seq=1,
+        kind="message.created",
+        bodies={"customer": {"kind": "message.created", "seq": 1, "data": {}}},
+        sent={
+            hook["id"]: {
+                "delivery_id": str(uuid.uuid4()),
+                "scope": "customer",
+                "status_code": 200,
+                "at": "2026-12-07T19:00:00Z",
+            }
+        },
+    )
     assert RoutingAudit.objects.exists()
     return room
 
@@ -122,6 +137,7 @@ def test_the_registry_is_what_the_pages_cover():
         "chat.RoomEvent",
         "integrations.WebhookDelivery",
         "integrations.WebhookEndpoint",
+        "integrations.WebhookSentRow",
     }
 
 

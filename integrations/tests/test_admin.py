@@ -7,12 +7,19 @@ import pytest
 
 from chat.tests.factories import room_open, send
 from integrations import services, worker
-from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookKind
+from integrations.models import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookKind,
+    WebhookSentRow,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ENDPOINTS = "/admin/integrations/webhookendpoint/"
 DELIVERIES = "/admin/integrations/webhookdelivery/"
+SENT = "/admin/integrations/webhooksentrow/"
 
 
 @pytest.fixture
@@ -49,9 +56,21 @@ def test_lists_and_actions(staff_client, support_admin, customer, receiver):
             break
     page = staff_client.get(ENDPOINTS).content.decode()
     assert receiver.url in page
-    assert staff_client.get(f"{DELIVERIES}?status__exact=delivered").status_code == 200
+    # Delivered at the first attempt: a sent row, with the endpoint's status code.
+    row = WebhookSentRow.objects.get()
+    assert "200 at" in staff_client.get(f"{SENT}{row.pk}/change/").content.decode()
+    assert staff_client.get(f"{SENT}?kind__exact=message.created").status_code == 200
+    staff_client.post(SENT, {"action": "redeliver", "_selected_action": [str(row.pk)]})
+    delivery = WebhookDelivery.objects.get()  # queued again in the outbox, the same id
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 0)
+    assert str(delivery.delivery_id) == row.sent[str(created["id"])]["delivery_id"]
 
-    delivery = WebhookDelivery.objects.get()
+    # The outbox's own list and its redeliver action.
+    for _ in range(20):
+        worker.webhooks_tick()
+        if len(receiver.delivered()) == 2:
+            break
+    assert staff_client.get(f"{DELIVERIES}?status__exact=delivered").status_code == 200
     staff_client.post(DELIVERIES, {"action": "redeliver", "_selected_action": [str(delivery.pk)]})
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 0)

@@ -16,7 +16,7 @@ from chat import services as chat_services
 from chat.models import EventKind, Room, RoomEvent
 from chat.tests.factories import room_open, room_with_agent, send, seq_taken_without_event
 from chat.writer import Place, Placed, timeline_writer
-from integrations import services, signing, worker
+from integrations import selectors, services, signing, worker
 from integrations.models import (
     DeliveryStatus,
     WebhookDelivery,
@@ -24,6 +24,7 @@ from integrations.models import (
     WebhookKind,
     WebhookRoomCursor,
     WebhookScanLock,
+    WebhookSentRow,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,6 +53,18 @@ def run_until(done, *, ticks: int = 80, holder: str = worker.WORKER_ID) -> None:
 
 def pending() -> int:
     return WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).count()
+
+
+def deliveries_of(endpoint) -> list[dict]:
+    """What the admin API lists for an endpoint (the outbox's and the sent rows'), oldest
+    first."""
+    return selectors.delivery_list(endpoint_id=endpoint["id"], limit=200)[::-1]
+
+
+def recorded() -> int:
+    """Deliveries recorded: the outbox's, and each sent row's endpoints."""
+    sent = sum(len(row.sent) for row in WebhookSentRow.objects.all())
+    return WebhookDelivery.objects.count() + sent
 
 
 def seqs_of(bodies, room) -> list[int]:
@@ -83,8 +96,16 @@ def test_a_delivery_is_signed_and_carries_the_renderers_payload(receiver, suppor
     assert (body["room_id"], body["seq"]) == (str(room.pk), sent["seq"])
     assert body["data"]["message"]["text"] == "where is my order?"
     assert body["data"]["message"]["id"] == sent["id"]
-    stored = WebhookDelivery.objects.get(delivery_id=body["id"])
-    assert (stored.status, stored.attempts, stored.last_status_code) == ("delivered", 1, 200)
+    # Delivered at the first attempt: recorded in the row's one sent row, listed as any
+    # delivery, with the very body that was sent.
+    [stored] = [d for d in deliveries_of(created) if d["delivery_id"] == body["id"]]
+    assert (stored["status"], stored["attempts"], stored["last_status_code"]) == (
+        "delivered",
+        1,
+        200,
+    )
+    assert signing.body_bytes(stored["payload"]) == second.body
+    assert WebhookDelivery.objects.count() == 0
 
 
 def test_nothing_from_before_the_endpoint_existed(receiver, support_admin, customer):
@@ -199,22 +220,24 @@ def test_slow_silent_and_closed_receivers_fail_within_the_timeout(
 
 
 def test_redeliver_sends_again_with_the_same_delivery_id(receiver, support_admin, customer, api):
-    register(support_admin, receiver.url, kinds=[WebhookKind.MESSAGE_CREATED])
+    created = register(support_admin, receiver.url, kinds=[WebhookKind.MESSAGE_CREATED])
     send(room_open(customer), customer, "again")
     run_until(lambda: len(receiver.delivered()) == 1)
-    delivery = WebhookDelivery.objects.get()
+    [delivery] = deliveries_of(created)  # in a sent row: delivered at the first attempt
     api.force_login(support_admin)
-    answer = api.post(f"/api/admin/webhooks/deliveries/{delivery.pk}/redeliver")
+    answer = api.post(f"/api/admin/webhooks/deliveries/{delivery['id']}/redeliver")
     assert answer.status_code == 200
     assert (answer.json()["status"], answer.json()["attempts"]) == ("pending", 0)
     run_until(lambda: len(receiver.delivered()) == 2)
     first, second = receiver.requests
     assert first.headers[signing.ID_HEADER] == second.headers[signing.ID_HEADER]
     assert first.body == second.body
-    # A pending one cannot be queued twice.
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING)
-    again = api.post(f"/api/admin/webhooks/deliveries/{delivery.pk}/redeliver")
-    assert (again.status_code, again.json()["error"]["code"]) == (409, "conflict")
+    # Queued again in the outbox: a pending one cannot be queued twice, by either id.
+    queued = WebhookDelivery.objects.get()
+    WebhookDelivery.objects.filter(pk=queued.pk).update(status=DeliveryStatus.PENDING)
+    for delivery_id in (queued.pk, delivery["id"]):
+        again = api.post(f"/api/admin/webhooks/deliveries/{delivery_id}/redeliver")
+        assert (again.status_code, again.json()["error"]["code"]) == (409, "conflict")
 
 
 def test_a_test_event_goes_out(receiver, support_admin):
@@ -240,8 +263,8 @@ def test_scope_decides_what_is_sent_as_the_renderer_does(receiver, support_admin
     worker.webhooks_tick()
 
     def bodies(endpoint):
-        rows = WebhookDelivery.objects.filter(endpoint_id=endpoint["id"], status="delivered")
-        return sorted((d.payload for d in rows), key=lambda b: b["seq"])
+        rows = [d for d in deliveries_of(endpoint) if d["status"] == "delivered"]
+        return sorted((d["payload"] for d in rows), key=lambda b: b["seq"])
 
     for_customer, for_staff = bodies(customer_side), bodies(staff_side)
     assert [b["kind"] for b in for_customer] == ["room.created", "message.created", "room.closed"]
@@ -348,7 +371,7 @@ def test_two_workers_never_enqueue_or_send_twice(receiver, support_admin, custom
     for t in threads:
         t.join()
     run_until(lambda: pending() == 0 and len(receiver.delivered()) == 10)
-    assert WebhookDelivery.objects.count() == 10
+    assert recorded() == 10
     assert seqs_of(receiver.delivered(), room) == list(range(1, 11))
 
 
@@ -370,7 +393,7 @@ def test_sent_but_not_recorded_goes_again_with_the_same_id(receiver, support_adm
     scan = outbox.outbox_scan()
     worker.deliveries_send_due(fresh=scan.deliveries)  # sent; the process dies here
     assert len(receiver.delivered()) == 3
-    assert WebhookDelivery.objects.count() == 0
+    assert recorded() == 0
     scanner.forget("crashes")  # the process is gone, with what it remembered
     outbox._unwritten.clear()
     worker.run_tick(holder="next")  # the dead one's lock has not lapsed: no scan yet
@@ -380,8 +403,9 @@ def test_sent_but_not_recorded_goes_again_with_the_same_id(receiver, support_adm
     first, again = receiver.requests[:3], receiver.requests[3:]
     ids = [r.headers["X-Webhook-Id"] for r in first]
     assert [r.headers["X-Webhook-Id"] for r in again] == ids
-    stored = WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED)
-    assert sorted(str(d.delivery_id) for d in stored) == sorted(ids)
+    stored = [e["delivery_id"] for row in WebhookSentRow.objects.all() for e in row.sent.values()]
+    assert sorted(stored) == sorted(ids)
+    assert recorded() == 3
 
 
 def test_a_new_holder_of_the_scan_does_not_send_again_what_is_recorded(
@@ -404,7 +428,7 @@ def test_a_new_holder_of_the_scan_does_not_send_again_what_is_recorded(
     run_until(lambda: len(receiver.delivered()) == 4, holder="next")
     assert len(receiver.requests) == 4
     assert seqs_of(receiver.delivered(), room) == [1, 2, 3, 4]
-    assert WebhookDelivery.objects.count() == 4
+    assert recorded() == 4
 
 
 def test_nothing_on_the_send_path_touches_webhooks(receiver, support_admin, customer, agent):
@@ -427,25 +451,35 @@ def test_nothing_on_the_send_path_touches_webhooks(receiver, support_admin, cust
     for n in range(10):
         register(support_admin, f"{receiver.url}?{n}")
     assert queries_of_a_send() == before
-    assert WebhookDelivery.objects.count() == 0  # nothing was enqueued by the send
+    assert recorded() == 0  # nothing was enqueued by the send
 
 
 def test_old_finished_deliveries_are_purged_pending_ones_kept(
     receiver, support_admin, customer, monkeypatch
 ):
+    from chat_project import mongo
+    from integrations import outbox
+
     register(support_admin, receiver.url, kinds=[WebhookKind.MESSAGE_CREATED])
     room = room_open(customer)
     send(room, customer, "old")
-    send(room, customer, "older, still pending")
-    run_until(lambda: pending() == 0 and len(receiver.delivered()) == 2)
+    send(room, customer, "recent")
+    run_until(lambda: len(receiver.delivered()) == 2)
     long_ago = timezone.now() - timedelta(days=30)
-    WebhookDelivery.objects.filter(seq=1).update(next_attempt_at=long_ago)
-    WebhookDelivery.objects.filter(seq=2).update(
-        next_attempt_at=long_ago, status=DeliveryStatus.PENDING
-    )
+    # Seq 1's sent row as if recorded a month ago (rows go by their ids' time).
+    rows = mongo.collection(WebhookSentRow)
+    old_row = rows.find_one_and_delete({"seq": 1})
+    rows.insert_one({**old_row, "_id": ObjectId.from_datetime(long_ago)})
+    # In the outbox, a month old: one delivered (goes), one still pending (stays).
+    endpoint = WebhookEndpoint.objects.get()
+    for seq, status in ((10, DeliveryStatus.DELIVERED), (11, DeliveryStatus.PENDING)):
+        kind = WebhookKind.MESSAGE_CREATED
+        outbox.enqueue(endpoint, kind=kind, room_id=room.pk, seq=seq, created_at=None, data={})
+        WebhookDelivery.objects.filter(seq=seq).update(next_attempt_at=long_ago, status=status)
     monkeypatch.setattr(worker, "_purged_at", 0.0)
-    assert worker._purge_old(timezone.now()) == 1
-    assert list(WebhookDelivery.objects.values_list("seq", flat=True)) == [2]
+    assert worker._purge_old(timezone.now()) == 2
+    assert list(WebhookDelivery.objects.values_list("seq", flat=True)) == [11]
+    assert [row.seq for row in WebhookSentRow.objects.all()] == [2]
 
 
 async def test_the_gateways_periodic_hook_delivers_off_the_event_loop(
@@ -487,12 +521,12 @@ def test_an_sla_breach_goes_to_staff_endpoints_that_want_it_a_nearing_flag_to_no
     run_until(lambda: pending() == 0 and len(receiver.delivered()) >= 1)
     worker.webhooks_tick()
 
-    sent = WebhookDelivery.objects.filter(endpoint_id=staff_side["id"])
-    assert [(d.kind, d.status) for d in sent] == [("sla.breached", "delivered")]
-    [payload] = [d.payload for d in sent]
+    sent = deliveries_of(staff_side)
+    assert [(d["kind"], d["status"]) for d in sent] == [("sla.breached", "delivered")]
+    [payload] = [d["payload"] for d in sent]
     assert (payload["data"]["target"], payload["data"]["state"]) == ("first_response", "breached")
     # SLA flags are the staff's: the renderer shows a customer's audience nothing of them.
-    assert not WebhookDelivery.objects.filter(endpoint_id=customer_side["id"]).exists()
+    assert deliveries_of(customer_side) == []
 
 
 def test_the_workers_reads_are_index_shaped(receiver, support_admin, customer, monkeypatch):
@@ -513,7 +547,8 @@ def test_the_workers_reads_are_index_shaped(receiver, support_admin, customer, m
         run_until(lambda: len(receiver.delivered()) == 4)  # a new hold: drop_recorded reads
     # The endpoints themselves are read whole: an admin registers a handful.
     reads = [(c, m) for c, m in seen if c.name != WebhookEndpoint._meta.db_table]
-    assert {c.name for c, _ in reads} >= {"chat_roomevent", "integrations_webhookdelivery"}
+    tables = {"chat_roomevent", "integrations_webhookdelivery", "integrations_webhooksentrow"}
+    assert {c.name for c, _ in reads} >= tables
     assert not_served(reads) == []
 
 
