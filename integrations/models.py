@@ -131,13 +131,9 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            # The exactly-once enqueue; also serves a room's pending head
-            # (endpoint, room, seq range).
-            models.UniqueConstraint(
-                fields=["endpoint", "room_id", "seq", "kind"], name="integrations_delivery_once"
-            ),
-        ]
+        # Unique (endpoint_id, room_id, seq, kind), created raw by migration 0003
+        # (RAW_INDEXES there): the exactly-once record; also serves a room's pending head
+        # (endpoint, room, seq range).
         indexes = [
             # What is due: {status: pending, next_attempt_at <= now}; what is retrying
             # (> now); what is old enough to purge. An endpoint's list uses the unique
@@ -171,11 +167,7 @@ class WebhookSentRow(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["room_id", "seq", "kind"], name="integrations_sentrow_once"
-            ),
-        ]
+        # Unique (room_id, seq, kind), created raw by migration 0003.
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.seq} -> {len(self.sent)} endpoints"
@@ -187,7 +179,8 @@ class WebhookRoomCursor(models.Model):
     creation yet. One document per room (one write per room per scan, whatever the number
     of endpoints), each seq moved only forward (``$max``)."""
 
-    room_id = ObjectIdField(unique=True)
+    # Unique, created raw by migration 0003.
+    room_id = ObjectIdField()
     seqs = models.JSONField(default=dict)
 
     objects = MongoManager()

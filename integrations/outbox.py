@@ -30,9 +30,10 @@ write timeout later). So the scan has two halves:
    room's cursors once per hold and remembers them: only the holder moves them.
 
 **Sent, then recorded.** A scan's deliveries stay in memory (:class:`Scan`): the worker
-sends them, and :meth:`Scan.record` inserts each one once, with its outcome (delivered,
-or waiting for its retry, or for its room's turn), before any cursor moves. That is one
-write per delivery, where an insert and an update of its outcome were two. One process
+sends them, and :meth:`Scan.record` records each one once, with its outcome, before any
+cursor moves: those delivered at the first attempt in their row's one
+``WebhookSentRow`` (one insert per row, however many endpoints), the others (waiting for
+their retry, or for their room's turn) as one outbox document each. One process
 scans at a time (``integrations.scanner``), so no two send the same rows; the unique
 (endpoint, room, seq, kind) index still makes the record exactly-once. A crash between
 the send and the record sends those again after the restart, with the same
@@ -197,7 +198,7 @@ class Scan:
         the rest (retrying, failed, waiting for their room's turn) are inserted one
         document each."""
         first = [d for d in self.deliveries if _first_attempt_success(d)]
-        recorded = _record_sent_rows(first)
+        recorded = record_sent_rows(first, scopes={e.pk: e.scope for e in self.endpoints})
         waiting = [d for d in self.deliveries if not _first_attempt_success(d)]
         docs = [_document(d) for d in waiting]
         inserted: set[Any] = {d.pk for d in recorded}
@@ -244,22 +245,18 @@ def sent_entry(delivery: WebhookDelivery, scope: str) -> dict[str, Any]:
     }
 
 
-def _record_sent_rows(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
-    """One document per row for these first-attempt successes, ``WRITE_CHUNK`` rows a
-    command; a row recorded already (sent again after a crash) gets these endpoints
-    merged in. Returns the deliveries recorded."""
+def record_sent_rows(
+    deliveries: list[WebhookDelivery], *, scopes: dict[Any, str]
+) -> list[WebhookDelivery]:
+    """One document per row for these first-attempt successes (``scopes``: each
+    endpoint's), ``WRITE_CHUNK`` rows a command; a row recorded already (sent again after
+    a crash) gets these endpoints merged in. Returns the deliveries recorded."""
     if not deliveries:
         return []
-    scopes = {
-        e.pk: e.scope
-        for e in WebhookEndpoint.objects.filter(pk__in=list({d.endpoint_id for d in deliveries}))
-    }
     rows: dict[tuple[Any, int, str], dict[str, Any]] = {}
     recorded = []
     for delivery in deliveries:
-        scope = scopes.get(delivery.endpoint_id)
-        if scope is None:
-            continue  # the endpoint was deleted meanwhile
+        scope = scopes[delivery.endpoint_id]
         key = (delivery.room_id, delivery.seq, delivery.kind)
         row = rows.setdefault(
             key,

@@ -576,3 +576,67 @@ def test_the_holder_reads_a_rooms_cursors_once_per_hold(
         run_until(lambda: len(receiver.delivered()) == 4)
         assert cursor_reads(seen) == 2
     assert seqs_of(receiver.delivered(), room) == [1, 2, 3, 4]
+
+
+def test_a_row_recorded_again_merges_its_endpoints_into_one_sent_row(
+    receiver, support_admin, customer
+):
+    """Sent again after a crash (the unique (room, seq, kind) index): the row's second
+    record adds its endpoints to the first, whatever their scope."""
+    from integrations import outbox
+
+    customer_side = register(support_admin, receiver.url + "?c", scope="customer")
+    staff_side = register(support_admin, receiver.url + "?s", scope="staff")
+    room = room_open(customer)
+    send(room, customer, "once")
+    endpoints = {e.pk: e for e in WebhookEndpoint.objects.all()}
+    scopes = {pk: e.scope for pk, e in endpoints.items()}
+    scan = outbox.outbox_scan()
+    message = [d for d in scan.deliveries if d.kind == WebhookKind.MESSAGE_CREATED]
+    for delivery in message:
+        delivery.status, delivery.attempts, delivery.last_status_code = "delivered", 1, 200
+    by_scope = {scopes[d.endpoint_id]: d for d in message}
+    outbox.record_sent_rows([by_scope["customer"]], scopes=scopes)
+    outbox.record_sent_rows([by_scope["staff"], by_scope["customer"]], scopes=scopes)
+
+    [row] = WebhookSentRow.objects.filter(kind=WebhookKind.MESSAGE_CREATED)
+    assert set(row.sent) == {customer_side["id"], staff_side["id"]}
+    assert set(row.bodies) == {"customer", "staff"}
+    for endpoint, delivery in (
+        (customer_side, by_scope["customer"]),
+        (staff_side, by_scope["staff"]),
+    ):
+        [listed] = [d for d in deliveries_of(endpoint) if d["kind"] == "message.created"]
+        assert listed["payload"] == delivery.payload
+
+
+@pytest.mark.parametrize(
+    ("model", "index"),
+    [
+        (WebhookDelivery, "integrations_delivery_once"),
+        (WebhookSentRow, "integrations_sentrow_once"),
+        (WebhookRoomCursor, "integrations_cursor_room"),
+    ],
+)
+def test_the_outboxs_unique_indexes_hold_for_every_document(model, index):
+    """Not partial: the backend's unique constraints are partial on each field's $type
+    (``long`` for an integer, which a seq stored as int32 never matched), and a query
+    that does not imply the filter cannot use them (mongod's partial index rule)."""
+    from chat_project import mongo
+
+    info = mongo.collection(model).index_information()[index]
+    assert info["unique"]
+    assert "partialFilterExpression" not in info
+
+
+def test_a_delivery_is_enqueued_once(support_admin, customer):
+    created = register(support_admin, "https://hooks.example.com/in")
+    endpoint = WebhookEndpoint.objects.get(pk=created["id"])
+    room = room_open(customer)
+    from integrations import outbox
+
+    kind = WebhookKind.MESSAGE_CREATED
+    first = outbox.enqueue(endpoint, kind=kind, room_id=room.pk, seq=1, created_at=None, data={})
+    again = outbox.enqueue(endpoint, kind=kind, room_id=room.pk, seq=1, created_at=None, data={})
+    assert (first, again) == (True, False)
+    assert WebhookDelivery.objects.count() == 1
