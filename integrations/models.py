@@ -1,11 +1,13 @@
-"""Webhook endpoints, their deliveries (the outbox) and the scanner's per-room cursors.
+"""Webhook endpoints, their deliveries (the outbox, and the sent rows) and the scanner's
+per-room cursors.
 
-A delivery is written once per (endpoint, room, seq, kind): the unique index makes the
-scanner's insert idempotent (an insert that collides is a no-op), which is what makes
-the enqueue exactly-once however many processes scan. Its ``delivery_id`` is sent as
-``X-Webhook-Id`` on every attempt, so a receiver dedupes retries and redeliveries.
-State changes are single-document conditional updates (a lease, an attempt's outcome);
-nothing relies on a transaction.
+What every endpoint got at the first attempt is recorded once per timeline row (a
+``WebhookSentRow``); a delivery that waits (a retry, its room's turn), fails or is
+redelivered is a ``WebhookDelivery``, written once per (endpoint, room, seq, kind). Both
+unique indexes are created raw (migration 0003), so a second record of the same thing
+collides. A ``delivery_id`` is sent as ``X-Webhook-Id`` on every attempt, so a receiver
+dedupes retries and redeliveries. State changes are single-document conditional
+updates (a lease, an attempt's outcome); nothing relies on a transaction.
 """
 
 from __future__ import annotations

@@ -168,7 +168,8 @@ def endpoint_delete(*, actor: User, endpoint_id: Any) -> None:
             break
         deliveries.delete_many({"_id": {"$in": ids}})
     endpoint.delete()
-    # Its cursors stay in the rooms' cursor documents: an id never used again.
+    # Its cursors stay in the rooms' cursor documents, and its entries in the sent rows
+    # (the rows' history, purged with them): an id never used again.
 
 
 def endpoint_pause(*, actor: User, endpoint_id: Any, reason: str = "") -> dict[str, Any]:
