@@ -291,7 +291,10 @@ SPECTACULAR_SETTINGS = {
     # and an id in the path is 24 hex digits (the ``oid`` converter).
     "COMPONENT_SPLIT_PATCH": False,
     "ENFORCE_NON_BLANK_FIELDS": True,
-    "PATH_CONVERTER_OVERRIDES": {"oid": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}},
+    "PATH_CONVERTER_OVERRIDES": {
+        "oid": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"},
+        "deliveryid": {"type": "string", "pattern": "^[0-9a-fA-F]{24}(-[0-9a-fA-F]{24})?$"},
+    },
     # The docs page's assets ship in a PyPI package: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -536,6 +539,10 @@ WEBHOOK_LEASE_SECONDS = float(env_str("WEBHOOK_LEASE_SECONDS", "30"))
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 7)
 # Parallel HTTP attempts per worker (one at a time per room and endpoint, in order).
 WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)
+# `manage.py run_webhooks` lowers its CPU priority by this much (os.nice) at start: on a
+# host it shares with gateways, the chats' acks get the CPU first (docs/benchmarks.md,
+# "Webhooks"). 0 keeps the priority it was started with.
+WEBHOOK_WORKER_NICE = env_int("WEBHOOK_WORKER_NICE", 10)
 # Refuse webhook URLs on loopback, private, link-local and other internal addresses, at
 # registration (IP literals) and when the worker connects (what a name resolves to):
 # integrations/addresses.py. Off in development, where receivers run on 127.0.0.1.

@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from chat_project.converters import ObjectIdConverter
+from chat_project.converters import DeliveryIdConverter, ObjectIdConverter
 from chat_project.gateway.socketio import polling_refused
 from chat_project.health import HealthApi
 
 register_converter(ObjectIdConverter, "oid")
+register_converter(DeliveryIdConverter, "deliveryid")
 
 urlpatterns = [
     path("api/auth/", include("accounts.api.urls")),

@@ -5,7 +5,7 @@ from integrations.api import views
 urlpatterns = [
     path("webhooks", views.WebhookListCreateApi.as_view(), name="admin-webhooks"),
     path(
-        "webhooks/deliveries/<str:delivery_id>/redeliver",
+        "webhooks/deliveries/<deliveryid:delivery_id>/redeliver",
         views.WebhookRedeliverApi.as_view(),
         name="admin-webhook-redeliver",
     ),

@@ -107,6 +107,9 @@ def test_every_message_is_delivered_in_order_through_kill_9_of_the_worker(
         "WEBHOOK_BLOCK_PRIVATE_ADDRESSES": "0",  # the receiver is on 127.0.0.1
     }
     worker = _worker(env)
+    # Below the gateways' CPU priority, as it sets itself (WEBHOOK_WORKER_NICE).
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + settings.WEBHOOK_WORKER_NICE)
+    assert _wait(lambda: os.getpriority(os.PRIO_PROCESS, worker.pid) == expected, 30)
     killed_at = None
     try:
         total = ROOMS * PER_ROOM

@@ -1,4 +1,5 @@
 import logging
+import os
 import signal
 import time
 
@@ -16,7 +17,8 @@ class Command(BaseCommand):
         "WEBHOOK_TICK_SECONDS, until stopped (SIGTERM or Ctrl-C end it after the current "
         "tick). Any number may run, beside the gateways or instead of them "
         "(WEBHOOKS_IN_GATEWAY=0): one at a time scans the timeline, and leases keep them "
-        "from sending a retry twice at once."
+        "from sending a retry twice at once. It lowers its CPU priority by "
+        "WEBHOOK_WORKER_NICE (os.nice) first."
     )
 
     def add_arguments(self, parser):
@@ -26,6 +28,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        # Background work: the gateways sharing this host answer chats first.
+        niceness = os.nice(settings.WEBHOOK_WORKER_NICE) if settings.WEBHOOK_WORKER_NICE else 0
+        if options["verbosity"] > 0:
+            self.stdout.write(f"run_webhooks: pid {os.getpid()}, nice {niceness}")
         try:
             self._loop(options)
         finally:
