@@ -58,6 +58,16 @@ def document_of(instance: Model) -> dict[str, Any]:
     return doc
 
 
+def delete_in_chunks(collection: Collection, match: Mapping[str, Any], chunk: int = 1000) -> int:
+    """Delete what ``match`` finds, ``chunk`` documents a command (one delete of a long
+    backlog outlasts the database timeout, and holds the embedded server for seconds);
+    returns how many."""
+    deleted = 0
+    while ids := [doc["_id"] for doc in collection.find(match, {"_id": 1}).limit(chunk)]:
+        deleted += collection.delete_many({"_id": {"$in": ids}}).deleted_count
+    return deleted
+
+
 def _is_equality(value: Any) -> bool:
     return not (isinstance(value, Mapping) and any(str(k).startswith("$") for k in value))
 

@@ -197,11 +197,12 @@ class Scan:
         Those delivered at the first attempt go into their row's one ``WebhookSentRow``;
         the rest (retrying, failed, waiting for their room's turn) are inserted one
         document each."""
-        first = [d for d in self.deliveries if _first_attempt_success(d)]
-        recorded = record_sent_rows(first, scopes={e.pk: e.scope for e in self.endpoints})
-        waiting = [d for d in self.deliveries if not _first_attempt_success(d)]
+        first, waiting = [], []
+        for delivery in self.deliveries:
+            (first if _first_attempt_success(delivery) else waiting).append(delivery)
+        record_sent_rows(first, scopes={e.pk: e.scope for e in self.endpoints})
         docs = [_document(d) for d in waiting]
-        inserted: set[Any] = {d.pk for d in recorded}
+        inserted: set[Any] = {d.pk for d in first}
         # In short chunks, one after the other: the timeline writer's rounds get the
         # database between them (WRITE_CHUNK). Ordered, so a room's later delivery is
         # never stored without its earlier ones (the sender's head-of-room check relies
@@ -235,7 +236,7 @@ def _first_attempt_success(delivery: WebhookDelivery) -> bool:
     )
 
 
-def sent_entry(delivery: WebhookDelivery, scope: str) -> dict[str, Any]:
+def _sent_entry(delivery: WebhookDelivery, scope: str) -> dict[str, Any]:
     """One endpoint's part of a ``WebhookSentRow``."""
     return {
         "delivery_id": str(delivery.delivery_id),
@@ -245,16 +246,11 @@ def sent_entry(delivery: WebhookDelivery, scope: str) -> dict[str, Any]:
     }
 
 
-def record_sent_rows(
-    deliveries: list[WebhookDelivery], *, scopes: dict[Any, str]
-) -> list[WebhookDelivery]:
+def record_sent_rows(deliveries: list[WebhookDelivery], *, scopes: dict[Any, str]) -> None:
     """One document per row for these first-attempt successes (``scopes``: each
     endpoint's), ``WRITE_CHUNK`` rows a command; a row recorded already (sent again after
-    a crash) gets these endpoints merged in. Returns the deliveries recorded."""
-    if not deliveries:
-        return []
+    a crash) gets these endpoints merged in."""
     rows: dict[tuple[Any, int, str], dict[str, Any]] = {}
-    recorded = []
     for delivery in deliveries:
         scope = scopes[delivery.endpoint_id]
         key = (delivery.room_id, delivery.seq, delivery.kind)
@@ -271,8 +267,7 @@ def record_sent_rows(
             },
         )
         row["bodies"][scope] = {k: v for k, v in delivery.payload.items() if k != "id"}
-        row["sent"][str(delivery.endpoint_id)] = sent_entry(delivery, scope)
-        recorded.append(delivery)
+        row["sent"][str(delivery.endpoint_id)] = _sent_entry(delivery, scope)
     docs = list(rows.values())
     collection = mongo.collection(WebhookSentRow)
     for start in range(0, len(docs), WRITE_CHUNK):
@@ -285,7 +280,6 @@ def record_sent_rows(
                 raise
             merges = [_merge_sent_row(chunk[error["index"]]) for error in errors]
             collection.bulk_write(merges, ordered=False)
-    return recorded
 
 
 def _merge_sent_row(doc: dict[str, Any]) -> UpdateOne:

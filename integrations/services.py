@@ -155,18 +155,9 @@ def endpoint_delete(*, actor: User, endpoint_id: Any) -> None:
     _require_admin(actor)
     endpoint = selectors.endpoint_get(endpoint_id=endpoint_id)
     # Paused first (the worker stops scanning and sending for it), then its deliveries a
-    # chunk per command (one delete of a long backlog outlasted the database timeout),
-    # then the endpoint, whose cascade finds nothing left.
+    # chunk per command, then the endpoint, whose cascade finds nothing left.
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(status=EndpointStatus.PAUSED)
-    deliveries = mongo.collection(WebhookDelivery)
-    while True:
-        ids = [
-            doc["_id"]
-            for doc in deliveries.find({"endpoint_id": endpoint.pk}, {"_id": 1}).limit(1000)
-        ]
-        if not ids:
-            break
-        deliveries.delete_many({"_id": {"$in": ids}})
+    mongo.delete_in_chunks(mongo.collection(WebhookDelivery), {"endpoint_id": endpoint.pk})
     endpoint.delete()
     # Its cursors stay in the rooms' cursor documents, and its entries in the sent rows
     # (the rows' history, purged with them): an id never used again.

@@ -56,7 +56,6 @@ from integrations.models import (
 logger = logging.getLogger(__name__)
 
 DUE_BATCH = 500
-PURGE_CHUNK = 1000
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 _tick_lock = threading.Lock()
@@ -87,7 +86,8 @@ def webhooks_tick(*, now: datetime | None = None, holder: str = WORKER_ID) -> di
 
 def run_tick(*, now: datetime | None = None, holder: str = WORKER_ID) -> dict[str, int]:
     """The tick itself. What the scan finds is sent first and recorded after, with its
-    outcome: one insert per delivery. A crash between the two sends those again (the
+    outcome (``outbox.Scan.record``: one insert per row for what went at the first
+    attempt, one per delivery for the rest). A crash between the two sends those again (the
     same ``X-Webhook-Id``): at least once."""
     started = now or timezone.now()
     purged = _purge_old(started)
@@ -134,12 +134,9 @@ def _purge_old(now: datetime) -> int:
     for status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
         match = mongo.index_match({"status": status.value}, ("next_attempt_at", {"$lt": cutoff}))
         purged += mongo.collection(WebhookDelivery).delete_many(match).deleted_count
-    # The sent rows by their ids' time, a chunk a command (an hour of rows at once would
-    # hold the embedded server for seconds).
-    sent = mongo.collection(WebhookSentRow)
+    # The sent rows by their ids' time, a chunk a command.
     older = mongo.index_match({}, ("_id", {"$lt": ObjectId.from_datetime(cutoff)}))
-    while ids := [doc["_id"] for doc in sent.find(older, {"_id": 1}).limit(PURGE_CHUNK)]:
-        purged += sent.delete_many({"_id": {"$in": ids}}).deleted_count
+    purged += mongo.delete_in_chunks(mongo.collection(WebhookSentRow), older)
     return purged
 
 
